@@ -1,0 +1,11 @@
+#ifndef LSTORE_CSQLITE_SHIM_H
+#define LSTORE_CSQLITE_SHIM_H
+// The session extension and the pre-update hook are compiled into Debian's libsqlite3,
+// but their declarations are only visible when these macros are set before the include.
+#define SQLITE_ENABLE_SESSION 1
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
+#include <sqlite3.h>
+
+// SQLITE_TRANSIENT is a cast of -1 to a function pointer, which Swift cannot import.
+static inline sqlite3_destructor_type lstore_sqlite_transient(void) { return SQLITE_TRANSIENT; }
+#endif

@@ -1,0 +1,2 @@
+import ArgumentParser
+public struct LStoreCommand: ParsableCommand { public init() {} ; public func run() {} }

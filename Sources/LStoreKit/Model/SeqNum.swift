@@ -1,0 +1,49 @@
+/// An event's position in an eventlog: LiveStore's `EventSequenceNumber` pair.
+///
+/// Synced events are `(g, 0)` and form the backend's total order; client-only events are
+/// `(g, c)` with `c > 0`, hanging off the synced event `g`. Written `e5` and `e5+2`.
+public struct SeqNum: Hashable, Comparable, Sendable, CustomStringConvertible {
+  public var global: Int64
+  public var client: Int64
+
+  public init(global: Int64, client: Int64 = 0) {
+    self.global = global
+    self.client = client
+  }
+
+  /// The position before the first event.
+  public static let root = SeqNum(global: 0, client: 0)
+
+  public var isClientOnly: Bool { client > 0 }
+
+  /// The sequence number an event appended after `self` gets (LiveStore's `nextPair`).
+  public func next(clientOnly: Bool) -> SeqNum {
+    clientOnly ? SeqNum(global: global, client: client + 1) : SeqNum(global: global + 1, client: 0)
+  }
+
+  /// The parent of an event appended after `self`: client-only events chain directly,
+  /// a synced event's parent is the last synced event.
+  public func parentForNext(clientOnly: Bool) -> SeqNum {
+    clientOnly ? self : SeqNum(global: global, client: 0)
+  }
+
+  public static func < (lhs: SeqNum, rhs: SeqNum) -> Bool {
+    (lhs.global, lhs.client) < (rhs.global, rhs.client)
+  }
+
+  public var description: String { client == 0 ? "e\(global)" : "e\(global)+\(client)" }
+
+  /// Parses `e5`, `e5+2`, or a bare `5`.
+  public init?(_ text: String) {
+    var body = Substring(text)
+    if body.first == "e" || body.first == "E" { body = body.dropFirst() }
+    let parts = body.split(separator: "+", omittingEmptySubsequences: false)
+    guard parts.count == 1 || parts.count == 2, let global = Int64(parts[0]), global >= 0 else { return nil }
+    var client: Int64 = 0
+    if parts.count == 2 {
+      guard let c = Int64(parts[1]), c >= 0 else { return nil }
+      client = c
+    }
+    self.init(global: global, client: client)
+  }
+}

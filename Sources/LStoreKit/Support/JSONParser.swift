@@ -1,0 +1,263 @@
+/// A JSON syntax error with the byte offset where it was found.
+public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
+  public let offset: Int
+  public let reason: String
+  public var description: String { "invalid JSON at byte \(offset + 1): \(reason)" }
+}
+
+/// A strict JSON parser (RFC 8259) over UTF-8 bytes.
+///
+/// Hand-written because it sits on the hot path of import and materialize, where
+/// Foundation's parser and its `Any` boxes cost several times more per event.
+public struct JSONParser {
+  /// Parses one JSON document; trailing non-whitespace is an error.
+  public static func parse(_ text: String) throws -> JSONValue {
+    var text = text
+    return try text.withUTF8 { try parse($0) }
+  }
+
+  public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
+    var parser = JSONParser(bytes: bytes)
+    parser.skipWhitespace()
+    let value = try parser.parseValue(depth: 0)
+    parser.skipWhitespace()
+    guard parser.position == bytes.count else { throw parser.error("unexpected text after the JSON value") }
+    return value
+  }
+
+  public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+    try bytes.withUnsafeBufferPointer { try parse($0) }
+  }
+
+  private let bytes: UnsafeBufferPointer<UInt8>
+  private var position = 0
+  private static let maxDepth = 512
+
+  private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+  private func error(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(offset: position, reason: reason) }
+
+  @inline(__always) private mutating func skipWhitespace() {
+    while position < bytes.count {
+      switch bytes[position] {
+      case 0x20, 0x0A, 0x0D, 0x09: position += 1
+      default: return
+      }
+    }
+  }
+
+  private mutating func parseValue(depth: Int) throws -> JSONValue {
+    guard position < bytes.count else { throw error("unexpected end of input") }
+    guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels") }
+    switch bytes[position] {
+    case UInt8(ascii: "{"): return try parseObject(depth: depth)
+    case UInt8(ascii: "["): return try parseArray(depth: depth)
+    case UInt8(ascii: "\""): return .string(try parseString())
+    case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
+    case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
+    case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+    default: throw error("unexpected character '\(Character(Unicode.Scalar(bytes[position])))'")
+    }
+  }
+
+  private mutating func expectLiteral(_ literal: StaticString) throws {
+    let count = literal.utf8CodeUnitCount
+    guard position + count <= bytes.count else { throw error("unexpected end of input") }
+    let start = literal.utf8Start
+    for i in 0..<count where bytes[position + i] != start[i] { throw error("invalid literal") }
+    position += count
+  }
+
+  private mutating func parseObject(depth: Int) throws -> JSONValue {
+    position += 1
+    var entries: [(key: String, value: JSONValue)] = []
+    skipWhitespace()
+    if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+      position += 1
+      return .object(JSONObject(entries))
+    }
+    while true {
+      skipWhitespace()
+      guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+      let key = try parseString()
+      skipWhitespace()
+      guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
+      position += 1
+      skipWhitespace()
+      let value = try parseValue(depth: depth + 1)
+      // JSON.parse keeps the first position of a repeated key and its last value.
+      if let index = entries.firstIndex(where: { $0.key == key }) {
+        entries[index].value = value
+      } else {
+        entries.append((key, value))
+      }
+      skipWhitespace()
+      guard position < bytes.count else { throw error("unexpected end of input in an object") }
+      if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+      if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(JSONObject(entries)) }
+      throw error("expected ',' or '}'")
+    }
+  }
+
+  private mutating func parseArray(depth: Int) throws -> JSONValue {
+    position += 1
+    var elements: [JSONValue] = []
+    skipWhitespace()
+    if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+      position += 1
+      return .array(elements)
+    }
+    while true {
+      skipWhitespace()
+      elements.append(try parseValue(depth: depth + 1))
+      skipWhitespace()
+      guard position < bytes.count else { throw error("unexpected end of input in an array") }
+      if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+      if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(elements) }
+      throw error("expected ',' or ']'")
+    }
+  }
+
+  private mutating func parseString() throws -> String {
+    position += 1
+    let start = position
+    // Fast path: no escapes.
+    while position < bytes.count {
+      let byte = bytes[position]
+      if byte == UInt8(ascii: "\"") {
+        let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
+        position += 1
+        guard let string = String(validating: slice, as: UTF8.self) else {
+          throw JSONSyntaxError(offset: start, reason: "a string is not valid UTF-8")
+        }
+        return string
+      }
+      if byte == UInt8(ascii: "\\") { break }
+      if byte < 0x20 { throw error("a control character must be escaped inside a string") }
+      position += 1
+    }
+    var buffer = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
+    while position < bytes.count {
+      let byte = bytes[position]
+      switch byte {
+      case UInt8(ascii: "\""):
+        position += 1
+        guard let string = String(validating: buffer, as: UTF8.self) else {
+          throw JSONSyntaxError(offset: start, reason: "a string is not valid UTF-8")
+        }
+        return string
+      case UInt8(ascii: "\\"):
+        position += 1
+        guard position < bytes.count else { throw error("unexpected end of input in a string") }
+        let escape = bytes[position]
+        position += 1
+        switch escape {
+        case UInt8(ascii: "\""): buffer.append(0x22)
+        case UInt8(ascii: "\\"): buffer.append(0x5C)
+        case UInt8(ascii: "/"): buffer.append(0x2F)
+        case UInt8(ascii: "b"): buffer.append(0x08)
+        case UInt8(ascii: "f"): buffer.append(0x0C)
+        case UInt8(ascii: "n"): buffer.append(0x0A)
+        case UInt8(ascii: "r"): buffer.append(0x0D)
+        case UInt8(ascii: "t"): buffer.append(0x09)
+        case UInt8(ascii: "u"):
+          var scalar = try parseHex4()
+          if (0xD800..<0xDC00).contains(scalar), position + 6 <= bytes.count,
+            bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
+          {
+            let save = position
+            position += 2
+            let low = try parseHex4()
+            if (0xDC00..<0xE000).contains(low) {
+              scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else {
+              position = save
+            }
+          }
+          // A lone surrogate cannot live in a Swift string: it becomes U+FFFD.
+          let unicode = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+          buffer.append(contentsOf: Array(String(Character(unicode)).utf8))
+        default:
+          throw JSONSyntaxError(offset: position - 1, reason: "invalid escape sequence")
+        }
+      default:
+        if byte < 0x20 { throw error("a control character must be escaped inside a string") }
+        buffer.append(byte)
+        position += 1
+      }
+    }
+    throw error("unterminated string")
+  }
+
+  private mutating func parseHex4() throws -> UInt32 {
+    guard position + 4 <= bytes.count else { throw error("unexpected end of input in \\u escape") }
+    var value: UInt32 = 0
+    for _ in 0..<4 {
+      let byte = bytes[position]
+      let digit: UInt32
+      switch byte {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+      case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+      default: throw error("invalid hex digit in \\u escape")
+      }
+      value = value << 4 | digit
+      position += 1
+    }
+    return value
+  }
+
+  private mutating func parseNumber() throws -> JSONValue {
+    let start = position
+    var negative = false
+    if bytes[position] == UInt8(ascii: "-") {
+      negative = true
+      position += 1
+    }
+    guard position < bytes.count, isDigit(bytes[position]) else { throw error("invalid number") }
+    var integer: Int64 = 0
+    var overflow = false
+    if bytes[position] == UInt8(ascii: "0") {
+      position += 1
+      if position < bytes.count, isDigit(bytes[position]) { throw error("leading zeros are not allowed") }
+    } else {
+      while position < bytes.count, isDigit(bytes[position]) {
+        let (m, o1) = integer.multipliedReportingOverflow(by: 10)
+        let (a, o2) = m.addingReportingOverflow(Int64(bytes[position] - UInt8(ascii: "0")))
+        overflow = overflow || o1 || o2
+        integer = a
+        position += 1
+      }
+    }
+    var isIntegral = true
+    if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+      isIntegral = false
+      position += 1
+      guard position < bytes.count, isDigit(bytes[position]) else { throw error("expected a digit after '.'") }
+      while position < bytes.count, isDigit(bytes[position]) { position += 1 }
+    }
+    if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
+      isIntegral = false
+      position += 1
+      if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+        position += 1
+      }
+      guard position < bytes.count, isDigit(bytes[position]) else { throw error("expected a digit in the exponent") }
+      while position < bytes.count, isDigit(bytes[position]) { position += 1 }
+    }
+    if isIntegral, !overflow, integer <= JSONValue.maxSafeInteger {
+      if negative && integer == 0 { return .number(-0.0) }
+      return .integer(negative ? -integer : integer)
+    }
+    let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+    guard let double = Double(text), double.isFinite else {
+      throw JSONSyntaxError(offset: start, reason: "number out of range")
+    }
+    return JSONValue.number(from: double)
+  }
+
+  @inline(__always) private func isDigit(_ byte: UInt8) -> Bool {
+    byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+  }
+}

@@ -1,0 +1,3 @@
+import LStoreCLI
+
+LStoreCommand.main()
