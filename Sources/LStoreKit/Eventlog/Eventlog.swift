@@ -1,0 +1,186 @@
+import LStoreSQLite
+
+/// A LiveStore eventlog (storage format 4) reached through a connection, under the schema
+/// name `schemaName` (`main` when opened alone, `log` when attached beside a state DB).
+///
+/// Reads stream rows in sequence order; nothing here holds more than one row at a time.
+/// lstore's own records (commits, metadata) are kept in `lstore_*` tables of the same file,
+/// beside LiveStore's tables and never inside them.
+public final class Eventlog {
+  public let connection: Connection
+  public let schemaName: String
+  private let table: String
+  private let syncTable: String
+
+  public init(connection: Connection, schemaName: String = "main") {
+    self.connection = connection
+    self.schemaName = schemaName
+    self.table = "\(schemaName.quotedIdentifier).eventlog"
+    self.syncTable = "\(schemaName.quotedIdentifier).__livestore_sync_status"
+  }
+
+  /// The storage format this reader understands (LiveStore 0.3.x).
+  public static let formatVersion = 4
+
+  /// Creates an eventlog file exactly as LiveStore does, plus lstore's own tables.
+  public static func create(path: String) throws {
+    let connection = try Connection(path: path, mode: .create)
+    try connection.execute("PRAGMA page_size=8192")
+    try connection.transaction {
+      for statement in LiveStoreTables.eventlogDDL { try connection.execute(statement) }
+      for statement in LStoreRecords.ddl { try connection.execute(statement) }
+    }
+  }
+
+  /// Checks that the attached file really is a LiveStore eventlog we can read.
+  public func validate() throws {
+    guard try connection.tableExists("eventlog", schema: schemaName) else {
+      throw EventlogError.notAnEventlog(path: path)
+    }
+    var columns: [String] = []
+    try connection.prepare("PRAGMA \(schemaName.quotedIdentifier).table_info(eventlog)").forEachRow { columns.append($0.string(1)) }
+    let expected = ["seqNumGlobal", "seqNumClient", "parentSeqNumGlobal", "parentSeqNumClient", "name", "argsJson",
+                    "clientId", "sessionId", "schemaHash", "syncMetadataJson"]
+    if columns.contains("seqNumRebaseGeneration") {
+      throw EventlogError.unsupportedFormat(path: path, detail: "it has rebase generations (LiveStore 0.4, storage format 6)")
+    }
+    for column in expected where !columns.contains(column) {
+      throw EventlogError.unsupportedFormat(path: path, detail: "column '\(column)' is missing")
+    }
+  }
+
+  public var path: String {
+    (try? connection.scalar("SELECT file FROM pragma_database_list WHERE name = ?", [.text(schemaName)]))??.description ?? schemaName
+  }
+
+  public var hasLStoreRecords: Bool { (try? connection.tableExists("lstore_commit", schema: schemaName)) ?? false }
+
+  // MARK: - Heads
+
+  /// The newest event's sequence number, or root for an empty eventlog.
+  public func head() throws -> SeqNum {
+    try connection.cached("SELECT seqNumGlobal, seqNumClient FROM \(table) ORDER BY seqNumGlobal DESC, seqNumClient DESC LIMIT 1")
+      .first { SeqNum(global: $0.int64(0), client: $0.int64(1)) } ?? .root
+  }
+
+  /// The global sequence number of the last event the backend confirmed.
+  public func backendHead() throws -> Int64 {
+    guard try connection.tableExists("__livestore_sync_status", schema: schemaName) else { return 0 }
+    return try connection.cached("SELECT head FROM \(syncTable)").first { $0.int64(0) } ?? 0
+  }
+
+  public func setBackendHead(_ head: Int64) throws {
+    try connection.cached("UPDATE \(syncTable) SET head = ?").execute([.integer(head)])
+  }
+
+  public func count() throws -> Int {
+    Int(try connection.cached("SELECT count(*) FROM \(table)").first { $0.int64(0) } ?? 0)
+  }
+
+  /// Events after the backend head that are not client-only: what a push would send.
+  public func pendingCount() throws -> (synced: Int, clientOnly: Int) {
+    let head = try backendHead()
+    let synced = try connection.cached("SELECT count(*) FROM \(table) WHERE seqNumGlobal > ? AND seqNumClient = 0")
+      .first([.integer(head)]) { Int($0.int64(0)) } ?? 0
+    let client = try connection.cached("SELECT count(*) FROM \(table) WHERE seqNumGlobal >= ? AND seqNumClient > 0")
+      .first([.integer(head)]) { Int($0.int64(0)) } ?? 0
+    return (synced, client)
+  }
+
+  // MARK: - Reading
+
+  static let columns = "seqNumGlobal, seqNumClient, parentSeqNumGlobal, parentSeqNumClient, name, argsJson, clientId, sessionId, schemaHash, syncMetadataJson"
+
+  public func event(at seqNum: SeqNum) throws -> EventRecord? {
+    try connection.cached("SELECT \(Self.columns) FROM \(table) WHERE seqNumGlobal = ? AND seqNumClient = ?")
+      .first([.integer(seqNum.global), .integer(seqNum.client)]) { EventRow(statement: $0).record }
+  }
+
+  /// The first event after `seqNum`, or nil.
+  public func event(after seqNum: SeqNum) throws -> EventRecord? {
+    try connection.cached("SELECT \(Self.columns) FROM \(table) WHERE (seqNumGlobal, seqNumClient) > (?, ?) ORDER BY seqNumGlobal, seqNumClient LIMIT 1")
+      .first([.integer(seqNum.global), .integer(seqNum.client)]) { EventRow(statement: $0).record }
+  }
+
+  public enum Order: Sendable { case ascending, descending }
+
+  /// Calls `body` for each event with `after < seqNum <= through`, in order. The row is a
+  /// view valid only during the call: copy what you keep. Return false to stop early.
+  public func forEach(after: SeqNum = .root, through: SeqNum? = nil, order: Order = .ascending,
+                      _ body: (EventRow) throws -> Bool) throws {
+    let through = through ?? SeqNum(global: .max, client: .max)
+    let direction = order == .ascending ? "ASC" : "DESC"
+    let sql = "SELECT \(Self.columns) FROM \(table) WHERE (seqNumGlobal, seqNumClient) > (?, ?) AND (seqNumGlobal, seqNumClient) <= (?, ?) ORDER BY seqNumGlobal \(direction), seqNumClient \(direction)"
+    let statement = try connection.prepare(sql)
+    statement.bind([.integer(after.global), .integer(after.client), .integer(through.global), .integer(through.client)])
+    defer { statement.reset() }
+    let row = EventRow(statement: statement)
+    while try statement.step() {
+      if try !body(row) { break }
+    }
+  }
+
+  // MARK: - Writing
+
+  public func append(_ record: EventRecord) throws {
+    let statement = try connection.cached("INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    statement.bind(record.seqNum.global, at: 1)
+    statement.bind(record.seqNum.client, at: 2)
+    statement.bind(record.parentSeqNum.global, at: 3)
+    statement.bind(record.parentSeqNum.client, at: 4)
+    statement.bind(record.name, at: 5)
+    statement.bind(record.argsJSON, at: 6)
+    statement.bind(record.clientId, at: 7)
+    statement.bind(record.sessionId, at: 8)
+    statement.bind(record.schemaHash, at: 9)
+    statement.bind(record.syncMetadataJSON, at: 10)
+    do {
+      defer { statement.reset() }
+      try statement.step()
+    } catch let error as SQLiteError where error.isConstraintViolation {
+      throw EventlogError.duplicateSeqNum(record.seqNum)
+    }
+  }
+}
+
+/// A view of the current row of an eventlog query. Valid only until the next row.
+public struct EventRow {
+  let statement: Statement
+
+  public var seqNum: SeqNum { SeqNum(global: statement.int64(0), client: statement.int64(1)) }
+  public var parentSeqNum: SeqNum { SeqNum(global: statement.int64(2), client: statement.int64(3)) }
+  public var name: String { statement.string(4) }
+  public var argsJSON: String { statement.string(5) }
+  public var argsUTF8: UnsafeBufferPointer<UInt8> { statement.utf8(5) }
+  public var nameUTF8: UnsafeBufferPointer<UInt8> { statement.utf8(4) }
+  public var clientId: String { statement.string(6) }
+  public var sessionId: String { statement.string(7) }
+  public var clientIdUTF8: UnsafeBufferPointer<UInt8> { statement.utf8(6) }
+  public var sessionIdUTF8: UnsafeBufferPointer<UInt8> { statement.utf8(7) }
+  public var schemaHash: Int64 { statement.int64(8) }
+  public var syncMetadataJSON: String { statement.string(9) }
+  public var syncMetadataUTF8: UnsafeBufferPointer<UInt8> { statement.utf8(9) }
+
+  public var record: EventRecord {
+    EventRecord(seqNum: seqNum, parentSeqNum: parentSeqNum, name: name, argsJSON: argsJSON, clientId: clientId,
+                sessionId: sessionId, schemaHash: schemaHash, syncMetadataJSON: syncMetadataJSON)
+  }
+}
+
+public enum EventlogError: Error, Equatable, Sendable, CustomStringConvertible {
+  case notAnEventlog(path: String)
+  case unsupportedFormat(path: String, detail: String)
+  case duplicateSeqNum(SeqNum)
+  case brokenChain(SeqNum, parent: SeqNum, expected: SeqNum)
+
+  public var description: String {
+    switch self {
+    case .notAnEventlog(let path): return "\(path) is not a LiveStore eventlog (no 'eventlog' table)"
+    case .unsupportedFormat(let path, let detail):
+      return "\(path) is not a LiveStore storage format 4 eventlog: \(detail)"
+    case .duplicateSeqNum(let seqNum): return "the eventlog already has an event \(seqNum)"
+    case .brokenChain(let seqNum, let parent, let expected):
+      return "event \(seqNum) has parent \(parent), but \(expected) was expected"
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import LStoreSQLite
+
+/// lstore's own records, kept in `lstore_*` tables of the eventlog file so that they are
+/// written in the same transaction as the events they describe. LiveStore ignores them.
+public enum LStoreRecords {
+  public static let ddl = [
+    """
+    CREATE TABLE IF NOT EXISTS lstore_commit (
+      id TEXT NOT NULL PRIMARY KEY,
+      firstGlobal INTEGER NOT NULL, firstClient INTEGER NOT NULL,
+      lastGlobal INTEGER NOT NULL, lastClient INTEGER NOT NULL,
+      message TEXT NOT NULL, authorName TEXT NOT NULL, authorEmail TEXT NOT NULL, time TEXT NOT NULL
+    ) STRICT
+    """,
+    "CREATE UNIQUE INDEX IF NOT EXISTS lstore_commit_last ON lstore_commit (lastGlobal, lastClient)",
+    "CREATE TABLE IF NOT EXISTS lstore_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) STRICT",
+  ]
+}
+
+extension Eventlog {
+  private var commitTable: String { "\(schemaName.quotedIdentifier).lstore_commit" }
+
+  static let commitColumns = "id, firstGlobal, firstClient, lastGlobal, lastClient, message, authorName, authorEmail, time"
+
+  static func readCommit(_ s: Statement) -> Commit {
+    Commit(id: s.string(0), first: SeqNum(global: s.int64(1), client: s.int64(2)),
+           last: SeqNum(global: s.int64(3), client: s.int64(4)), message: s.string(5),
+           author: Author(name: s.string(6), email: s.string(7)), time: s.string(8))
+  }
+
+  public func insert(_ commit: Commit) throws {
+    try connection.cached("INSERT INTO \(commitTable) (\(Self.commitColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").execute([
+      .text(commit.id), .integer(commit.first.global), .integer(commit.first.client),
+      .integer(commit.last.global), .integer(commit.last.client), .text(commit.message),
+      .text(commit.author.name), .text(commit.author.email), .text(commit.time),
+    ])
+  }
+
+  /// The commit that holds `seqNum`, if any.
+  public func commit(containing seqNum: SeqNum) throws -> Commit? {
+    guard hasLStoreRecords else { return nil }
+    let commit = try connection.cached("SELECT \(Self.commitColumns) FROM \(commitTable) WHERE (lastGlobal, lastClient) >= (?, ?) ORDER BY lastGlobal, lastClient LIMIT 1")
+      .first([.integer(seqNum.global), .integer(seqNum.client)], Self.readCommit)
+    guard let commit, commit.contains(seqNum) else { return nil }
+    return commit
+  }
+
+  /// Commits whose id starts with `prefix` (git-style abbreviated ids).
+  public func commits(withIDPrefix prefix: String) throws -> [Commit] {
+    guard hasLStoreRecords else { return [] }
+    var result: [Commit] = []
+    let escaped = prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    try connection.prepare("SELECT \(Self.commitColumns) FROM \(commitTable) WHERE id LIKE ? ESCAPE '\\' LIMIT 10")
+      .forEachRow([.text(escaped + "%")]) { result.append(Self.readCommit($0)) }
+    return result
+  }
+
+  /// Commits overlapping `after < seqNum <= through`, in the given order.
+  public func forEachCommit(after: SeqNum = .root, through: SeqNum? = nil, order: Order = .ascending,
+                            _ body: (Commit) throws -> Bool) throws {
+    guard hasLStoreRecords else { return }
+    let through = through ?? SeqNum(global: .max, client: .max)
+    let direction = order == .ascending ? "ASC" : "DESC"
+    let statement = try connection.prepare(
+      "SELECT \(Self.commitColumns) FROM \(commitTable) WHERE (lastGlobal, lastClient) > (?, ?) AND (firstGlobal, firstClient) <= (?, ?) ORDER BY lastGlobal \(direction), lastClient \(direction)")
+    try statement.forEachRow([.integer(after.global), .integer(after.client), .integer(through.global), .integer(through.client)]) {
+      _ = try body(Self.readCommit($0))
+    }
+  }
+
+  public func commitCount() throws -> Int {
+    guard hasLStoreRecords else { return 0 }
+    return Int(try connection.cached("SELECT count(*) FROM \(commitTable)").first { $0.int64(0) } ?? 0)
+  }
+
+  public func meta(_ key: String) throws -> String? {
+    guard hasLStoreRecords else { return nil }
+    return try connection.cached("SELECT value FROM \(schemaName.quotedIdentifier).lstore_meta WHERE key = ?")
+      .first([.text(key)]) { $0.string(0) }
+  }
+
+  public func setMeta(_ key: String, _ value: String) throws {
+    try connection.cached("INSERT INTO \(schemaName.quotedIdentifier).lstore_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .execute([.text(key), .text(value)])
+  }
+}

@@ -1,0 +1,288 @@
+import LStoreSQLite
+
+/// Runs events' materializers against a state database (the connection's `main`).
+///
+/// Each event's SQL is prepared once and reused; parameters are bound straight from the
+/// parsed args. When asked, the effect of an event is recorded as a session changeset
+/// so it can be rolled back later (what LiveStore keeps for pending events).
+public final class MaterializerEngine {
+  public let connection: Connection
+  public let schema: Schema
+  private var programs: [String: EventProgram] = [:]
+  private var documentStatements: [String: Statement] = [:]
+  private var rawStatements: [String: [Statement]] = [:]
+  private var scratch = JSONWriter(reservingCapacity: 512)
+
+  public init(connection: Connection, schema: Schema) throws {
+    self.connection = connection
+    self.schema = schema
+    try MaterializerFunctions.register(on: connection)
+  }
+
+  /// Prepares every event's SQL now, so that an error in the schema shows up before any
+  /// event is applied.
+  public func compileAll() throws {
+    for event in schema.events { _ = try program(for: event) }
+  }
+
+  /// Applies one event whose args are already validated and normalized. Returns the
+  /// changeset when `recordChangeset` is set and the event changed something.
+  @discardableResult
+  public func apply(_ event: EventDefinition, args: JSONValue, context: EventContext, argsJSON: @autoclosure () -> String,
+                    recordChangeset: Bool) throws -> [UInt8]? {
+    let session = recordChangeset ? try Session(connection: connection) : nil
+    do {
+      switch event.materializer {
+      case .sql:
+        try runProgram(try program(for: event), args: args, context: context)
+      case .clientDocumentSet(let table):
+        try runDocumentSet(table: table, args: args)
+      case .rawSQL:
+        try runRawSQL(args: args)
+      }
+    } catch let error as SQLiteError {
+      throw MaterializeError(seqNum: context.seqNum, eventName: event.name, argsJSON: argsJSON(),
+                             statement: error.sql, reason: error.message)
+    } catch let error as MaterializeError {
+      var error = error
+      error.seqNum = context.seqNum
+      error.argsJSON = argsJSON()
+      throw error
+    }
+    return try session?.changeset()
+  }
+
+  // MARK: - Declared SQL materializers
+
+  private struct BoundStatement {
+    let statement: Statement
+    /// For each parameter index (1-based, in order): where its value comes from.
+    let sources: [ParameterSource]
+  }
+
+  private enum ParameterSource {
+    case arg(String)
+    case seqNum, seqNumGlobal, seqNumClient, clientId, sessionId, name
+  }
+
+  private final class EventProgram {
+    let statements: [BoundStatement]
+    init(statements: [BoundStatement]) { self.statements = statements }
+  }
+
+  private func program(for event: EventDefinition) throws -> EventProgram {
+    if let program = programs[event.name] { return program }
+    var bound: [BoundStatement] = []
+    for sql in event.materializer.statements {
+      let statements: [Statement]
+      do {
+        statements = try connection.prepareAll(sql)
+      } catch let error as SQLiteError {
+        throw MaterializeError(seqNum: nil, eventName: event.name, argsJSON: "", statement: sql,
+                               reason: error.message)
+      }
+      for statement in statements {
+        var sources: [ParameterSource] = []
+        for index in 1...max(1, statement.parameterCount) where statement.parameterCount > 0 {
+          guard let rawName = statement.parameterName(index), rawName.count > 1 else {
+            throw MaterializeError(seqNum: nil, eventName: event.name, argsJSON: "", statement: statement.sql,
+                                   reason: "use named parameters ($name), not '?'")
+          }
+          let name = String(rawName.dropFirst())
+          switch name {
+          case "_seqNum": sources.append(.seqNum)
+          case "_seqNumGlobal": sources.append(.seqNumGlobal)
+          case "_seqNumClient": sources.append(.seqNumClient)
+          case "_clientId": sources.append(.clientId)
+          case "_sessionId": sources.append(.sessionId)
+          case "_name": sources.append(.name)
+          default:
+            guard event.args.fields.contains(where: { $0.name == name }) else {
+              let known = event.args.fields.map { "$" + $0.name }.joined(separator: ", ")
+              throw MaterializeError(seqNum: nil, eventName: event.name, argsJSON: "", statement: statement.sql,
+                                     reason: "parameter \(rawName) is not an arg of the event (args: \(known.isEmpty ? "none" : known); context: $_seqNum, $_seqNumGlobal, $_seqNumClient, $_clientId, $_sessionId, $_name)")
+            }
+            sources.append(.arg(name))
+          }
+        }
+        bound.append(BoundStatement(statement: statement, sources: sources))
+      }
+    }
+    let program = EventProgram(statements: bound)
+    programs[event.name] = program
+    return program
+  }
+
+  private func runProgram(_ program: EventProgram, args: JSONValue, context: EventContext) throws {
+    let object = args.objectValue
+    for bound in program.statements {
+      let statement = bound.statement
+      for (offset, source) in bound.sources.enumerated() {
+        let index = Int32(offset + 1)
+        switch source {
+        case .arg(let name): bind(object?[name] ?? .null, to: statement, at: index)
+        case .seqNum: statement.bind(context.seqNum.description, at: index)
+        case .seqNumGlobal: statement.bind(context.seqNum.global, at: index)
+        case .seqNumClient: statement.bind(context.seqNum.client, at: index)
+        case .clientId: statement.bind(context.clientId, at: index)
+        case .sessionId: statement.bind(context.sessionId, at: index)
+        case .name: statement.bind(context.name, at: index)
+        }
+      }
+      defer { statement.reset() }
+      while try statement.step() {}
+    }
+  }
+
+  /// Binds a JSON value the way LiveStore's SQLite binding does: strings as TEXT,
+  /// integers as INTEGER, other numbers as REAL, booleans as 0/1, objects and arrays as
+  /// their JSON text.
+  private func bind(_ value: JSONValue, to statement: Statement, at index: Int32) {
+    switch value {
+    case .null: statement.bindNull(at: index)
+    case .bool(let b): statement.bind(Int64(b ? 1 : 0), at: index)
+    case .integer(let v): statement.bind(v, at: index)
+    case .number(let v): statement.bind(v, at: index)
+    case .string(let s): statement.bind(s, at: index)
+    case .array, .object:
+      scratch.removeAll()
+      scratch.write(value)
+      scratch.bytes.withUnsafeBufferPointer { statement.bind(utf8: $0, at: index) }
+    }
+  }
+
+  // MARK: - Client documents
+
+  /// LiveStore's derived `<doc>Set` materializer (format spec §4): a full upsert, or, for
+  /// partial sets of an object value, an insert of the merged default and a `json_set`
+  /// per given key on conflict.
+  private func runDocumentSet(table: String, args: JSONValue) throws {
+    guard let definition = schema.table(named: table), let document = definition.clientDocument else {
+      throw MaterializeError(seqNum: nil, eventName: "\(table)Set", argsJSON: "", statement: nil,
+                             reason: "no client document '\(table)' in the schema")
+    }
+    let id = args["id"]?.stringValue ?? ""
+    let value = args["value"] ?? .null
+    let quotedTable = "'" + table.replacingOccurrences(of: "'", with: "''") + "'"
+    if document.partialSet, case .object(let defaults) = document.defaultValue, case .object(let given) = value {
+      var merged = JSONObject()
+      for (key, defaultField) in defaults {
+        if let field = given[key], !field.isNull { merged[key] = field } else { merged[key] = defaultField }
+      }
+      let keys = given.keys
+      let cacheKey = "\(table)#\(keys.count)"
+      let statement: Statement
+      if let cached = documentStatements[cacheKey] {
+        statement = cached
+      } else {
+        var sql = "INSERT INTO \(quotedTable) (id, value) VALUES (?, ?) ON CONFLICT (id) "
+        if keys.isEmpty {
+          sql += "DO NOTHING"
+        } else {
+          var expression = "value"
+          for _ in keys { expression = "json_set(\(expression), ?, json(?))" }
+          sql += "DO UPDATE SET value = \(expression)"
+        }
+        statement = try connection.prepare(sql)
+        documentStatements[cacheKey] = statement
+      }
+      statement.bind(id, at: 1)
+      statement.bind(JSONValue.object(merged).compactText, at: 2)
+      var index: Int32 = 3
+      for (key, field) in given {
+        statement.bind("$.\(key)", at: index)
+        statement.bind(field.compactText, at: index + 1)
+        index += 2
+      }
+      defer { statement.reset() }
+      while try statement.step() {}
+    } else {
+      let cacheKey = "\(table)#full"
+      let statement: Statement
+      if let cached = documentStatements[cacheKey] {
+        statement = cached
+      } else {
+        statement = try connection.prepare(
+          "INSERT INTO \(quotedTable) (id, value) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET value = ?")
+        documentStatements[cacheKey] = statement
+      }
+      let stored = value.isNull ? document.defaultValue : value
+      statement.bind(id, at: 1)
+      statement.bind(stored.compactText, at: 2)
+      statement.bind(value.compactText, at: 3)
+      defer { statement.reset() }
+      while try statement.step() {}
+    }
+  }
+
+  // MARK: - livestore.RawSql
+
+  private func runRawSQL(args: JSONValue) throws {
+    guard let sql = args["sql"]?.stringValue else { return }
+    let statements: [Statement]
+    if let cached = rawStatements[sql] {
+      statements = cached
+    } else {
+      statements = try connection.prepareAll(sql)
+      if rawStatements.count > 256 { rawStatements.removeAll() }
+      rawStatements[sql] = statements
+    }
+    let bindValues = args["bindValues"]
+    for statement in statements {
+      let count = statement.parameterCount
+      if count > 0 {
+        for index in 1...count {
+          var value: JSONValue = .null
+          switch bindValues {
+          case .array(let list)?:
+            if Int(index) <= list.count { value = list[Int(index) - 1] }
+          case .object(let object)?:
+            if let name = statement.parameterName(index) { value = object[String(name.dropFirst())] ?? .null }
+          default: break
+          }
+          bind(value, to: statement, at: index)
+        }
+      }
+      defer { statement.reset() }
+      while try statement.step() {}
+    }
+  }
+}
+
+/// SQL functions available to materializers. All are deterministic, so replaying an
+/// eventlog always yields the same state.
+enum MaterializerFunctions {
+  static func register(on connection: Connection) throws {
+    // An ISO-8601 date (as `date` args are stored) to epoch milliseconds, the storage of
+    // LiveStore's `datetimeInteger` columns.
+    try connection.createFunction("epoch_ms", argumentCount: 1) { arguments in
+      switch arguments[0] {
+      case .text(let text): return ISODate.parse(text).map { .integer($0) } ?? .null
+      case .integer(let v): return .integer(v)
+      default: return .null
+      }
+    }
+    // Epoch milliseconds to the ISO form LiveStore's `datetime` columns store.
+    try connection.createFunction("iso_date", argumentCount: 1) { arguments in
+      switch arguments[0] {
+      case .integer(let v): return .text(ISODate.format(millis: v))
+      case .real(let v): return .text(ISODate.format(millis: Int64(v)))
+      case .text(let text): return ISODate.parse(text).map { .text(ISODate.format(millis: $0)) } ?? .null
+      default: return .null
+      }
+    }
+    // Materializers must be deterministic: replays on other machines must give the same
+    // state. These shadow SQLite's non-deterministic built-ins with a clear error.
+    for name in ["random", "randomblob", "changes", "total_changes", "last_insert_rowid"] {
+      let argumentCount: Int32 = name == "randomblob" ? 1 : 0
+      try connection.createFunction(name, argumentCount: argumentCount) { _ in
+        throw DeterminismError(function: name)
+      }
+    }
+  }
+
+  struct DeterminismError: Error, CustomStringConvertible {
+    var function: String
+    var description: String { "\(function)() is not deterministic and cannot be used in a materializer" }
+  }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import LStoreSQLite
+
+/// A branch's eventlog and state open on one connection (state as `main`, the eventlog
+/// attached as `log`), so that appending events and applying them commit in a single
+/// SQLite transaction across both files: a process killed at any instant leaves both or
+/// neither.
+public final class Replica {
+  public let connection: Connection
+  public let eventlog: Eventlog
+  public let schema: Schema
+  public let engine: MaterializerEngine
+  public let eventlogPath: String
+  public let statePath: String
+  /// Set when opening had to rebuild the state.
+  public private(set) var rebuild: MaterializeReport?
+
+  private init(eventlogPath: String, statePath: String, schema: Schema) throws {
+    self.eventlogPath = eventlogPath
+    self.statePath = statePath
+    self.schema = schema
+    connection = try Connection(path: statePath, mode: .readWrite)
+    try connection.execute("PRAGMA foreign_keys=ON")
+    try connection.execute("PRAGMA cache_size=-16384")
+    try connection.attach(path: eventlogPath, as: "log")
+    try connection.execute("PRAGMA log.cache_size=-16384")
+    eventlog = Eventlog(connection: connection, schemaName: "log")
+    try eventlog.validate()
+    engine = try MaterializerEngine(connection: connection, schema: schema)
+  }
+
+  public static func open(eventlogPath: String, statePath: String, schema: Schema, now: String,
+                          progress: ProgressHandler? = nil) throws -> Replica {
+    var report: MaterializeReport? = nil
+    if try needsRebuild(eventlogPath: eventlogPath, statePath: statePath, schema: schema) {
+      report = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: statePath, schema: schema,
+                                          updatedAt: now, progress: progress)
+    }
+    let replica = try Replica(eventlogPath: eventlogPath, statePath: statePath, schema: schema)
+    replica.rebuild = report
+    return replica
+  }
+
+  /// A state file must be rebuilt when it is missing, was not built by lstore, or was built
+  /// with other materializers. A state that is merely behind (`materialize --until`) is
+  /// left as it is.
+  static func needsRebuild(eventlogPath: String, statePath: String, schema: Schema) throws -> Bool {
+    guard FileManager.default.fileExists(atPath: statePath) else { return true }
+    let connection = try Connection(path: statePath, mode: .readOnly)
+    guard let state = try StateDatabase.readHead(connection) else { return true }
+    if state.materializationHash != schema.materializationHash { return true }
+    let log = try Connection(path: eventlogPath, mode: .readOnly)
+    let head = try Eventlog(connection: log).head()
+    return state.head > head
+  }
+
+  /// The event the state is materialized through.
+  public func stateHead() throws -> SeqNum { try StateDatabase.readHead(connection)?.head ?? .root }
+
+  // MARK: - Committing
+
+  /// What a commit appended.
+  public struct CommitResult: Sendable {
+    public var commit: Commit?
+    public var events: [EventRecord]
+  }
+
+  public struct Identity: Sendable {
+    public var clientId: String
+    public var sessionId: String
+    public init(clientId: String, sessionId: String) {
+      self.clientId = clientId
+      self.sessionId = sessionId
+    }
+  }
+
+  /// Validates `inputs` against the schema, then appends and materializes them as one
+  /// commit in one transaction: all of them are kept, or none.
+  public func commit(_ inputs: [EventInput], message: String?, author: Author, time: String,
+                     identity: Identity) throws -> CommitResult {
+    guard !inputs.isEmpty else { throw StoreError.empty("nothing to commit: no events given") }
+    // Check every event before writing anything, so the first error is reported with its origin.
+    var prepared: [(EventDefinition, JSONValue, String)] = []
+    prepared.reserveCapacity(inputs.count)
+    for input in inputs {
+      let (definition, args) = try validate(input, sessionId: identity.sessionId)
+      prepared.append((definition, args, args.compactText))
+    }
+    return try connection.transaction(.immediate) {
+      let head = try eventlog.head()
+      let stateHead = try stateHead()
+      guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
+      var current = head
+      var records: [EventRecord] = []
+      records.reserveCapacity(prepared.count)
+      for (definition, args, argsJSON) in prepared {
+        let record = EventRecord(
+          seqNum: current.next(clientOnly: definition.clientOnly),
+          parentSeqNum: current.parentForNext(clientOnly: definition.clientOnly),
+          name: definition.name, argsJSON: argsJSON, clientId: identity.clientId, sessionId: identity.sessionId,
+          schemaHash: definition.schemaHash)
+        try apply(record, definition: definition, args: args, pending: true)
+        records.append(record)
+        current = record.seqNum
+      }
+      var commit: Commit? = nil
+      if let message {
+        let made = Commit(id: Identifiers.commitID(), first: records.first!.seqNum, last: current,
+                          message: message, author: author, time: time)
+        try eventlog.insert(made)
+        commit = made
+      }
+      try StateDatabase.writeHead(connection, head: current)
+      return CommitResult(commit: commit, events: records)
+    }
+  }
+
+  /// Checks an event against the schema and returns its definition and normalized args.
+  public func validate(_ input: EventInput, sessionId: String) throws -> (EventDefinition, JSONValue) {
+    guard let definition = schema.event(named: input.name) else {
+      throw StoreError.unknownEvent(name: input.name, origin: input.origin,
+                                    known: schema.events.filter { !$0.derived || $0.materializer != .rawSQL }.map(\.name))
+    }
+    var args = input.args
+    if args.isNull { args = .object(JSONObject()) }
+    // A client-document set may leave out the id: LiveStore fills in the default id,
+    // the session id for `SessionIdSymbol`.
+    if case .clientDocumentSet(let table) = definition.materializer, case .object(var object) = args, object["id"] == nil,
+       let document = schema.table(named: table)?.clientDocument
+    {
+      switch document.defaultID {
+      case .sessionId: object["id"] = .string(sessionId)
+      case .fixed(let id): object["id"] = .string(id)
+      case .none: break
+      }
+      var reordered = JSONObject([("id", object["id"] ?? .null)])
+      for (key, value) in object where key != "id" { reordered[key] = value }
+      args = .object(reordered)
+    }
+    do {
+      return (definition, try definition.args.normalize(args))
+    } catch let error as ArgsError {
+      throw StoreError.invalidArgs(name: input.name, origin: input.origin, reason: error.description)
+    }
+  }
+
+  /// Materializes one event and appends it: the state change, its changeset (for pending
+  /// events) and the eventlog row. Must run inside a transaction.
+  public func apply(_ record: EventRecord, definition: EventDefinition, args: JSONValue, pending: Bool) throws {
+    let context = EventContext(seqNum: record.seqNum, name: record.name, clientId: record.clientId,
+                               sessionId: record.sessionId)
+    let changeset = try engine.apply(definition, args: args, context: context, argsJSON: record.argsJSON,
+                                     recordChangeset: pending)
+    if pending { try StateDatabase.insertChangeset(connection, seqNum: record.seqNum, changeset: changeset) }
+    try eventlog.append(record)
+  }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import LStoreSQLite
+
+/// A store: a `.lstore` directory holding the config, and per branch a LiveStore eventlog
+/// and its state database (`branches/<name>/eventlog@4.db`, `branches/<name>/state<hash>@4.db`,
+/// the layout of LiveStore's node adapter).
+public final class Store {
+  /// The `.lstore` directory.
+  public let directory: String
+  public private(set) var config: StoreConfig
+  public let branch: String
+
+  /// The directory that holds `.lstore`; relative schema paths start here.
+  public var workDirectory: String { (directory as NSString).deletingLastPathComponent }
+  public var configPath: String { Self.configPath(directory) }
+  public var branchDirectory: String { (directory as NSString).appendingPathComponent("branches/\(branch)") }
+  public var eventlogPath: String { (branchDirectory as NSString).appendingPathComponent("eventlog@4.db") }
+  public var schemaPath: String { StoreLocator.absolute(config.schema, relativeTo: workDirectory) }
+
+  static func configPath(_ directory: String) -> String { (directory as NSString).appendingPathComponent("config.json") }
+
+  public func statePath(for schema: Schema) -> String {
+    (branchDirectory as NSString).appendingPathComponent(StateDatabase.fileName(for: schema))
+  }
+
+  public init(directory: String) throws {
+    self.directory = directory
+    self.config = try StoreConfig.read(from: Self.configPath(directory))
+    guard config.formatVersion <= StoreConfig.currentFormatVersion else {
+      throw StoreError.corrupt("this store was written by a newer lstore (format \(config.formatVersion)); upgrade lstore")
+    }
+    let headPath = (directory as NSString).appendingPathComponent("HEAD")
+    let head = (try? String(contentsOfFile: headPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    self.branch = (head?.isEmpty == false ? head : nil) ?? "main"
+  }
+
+  /// Finds the store from `directory` upward (or `LSTORE_DIR`) and opens it.
+  public static func discover(from directory: String) throws -> Store {
+    try Store(directory: StoreLocator.find(from: directory))
+  }
+
+  public struct InitOptions: Sendable {
+    public var schemaPath: String
+    public var storeId: String
+    public var clientId: String?
+    public var sessionId: String?
+    public init(schemaPath: String, storeId: String, clientId: String? = nil, sessionId: String? = nil) {
+      self.schemaPath = schemaPath
+      self.storeId = storeId
+      self.clientId = clientId
+      self.sessionId = sessionId
+    }
+  }
+
+  /// Creates `.lstore/` in `workDirectory`, an empty eventlog on branch `main` and its
+  /// state. The schema is loaded and checked first: a broken schema creates nothing.
+  @discardableResult
+  public static func initialize(in workDirectory: String, options: InitOptions, now: String) throws -> Store {
+    guard Identifiers.isValidStoreID(options.storeId) else { throw StoreError.invalidStoreId(options.storeId) }
+    let work = StoreLocator.absolute(workDirectory, relativeTo: FileManager.default.currentDirectoryPath)
+    let directory = (work as NSString).appendingPathComponent(StoreLocator.directoryName)
+    if FileManager.default.fileExists(atPath: directory) { throw StoreError.alreadyExists(path: directory) }
+    let schemaAbsolute = StoreLocator.absolute(options.schemaPath, relativeTo: FileManager.default.currentDirectoryPath)
+    let schema = try SchemaLoader.load(path: schemaAbsolute)
+    let staging = directory + ".init-\(getpid())"
+    try? FileManager.default.removeItem(atPath: staging)
+    do {
+      try FileManager.default.createDirectory(atPath: staging + "/branches/main", withIntermediateDirectories: true)
+      let config = StoreConfig(storeId: options.storeId, clientId: options.clientId ?? Identifiers.nanoid(),
+                               sessionId: options.sessionId ?? Identifiers.nanoid(),
+                               schema: relativePath(schemaAbsolute, from: work))
+      try config.write(to: configPath(staging))
+      try "main\n".write(toFile: staging + "/HEAD", atomically: true, encoding: .utf8)
+      let eventlogPath = staging + "/branches/main/eventlog@4.db"
+      try Eventlog.create(path: eventlogPath)
+      try Eventlog.setMetaStandalone(path: eventlogPath, key: "storeId", value: options.storeId)
+      _ = try Rematerializer.rebuild(eventlogPath: eventlogPath,
+                                     statePath: staging + "/branches/main/" + StateDatabase.fileName(for: schema),
+                                     schema: schema, updatedAt: now)
+      // The store appears all at once, or not at all.
+      try FileSync.replace(staging, with: directory)
+    } catch {
+      try? FileManager.default.removeItem(atPath: staging)
+      throw error
+    }
+    return try Store(directory: directory)
+  }
+
+  static func relativePath(_ path: String, from base: String) -> String {
+    let pathParts = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+    let baseParts = URL(fileURLWithPath: base).standardizedFileURL.pathComponents
+    var common = 0
+    while common < min(pathParts.count, baseParts.count), pathParts[common] == baseParts[common] { common += 1 }
+    if common <= 1 { return path }
+    let ups = Array(repeating: "..", count: baseParts.count - common)
+    return (ups + pathParts[common...]).joined(separator: "/")
+  }
+
+  /// Loads the store's schema, or `override` when given.
+  public func loadSchema(override: String? = nil) throws -> Schema {
+    try SchemaLoader.load(path: override.map { StoreLocator.absolute($0, relativeTo: FileManager.default.currentDirectoryPath) } ?? schemaPath)
+  }
+
+  /// The branch's eventlog alone, for commands that only read events.
+  public func openEventlog(readOnly: Bool = true) throws -> Eventlog {
+    guard FileManager.default.fileExists(atPath: eventlogPath) else {
+      throw StoreError.corrupt("the eventlog of branch '\(branch)' is missing: \(eventlogPath)")
+    }
+    let connection = try Connection(path: eventlogPath, mode: readOnly ? .readOnly : .readWrite)
+    let eventlog = Eventlog(connection: connection)
+    try eventlog.validate()
+    return eventlog
+  }
+
+  /// Eventlog and state together, the state brought up to date first when it is missing
+  /// (a table change selects a new state file) or was built by other materializers.
+  public func openReplica(schema: Schema, now: String, progress: ProgressHandler? = nil) throws -> Replica {
+    try Replica.open(eventlogPath: eventlogPath, statePath: statePath(for: schema), schema: schema, now: now,
+                     progress: progress)
+  }
+
+  /// The author for new commits: config, then `LSTORE_AUTHOR_NAME`/`_EMAIL`, then git's
+  /// variables, then the user name.
+  public func author(environment: [String: String] = ProcessInfo.processInfo.environment) -> Author {
+    let name = environment["LSTORE_AUTHOR_NAME"] ?? config.author?.name ?? environment["GIT_AUTHOR_NAME"]
+      ?? environment["USER"] ?? "unknown"
+    let email = environment["LSTORE_AUTHOR_EMAIL"] ?? config.author?.email ?? environment["GIT_AUTHOR_EMAIL"] ?? ""
+    return Author(name: name, email: email)
+  }
+
+  public func updateConfig(_ change: (inout StoreConfig) -> Void) throws {
+    var updated = config
+    change(&updated)
+    try updated.write(to: configPath)
+    config = updated
+  }
+}
+
+extension Eventlog {
+  static func setMetaStandalone(path: String, key: String, value: String) throws {
+    let connection = try Connection(path: path, mode: .readWrite)
+    try Eventlog(connection: connection).setMeta(key, value)
+  }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// `.lstore/config.json`: what identifies this store and this client.
+public struct StoreConfig: Codable, Equatable, Sendable {
+  /// The layout version of the `.lstore` directory.
+  public var formatVersion: Int
+  public var storeId: String
+  public var clientId: String
+  public var sessionId: String
+  /// The schema file, relative to the directory that holds `.lstore` unless absolute.
+  public var schema: String
+  public var author: AuthorConfig?
+  public var remotes: [String: String]?
+  public var defaultRemote: String?
+
+  public struct AuthorConfig: Codable, Equatable, Sendable {
+    public var name: String?
+    public var email: String?
+  }
+
+  public static let currentFormatVersion = 1
+
+  public init(storeId: String, clientId: String, sessionId: String, schema: String) {
+    self.formatVersion = Self.currentFormatVersion
+    self.storeId = storeId
+    self.clientId = clientId
+    self.sessionId = sessionId
+    self.schema = schema
+  }
+
+  static func read(from path: String) throws -> StoreConfig {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw StoreError.corrupt("cannot read \(path)")
+    }
+    do {
+      return try JSONDecoder().decode(StoreConfig.self, from: data)
+    } catch {
+      throw StoreError.corrupt("\(path) is not a valid lstore config: \(error)")
+    }
+  }
+
+  func write(to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    var data = try encoder.encode(self)
+    data.append(0x0A)
+    try FileSync.write(data, to: path)
+  }
+}
+
+/// Store-level failures: the kind a user can act on.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+  case notAStore(searchedFrom: String)
+  case alreadyExists(path: String)
+  case corrupt(String)
+  case invalidStoreId(String)
+  case unknownEvent(name: String, origin: String?, known: [String])
+  case invalidArgs(name: String, origin: String?, reason: String)
+  case stateBehind(state: SeqNum, eventlog: SeqNum)
+  case notFound(String)
+  case ambiguous(String)
+  case readOnly(String)
+  case empty(String)
+
+  public var description: String {
+    switch self {
+    case .notAStore(let path): return "not an lstore store (or any parent up to /): \(path); run 'lstore init' or pass -C"
+    case .alreadyExists(let path): return "a store already exists at \(path)"
+    case .corrupt(let detail): return detail
+    case .invalidStoreId(let id): return "invalid store id '\(id)': use 1-64 characters from A-Z a-z 0-9 _ - ."
+    case .unknownEvent(let name, let origin, let known):
+      let list = known.prefix(12).joined(separator: ", ") + (known.count > 12 ? ", …" : "")
+      return "\(origin.map { "\($0): " } ?? "")unknown event '\(name)' (the schema defines: \(list))"
+    case .invalidArgs(let name, let origin, let reason):
+      return "\(origin.map { "\($0): " } ?? "")event '\(name)': \(reason)"
+    case .stateBehind(let state, let eventlog):
+      return "the state is materialized through \(state) but the eventlog is at \(eventlog); run 'lstore materialize' first"
+    case .notFound(let what): return what
+    case .ambiguous(let what): return what
+    case .readOnly(let what): return what
+    case .empty(let what): return what
+    }
+  }
+}
