@@ -1,2 +1,59 @@
 import ArgumentParser
-public struct LStoreCommand: ParsableCommand { public init() {} ; public func run() {} }
+import Foundation
+import LStoreKit
+
+/// The root command. Subcommands are one file each under Commands/.
+public struct LStoreCommand: ParsableCommand {
+  public static let version = "0.1.0"
+
+  public static let configuration = CommandConfiguration(
+    commandName: "lstore",
+    abstract: "A git-like toolkit for LiveStore eventlogs.",
+    discussion: """
+      lstore works on LiveStore's own files (eventlog@4.db and state<hash>@4.db): commit \
+      events, read history, rebuild state, export and import. A store is a .lstore \
+      directory, found from the current directory upward like git's .git.
+
+      Exit codes: 0 success, 1 failure, 2 refused by the store's state, 3 push rejected \
+      (remote ahead), 4 rebase stopped on a conflict, 64 usage error, 65 invalid input, \
+      66 not found, 69 remote unavailable.
+      """,
+    version: version,
+    groupedSubcommands: [
+      CommandGroup(name: "Start a store", subcommands: [InitCommand.self]),
+      CommandGroup(name: "Record and inspect", subcommands: [CommitCommand.self, LogCommand.self, ShowCommand.self, StatusCommand.self]),
+      CommandGroup(name: "State", subcommands: [MaterializeCommand.self]),
+      CommandGroup(name: "Move events", subcommands: [ExportCommand.self, ImportCommand.self]),
+    ]
+  )
+
+  @OptionGroup public var global: GlobalOptions
+
+  public init() {}
+
+  /// Parses, runs, and maps library errors to one line on stderr and a documented exit code.
+  public static func main() {
+    signal(SIGPIPE, SIG_DFL)
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+      OutputStream.standardOutput.flush()
+    } catch {
+      OutputStream.standardOutput.flush()
+      if let (status, message) = ExitStatus.classify(error) {
+        OutputStream.standardError.line("lstore: error: \(message)")
+        OutputStream.standardError.flush()
+        Foundation.exit(status.rawValue)
+      }
+      if let error = error as? StreamError {
+        OutputStream.standardError.line("lstore: error: \(error.description)")
+        Foundation.exit(ExitStatus.failure.rawValue)
+      }
+      if error is ExitCode || error is CleanExit || "\(type(of: error))".contains("Parser") || error is ValidationError {
+        exit(withError: error)
+      }
+      OutputStream.standardError.line("lstore: error: \(error)")
+      Foundation.exit(ExitStatus.failure.rawValue)
+    }
+  }
+}

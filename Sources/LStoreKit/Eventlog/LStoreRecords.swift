@@ -84,3 +84,48 @@ extension Eventlog {
       .execute([.text(key), .text(value)])
   }
 }
+
+/// Walks commits in order alongside an event scan, holding one commit at a time.
+public final class CommitCursor {
+  private let statement: Statement?
+  public private(set) var current: Commit?
+
+  init(eventlog: Eventlog, after: SeqNum, through: SeqNum?, order: Eventlog.Order) throws {
+    guard eventlog.hasLStoreRecords else {
+      statement = nil
+      return
+    }
+    let through = through ?? SeqNum(global: .max, client: .max)
+    let direction = order == .ascending ? "ASC" : "DESC"
+    let statement = try eventlog.connection.prepare(
+      "SELECT \(Eventlog.commitColumns) FROM \(eventlog.schemaName.quotedIdentifier).lstore_commit WHERE (lastGlobal, lastClient) > (?, ?) AND (firstGlobal, firstClient) <= (?, ?) ORDER BY lastGlobal \(direction), lastClient \(direction)")
+    statement.bind([.integer(after.global), .integer(after.client), .integer(through.global), .integer(through.client)])
+    self.statement = statement
+    try advance()
+  }
+
+  /// Moves to the next commit; `current` is nil past the end.
+  public func advance() throws {
+    guard let statement else { return }
+    current = try statement.step() ? Eventlog.readCommit(statement) : nil
+  }
+
+  /// The commit holding `seqNum`, advancing past commits that are behind it in the scan
+  /// direction. Events must be visited in the cursor's order.
+  public func commit(for seqNum: SeqNum, ascending: Bool) throws -> Commit? {
+    while let commit = current {
+      if ascending ? commit.last < seqNum : commit.first > seqNum {
+        try advance()
+        continue
+      }
+      return commit.contains(seqNum) ? commit : nil
+    }
+    return nil
+  }
+}
+
+extension Eventlog {
+  public func commitCursor(after: SeqNum = .root, through: SeqNum? = nil, order: Order = .ascending) throws -> CommitCursor {
+    try CommitCursor(eventlog: self, after: after, through: through, order: order)
+  }
+}

@@ -1,6 +1,6 @@
 /// Writes JSON exactly as JavaScript's `JSON.stringify` does (no whitespace).
 public struct JSONWriter {
-  public private(set) var bytes: [UInt8] = []
+  public var bytes: [UInt8] = []
 
   public init(reservingCapacity capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import LStoreKit
+
+struct CommitCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "commit",
+    abstract: "Append events as one atomic commit, materializing them.",
+    discussion: """
+      Events come from the arguments (NAME and ARGS as a JSON object), from --file (NDJSON, \
+      one {"name": …, "args": {…}} per line; - for stdin), or from stdin when it is not a \
+      terminal. Every event is checked against the schema before anything is written; then \
+      all of them are applied and appended in one transaction, or none.
+      The author comes from LSTORE_AUTHOR_NAME/LSTORE_AUTHOR_EMAIL, the store config, or \
+      GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL; the time from LSTORE_DATE, else now.
+      """)
+
+  @ParentCommand var root: LStoreCommand
+
+  @Argument(help: ArgumentHelp("The event name, e.g. v1.TodoCreated.", valueName: "name"))
+  var name: String?
+
+  @Argument(help: ArgumentHelp("The event's args as a JSON object (default: {}).", valueName: "args"))
+  var args: String?
+
+  @Option(name: [.short, .customLong("message")], help: "The commit message (default: a summary of the events).")
+  var message: String?
+
+  @Option(name: [.short, .long], help: ArgumentHelp("Read events from an NDJSON file (- for stdin).", valueName: "path"),
+          completion: .file(extensions: ["ndjson", "jsonl"]))
+  var file: String?
+
+  @Flag(name: .long, help: "Print the commit as JSON.")
+  var json = false
+
+  func validate() throws {
+    if name != nil && file != nil { throw ValidationError("give either an event on the command line or --file, not both") }
+    if name == nil && args != nil { throw ValidationError("args need an event name") }
+  }
+
+  func run() throws {
+    let global = root.global
+    let inputs = try readInputs()
+    let store = try global.openStore()
+    let schema = try store.loadSchema()
+    let progress = ProgressReporter(quiet: global.quiet)
+    let replica = try store.openReplica(schema: schema, now: Clock.now(), progress: progress.handler)
+    progress.finish()
+    if let rebuild = replica.rebuild { global.note("note: rebuilt state for the current schema (\(rebuild.events) events)") }
+    let result = try replica.commit(
+      inputs, message: message ?? Self.summary(inputs), author: store.author(), time: Clock.now(),
+      identity: .init(clientId: store.config.clientId, sessionId: store.config.sessionId))
+    let commit = result.commit!
+    let range = commit.first == commit.last ? "\(commit.first)" : "\(commit.first)..\(commit.last)"
+    if json {
+      let value: JSONValue = [
+        "id": .string(commit.id), "first": .string(commit.first.description), "last": .string(commit.last.description),
+        "events": .integer(Int64(result.events.count)), "message": .string(commit.message),
+      ]
+      global.stdout.line(value.compactText)
+    } else {
+      let style = global.style
+      global.stdout.line("[\(style.yellow(String(commit.id.prefix(8))))] \(range) \(commit.message) (\(result.events.count) event\(result.events.count == 1 ? "" : "s"))")
+    }
+  }
+
+  static func summary(_ inputs: [EventInput]) -> String {
+    if inputs.count == 1 { return inputs[0].name }
+    let names = Set(inputs.map(\.name))
+    return names.count == 1 ? "\(inputs.count) × \(inputs[0].name)" : "\(inputs.count) events"
+  }
+
+  func readInputs() throws -> [EventInput] {
+    if let name {
+      var value: JSONValue = .object(JSONObject())
+      if let args {
+        do {
+          value = try JSONParser.parse(args)
+        } catch {
+          throw InputError.invalid("the args of \(name) are not valid JSON: \(error)")
+        }
+      }
+      guard case .object = value else { throw InputError.invalid("the args of \(name) must be a JSON object") }
+      return [EventInput(name: name, args: value, origin: "args")]
+    }
+    let path = file ?? "-"
+    if file == nil && isatty(0) != 0 {
+      throw ValidationError("nothing to commit: give an event name and args, --file, or events on stdin")
+    }
+    let reader: LineReader
+    do {
+      reader = try LineReader.open(path: path)
+    } catch let error as StreamError {
+      throw InputError.notFound(error.description)
+    }
+    let label = path == "-" ? "stdin" : path
+    return try EventLines.read(reader, label: label)
+  }
+}
+
+/// NDJSON event input: `{"name": "...", "args": {...}}` per line.
+enum EventLines {
+  static func read(_ reader: LineReader, label: String) throws -> [EventInput] {
+    var inputs: [EventInput] = []
+    while try reader.next({ line, _ in
+      let origin = "\(label):\(reader.lineNumber)"
+      if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+      let value: JSONValue
+      do {
+        value = try JSONParser.parse(line)
+      } catch {
+        throw InputError.invalid("\(origin): \(error)")
+      }
+      guard case .object(let object) = value else { throw InputError.invalid("\(origin): expected a JSON object") }
+      for key in object.keys where key != "name" && key != "args" {
+        throw InputError.invalid("\(origin): unknown key '\(key)' (an event line has \"name\" and \"args\")")
+      }
+      guard let name = object["name"]?.stringValue else { throw InputError.invalid("\(origin): missing \"name\"") }
+      let args = object["args"] ?? .object(JSONObject())
+      guard case .object = args else { throw InputError.invalid("\(origin): \"args\" must be an object") }
+      inputs.append(EventInput(name: name, args: args, origin: origin))
+    }) {}
+    guard !inputs.isEmpty else { throw InputError.invalid("\(label): no events to commit") }
+    return inputs
+  }
+}

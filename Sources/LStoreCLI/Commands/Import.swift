@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import LStoreKit
+
+struct ImportCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "import",
+    abstract: "Append an export (NDJSON, gzip detected) onto this store and materialize it.",
+    discussion: """
+      The export's first parent must be this store's head. Everything is checked (checksum, \
+      parent chain, args against the schema, materializers) inside one transaction: a \
+      truncated or damaged file, or any failing event, leaves the store unchanged.
+      """)
+
+  @ParentCommand var root: LStoreCommand
+
+  @Argument(help: ArgumentHelp("The export file, or - for stdin.", valueName: "path"), completion: .file())
+  var path: String
+
+  @Flag(name: .long, help: "Print the report as JSON.")
+  var json = false
+
+  func run() throws {
+    let global = root.global
+    let store = try global.openStore()
+    let schema = try store.loadSchema()
+    let reader: LineReader
+    do {
+      reader = try LineReader.open(path: path == "-" ? "-" : global.resolve(path))
+    } catch let error as StreamError {
+      throw InputError.notFound(error.description)
+    }
+    let progress = ProgressReporter(quiet: global.quiet)
+    let replica = try store.openReplica(schema: schema, now: Clock.now(), progress: progress.handler)
+    let report: ImportReport
+    do {
+      report = try Importer.run(reader, into: replica, storeId: store.config.storeId, progress: progress.handler)
+    } catch let error as StreamError {
+      progress.finish()
+      throw InputError.invalid("\(path): \(error.description); nothing was imported")
+    }
+    progress.finish()
+    if json {
+      let value: JSONValue = [
+        "events": .integer(Int64(report.events)), "commits": .integer(Int64(report.commits)),
+        "head": .string(report.head.description), "seconds": .number(report.seconds),
+        "eventsPerSecond": .number(report.eventsPerSecond.rounded()),
+      ]
+      global.stdout.line(value.compactText)
+    } else {
+      global.stdout.line("Imported \(report.events) events and \(report.commits) commits; head is now \(report.head) (\(Int(report.eventsPerSecond)) events/s)")
+    }
+  }
+}

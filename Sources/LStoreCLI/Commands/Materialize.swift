@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import LStoreKit
+
+struct MaterializeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "materialize",
+    abstract: "Rebuild state from the eventlog, from scratch.",
+    discussion: """
+      Replays every event through the schema's materializers into a new state database and \
+      swaps it in when complete (a crash leaves the old state). With --until the state stops \
+      at that event; commits are refused until a full materialize. With --eventlog, give \
+      --schema and --output: the file is only read.
+      """)
+
+  @ParentCommand var root: LStoreCommand
+
+  @Option(name: .long, help: ArgumentHelp("Stop after this event (e5, e5+1).", valueName: "seqNum"))
+  var until: String?
+
+  @Option(name: .long, help: ArgumentHelp("Use this schema file instead of the store's.", valueName: "path"),
+          completion: .file(extensions: ["yaml", "yml", "json"]))
+  var schema: String?
+
+  @Option(name: [.short, .long], help: ArgumentHelp("Write the state to this file instead of the branch's state.", valueName: "path"),
+          completion: .file(extensions: ["db"]))
+  var output: String?
+
+  @Flag(name: .long, help: "Print the report as JSON.")
+  var json = false
+
+  func run() throws {
+    let global = root.global
+    var untilSeq: SeqNum? = nil
+    if let until {
+      guard let seq = SeqNum(until) else { throw ValidationError("--until: '\(until)' is not a sequence number like e5") }
+      untilSeq = seq
+    }
+    let eventlogPath: String
+    let statePath: String
+    let loaded: Schema
+    if let direct = global.eventlog {
+      guard let schema else { throw ValidationError("--eventlog needs --schema to know the materializers") }
+      guard let output else { throw ValidationError("--eventlog is read-only: give --output for the new state file") }
+      eventlogPath = global.resolve(direct)
+      guard FileManager.default.fileExists(atPath: eventlogPath) else { throw StoreError.notFound("no such file: \(direct)") }
+      _ = try EventlogFile.openReadOnly(path: eventlogPath)
+      loaded = try SchemaLoader.load(path: global.resolve(schema))
+      statePath = global.resolve(output)
+    } else {
+      let store = try global.openStore()
+      loaded = try store.loadSchema(override: schema.map { global.resolve($0) })
+      eventlogPath = store.eventlogPath
+      statePath = output.map { global.resolve($0) } ?? store.statePath(for: loaded)
+    }
+    let progress = ProgressReporter(quiet: global.quiet)
+    let report = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: statePath, schema: loaded,
+                                            until: untilSeq, updatedAt: Clock.now(), progress: progress.handler)
+    progress.finish()
+    if json {
+      let value: JSONValue = [
+        "events": .integer(Int64(report.events)), "through": .string(report.through.description),
+        "seconds": .number(report.seconds), "eventsPerSecond": .number(report.eventsPerSecond.rounded()),
+        "state": .string(report.statePath),
+      ]
+      global.stdout.line(value.compactText)
+    } else {
+      global.stdout.line("Materialized \(report.events) events through \(report.through) in \(String(format: "%.2f", report.seconds)) s (\(Int(report.eventsPerSecond)) events/s) into \(report.statePath)")
+    }
+  }
+}

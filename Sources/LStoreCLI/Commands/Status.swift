@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import LStoreKit
+
+struct StatusCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status",
+    abstract: "Show the branch, heads, pending events, state and schema.")
+
+  @ParentCommand var root: LStoreCommand
+
+  @Flag(name: .long, help: "Print one JSON object (see docs/output-formats.md).")
+  var json = false
+
+  func run() throws {
+    let global = root.global
+    let (eventlog, store) = try global.openEventlogForReading()
+    let head = try eventlog.head()
+    let backendHead = try eventlog.backendHead()
+    let pending = try eventlog.pendingCount()
+    let events = try eventlog.count()
+    let commits = try eventlog.commitCount()
+    var object = JSONObject()
+    object["eventlog"] = .string(store?.eventlogPath ?? eventlog.path)
+    if let store {
+      object["storeId"] = .string(store.config.storeId)
+      object["branch"] = .string(store.branch)
+      object["clientId"] = .string(store.config.clientId)
+      object["sessionId"] = .string(store.config.sessionId)
+    }
+    object["head"] = .string(head.description)
+    object["backendHead"] = .string(SeqNum(global: backendHead).description)
+    object["events"] = .integer(Int64(events))
+    object["commits"] = .integer(Int64(commits))
+    object["pending"] = .integer(Int64(pending.synced))
+    object["pendingClientOnly"] = .integer(Int64(pending.clientOnly))
+    var stateLine = "not checked (no schema)"
+    var schemaLine: String? = nil
+    if let store {
+      object["schema"] = .string(store.config.schema)
+      do {
+        let schema = try store.loadSchema()
+        let statePath = store.statePath(for: schema)
+        object["schemaHash"] = .integer(schema.stateHash)
+        schemaLine = "\(store.config.schema) (state hash \(schema.stateHash))"
+        let state = try StateStatus.read(statePath: statePath, schema: schema)
+        object["state"] = .string((statePath as NSString).lastPathComponent)
+        object["stateHead"] = state.head.map { .string($0.description) } ?? .null
+        object["stateCurrent"] = .bool(state.head == head && !state.stale)
+        stateLine = (statePath as NSString).lastPathComponent + ": " + {
+          guard let stateHead = state.head else { return "missing (rebuilt on the next commit or materialize)" }
+          if state.stale { return "built with other materializers (rebuilt on the next commit or materialize)" }
+          if stateHead == head { return "materialized through \(stateHead)" }
+          return "materialized through \(stateHead), behind the eventlog (run lstore materialize)"
+        }()
+      } catch {
+        object["schemaError"] = .string("\(error)")
+        schemaLine = "\(store.config.schema): \(error)"
+      }
+    }
+    if json {
+      global.stdout.line(JSONValue.object(object).compactText)
+      return
+    }
+    let out = global.stdout
+    let style = global.style
+    if let store {
+      out.line("On branch \(style.bold(store.branch)) of store '\(store.config.storeId)' (client \(store.config.clientId), session \(store.config.sessionId))")
+    } else {
+      out.line("Eventlog file \(eventlog.path) (read-only)")
+    }
+    out.line("Head:         \(style.yellow(head.description)) (\(events) events, \(commits) commits)")
+    out.line("Backend head: \(SeqNum(global: backendHead)) — \(pending.synced) pending to push, \(pending.clientOnly) client-only")
+    if store != nil { out.line("State:        \(stateLine)") }
+    if let schemaLine { out.line("Schema:       \(schemaLine)") }
+  }
+}

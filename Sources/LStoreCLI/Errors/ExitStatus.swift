@@ -1,0 +1,64 @@
+import ArgumentParser
+import LStoreKit
+import LStoreSQLite
+
+/// lstore's exit codes. Documented in docs/cli.md and the man page; scripts rely on them.
+public enum ExitStatus: Int32, CaseIterable, Sendable {
+  case success = 0
+  /// Anything unexpected: I/O, SQLite, a damaged store.
+  case failure = 1
+  /// The store is not in a state that allows the operation (an import whose first parent
+  /// is not the head, state behind the eventlog, a store that already exists).
+  case refused = 2
+  /// A push was rejected because the backend is ahead: pull first.
+  case pushRejected = 3
+  /// A rebase stopped on a conflict.
+  case conflict = 4
+  /// Wrong command-line usage (ArgumentParser's EX_USAGE).
+  case usage = 64
+  /// Invalid input: a malformed event or args, a schema error, a damaged export file, a
+  /// materializer that fails.
+  case invalidInput = 65
+  /// Something named does not exist: no store, no such event, commit or file.
+  case notFound = 66
+  /// A remote could not be reached.
+  case unavailable = 69
+
+  /// The exit status and one-line message for an error from the library.
+  static func classify(_ error: Error) -> (ExitStatus, String)? {
+    switch error {
+    case let error as StoreError:
+      switch error {
+      case .notAStore, .notFound: return (.notFound, error.description)
+      case .alreadyExists, .stateBehind, .readOnly: return (.refused, error.description)
+      case .unknownEvent, .invalidArgs, .invalidStoreId, .empty: return (.invalidInput, error.description)
+      case .ambiguous: return (.usage, error.description)
+      case .corrupt: return (.failure, error.description)
+      }
+    case let error as SchemaError: return (.invalidInput, error.description)
+    case let error as MaterializeError: return (.invalidInput, error.description)
+    case let error as ReplayError: return (.invalidInput, error.description)
+    case let error as ExportFormatError: return (.invalidInput, error.description)
+    case let error as ImportError:
+      return (error.isHeadMismatch ? .refused : .invalidInput, error.description)
+    case let error as EventlogError:
+      switch error {
+      case .notAnEventlog, .unsupportedFormat: return (.invalidInput, error.description)
+      case .duplicateSeqNum, .brokenChain: return (.invalidInput, error.description)
+      }
+    case let error as InputError: return (error.status, error.message)
+    case let error as SQLiteError: return (.failure, "SQLite: \(error.message)")
+    default: return nil
+    }
+  }
+}
+
+/// A command-level error with its exit status.
+struct InputError: Error {
+  var status: ExitStatus
+  var message: String
+
+  static func invalid(_ message: String) -> InputError { InputError(status: .invalidInput, message: message) }
+  static func notFound(_ message: String) -> InputError { InputError(status: .notFound, message: message) }
+  static func usage(_ message: String) -> InputError { InputError(status: .usage, message: message) }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import LStoreKit
+
+/// Options that apply to every command; given before the subcommand (`lstore -C dir log`).
+public struct GlobalOptions: ParsableArguments {
+  @Option(name: [.customShort("C")], help: ArgumentHelp(
+    "Use the store found from <dir> (like git -C, but file arguments stay relative to the current directory).",
+    valueName: "dir"),
+          completion: .directory)
+  public var directory: String?
+
+  @Option(name: .long, help: ArgumentHelp(
+    "Open a LiveStore eventlog file directly, read-only, without a store (log, show, status, export, materialize).",
+    valueName: "path"), completion: .file(extensions: ["db"]))
+  public var eventlog: String?
+
+  @Option(name: .long, help: "When to color output: auto (only on a terminal, not with NO_COLOR), always, never.")
+  public var color: ColorMode = .auto
+
+  @Flag(name: [.short, .long], help: "Print no progress and no notes on stderr.")
+  public var quiet = false
+
+  public init() {}
+
+  /// The directory commands start from.
+  public var workingDirectory: String {
+    StoreLocator.absolute(directory ?? ".", relativeTo: FileManager.default.currentDirectoryPath)
+  }
+
+  /// A path given on the command line: relative to the directory lstore was started in.
+  public func resolve(_ path: String) -> String {
+    StoreLocator.absolute(path, relativeTo: FileManager.default.currentDirectoryPath)
+  }
+
+  public func openStore() throws -> Store {
+    if eventlog != nil {
+      throw StoreError.readOnly("--eventlog opens a file read-only; this command needs a store")
+    }
+    return try Store.discover(from: workingDirectory)
+  }
+
+  /// The eventlog to read: the `--eventlog` file, or the current branch's.
+  public func openEventlogForReading() throws -> (Eventlog, Store?) {
+    if let path = eventlog {
+      let absolute = resolve(path)
+      guard FileManager.default.fileExists(atPath: absolute) else {
+        throw StoreError.notFound("no such file: \(path)")
+      }
+      let eventlog = try EventlogFile.openReadOnly(path: absolute)
+      return (eventlog, nil)
+    }
+    let store = try openStore()
+    return (try store.openEventlog(readOnly: true), store)
+  }
+
+  public var stdout: OutputStream { .standardOutput }
+  public var stderr: OutputStream { .standardError }
+
+  public var style: Style { Style(mode: color, isTerminal: OutputStream.standardOutput.isTerminal) }
+
+  /// A note on stderr, unless --quiet.
+  public func note(_ text: String) {
+    if !quiet { stderr.line(text) }
+  }
+}
+
+extension ColorMode: ExpressibleByArgument {}
+
+/// The time stamped on commits: `LSTORE_DATE` when set (for reproducible scripts and
+/// tests), else now.
+enum Clock {
+  static func now() -> String {
+    if let fixed = ProcessInfo.processInfo.environment["LSTORE_DATE"], let millis = ISODate.parse(fixed) {
+      return ISODate.format(millis: millis)
+    }
+    return ISODate.format(millis: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+  }
+}

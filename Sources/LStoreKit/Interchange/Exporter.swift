@@ -1,0 +1,114 @@
+import Foundation
+
+/// What an export wrote.
+public struct ExportReport: Sendable {
+  public var events: Int
+  public var commits: Int
+  public var head: SeqNum
+  public var seconds: Double
+}
+
+/// Streams an eventlog to the export format. Memory stays flat: one row at a time.
+public enum Exporter {
+  public static func export(
+    _ eventlog: Eventlog, storeId: String, to sink: ByteSink, from: SeqNum? = nil, through: SeqNum? = nil,
+    exportedAt: String, progress: ProgressHandler? = nil
+  ) throws -> ExportReport {
+    let started = DispatchTime.now()
+    // The range is (after, through]: `after` is the event just before the first one exported.
+    var after = SeqNum.root
+    if let from {
+      var previous = SeqNum.root
+      try eventlog.forEach(through: from, order: .descending) { row in
+        if row.seqNum < from { previous = row.seqNum; return false }
+        return true
+      }
+      after = previous
+    }
+    let head = try eventlog.head()
+    let last = through.map { min($0, head) } ?? head
+    var eventCount = 0
+    var commitCount = 0
+    try eventlog.forEach(after: after, through: last) { _ in eventCount += 1; return true }
+    try eventlog.forEachCommit(after: after, through: last) { commit in
+      if commit.first > after && commit.last <= last { commitCount += 1 }
+      return true
+    }
+    var lastExported = after
+    if eventCount > 0 {
+      try eventlog.forEach(after: after, through: last, order: .descending) { row in lastExported = row.seqNum; return false }
+    }
+    var crc = CRC32()
+    var writer = JSONWriter(reservingCapacity: 1024)
+    func emit() throws {
+      writer.bytes.withUnsafeBytes { crc.update($0) }
+      try writer.bytes.withUnsafeBytes { try sink.write($0) }
+      writer.removeAll()
+    }
+    let header: JSONValue = [
+      "lstore": "export", "version": .integer(Int64(ExportFormat.version)), "storeId": .string(storeId),
+      "firstParent": .string(after.description), "head": .string(lastExported.description),
+      "events": .integer(Int64(eventCount)), "commits": .integer(Int64(commitCount)),
+      "backendHead": .integer(try eventlog.backendHead()), "exportedAt": .string(exportedAt),
+    ]
+    // The checksum covers the header without its export time, so that exporting the same
+    // events twice gives the same checksum.
+    ExportFormat.checksum(header: header, into: &crc)
+    writer.write(header)
+    writer.bytes.append(0x0A)
+    try writer.bytes.withUnsafeBytes { try sink.write($0) }
+    writer.removeAll()
+
+    // Commits are merged into the event stream: each one right before its first event.
+    // Only commits wholly inside the range are exported.
+    let commits = try eventlog.commitCursor(after: after, through: last)
+    var written = 0
+    try eventlog.forEach(after: after, through: last) { row in
+      let seqNum = row.seqNum
+      if let commit = try commits.commit(for: seqNum, ascending: true), commit.first == seqNum, commit.last <= last {
+        writeCommit(commit, into: &writer)
+      }
+      writer.appendASCII(#"{"seqNum":"#)
+      writer.writeString(seqNum.description)
+      writer.appendASCII(#","parentSeqNum":"#)
+      writer.writeString(row.parentSeqNum.description)
+      writer.appendASCII(#","name":"#)
+      writer.writeString(row.name)
+      writer.appendASCII(#","args":"#)
+      writer.writeRaw(row.argsUTF8)
+      writer.appendASCII(#","clientId":"#)
+      writer.writeString(row.clientId)
+      writer.appendASCII(#","sessionId":"#)
+      writer.writeString(row.sessionId)
+      writer.appendASCII(#","schemaHash":"#)
+      writer.writeInteger(row.schemaHash)
+      writer.appendASCII(#","syncMetadata":"#)
+      writer.writeRaw(row.syncMetadataUTF8)
+      writer.appendASCII("}\n")
+      if writer.bytes.count > 1 << 16 { try emit() }
+      written += 1
+      if let progress, written % 100_000 == 0 { progress(Progress(done: written, total: eventCount, label: "exporting")) }
+      return true
+    }
+    try emit()
+    let trailer: JSONValue = ["end": ["events": .integer(Int64(written)), "commits": .integer(Int64(commitCount)),
+                                       "crc32": .string(crc.hex)]]
+    writer.write(trailer)
+    writer.bytes.append(0x0A)
+    try writer.bytes.withUnsafeBytes { try sink.write($0) }
+    try sink.finish()
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+    return ExportReport(events: written, commits: commitCount, head: lastExported, seconds: seconds)
+  }
+
+  static func writeCommit(_ commit: Commit, into writer: inout JSONWriter) {
+    let value: JSONValue = ["commit": [
+      "id": .string(commit.id), "first": .string(commit.first.description), "last": .string(commit.last.description),
+      "message": .string(commit.message),
+      "author": ["name": .string(commit.author.name), "email": .string(commit.author.email)],
+      "time": .string(commit.time),
+    ]]
+    writer.write(value)
+    writer.bytes.append(0x0A)
+  }
+}
