@@ -49,7 +49,8 @@ public struct LStoreCommand: ParsableCommand {
         OutputStream.standardError.line("lstore: error: \(error.description)")
         Foundation.exit(ExitStatus.failure.rawValue)
       }
-      if error is ExitCode || error is CleanExit || "\(type(of: error))".contains("Parser") || error is ValidationError {
+      // Usage errors, --help, --version and the like: ArgumentParser reports those itself.
+      if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
         exit(withError: error)
       }
       OutputStream.standardError.line("lstore: error: \(error)")

@@ -1,0 +1,157 @@
+function __lstore_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __lstore_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __lstore_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __lstore_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __lstore_parse_tokens -S
+    set -l unparsed_tokens (__lstore_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'lstore'
+        __lstore_parse_subcommand 0 'C=' 'eventlog=' 'color=' 'q/quiet' 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'init'
+            __lstore_parse_subcommand 1 'schema=' 'store-id=' 'client-id=' 'session-id=' 'version' 'h/help'
+        case 'commit'
+            __lstore_parse_subcommand 2 'm/message=' 'f/file=' 'json' 'version' 'h/help'
+        case 'log'
+            __lstore_parse_subcommand 0 'name=+' 'client=' 'session=' 'from=' 'to=' 'oneline' 'events' 'json' 'reverse' 'n/max-count=' 'version' 'h/help'
+        case 'show'
+            __lstore_parse_subcommand 1 'json' 'version' 'h/help'
+        case 'status'
+            __lstore_parse_subcommand 0 'json' 'version' 'h/help'
+        case 'materialize'
+            __lstore_parse_subcommand 0 'until=' 'schema=' 'o/output=' 'json' 'version' 'h/help'
+        case 'export'
+            __lstore_parse_subcommand 0 'o/output=' 'gzip' 'from=' 'to=' 'version' 'h/help'
+        case 'import'
+            __lstore_parse_subcommand 1 'json' 'version' 'h/help'
+        case 'help'
+            __lstore_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __lstore_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __lstore_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __lstore_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __lstore_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__lstore_tokens -p)
+    if test -z "$(__lstore_tokens -t)"
+        set -l index (count (__lstore_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'lstore' -f
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" C' -s 'C' -d 'Use the store found from <dir> (like git -C, but file arguments stay relative to the current directory).' -rfa '(__lstore_complete_directories)'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" eventlog' -l 'eventlog' -d 'Open a LiveStore eventlog file directly, read-only, without a store (log, show, status, export, materialize).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'db\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" color' -l 'color' -d 'When to color output: auto (only on a terminal, not with NO_COLOR), always, never.' -rfka 'auto always never'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" q quiet' -s 'q' -l 'quiet' -d 'Print no progress and no notes on stderr.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'init' -d 'Create a store (.lstore/) with an empty eventlog and its state.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'commit' -d 'Append events as one atomic commit, materializing them.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'log' -d 'Show history, newest first: commits, or every event with --events.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'show' -d 'Show one event (args, metadata, the rows it changed) or one commit.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'status' -d 'Show the branch, heads, pending events, state and schema.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'materialize' -d 'Rebuild state from the eventlog, from scratch.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'export' -d 'Write events and commits as NDJSON (optionally gzip) with a header and a checksum.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'import' -d 'Append an export (NDJSON, gzip detected) onto this store and materialize it.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore init" schema' -l 'schema' -d 'The schema file (YAML or JSON).' -rfa '(set -l exts \'yaml\' \'yml\' \'json\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore init" store-id' -l 'store-id' -d 'The storeId used on sync backends (default: the directory\'s name).' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore init" client-id' -l 'client-id' -d 'This client\'s id (default: a random 6-character id).' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore init" session-id' -l 'session-id' -d 'The session id stamped on events (default: a random 6-character id).' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore init" -eq 1' -fa '(__lstore_complete_directories)'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore init" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore init" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore commit" m message' -s 'm' -l 'message' -d 'The commit message (default: a summary of the events).' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore commit" f file' -s 'f' -l 'file' -d 'Read events from an NDJSON file (- for stdin).' -rfa '(set -l exts \'ndjson\' \'jsonl\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore commit" json' -l 'json' -d 'Print the commit as JSON.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore commit" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore commit" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log"' -l 'name' -d 'Only events with this name; * matches any text. Repeatable.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" client' -l 'client' -d 'Only events from this client id.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" session' -l 'session' -d 'Only events from this session id.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" from' -l 'from' -d 'Start at this event (e5, e5+1), inclusive.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" to' -l 'to' -d 'Stop at this event, inclusive.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" oneline' -l 'oneline' -d 'One line per commit, or per event with --events.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" events' -l 'events' -d 'List every event instead of commits.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" json' -l 'json' -d 'One JSON object per event (NDJSON), newest first.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" reverse' -l 'reverse' -d 'Oldest first.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" max-count n' -s 'n' -l 'max-count' -d 'Show at most this many commits (or events).' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore show" json' -l 'json' -d 'Print JSON (see docs/output-formats.md).'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore show" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore show" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore status" json' -l 'json' -d 'Print one JSON object (see docs/output-formats.md).'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore status" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore status" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore materialize" until' -l 'until' -d 'Stop after this event (e5, e5+1).' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore materialize" schema' -l 'schema' -d 'Use this schema file instead of the store\'s.' -rfa '(set -l exts \'yaml\' \'yml\' \'json\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore materialize" o output' -s 'o' -l 'output' -d 'Write the state to this file instead of the branch\'s state.' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'db\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore materialize" json' -l 'json' -d 'Print the report as JSON.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore materialize" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore materialize" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" o output' -s 'o' -l 'output' -d 'Write to this file (written whole, then renamed into place).' -rF
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" gzip' -l 'gzip' -d 'Compress with gzip.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" from' -l 'from' -d 'Start at this event, inclusive.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" to' -l 'to' -d 'Stop at this event, inclusive.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore import" -eq 1' -F
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore import" json' -l 'json' -d 'Print the report as JSON.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore import" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore import" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore help" version' -l 'version' -d 'Show the version.'
