@@ -15,6 +15,11 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    // Sync server and WebSocket client (LStoreServer, LStoreSyncWebSocket only).
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+    .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/vapor/jwt-kit", from: "5.0.0"),
   ],
   targets: [
     .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
@@ -30,5 +35,21 @@ let package = Package(
     .testTarget(name: "LStoreSQLiteTests", dependencies: ["LStoreSQLite"]),
     .testTarget(name: "LStoreKitTests", dependencies: ["LStoreKit"]),
     .testTarget(name: "EndToEndTests", dependencies: ["lstore"]),
+    // Sync: protocol + backend (no networking), the Hummingbird server, the WebSocket client.
+    .target(name: "LStoreSync", dependencies: ["LStoreKit", "LStoreSQLite"]),
+    .target(
+      name: "LStoreServer",
+      dependencies: [
+        "LStoreSync",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "JWTKit", package: "jwt-kit"),
+      ]),
+    .target(
+      name: "LStoreSyncWebSocket",
+      dependencies: ["LStoreSync", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
+    .testTarget(name: "LStoreSyncTests", dependencies: ["LStoreSync"]),
+    .testTarget(name: "LStoreServerTests", dependencies: ["LStoreServer", "LStoreSyncWebSocket"]),
   ]
 )

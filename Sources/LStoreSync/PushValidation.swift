@@ -1,0 +1,50 @@
+/// Why the backend refused a push, with the text sent back to the client.
+public struct PushRejection: Error, Equatable, Sendable, CustomStringConvertible {
+  public enum Kind: Equatable, Sendable {
+    /// The batch itself is wrong (empty, too long, gaps, bad numbering): the client has a bug.
+    case malformed
+    /// The batch is well-formed but does not start at the backend's head: pull, rebase, retry.
+    case notAtHead(head: Int64)
+  }
+
+  public let kind: Kind
+  public let message: String
+
+  public init(_ kind: Kind, _ message: String) {
+    self.kind = kind
+    self.message = message
+  }
+
+  public var description: String { message }
+}
+
+/// The push rules. LiveStore's Cloudflare backend only checks the first event's parent;
+/// lstore checks the whole batch so a buggy client can never leave a gap or a fork in
+/// the backend's order.
+public enum PushValidation {
+  /// LiveStore's push contract: 1 to 100 events per batch.
+  public static let maxBatchSize = 100
+
+  /// Checks the batch on its own (no head needed): size, numbering, chaining.
+  public static func checkShape(_ batch: [WireEvent]) throws(PushRejection) {
+    guard !batch.isEmpty, batch.count <= maxBatchSize else {
+      throw PushRejection(.malformed, "Invalid push batch: expected 1 to \(maxBatchSize) events, got \(batch.count)")
+    }
+    for (index, event) in batch.enumerated() {
+      if index > 0, event.parentSeqNum != batch[index - 1].seqNum {
+        throw PushRejection(.malformed, "Invalid push batch: event \(index) has parent e\(event.parentSeqNum) but the previous event is e\(batch[index - 1].seqNum)")
+      }
+      if event.seqNum != event.parentSeqNum + 1 {
+        throw PushRejection(.malformed, "Invalid push batch: event \(index) is e\(event.seqNum) but its parent e\(event.parentSeqNum) requires e\(event.parentSeqNum + 1)")
+      }
+    }
+  }
+
+  /// Checks that the batch continues the backend's head, with LiveStore's exact text.
+  public static func checkParent(_ batch: [WireEvent], head: Int64) throws(PushRejection) {
+    guard let first = batch.first, first.parentSeqNum == head else {
+      let parent = batch.first?.parentSeqNum ?? -1
+      throw PushRejection(.notAtHead(head: head), "Invalid parent event number. Received e\(parent) but expected e\(head)")
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/// Where a sync backend keeps its stores: an append-only, gap-free event order per store
+/// and the head of each. Implementations are synchronous and may block (disk I/O); the
+/// backend calls them off Swift's cooperative thread pool and never concurrently for
+/// writes.
+public protocol SyncBackendStorage: AnyObject, Sendable {
+  /// The store's head: the seqNum of its last event, 0 when empty or unknown.
+  func head(storeId: String) throws -> Int64
+
+  /// Appends `events` after `expectedHead` and makes the new head the last event's seqNum,
+  /// in one durable transaction: when this returns, both survive a crash. Throws
+  /// `StorageHeadMismatch` when the stored head is not `expectedHead` (another process
+  /// wrote to the same storage).
+  func append(storeId: String, events: [WireEvent], createdAt: String, expectedHead: Int64) throws
+
+  /// Up to `limit` events with `after < seqNum <= through`, ascending.
+  func events(storeId: String, after: Int64, through: Int64, limit: Int) throws -> [PullItem]
+
+  /// How many events have `after < seqNum <= through`.
+  func count(storeId: String, after: Int64, through: Int64) throws -> Int64
+
+  /// Deletes the store's events and head.
+  func reset(storeId: String) throws
+}
+
+/// The stored head moved under the backend (two servers writing one storage).
+public struct StorageHeadMismatch: Error, Sendable {
+  public let storedHead: Int64
+  public init(storedHead: Int64) { self.storedHead = storedHead }
+}
+
+/// A store id the backend refuses: it must pass `Identifiers.isValidStoreID`
+/// (1–64 characters of `A–Z a–z 0–9 _ - .`), so it can never reach SQL or a path unescaped.
+public struct InvalidStoreID: Error, Sendable, CustomStringConvertible {
+  public let storeId: String
+  public init(_ storeId: String) { self.storeId = storeId }
+  public var description: String {
+    "Invalid storeId \"\(storeId.prefix(80))\": use 1 to 64 characters from A-Z a-z 0-9 _ - ."
+  }
+}
