@@ -1,0 +1,206 @@
+import XCTest
+@testable import LStoreKit
+
+/// JSON must round-trip byte for byte as JavaScript's `JSON.stringify(JSON.parse(text))`
+/// does: LiveStore stores event args as that text. Expected outputs were produced by
+/// Node.js (V8).
+final class JSONTests: XCTestCase {
+  private func roundTrip(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    try JSONParser.parse(text).compactText
+  }
+
+  private func assertRoundTrip(_ input: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(try roundTrip(input), expected, "JSON.stringify(JSON.parse(\(input)))", file: file, line: line)
+  }
+
+  // MARK: - Objects
+
+  func testKeyOrderIsKept() {
+    assertRoundTrip(#"{"z":1,"a":2,"m":{"y":true,"b":null}}"#, #"{"z":1,"a":2,"m":{"y":true,"b":null}}"#)
+  }
+
+  func testDuplicateKeysKeepFirstPositionAndLastValue() {
+    assertRoundTrip(#"{"a":1,"b":2,"a":3}"#, #"{"a":3,"b":2}"#)
+    assertRoundTrip(#"{"a":{"x":1},"b":2,"a":[1]}"#, #"{"a":[1],"b":2}"#)
+  }
+
+  /// JavaScript objects list array-index keys ("0" … "4294967294") first, in numeric
+  /// order, whatever order they were written in; other keys keep their order.
+  func testArrayIndexKeysComeFirstAsInJavaScript() {
+    assertRoundTrip(#"{"b":1,"1":2,"a":3,"0":4}"#, #"{"0":4,"1":2,"b":1,"a":3}"#)
+    assertRoundTrip(#"{"b":1,"4294967295":2,"4294967294":3,"01":4,"-1":5,"10":6,"9":7}"#,
+                    #"{"9":7,"10":6,"4294967294":3,"b":1,"4294967295":2,"01":4,"-1":5}"#)
+    assertRoundTrip(#"{"x":{"2":true,"y":false,"1":null}}"#, #"{"x":{"1":null,"2":true,"y":false}}"#)
+    var object = JSONObject([("a", 1)])
+    object["5"] = 2
+    object["b"] = 3
+    object["3"] = 4
+    XCTAssertEqual(JSONValue.object(object).compactText, #"{"3":4,"5":2,"a":1,"b":3}"#)
+    let literal: JSONValue = ["z": 1, "7": 2]
+    XCTAssertEqual(literal.compactText, #"{"7":2,"z":1}"#)
+  }
+
+  func testWhitespaceIsDropped() {
+    assertRoundTrip(" {\n\t\"a\" : [ 1 , 2 ] ,\r\n \"b\" : { } , \"c\" : [ ] } ", #"{"a":[1,2],"b":{},"c":[]}"#)
+  }
+
+  func testLiteralsAndNesting() {
+    assertRoundTrip("[true,false,null,\"\",0,[[]],{}]", "[true,false,null,\"\",0,[[]],{}]")
+    let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+    assertRoundTrip(deep, deep)
+  }
+
+  func testObjectSubscriptSetAppendsAndRemoves() {
+    var object = JSONObject([("b", 1), ("a", 2)])
+    object["c"] = "x"
+    object["b"] = 5
+    object["a"] = nil
+    XCTAssertEqual(JSONValue.object(object).compactText, #"{"b":5,"c":"x"}"#)
+  }
+
+  // MARK: - Numbers (ECMAScript Number::toString)
+
+  func testNumberFormattingMatchesJavaScript() {
+    let vectors: [(String, String)] = [
+      ("1.0", "1"), ("1.50", "1.5"), ("-2.0e0", "-2"), ("1E3", "1000"), ("123.456e2", "12345.6"),
+      ("0.1", "0.1"), ("4.35", "4.35"), ("2.5e-3", "0.0025"), ("1e-6", "0.000001"), ("0.000001234", "0.000001234"),
+      ("1e-7", "1e-7"), ("-1e-7", "-1e-7"), ("1.5e-7", "1.5e-7"), ("5e-324", "5e-324"),
+      ("1e20", "100000000000000000000"), ("100000000000000000000", "100000000000000000000"),
+      ("123456789012345680000", "123456789012345680000"), ("1e21", "1e+21"), ("1.5e21", "1.5e+21"),
+      ("1.7976931348623157e308", "1.7976931348623157e+308"),
+      ("-0", "0"), ("-0.0", "0"), ("0e10", "0"),
+      ("9007199254740991", "9007199254740991"), ("9007199254740992", "9007199254740992"),
+      ("9007199254740993", "9007199254740992"), ("9007199254740994", "9007199254740994"),
+      ("-9007199254740993", "-9007199254740992"), ("9223372036854775807", "9223372036854776000"),
+      ("18446744073709551616", "18446744073709552000"),
+    ]
+    for (input, expected) in vectors { assertRoundTrip(input, expected) }
+  }
+
+  func testDoublesWrittenDirectly() {
+    XCTAssertEqual(JSONValue.number(1e21).compactText, "1e+21")
+    XCTAssertEqual(JSONValue.number(1e-7).compactText, "1e-7")
+    XCTAssertEqual(JSONValue.number(-0.0).compactText, "0")
+    XCTAssertEqual(JSONValue.number(0.1 + 0.2).compactText, "0.30000000000000004")
+    XCTAssertEqual(JSONValue.number(.infinity).compactText, "null")
+    XCTAssertEqual(JSONValue.number(.nan).compactText, "null")
+    XCTAssertEqual(JSONValue.number(from: 3.0), .integer(3))
+    XCTAssertEqual(JSONValue.number(from: 3.5), .number(3.5))
+  }
+
+  func testIntegersStayExact() throws {
+    XCTAssertEqual(try JSONParser.parse("9007199254740992"), .integer(9_007_199_254_740_992))
+    XCTAssertEqual(try JSONParser.parse("-42"), .integer(-42))
+    XCTAssertEqual(try JSONParser.parse("42.0"), .integer(42))
+    if case .integer = try JSONParser.parse("-0") { XCTFail("-0 must stay a double") }
+  }
+
+  // MARK: - Strings
+
+  func testStringEscapingMatchesJavaScript() {
+    let text = "\u{1f}\u{0}\u{8}\u{c}\n\r\t\"\\/é😀\u{7f}\u{2028}"
+    XCTAssertEqual(JSONValue.string(text).compactText,
+                   "\"\\u001f\\u0000\\b\\f\\n\\r\\t\\\"\\\\/é😀\u{7f}\u{2028}\"")
+    XCTAssertEqual(JSONValue.string("\u{1}\u{1a}\u{1b}").compactText, "\"\\u0001\\u001a\\u001b\"")
+  }
+
+  func testStringEscapesAreDecoded() {
+    assertRoundTrip(#""\u00e9\ud83d\ude00\/\b\f\n\r\t\"\\\u001F\u0041""#, "\"é😀/\\b\\f\\n\\r\\t\\\"\\\\\\u001fA\"")
+    XCTAssertEqual(try JSONParser.parse(#""\u00E9""#), .string("é"))
+  }
+
+  func testNonASCIIPassesThroughRaw() {
+    assertRoundTrip("\"日本語 ü 😀\"", "\"日本語 ü 😀\"")
+    assertRoundTrip("{\"ключ\":\"значение\"}", "{\"ключ\":\"значение\"}")
+  }
+
+  // MARK: - Errors carry a byte offset
+
+  private func assertRejected(_ input: String, offset: Int, reason: String? = nil,
+                              file: StaticString = #filePath, line: UInt = #line) {
+    assertRejected(Array(input.utf8), offset: offset, reason: reason, file: file, line: line)
+  }
+
+  private func assertRejected(_ bytes: [UInt8], offset: Int, reason: String? = nil,
+                              file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertThrowsError(try JSONParser.parse(bytes), "\(String(decoding: bytes, as: UTF8.self))", file: file, line: line) { error in
+      guard let error = error as? JSONSyntaxError else { return XCTFail("not a JSONSyntaxError: \(error)", file: file, line: line) }
+      XCTAssertEqual(error.offset, offset, "\(error)", file: file, line: line)
+      XCTAssertTrue(error.description.contains("byte \(offset + 1)"), error.description, file: file, line: line)
+      if let reason { XCTAssertTrue(error.reason.contains(reason), error.reason, file: file, line: line) }
+    }
+  }
+
+  func testTrailingCommasAreRejected() {
+    assertRejected("[1,]", offset: 3)
+    assertRejected(#"{"a":1,}"#, offset: 7, reason: "key")
+    assertRejected(#"{"a":1 "b":2}"#, offset: 7)
+  }
+
+  func testLeadingZerosAndBadNumbersAreRejected() {
+    assertRejected("01", offset: 1, reason: "leading zero")
+    assertRejected("[-01]", offset: 3, reason: "leading zero")
+    assertRejected("1.", offset: 2)
+    assertRejected(".5", offset: 0)
+    assertRejected("1e", offset: 2)
+    assertRejected("+1", offset: 0)
+    assertRejected("-", offset: 1)
+    assertRejected("NaN", offset: 0)
+    assertRejected("Infinity", offset: 0)
+    assertRejected("0x10", offset: 1)
+  }
+
+  func testControlCharactersInStringsAreRejected() {
+    assertRejected("\"a\u{1}b\"", offset: 2, reason: "control")
+    assertRejected("\"tab\there\"", offset: 4, reason: "control")
+    assertRejected("\"line\nbreak\"", offset: 5, reason: "control")
+    assertRejected("\"esc\\n\u{1f}\"", offset: 6, reason: "control")
+  }
+
+  func testBadEscapesAreRejected() {
+    assertRejected(#""\x41""#, offset: 2, reason: "escape")
+    assertRejected(#""ab\'""#, offset: 4, reason: "escape")
+    assertRejected(#""\u12G4""#, offset: 5, reason: "hex")
+    assertRejected(#""\u12""#, offset: 3)
+  }
+
+  func testInvalidUTF8IsRejected() {
+    assertRejected([0x22, 0xFF, 0x22], offset: 1, reason: "UTF-8")
+    assertRejected([0x22, 0x61, 0xC3, 0x28, 0x22], offset: 1, reason: "UTF-8")
+    // Overlong encoding of "/" and a lone UTF-16 surrogate encoded in UTF-8.
+    assertRejected([0x5B, 0x22, 0xC0, 0xAF, 0x22, 0x5D], offset: 2, reason: "UTF-8")
+    assertRejected([0x22, 0xED, 0xA0, 0x80, 0x22], offset: 1, reason: "UTF-8")
+    // In a key too, and after an escape (the slow path).
+    assertRejected([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D], offset: 2, reason: "UTF-8")
+    assertRejected([0x22, 0x5C, 0x6E, 0xFF, 0x22], offset: 1, reason: "UTF-8")
+  }
+
+  func testDeepNestingIsRejected() {
+    let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+    XCTAssertThrowsError(try JSONParser.parse(deep)) { error in
+      XCTAssertTrue("\(error)".contains("nesting"), "\(error)")
+    }
+    let objects = String(repeating: #"{"a":"#, count: 600) + "1" + String(repeating: "}", count: 600)
+    XCTAssertThrowsError(try JSONParser.parse(objects))
+  }
+
+  func testTruncatedAndTrailingInputIsRejected() {
+    assertRejected("", offset: 0, reason: "end")
+    assertRejected("   ", offset: 3, reason: "end")
+    assertRejected(#"{"a":"#, offset: 5, reason: "end")
+    assertRejected(#"{"a":1"#, offset: 6, reason: "end")
+    assertRejected(#""abc"#, offset: 4, reason: "unterminated")
+    assertRejected("tru", offset: 0)
+    assertRejected("nul", offset: 0)
+    assertRejected("truex", offset: 4, reason: "after")
+    assertRejected("1 2", offset: 2, reason: "after")
+    assertRejected("{} {}", offset: 3)
+    assertRejected("{'a':1}", offset: 1)
+    assertRejected("{a:1}", offset: 1)
+  }
+
+  func testPrettyTextIsJSONStringifyWithTwoSpaces() throws {
+    let value = try JSONParser.parse(#"{"a":[1,{"b":null}],"c":{},"d":[]}"#)
+    XCTAssertEqual(value.prettyText(), "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ],\n  \"c\": {},\n  \"d\": []\n}")
+  }
+}
