@@ -42,7 +42,8 @@ public enum ISODate {
             i += 1
           }
           guard digits > 0 else { return nil }
-          for _ in digits..<3 where digits < 3 { fraction *= 10 }
+          // Digits past milliseconds are dropped, as JavaScript does.
+          for _ in min(digits, 3)..<3 { fraction *= 10 }
           millis = fraction
         }
       }
@@ -79,7 +80,9 @@ public enum ISODate {
     let mi = (rest / 60_000) % 60
     let s = (rest / 1000) % 60
     let ms = rest % 1000
-    return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(ms, 3))Z"
+    // Years outside 0000...9999 take a sign and six digits, as in toISOString.
+    let year = (0...9999).contains(y) ? pad(y, 4) : (y < 0 ? "-" : "+") + pad(abs(y), 6)
+    return "\(year)-\(pad(m, 2))-\(pad(d, 2))T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(ms, 3))Z"
   }
 
   private static func pad(_ v: Int64, _ width: Int) -> String {
