@@ -62,10 +62,34 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// An ordered JSON object. Lookups are linear: event args have a handful of keys.
+///
+/// Keys keep their insertion order, except that array-index keys ("0" … "4294967294")
+/// come first in numeric order: the property order of a JavaScript object, and so of
+/// `JSON.stringify`.
 public struct JSONObject: Equatable, Sendable, Sequence {
   public private(set) var entries: [(key: String, value: JSONValue)]
 
-  public init(_ entries: [(key: String, value: JSONValue)] = []) { self.entries = entries }
+  public init(_ entries: [(key: String, value: JSONValue)] = []) {
+    self.entries = entries
+    if entries.contains(where: { Self.arrayIndex($0.key) != nil }) {
+      let indexed = entries.compactMap { entry in Self.arrayIndex(entry.key).map { ($0, entry) } }
+        .sorted { $0.0 < $1.0 }.map(\.1)
+      self.entries = indexed + entries.filter { Self.arrayIndex($0.key) == nil }
+    }
+  }
+
+  /// The key's value as a JavaScript array index (a canonical decimal below 2^32 - 1), or nil.
+  @inline(__always) static func arrayIndex(_ key: String) -> UInt32? {
+    let utf8 = key.utf8
+    guard let first = utf8.first, first >= 0x30, first <= 0x39, utf8.count <= 10 else { return nil }
+    if first == 0x30 { return utf8.count == 1 ? 0 : nil }
+    var value: UInt64 = 0
+    for byte in utf8 {
+      guard byte >= 0x30, byte <= 0x39 else { return nil }
+      value = value * 10 + UInt64(byte - 0x30)
+    }
+    return value < 4_294_967_295 ? UInt32(value) : nil
+  }
 
   public var count: Int { entries.count }
   public var isEmpty: Bool { entries.isEmpty }
@@ -80,7 +104,12 @@ public struct JSONObject: Equatable, Sendable, Sequence {
       if let index = entries.firstIndex(where: { $0.key == key }) {
         if let newValue { entries[index].value = newValue } else { entries.remove(at: index) }
       } else if let newValue {
-        entries.append((key, newValue))
+        if let index = Self.arrayIndex(key) {
+          let position = entries.firstIndex { Self.arrayIndex($0.key).map { $0 > index } ?? true } ?? entries.count
+          entries.insert((key, newValue), at: position)
+        } else {
+          entries.append((key, newValue))
+        }
       }
     }
   }
