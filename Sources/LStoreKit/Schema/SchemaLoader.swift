@@ -204,6 +204,11 @@ private struct Reader {
       case "default":
         if case .mapping = value {
           let fields = try mapping(value, location)
+          // A json column's default may itself be an object (LiveStore's json({default: {…}})).
+          if column.type == .json, !(fields.count == 1 && fields[0].0 == "sql") {
+            column.defaultValue = .value(try json(value, location))
+            continue
+          }
           guard fields.count == 1, fields[0].0 == "sql" else {
             throw fail(location, "a default is a value or {sql: \"…\"}")
           }
