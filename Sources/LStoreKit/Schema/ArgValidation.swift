@@ -45,7 +45,11 @@ extension ArgType {
       return value
     case .nullable(let inner):
       if value.isNull { return .null }
-      return try inner.normalize(value, path: path)
+      do {
+        return try inner.normalize(value, path: path)
+      } catch let error as ArgsError where error.path == path && error.reason.hasPrefix("expected ") {
+        throw ArgsError(path: path, reason: "expected \(displayName), got \(value.kindName)")
+      }
     case .array(let item):
       guard case .array(let elements) = value else { throw mismatch(value, path) }
       return .array(try elements.enumerated().map { try item.normalize($1, path: "\(path)[\($0)]") })

@@ -131,11 +131,13 @@ public final class Replica {
       switch document.defaultID {
       case .sessionId: object["id"] = .string(sessionId)
       case .fixed(let id): object["id"] = .string(id)
-      case .none: break
+      case .none: break  // left missing: validation reports it
       }
-      var reordered = JSONObject([("id", object["id"] ?? .null)])
-      for (key, value) in object where key != "id" { reordered[key] = value }
-      args = .object(reordered)
+      if let id = object["id"] {
+        var reordered = JSONObject([("id", id)])
+        for (key, value) in object where key != "id" { reordered[key] = value }
+        args = .object(reordered)
+      }
     }
     do {
       return (definition, try definition.args.normalize(args))
