@@ -55,7 +55,7 @@ public final class SyncSession: Sendable {
 
   /// Serves the connection until `inbound` ends. `send` writes one text message; once it
   /// throws, nothing more is written.
-  public func run<Inbound: AsyncSequence & Sendable>(
+  public func run<Inbound: AsyncSequence>(
     inbound: Inbound, send: @escaping @Sendable (String) async throws -> Void
   ) async throws where Inbound.Element == String {
     let subscription = try await backend.subscribe(storeId: storeId) { [weak self] broadcast in

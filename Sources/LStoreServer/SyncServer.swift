@@ -1,0 +1,107 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import LStoreKit
+import LStoreSync
+import Logging
+import ServiceLifecycle
+
+/// Runs the sync backend until SIGINT or SIGTERM (or until the calling task is
+/// cancelled), then shuts down gracefully: no new connections, pushes in progress finish
+/// (an acknowledged push is already durable), sockets are closed.
+///
+/// Prints nothing itself; everything goes through the logger (stderr by default).
+public func runSyncServer(_ configuration: ServerConfiguration) async throws {
+  let logger = {
+    var logger = Logger(label: "lstore.serve", factory: configuration.logHandlerFactory)
+    logger.logLevel = configuration.logLevel
+    return logger
+  }()
+
+  let directory = (configuration.dataPath as NSString).deletingLastPathComponent
+  if !directory.isEmpty {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+  }
+  let storage = try SQLiteSyncStorage(path: configuration.dataPath)
+  let backend = SyncBackend(storage: storage)
+  let authenticator = await PayloadAuthenticator.make(authToken: configuration.authToken, jwtSecret: configuration.jwtSecret)
+  let endpoint = WebSocketEndpoint(backend: backend, authenticator: authenticator,
+                                   adminSecret: configuration.adminSecret, logger: logger)
+
+  let router = Router(context: BasicRequestContext.self)
+  router.add(middleware: RequestLogMiddleware(logger: logger))
+  router.get("/") { _, _ in
+    textResponse(.ok, "Info: WebSocket sync backend endpoint for @livestore/sync-cf (lstore serve).")
+  }
+  HTTPAPI(backend: backend, authenticator: authenticator).register(on: router)
+  // `/websocket` requests that were not upgraded land here and get LiveStore's error codes.
+  router.get("**") { request, _ in
+    guard request.uri.path.hasSuffix("/websocket") else { return textResponse(.badRequest, "Invalid path") }
+    return await endpoint.refusal(for: request.uri.query ?? "", hasUpgrade: false)
+  }
+
+  let mode = authenticator.isOpen ? "open (no auth)" : (configuration.jwtSecret != nil ? "jwt" : "token")
+  let onListening = configuration.onListening
+  let app = Application(
+    responder: InvalidPathResponder(inner: router.buildResponder()),
+    server: .http1WebSocketUpgrade(
+      configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxMessageSize)),
+      shouldUpgrade: { request, _, _ in try await endpoint.shouldUpgrade(request) }),
+    configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+    onServerRunning: { channel in
+      let port = channel.localAddress?.port ?? configuration.port
+      logger.info("listening on \(configuration.host):\(port)",
+                  metadata: ["data": "\(configuration.dataPath)", "auth": "\(mode)",
+                             "admin": "\(configuration.adminSecret == nil ? "disabled" : "enabled")"])
+      onListening?(configuration.host, port)
+    },
+    logger: quietFrameworkLogger(logger))
+
+  let serviceGroup = ServiceGroup(
+    configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: quietFrameworkLogger(logger)))
+  try await serviceGroup.run()
+  logger.info("stopped")
+}
+
+/// Hummingbird's own logger, one level quieter than ours so `--log-level info` shows
+/// lstore's lines, not the framework's.
+private func quietFrameworkLogger(_ logger: Logger) -> Logger {
+  var framework = logger
+  framework.logLevel = max(logger.logLevel, .notice)
+  return framework
+}
+
+func textResponse(_ status: HTTPResponse.Status, _ text: String) -> Response {
+  Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+           body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+}
+
+func jsonResponse(_ status: HTTPResponse.Status, _ json: JSONValue) -> Response {
+  Response(status: status, headers: [.contentType: "application/json"],
+           body: ResponseBody(byteBuffer: ByteBuffer(string: json.compactText)))
+}
+
+/// LiveStore's worker answers any unknown path with 400 `Invalid path`; Hummingbird's router
+/// says 404. This keeps LiveStore's answer.
+struct InvalidPathResponder<Inner: HTTPResponder>: HTTPResponder {
+  let inner: Inner
+
+  func respond(to request: Request, context: Inner.Context) async throws -> Response {
+    let response = try await inner.respond(to: request, context: context)
+    if response.status == .notFound { return textResponse(.badRequest, "Invalid path") }
+    return response
+  }
+}
+
+/// One log line per HTTP request: method, path (never the query, which carries the
+/// payload and its token), status.
+struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+  let logger: Logger
+
+  func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    let response = try await next(request, context)
+    logger.info("http", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)",
+                                           "status": "\(response.status.code)"])
+    return response
+  }
+}

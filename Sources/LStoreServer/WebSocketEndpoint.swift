@@ -1,0 +1,123 @@
+import Hummingbird
+import HummingbirdWebSocket
+import LStoreKit
+import LStoreSync
+import Logging
+
+/// `/websocket?storeId=…&payload=…`: LiveStore's connect checks, in LiveStore's order and
+/// with its status codes, then one `SyncSession` per upgraded socket.
+struct WebSocketEndpoint: Sendable {
+  /// Frames and messages up to 16 MiB: a full pull page or push batch is one text frame
+  /// (browsers and Cloudflare send unfragmented frames; Hummingbird's default is 16 KiB).
+  static let maxMessageSize = 16 << 20
+
+  let backend: SyncBackend
+  let authenticator: PayloadAuthenticator
+  let adminSecret: String?
+  let logger: Logger
+
+  /// The connect checks. Nil when the connection may be upgraded, else LiveStore's answer:
+  /// 500 for unreadable search params, 400 for a refused payload (or storeId), 426
+  /// without `Upgrade: websocket`.
+  func check(query: String, hasUpgrade: Bool) async -> (status: HTTPResponse.Status, text: String, storeId: String?)? {
+    let storeId: String
+    let payload: JSONValue?
+    do {
+      (storeId, payload) = try SyncURL.parseConnectQuery(query)
+    } catch {
+      return (.internalServerError, "Invalid search params: \(error)", nil)
+    }
+    guard Identifiers.isValidStoreID(storeId) else { return (.badRequest, InvalidStoreID(storeId).description, nil) }
+    do {
+      try await authenticator.check(payload: payload, storeId: storeId)
+    } catch {
+      return (.badRequest, "\(error)", storeId)
+    }
+    guard hasUpgrade else { return (.upgradeRequired, "Durable Object expected Upgrade: websocket", storeId) }
+    return nil
+  }
+
+  func refusal(for query: String, hasUpgrade: Bool) async -> Response {
+    guard let refusal = await check(query: query, hasUpgrade: hasUpgrade) else {
+      return textResponse(.badRequest, "Invalid path")
+    }
+    logger.notice("connection refused", metadata: ["storeId": "\(refusal.storeId ?? "-")",
+                                                    "status": "\(refusal.status.code)", "reason": "\(refusal.text)"])
+    return textResponse(refusal.status, refusal.text)
+  }
+
+  func shouldUpgrade(_ request: HTTPRequest) async throws
+    -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
+  {
+    let target = request.path ?? "/"
+    let (path, query) = Self.split(target)
+    guard path.hasSuffix("/websocket") else { return .dontUpgrade }
+    // Refused connects are not upgraded: the router answers them with the right status.
+    guard await check(query: query, hasUpgrade: true) == nil,
+      let storeId = try? SyncURL.parseConnectQuery(query).storeId
+    else { return .dontUpgrade }
+    let backend = backend, adminSecret = adminSecret
+    var logger = logger
+    logger[metadataKey: "storeId"] = "\(storeId)"
+    logger[metadataKey: "connection"] = "\(Identifiers.nanoid(length: 8))"
+    return .upgrade([:]) { [logger] inbound, outbound, _ in
+      logger.info("connected")
+      let session = SyncSession(backend: backend, storeId: storeId, adminSecret: adminSecret) { event in
+        Self.log(event, logger)
+      }
+      try await session.run(inbound: TextMessages(inbound: inbound)) { text in
+        try await outbound.write(.text(text))
+      }
+      logger.info("disconnected")
+    }
+  }
+
+  static func split(_ target: String) -> (path: String, query: String) {
+    guard let mark = target.firstIndex(of: "?") else { return (target, "") }
+    return (String(target[..<mark]), String(target[target.index(after: mark)...]))
+  }
+
+  static func log(_ event: SyncSession.Event, _ logger: Logger) {
+    switch event {
+    case .pushAccepted(let requestId, let count, let head):
+      logger.info("push accepted", metadata: ["requestId": "\(requestId)", "events": "\(count)", "head": "\(head)"])
+    case .pushRejected(let requestId, let count, let message):
+      logger.notice("push rejected", metadata: ["requestId": "\(requestId)", "events": "\(count)", "reason": "\(message)"])
+    case .pullServed(let requestId, let cursor, let events, let pages):
+      logger.info("pull served", metadata: ["requestId": "\(requestId)", "cursor": "\(cursor.map(String.init) ?? "-")",
+                                            "events": "\(events)", "pages": "\(pages)"])
+    case .invalidMessage(let reason):
+      logger.notice("invalid message", metadata: ["reason": "\(reason.prefix(200))"])
+    case .adminReset:
+      logger.notice("store reset by admin")
+    case .adminRefused:
+      logger.notice("admin message refused: invalid admin secret")
+    case .failed(let requestId, let message):
+      logger.error("request failed", metadata: ["requestId": "\(requestId)", "error": "\(message)"])
+    }
+  }
+}
+
+/// The text messages of a socket (binary messages are read as UTF-8: LiveStore only sends text).
+struct TextMessages: AsyncSequence {
+  typealias Element = String
+  let inbound: WebSocketInboundStream
+
+  struct AsyncIterator: AsyncIteratorProtocol {
+    var messages: WebSocketInboundMessageStream.AsyncIterator
+
+    mutating func next() async throws -> String? {
+      while let message = try await messages.next() {
+        switch message {
+        case .text(let text): return text
+        case .binary(let buffer): return String(buffer: buffer)
+        }
+      }
+      return nil
+    }
+  }
+
+  func makeAsyncIterator() -> AsyncIterator {
+    AsyncIterator(messages: inbound.messages(maxSize: WebSocketEndpoint.maxMessageSize).makeAsyncIterator())
+  }
+}
