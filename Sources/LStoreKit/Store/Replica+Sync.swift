@@ -1,0 +1,95 @@
+import LStoreSQLite
+
+extension Replica {
+  /// Synced events after the backend head, in order, in batches: what a push sends.
+  /// Client-only events are never pushed.
+  public func forEachPushBatch(after backendHead: Int64, batchSize: Int, _ body: ([EventRecord]) throws -> Bool) throws {
+    var batch: [EventRecord] = []
+    batch.reserveCapacity(batchSize)
+    var stopped = false
+    try eventlog.forEach(after: SeqNum(global: backendHead, client: .max)) { row in
+      guard !row.seqNum.isClientOnly else { return true }
+      batch.append(row.record)
+      if batch.count == batchSize {
+        let proceed = try body(batch)
+        batch.removeAll(keepingCapacity: true)
+        if !proceed { stopped = true }
+        return proceed
+      }
+      return true
+    }
+    if !stopped && !batch.isEmpty { _ = try body(batch) }
+  }
+
+  /// Records that the backend accepted events up to `through` (a synced event): their
+  /// sync metadata and the backend head, as LiveStore records a confirmation, and drops
+  /// changesets that can no longer be rolled back.
+  public func confirmPushed(from first: Int64, through last: Int64, metadata: JSONValue?) throws {
+    try connection.transaction(.immediate) {
+      let text = RemoteEvent(seqNum: 0, parentSeqNum: 0, name: "", args: nil, clientId: "", sessionId: "",
+                             metadata: metadata).syncMetadataJSON
+      try connection.cached("UPDATE log.eventlog SET syncMetadataJson = ? WHERE seqNumGlobal BETWEEN ? AND ? AND seqNumClient = 0")
+        .execute([.text(text), .integer(first), .integer(last)])
+      if last > (try eventlog.backendHead()) { try eventlog.setBackendHead(last) }
+      try trimChangesets(below: last)
+    }
+  }
+
+  /// LiveStore keeps changesets only for events that can still be rolled back: those at or
+  /// after the backend head.
+  func trimChangesets(below backendHead: Int64) throws {
+    try connection.cached("DELETE FROM main.__livestore_session_changeset WHERE seqNumGlobal < ?").execute([.integer(backendHead)])
+  }
+
+  /// Undoes events' effect on state with their changesets (newest first) and removes them
+  /// from the eventlog. Must run inside a transaction.
+  func rollBack(_ records: [EventRecord]) throws {
+    for record in records.reversed() {
+      let (found, changeset) = try StateDatabase.changeset(connection, seqNum: record.seqNum)
+      guard found else {
+        throw SyncError.cannotRollBack(record.seqNum, "the state kept no changeset for it; run 'lstore materialize' and pull again")
+      }
+      if let changeset {
+        do {
+          try Changeset.apply(try Changeset.invert(changeset), to: connection)
+        } catch let error as SQLiteError {
+          throw SyncError.cannotRollBack(record.seqNum, error.message)
+        }
+      }
+      try connection.cached("DELETE FROM main.__livestore_session_changeset WHERE seqNumGlobal = ? AND seqNumClient = ?")
+        .execute([.integer(record.seqNum.global), .integer(record.seqNum.client)])
+      try connection.cached("DELETE FROM log.eventlog WHERE seqNumGlobal = ? AND seqNumClient = ?")
+        .execute([.integer(record.seqNum.global), .integer(record.seqNum.client)])
+    }
+  }
+}
+
+/// Sync failures a user can act on.
+public enum SyncError: Error, Sendable, CustomStringConvertible {
+  case pushRejected(reason: String, backendHead: Int64?)
+  case cannotRollBack(SeqNum, String)
+  case unknownRemoteEvent(seqNum: Int64, name: String)
+  case invalidRemoteEvent(seqNum: Int64, name: String, reason: String)
+  case rebaseFailed(original: SeqNum, rebased: SeqNum, name: String, reason: String)
+  case outOfOrder(expected: Int64, got: Int64)
+  case remoteBehind(local: Int64, remote: Int64)
+
+  public var description: String {
+    switch self {
+    case .pushRejected(let reason, let head):
+      return "push rejected: the remote is ahead\(head.map { " (at e\($0))" } ?? "") (\(reason)); run 'lstore pull' first, then push again"
+    case .cannotRollBack(let seqNum, let reason):
+      return "cannot roll back pending event \(seqNum) for the rebase: \(reason)"
+    case .unknownRemoteEvent(let seqNum, let name):
+      return "pulled event e\(seqNum) is '\(name)', which the schema does not define; update the schema file and pull again"
+    case .invalidRemoteEvent(let seqNum, let name, let reason):
+      return "pulled event e\(seqNum) \(name) does not match the schema: \(reason)"
+    case .rebaseFailed(let original, let rebased, let name, let reason):
+      return "rebase stopped: pending event \(original) \(name) (would become \(rebased)) fails on top of the pulled events: \(reason); the store is unchanged. Resolve by fixing the schema's materializer, or drop the event (export, edit, re-import), then pull again"
+    case .outOfOrder(let expected, let got):
+      return "the remote sent e\(got) where e\(expected) was expected"
+    case .remoteBehind(let local, let remote):
+      return "the remote's head (e\(remote)) is behind this store's backend head (e\(local)); is it the right remote and store id?"
+    }
+  }
+}

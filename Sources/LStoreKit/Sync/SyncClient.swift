@@ -1,0 +1,100 @@
+import Foundation
+
+/// Push and pull for one replica over one transport: LiveStore's sync model, driven by hand.
+/// Pull before you push; the backend keeps one total order; pending local events are
+/// rebased on top of what was pulled.
+public final class SyncClient {
+  public let replica: Replica
+  public let transport: SyncTransport
+
+  public init(replica: Replica, transport: SyncTransport) {
+    self.replica = replica
+    self.transport = transport
+  }
+
+  /// Pages until caught up, then integrates: confirms, applies, and rebases pending events
+  /// (see `PullIntegration`). All in one transaction: a failure leaves the store unchanged.
+  public func pull(progress: ProgressHandler? = nil) async throws -> PullIntegration.Result {
+    let integration = try PullIntegration(replica: replica)
+    do {
+      var received = 0
+      try await transport.pull(after: integration.cursor) { page in
+        try integration.apply(page.events)
+        received += page.events.count
+        progress?(Progress(done: received, total: received + page.remaining, label: "pulling"))
+      }
+      return try integration.finish()
+    } catch {
+      integration.abort()
+      throw error
+    }
+  }
+
+  public struct PushResult: Sendable {
+    public var pushed = 0
+    public var batches = 0
+    public var backendHead: Int64 = 0
+  }
+
+  /// Sends the pending synced events in order, in batches. Client-only events are never
+  /// pushed. When the backend is ahead, nothing changes locally and `SyncError.pushRejected`
+  /// is thrown: pull first.
+  public func push(progress: ProgressHandler? = nil) async throws -> PushResult {
+    let stateHead = try replica.stateHead()
+    let head = try replica.eventlog.head()
+    guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
+    var result = PushResult()
+    let startHead = try replica.eventlog.backendHead()
+    result.backendHead = startHead
+    let total = try replica.eventlog.pendingCount().synced
+    var cursor = startHead
+    var confirmedThrough = startHead
+    var lastMetadata: JSONValue? = nil
+    // Confirm locally every so often, not after every batch: a crash in between only means
+    // the next push is refused for events the backend already has, and the next pull
+    // recognizes them as ours and confirms them.
+    func confirm() throws {
+      guard cursor > confirmedThrough else { return }
+      try replica.confirmPushed(from: confirmedThrough + 1, through: cursor, metadata: lastMetadata)
+      confirmedThrough = cursor
+    }
+    while true {
+      let batch = try replica.pushBatch(after: cursor, limit: transport.maxBatchSize)
+      if batch.isEmpty { break }
+      let remote = try batch.map(Self.remoteEvent)
+      switch try await transport.push(remote) {
+      case .accepted(let metadata):
+        lastMetadata = metadata
+        cursor = remote.last!.seqNum
+        result.pushed += remote.count
+        result.batches += 1
+        progress?(Progress(done: result.pushed, total: total, label: "pushing"))
+        if result.pushed % 50_000 < remote.count { try confirm() }
+      case .rejected(let reason, let backendHead):
+        try confirm()
+        throw SyncError.pushRejected(reason: reason, backendHead: backendHead)
+      }
+    }
+    try confirm()
+    result.backendHead = cursor
+    return result
+  }
+
+  static func remoteEvent(_ record: EventRecord) throws -> RemoteEvent {
+    RemoteEvent(seqNum: record.seqNum.global, parentSeqNum: record.parentSeqNum.global, name: record.name,
+                args: try JSONParser.parse(record.argsJSON), clientId: record.clientId, sessionId: record.sessionId)
+  }
+}
+
+extension Replica {
+  /// Up to `limit` synced events after global `after`, in order.
+  func pushBatch(after: Int64, limit: Int) throws -> [EventRecord] {
+    var batch: [EventRecord] = []
+    try eventlog.forEach(after: SeqNum(global: after, client: .max)) { row in
+      if row.seqNum.isClientOnly { return true }
+      batch.append(row.record)
+      return batch.count < limit
+    }
+    return batch
+  }
+}

@@ -1,0 +1,97 @@
+/// An event as a sync backend holds it: LiveStore's `AnyEncodedGlobal` plus the backend's
+/// per-event metadata (Cloudflare: `{"createdAt": …}`).
+public struct RemoteEvent: Equatable, Sendable {
+  public var seqNum: Int64
+  public var parentSeqNum: Int64
+  public var name: String
+  /// Nil when the backend has no args for the event (LiveStore's D1 stores NULL for `undefined`).
+  public var args: JSONValue?
+  public var clientId: String
+  public var sessionId: String
+  /// The value inside the backend's `Option` metadata, or nil for `None`.
+  public var metadata: JSONValue?
+
+  public init(seqNum: Int64, parentSeqNum: Int64, name: String, args: JSONValue?, clientId: String,
+              sessionId: String, metadata: JSONValue? = nil) {
+    self.seqNum = seqNum
+    self.parentSeqNum = parentSeqNum
+    self.name = name
+    self.args = args
+    self.clientId = clientId
+    self.sessionId = sessionId
+    self.metadata = metadata
+  }
+
+  /// The args as they are compared and stored: absent and null both become `{}`, as the
+  /// eventlog stores missing args (format spec §11.11).
+  public var argsJSON: String {
+    guard let args, !args.isNull else { return "{}" }
+    return args.compactText
+  }
+
+  /// `syncMetadataJson` for the eventlog row.
+  public var syncMetadataJSON: String {
+    guard let metadata else { return EventRecord.noSyncMetadata }
+    var writer = JSONWriter()
+    writer.appendASCII(#"{"_tag":"Some","value":"#)
+    writer.write(metadata)
+    writer.appendASCII("}")
+    return writer.string
+  }
+}
+
+/// One page of a pull: events after the cursor, in order, and how many more follow.
+public struct PullPage: Sendable {
+  public var events: [RemoteEvent]
+  public var remaining: Int
+
+  public init(events: [RemoteEvent], remaining: Int) {
+    self.events = events
+    self.remaining = remaining
+  }
+}
+
+public enum PushOutcome: Equatable, Sendable {
+  /// Stored durably by the backend. `metadata` is what the backend attached to the events
+  /// (its `createdAt`), when the transport learned it.
+  case accepted(metadata: JSONValue?)
+  /// The backend refused the batch, typically because it is ahead (someone else pushed).
+  case rejected(reason: String, backendHead: Int64?)
+}
+
+/// How push and pull reach a backend: the LiveStore WebSocket protocol, lstore's HTTP API,
+/// or another store on disk. The sync logic (`SyncClient`) is written once against this.
+public protocol SyncTransport: AnyObject {
+  /// A short description for messages (`ws://127.0.0.1:8787 (store todos)`).
+  var description: String { get }
+
+  /// Calls `onPage` for each page of events with `seqNum > cursor` until the backend has
+  /// no more (`remaining == 0`).
+  func pull(after cursor: Int64, onPage: (PullPage) throws -> Void) async throws
+
+  /// Sends one batch (ascending, contiguous, first parent = the backend head as the client
+  /// knows it). At most `maxBatchSize` events.
+  func push(_ batch: [RemoteEvent]) async throws -> PushOutcome
+
+  /// The most events one push may carry.
+  var maxBatchSize: Int { get }
+
+  /// The backend's head, when the transport can ask for it cheaply (for status).
+  func backendHead() async throws -> Int64?
+
+  func close() async
+}
+
+/// A transport failure (the remote cannot be reached, or broke the protocol).
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+  public enum Kind: Sendable { case unavailable, protocolViolation, unauthorized }
+  public var kind: Kind
+  public var message: String
+
+  public init(_ kind: Kind, _ message: String) {
+    self.kind = kind
+    self.message = message
+  }
+
+  public var description: String { message }
+}
