@@ -50,6 +50,8 @@ let package = Package(
       name: "LStoreSyncWebSocket",
       dependencies: ["LStoreSync", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     .testTarget(name: "LStoreSyncTests", dependencies: ["LStoreSync"]),
-    .testTarget(name: "LStoreServerTests", dependencies: ["LStoreServer", "LStoreSyncWebSocket"]),
+    .testTarget(
+      name: "LStoreServerTests",
+      dependencies: ["LStoreServer", "LStoreSyncWebSocket", .product(name: "JWTKit", package: "jwt-kit")]),
   ]
 )

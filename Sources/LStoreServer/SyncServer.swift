@@ -18,6 +18,9 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
     return logger
   }()
 
+  if let secret = configuration.jwtSecret, secret.utf8.count < 32 {
+    throw ServerConfigurationError("--jwt-secret must be at least 32 bytes (HS256 keys shorter than the hash are weak)")
+  }
   let directory = (configuration.dataPath as NSString).deletingLastPathComponent
   if !directory.isEmpty {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -104,4 +107,11 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
                                            "status": "\(response.status.code)"])
     return response
   }
+}
+
+/// A configuration `runSyncServer` refuses before starting.
+public struct ServerConfigurationError: Error, CustomStringConvertible, Sendable {
+  public let message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
 }

@@ -110,7 +110,9 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
       var items: [PullItem] = []
       items.reserveCapacity(min(limit, 1000))
       try select.forEachRow([.integer(after), .integer(through), .integer(Int64(limit))]) { row in
-        let args: JSONValue? = row.isNull(3) ? nil : try JSONParser.parse(row.utf8(3))
+        // Not a ternary: `nil` there would become JSONValue.null (it is ExpressibleByNilLiteral).
+        var args: JSONValue? = nil
+        if !row.isNull(3) { args = try JSONParser.parse(row.utf8(3)) }
         let event = WireEvent(name: row.string(2), args: args, seqNum: row.int64(0), parentSeqNum: row.int64(1),
                               clientId: row.string(5), sessionId: row.string(6))
         items.append(PullItem(event: event, createdAt: row.string(4)))

@@ -61,7 +61,8 @@ public actor SyncBackend {
     let storage = storage
     let head = try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
     // A push may have set the head while we read; the cache only fills an empty slot.
-    if stores[storeId]?.head == nil { stores[storeId, default: StoreState()].head = head }
+    if stores[storeId] == nil { stores[storeId] = StoreState() }
+    if stores[storeId]!.head == nil { stores[storeId]!.head = head }
     return stores[storeId]!.head!
   }
 
@@ -107,7 +108,8 @@ public actor SyncBackend {
   }
 
   private func acquirePushLock(_ storeId: String) async {
-    if !stores[storeId, default: StoreState()].pushing {
+    if stores[storeId] == nil { stores[storeId] = StoreState() }
+    if !stores[storeId]!.pushing {
       stores[storeId]!.pushing = true
       return
     }

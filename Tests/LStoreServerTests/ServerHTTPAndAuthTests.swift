@@ -1,0 +1,146 @@
+import Foundation
+import JWTKit
+import LStoreKit
+import LStoreSync
+import LStoreSyncWebSocket
+import XCTest
+@testable import LStoreServer
+
+/// Connect checks with LiveStore's status codes, token and JWT auth, and the HTTP API.
+final class ServerHTTPAndAuthTests: XCTestCase {
+  func connectTarget(store: String = "todos", payload: JSONValue?) -> String {
+    let url = SyncURL.webSocketURL(base: "ws://x", storeId: store, payload: payload)
+    return String(url.dropFirst("ws://x".count))
+  }
+
+  let upgradeHeaders = ["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="]
+
+  func testConnectChecksUseLiveStoresStatusCodes() async throws {
+    let server = try await TestServer(authToken: "insecure-token-change-me")
+    defer { server.removeData() }
+    let port = server.port
+    let info = try RawHTTP.request(port: port, "GET", "/")
+    XCTAssertEqual(info.status, 200)
+    XCTAssertTrue(info.body.hasPrefix("Info: WebSocket sync backend endpoint"))
+    let other = try RawHTTP.request(port: port, "GET", "/nope")
+    XCTAssertEqual([other.status], [400])
+    XCTAssertEqual(other.body, "Invalid path")
+
+    // Plain GETs get LiveStore's exact statuses and texts.
+    let noStore = try RawHTTP.request(port: port, "GET", "/websocket?payload=%257B%257D")
+    XCTAssertEqual(noStore.status, 500)
+    XCTAssertEqual(noStore.body, "Invalid search params: storeId is missing")
+    let badToken = try RawHTTP.request(port: port, "GET", connectTarget(payload: ["authToken": "wrong"]))
+    XCTAssertEqual(badToken.status, 400)
+    XCTAssertEqual(badToken.body, "Invalid auth token")
+    let noPayload = try RawHTTP.request(port: port, "GET", connectTarget(payload: nil))
+    XCTAssertEqual(noPayload.status, 400)
+    XCTAssertTrue(noPayload.body.hasPrefix("Missing auth token"))
+    let badStore = try RawHTTP.request(port: port, "GET", connectTarget(store: "a%20b", payload: nil))
+    XCTAssertEqual(badStore.status, 400)
+    XCTAssertTrue(badStore.body.hasPrefix("Invalid storeId"))
+    // A refused WebSocket handshake is a 400 (Hummingbird answers refused upgrades itself,
+    // with an empty body: see docs/sync-server.md).
+    let refusedUpgrade = try RawHTTP.request(port: port, "GET", connectTarget(payload: ["authToken": "wrong"]), headers: upgradeHeaders)
+    XCTAssertEqual(refusedUpgrade.status, 400)
+    let accepted = try RawHTTP.request(port: port, "GET", connectTarget(payload: ["authToken": "insecure-token-change-me"]),
+                                       headers: upgradeHeaders, untilHeaders: true)
+    XCTAssertEqual(accepted.status, 101)
+
+    let noUpgrade = try RawHTTP.request(port: port, "GET", connectTarget(payload: ["authToken": "insecure-token-change-me"]))
+    XCTAssertEqual(noUpgrade.status, 426)
+
+    // The WebSocket client is refused with a bad token and accepted with the right one.
+    do {
+      _ = try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "todos", payload: ["authToken": "wrong"])
+      XCTFail("connected with a wrong token")
+    } catch let error as WebSocketSyncError {
+      XCTAssertEqual(error.kind, .connectFailed)
+      XCTAssertFalse(error.message.contains("wrong"), "the token must not appear in messages")
+    }
+    let client = try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "todos",
+                                                       payload: ["authToken": "insecure-token-change-me"])
+    let result = try await client.push(makeBatch(from: 1, count: 1))
+    XCTAssertEqual(result, .acknowledged)
+    await client.close()
+    await server.stop()
+  }
+
+  func testJWTSignatureAndExpiryAreChecked() async throws {
+    let secret = "a-jwt-secret-of-at-least-32-bytes!"
+    let server = try await TestServer(jwtSecret: secret)
+    defer { server.removeData() }
+    let keys = JWTKeyCollection()
+    await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+    let valid = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: nil))
+    let expired = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(-600)), storeId: nil))
+    let otherStore = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: "other"))
+    let otherKeys = JWTKeyCollection()
+    await otherKeys.add(hmac: HMACKey(from: "not-the-secret-but-also-32-bytes-long"), digestAlgorithm: .sha256)
+    let forged = try await otherKeys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: nil))
+
+    func status(_ token: String) throws -> RawHTTP.Reply {
+      try RawHTTP.request(port: server.port, "GET", connectTarget(payload: ["authToken": .string(token)]))
+    }
+    XCTAssertEqual(try status(valid).status, 426, "valid token: only the missing Upgrade is wrong")
+    XCTAssertEqual(try status(expired).status, 400)
+    XCTAssertEqual(try status(expired).body, "Invalid auth token: expired")
+    XCTAssertEqual(try status(forged).body, "Invalid auth token")
+    XCTAssertEqual(try status(otherStore).body, "Invalid auth token: not valid for this storeId")
+
+    let head = try RawHTTP.request(port: server.port, "GET", "/api/v1/stores/todos/head", headers: ["Authorization": "Bearer \(valid)"])
+    XCTAssertEqual(head.status, 200)
+    let refused = try RawHTTP.request(port: server.port, "GET", "/api/v1/stores/todos/head", headers: ["Authorization": "Bearer \(expired)"])
+    XCTAssertEqual(refused.status, 401)
+    await server.stop()
+  }
+
+  func testHTTPAPIRoundTrip() async throws {
+    let server = try await TestServer(authToken: "tok")
+    defer { server.removeData() }
+    let port = server.port
+    let auth = ["Authorization": "Bearer tok"]
+    let batch = #"{"batch":[{"name":"a","args":{"x":1},"seqNum":1,"parentSeqNum":0,"clientId":"c","sessionId":"s"},{"name":"b","seqNum":2,"parentSeqNum":1,"clientId":"c","sessionId":"s"}]}"#
+    let unauthorized = try RawHTTP.request(port: port, "POST", "/api/v1/stores/todos/events", body: batch)
+    XCTAssertEqual(unauthorized.status, 401)
+    let pushed = try RawHTTP.request(port: port, "POST", "/api/v1/stores/todos/events", headers: auth, body: batch)
+    XCTAssertEqual(pushed.status, 200)
+    XCTAssertEqual(pushed.body, #"{"head":2}"#)
+    let stale = try RawHTTP.request(port: port, "POST", "/api/v1/stores/todos/events", headers: auth, body: batch)
+    XCTAssertEqual(stale.status, 409)
+    XCTAssertEqual(stale.body, #"{"error":"Invalid parent event number. Received e0 but expected e2","head":2}"#)
+    let malformed = try RawHTTP.request(port: port, "POST", "/api/v1/stores/todos/events", headers: auth, body: #"{"batch":[{"name":1}]}"#)
+    XCTAssertEqual(malformed.status, 400)
+    let gap = try RawHTTP.request(port: port, "POST", "/api/v1/stores/todos/events", headers: auth,
+      body: #"{"batch":[{"name":"a","seqNum":4,"parentSeqNum":2,"clientId":"c","sessionId":"s"}]}"#)
+    XCTAssertEqual(gap.status, 400)
+    XCTAssertEqual(gap.body, #"{"error":"Invalid push batch: event 0 is e4 but its parent e2 requires e3"}"#)
+
+    let head = try RawHTTP.request(port: port, "GET", "/api/v1/stores/todos/head", headers: auth)
+    XCTAssertEqual(head.body, #"{"head":2}"#)
+    let page = try RawHTTP.request(port: port, "GET", "/api/v1/stores/todos/events?cursor=0&limit=1", headers: auth)
+    XCTAssertEqual(page.status, 200)
+    let json = try JSONParser.parse(page.body)
+    XCTAssertEqual(json["remaining"], 1)
+    XCTAssertEqual(json["head"], 2)
+    let items = try json["batch"]!.arrayValue!.map(PullItem.init(json:))
+    XCTAssertEqual(items.map(\.event.name), ["a"])
+    XCTAssertNotNil(items[0].createdAt)
+    let rest = try JSONParser.parse(try RawHTTP.request(port: port, "GET", "/api/v1/stores/todos/events?cursor=1", headers: auth).body)
+    let restItems = try rest["batch"]!.arrayValue!.map(PullItem.init(json:))
+    XCTAssertEqual(restItems.map(\.event.seqNum), [2])
+    XCTAssertNil(restItems[0].event.args, "absent args stay absent")
+    XCTAssertEqual(rest["remaining"], 0)
+    let badStore = try RawHTTP.request(port: port, "GET", "/api/v1/stores/bad%20id/head", headers: auth)
+    XCTAssertEqual(badStore.status, 400)
+
+    // What the HTTP API stored is what a WebSocket puller sees.
+    let client = try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "todos", payload: ["authToken": "tok"])
+    var seqNums: [Int64] = []
+    for try await page in client.pull(cursor: nil) { seqNums += page.items.map(\.event.seqNum) }
+    XCTAssertEqual(seqNums, [1, 2])
+    await client.close()
+    await server.stop()
+  }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import HummingbirdWSClient
+import LStoreKit
+import Logging
+import XCTest
+@testable import LStoreServer
+
+/// A real `runSyncServer` on 127.0.0.1 and a free port, with its own data directory.
+final class TestServer: @unchecked Sendable {
+  let directory: String
+  private(set) var port = 0
+  private var task: Task<Void, Error>?
+
+  init(authToken: String? = nil, jwtSecret: String? = nil, adminSecret: String? = "admin-secret",
+       directory: String? = nil, port: Int = 0) async throws {
+    let directory = directory ?? NSTemporaryDirectory() + "lstore-server-test-\(UUID().uuidString)"
+    self.directory = directory
+    let (ports, continuation) = AsyncStream<Int>.makeStream()
+    let configuration = ServerConfiguration(
+      host: "127.0.0.1", port: port, dataPath: directory + "/backend.db", authToken: authToken, jwtSecret: jwtSecret,
+      adminSecret: adminSecret, logLevel: ProcessInfo.processInfo.environment["LSTORE_TEST_LOG"] != nil ? .debug : .critical,
+      onListening: { _, port in continuation.yield(port) })
+    task = Task { try await runSyncServer(configuration) }
+    let listening = Task {
+      for await port in ports { return port }
+      return 0
+    }
+    let timeout = Task {
+      try await Task.sleep(for: .seconds(20))
+      listening.cancel()
+    }
+    self.port = await listening.value
+    timeout.cancel()
+    guard self.port > 0 else { throw XCTSkip("server did not start") }
+  }
+
+  var wsURL: String { "ws://127.0.0.1:\(port)" }
+
+  func stop() async {
+    task?.cancel()
+    _ = await task?.result
+  }
+
+  func removeData() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+/// Error for a wait that ran out of time.
+struct Timeout: Error {}
+
+/// Runs `body` with a deadline so a broken server fails the test instead of hanging it.
+func withDeadline<T: Sendable>(_ seconds: Double = 10, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+  try await withThrowingTaskGroup(of: T.self) { group in
+    group.addTask { try await body() }
+    group.addTask {
+      try await Task.sleep(for: .seconds(seconds))
+      throw Timeout()
+    }
+    let result = try await group.next()!
+    group.cancelAll()
+    return result
+  }
+}
+
+/// A WebSocket that sends and receives exact text frames, for protocol conformance tests.
+final class RawWebSocket: @unchecked Sendable {
+  private let outgoing: AsyncStream<String>.Continuation
+  private var incoming: AsyncStream<String>.AsyncIterator
+  private let task: Task<Void, Error>
+
+  init(url: String) async throws {
+    let (outStream, outContinuation) = AsyncStream<String>.makeStream()
+    let (inStream, inContinuation) = AsyncStream<String>.makeStream()
+    let (opened, openedContinuation) = AsyncStream<Void>.makeStream()
+    outgoing = outContinuation
+    incoming = inStream.makeAsyncIterator()
+    task = Task {
+      defer { inContinuation.finish(); openedContinuation.finish() }
+      let client = WebSocketClient(url: url, configuration: .init(maxFrameSize: 16 << 20),
+                                   logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) { inbound, outbound, _ in
+        openedContinuation.yield()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask { for await text in outStream { try await outbound.write(.text(text)) } }
+          for try await message in inbound.messages(maxSize: 16 << 20) {
+            if case .text(let text) = message { inContinuation.yield(text) }
+          }
+          group.cancelAll()
+        }
+      }
+      try await client.run()
+    }
+    var iterator = opened.makeAsyncIterator()
+    guard await iterator.next() != nil else {
+      _ = await task.result
+      throw WebSocketClientError.webSocketUpgradeFailed
+    }
+  }
+
+  func send(_ text: String) { outgoing.yield(text) }
+
+  /// The next text message, or fails after `seconds`.
+  func receive(_ seconds: Double = 5) async throws -> String {
+    let box = UncheckedBox(incoming)
+    let (text, iterator) = try await withDeadline(seconds) {
+      var iterator = box.value
+      let text = await iterator.next()
+      return (text, UncheckedBox(iterator))
+    }
+    incoming = iterator.value
+    guard let text else { throw Timeout() }
+    return text
+  }
+
+  /// Asserts nothing arrives for `seconds`.
+  func expectSilence(_ seconds: Double = 0.3) async throws -> String? {
+    do { return try await receive(seconds) } catch is Timeout { return nil }
+  }
+
+  func close() async {
+    outgoing.finish()
+    task.cancel()
+    _ = await task.result
+  }
+}
+
+struct UncheckedBox<T>: @unchecked Sendable {
+  var value: T
+  init(_ value: T) { self.value = value }
+}
+
+/// A minimal HTTP/1.1 client over a blocking loopback socket: exact status codes and
+/// bodies, any headers (an `Upgrade` without the rest of the handshake, say).
+struct RawHTTP {
+  struct Reply {
+    var status: Int
+    var body: String
+  }
+
+  static func request(port: Int, _ method: String, _ target: String, headers: [String: String] = [:],
+                      body: String? = nil, untilHeaders: Bool = false) throws -> Reply {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EIO) }
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    var text = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+    for (name, value) in headers { text += "\(name): \(value)\r\n" }
+    if let body { text += "Content-Length: \(body.utf8.count)\r\nContent-Type: application/json\r\n" }
+    text += "\r\n" + (body ?? "")
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count = recv(fd, &buffer, buffer.count, 0)
+      if count <= 0 { break }
+      response += buffer[0..<count]
+      if let reply = parse(response, complete: untilHeaders) { return reply }
+    }
+    guard let reply = parse(response, complete: true) else { throw POSIXError(.EIO) }
+    return reply
+  }
+
+  private static func parse(_ bytes: [UInt8], complete: Bool = false) -> Reply? {
+    let text = String(decoding: bytes, as: UTF8.self)
+    guard let headerEnd = text.range(of: "\r\n\r\n") else { return nil }
+    let head = text[..<headerEnd.lowerBound]
+    let status = Int(head.split(separator: " ")[1]) ?? 0
+    let body = String(text[headerEnd.upperBound...])
+    let lengthLine = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+    if let lengthLine, let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) {
+      return body.utf8.count >= length ? Reply(status: status, body: body) : nil
+    }
+    return complete ? Reply(status: status, body: body) : nil
+  }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import LStoreKit
+import LStoreSync
+import LStoreSyncWebSocket
+import XCTest
+@testable import LStoreServer
+
+/// The WebSocket client against a real server: paging, live updates, 20 concurrent
+/// pushers, and a reconnect that re-pulls what was missed.
+final class WebSocketClientTests: XCTestCase {
+  var server: TestServer!
+
+  override func setUp() async throws {
+    server = try await TestServer()
+  }
+
+  override func tearDown() async throws {
+    await server.stop()
+    server.removeData()
+  }
+
+  func connect() async throws -> WebSocketSyncClient {
+    try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "todos", payload: nil)
+  }
+
+  func testPullPagesUntilCaughtUp() async throws {
+    let client = try await connect()
+    for start in stride(from: Int64(1), through: 250, by: 50) {
+      let result = try await client.push(makeBatch(from: start, count: 50))
+      XCTAssertEqual(result, .acknowledged)
+    }
+    let pages = try await withDeadline {
+      var pages: [WebSocketPullPage] = []
+      for try await page in client.pull(cursor: nil) { pages.append(page) }
+      return pages
+    }
+    XCTAssertEqual(pages.map(\.items.count), [100, 100, 50])
+    XCTAssertEqual(pages.map(\.remaining), [150, 50, 0])
+    XCTAssertEqual(pages.flatMap(\.items).map(\.event.seqNum), Array(1...250))
+    await client.close()
+  }
+
+  func testRejectedPushCarriesTheServersMessage() async throws {
+    let client = try await connect()
+    _ = try await client.push(makeBatch(from: 1, count: 2))
+    let result = try await client.push(makeBatch(from: 2, count: 1))
+    XCTAssertEqual(result, .rejected(message: "Invalid parent event number. Received e1 but expected e2"))
+    await client.close()
+  }
+
+  func testLivePullDeliversOtherClientsPushes() async throws {
+    let watcher = try await connect()
+    let pusher = try await connect()
+    _ = try await pusher.push(makeBatch(from: 1, count: 1))
+    let stream = watcher.pull(cursor: nil, live: true)
+    let received = Task {
+      var seqNums: [Int64] = []
+      var sawLive = false
+      for try await page in stream {
+        seqNums += page.items.map(\.event.seqNum)
+        sawLive = sawLive || page.isLive
+        if seqNums.count >= 3 { break }
+      }
+      return (seqNums, sawLive)
+    }
+    try await Task.sleep(for: .milliseconds(200))
+    _ = try await pusher.push(makeBatch(from: 2, count: 2, clientId: "other"))
+    let (seqNums, sawLive) = try await withDeadline { try await received.value }
+    XCTAssertEqual(seqNums, [1, 2, 3])
+    XCTAssertTrue(sawLive)
+    await watcher.close()
+    await pusher.close()
+  }
+
+  func testTwentyConcurrentPushersEndWithOneGapFreeOrder() async throws {
+    let url = server.wsURL
+    let perClient = 5
+    let outcomes = try await withDeadline(60) {
+      try await withThrowingTaskGroup(of: [Int64].self) { group in
+        for index in 0..<20 {
+          group.addTask {
+            let client = try await WebSocketSyncClient.connect(url: url, storeId: "todos", payload: nil)
+            var head: Int64 = 0
+            var mine: [Int64] = []
+            var attempts = 0
+            while mine.count < perClient * 2 && attempts < 5000 {
+              attempts += 1
+              let batch = makeBatch(from: head + 1, count: 2, clientId: "client\(index)")
+              switch try await client.push(batch) {
+              case .acknowledged:
+                mine += batch.map(\.seqNum)
+                head += 2
+              case .rejected(let message):
+                // LiveStore's text names the backend head: "... but expected e<head>".
+                head = Int64(message.split(separator: "e").last.map(String.init) ?? "") ?? head
+              }
+            }
+            await client.close()
+            return mine
+          }
+        }
+        return try await group.reduce(into: [[Int64]]()) { $0.append($1) }
+      }
+    }
+    XCTAssertTrue(outcomes.allSatisfy { $0.count == perClient * 2 }, "\(outcomes.map(\.count))")
+    XCTAssertEqual(outcomes.flatMap { $0 }.sorted(), Array(1...200), "every acknowledged seqNum exactly once")
+
+    let reader = try await connect()
+    let events = try await withDeadline {
+      var events: [WireEvent] = []
+      for try await page in reader.pull(cursor: nil) { events += page.items.map(\.event) }
+      return events
+    }
+    XCTAssertEqual(events.map(\.seqNum), Array(1...200))
+    XCTAssertEqual(events.map(\.parentSeqNum), Array(0...199))
+    XCTAssertEqual(Set(events.map { "\($0.clientId)/\($0.args!["id"]!.stringValue!)" }).count, 200)
+    for index in 0..<20 {
+      XCTAssertEqual(events.filter { $0.clientId == "client\(index)" }.count, perClient * 2)
+    }
+    await reader.close()
+  }
+
+  func testReconnectRePullsWhatWasPushedWhileAway() async throws {
+    var options = WebSocketSyncClient.Options()
+    options.initialBackoff = .milliseconds(600)
+    let watcher = try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "todos", payload: nil, options: options)
+    let pusher = try await connect()
+    _ = try await pusher.push(makeBatch(from: 1, count: 1))
+    let stream = watcher.pull(cursor: nil, live: true)
+    let received = Task {
+      var seqNums: [Int64] = []
+      for try await page in stream {
+        seqNums += page.items.map(\.event.seqNum)
+        if seqNums.count >= 4 { break }
+      }
+      return seqNums
+    }
+    try await Task.sleep(for: .milliseconds(200))
+    await pusher.close()
+
+    // Restart the server on the same port and data; push while the watcher is away.
+    let port = server.port, directory = server.directory
+    await server.stop()
+    server = try await TestServer(directory: directory, port: port)
+    let second = try await connect()
+    let result = try await second.push(makeBatch(from: 2, count: 3, clientId: "while-away"))
+    XCTAssertEqual(result, .acknowledged)
+
+    let seqNums = try await withDeadline(15) { try await received.value }
+    XCTAssertEqual(seqNums, [1, 2, 3, 4], "the watcher re-pulled from e1 after reconnecting")
+    await second.close()
+    await watcher.close()
+  }
+}
