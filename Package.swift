@@ -30,7 +30,10 @@ let package = Package(
       dependencies: ["LStoreSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
     .target(
       name: "LStoreCLI",
-      dependencies: ["LStoreKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: [
+        "LStoreKit", "LStoreRemote", "LStoreServer",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
     .executableTarget(name: "lstore", dependencies: ["LStoreCLI"]),
     .testTarget(name: "LStoreSQLiteTests", dependencies: ["LStoreSQLite"]),
     .testTarget(name: "LStoreKitTests", dependencies: ["LStoreKit"]),
@@ -51,5 +54,7 @@ let package = Package(
       dependencies: ["LStoreSync", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     .testTarget(name: "LStoreSyncTests", dependencies: ["LStoreSync"]),
     .testTarget(name: "LStoreServerTests", dependencies: ["LStoreServer", "LStoreSyncWebSocket"]),
+    // The client transports push and pull pick from (WebSocket, HTTP, another store).
+    .target(name: "LStoreRemote", dependencies: ["LStoreKit", "LStoreSync", "LStoreSyncWebSocket"]),
   ]
 )
