@@ -61,13 +61,18 @@ enum Fixtures {
 
 /// Everything observable about a store's content, to compare before and after an
 /// operation that must change nothing.
-struct StoreSnapshot: Equatable {
+struct StoreSnapshot: Equatable, CustomStringConvertible {
   var head: SeqNum
   var stateHead: SeqNum
   var events: [EventRecord]
   var commits: [Commit]
   var backendHead: Int64
   var rows: [String: [String]]
+
+  var description: String {
+    "head \(head), state head \(stateHead), \(events.count) events, \(commits.count) commits, backend head \(backendHead), "
+      + rows.keys.sorted().map { "\($0): \(rows[$0]!.count) rows" }.joined(separator: ", ")
+  }
 
   static func take(_ replica: Replica) throws -> StoreSnapshot {
     var events: [EventRecord] = []

@@ -1,0 +1,394 @@
+import HummingbirdWSClient
+import LStoreKit
+import LStoreSync
+import Logging
+
+/// One page a pull delivers: catch-up pages (`isLive == false`) until `remaining == 0`,
+/// then, for a live pull, one page per push accepted by the backend.
+public struct WebSocketPullPage: Sendable, Equatable {
+  public var items: [PullItem]
+  public var remaining: Int64
+  public var isLive: Bool
+}
+
+/// What the backend answered to a push.
+public enum WebSocketPushResult: Sendable, Equatable {
+  /// `PushAck`: the events are stored (lstore's server acks only after a durable write).
+  case acknowledged
+  /// `Error` for this push, with the server's text (for a stale parent, LiveStore's
+  /// `Invalid parent event number. Received e<parent> but expected e<head>`).
+  case rejected(message: String)
+}
+
+public struct WebSocketSyncError: Error, Sendable, CustomStringConvertible {
+  public enum Kind: Sendable, Equatable {
+    /// The first connection failed (unreachable, or refused: bad storeId, bad token).
+    case connectFailed
+    /// The connection dropped while a push waited for its answer: the push may or may not
+    /// have been stored. Pull to find out.
+    case connectionLost
+    /// The server answered a pull with `Error`.
+    case pullFailed
+    /// `close()` was called.
+    case closed
+  }
+
+  public let kind: Kind
+  public let message: String
+  public var description: String { message }
+}
+
+/// A client of LiveStore's sync-cf 0.3 WebSocket protocol (lstore's `serve` or LiveStore's
+/// Cloudflare backend).
+///
+/// - Requests carry 21-character nanoid request ids.
+/// - Broadcasts that arrive before a pull's first page are stashed and merged into its
+///   last page, as LiveStore's client does.
+/// - A Ping every `pingInterval`; no Pong within `pongTimeout` closes the socket.
+/// - Lost connections are reopened with exponential backoff, and an unfinished or live
+///   pull is re-sent from the last seqNum it delivered (LiveStore 0.3 does not re-pull,
+///   so it misses what was pushed while it was away).
+public final class WebSocketSyncClient: Sendable {
+  public struct Options: Sendable {
+    public var pingInterval: Duration = .seconds(25)
+    public var pongTimeout: Duration = .seconds(5)
+    public var initialBackoff: Duration = .milliseconds(100)
+    public var maxBackoff: Duration = .seconds(10)
+    public var maxMessageSize = 16 << 20
+    public init() {}
+  }
+
+  public let url: String
+  public let storeId: String
+  private let options: Options
+  private let logger: Logger
+  private let state = Locked(ClientState())
+
+  private struct ActivePull {
+    var requestId: String
+    var channel: PageChannel
+    var live: Bool
+    /// The highest seqNum handed to the consumer (or the cursor): where a re-pull starts.
+    var confirmedHead: Int64
+    var catchUpDone = false
+    var firstPageSeen = false
+    var stash: [PullItem] = []
+  }
+
+  private struct ClientState {
+    var outgoing: AsyncStream<String>.Continuation?
+    var connectionWaiters: [CheckedContinuation<Void, Error>] = []
+    var pushes: [String: CheckedContinuation<WebSocketPushResult, Error>] = [:]
+    var pull: ActivePull?
+    var pongWaiter: CheckedContinuation<Void, Never>?
+    var closed = false
+    var supervisor: Task<Void, Never>?
+  }
+
+  private init(url: String, storeId: String, options: Options, logger: Logger) {
+    self.url = url
+    self.storeId = storeId
+    self.options = options
+    self.logger = logger
+  }
+
+  /// Opens the connection to `<url>/websocket?storeId=…&payload=…`.
+  ///
+  /// - Parameters:
+  ///   - url: the backend's base URL, `ws://host:port` (or `wss://`).
+  ///   - payload: the connect payload, e.g. `{"authToken": "…"}`; nil omits it.
+  /// - Throws: `WebSocketSyncError.connectFailed` when the first connection fails.
+  public static func connect(url: String, storeId: String, payload: JSONValue?, options: Options = Options(),
+                             logger: Logger = Logger(label: "lstore.sync.ws", factory: { _ in SwiftLogNoOpLogHandler() }))
+    async throws -> WebSocketSyncClient
+  {
+    let client = WebSocketSyncClient(url: url, storeId: storeId, options: options, logger: logger)
+    let socketURL = SyncURL.webSocketURL(base: url, storeId: storeId, payload: payload)
+    try await client.start(socketURL: socketURL)
+    return client
+  }
+
+  public var isConnected: Bool { state.withLock { $0.outgoing != nil } }
+
+  /// Closes the connection and stops reconnecting. Waiting pushes fail with `.closed`.
+  public func close() async {
+    let supervisor: Task<Void, Never>? = state.withLock { state in
+      state.closed = true
+      state.outgoing?.finish()
+      return state.supervisor
+    }
+    supervisor?.cancel()
+    await supervisor?.value
+    failEverything(WebSocketSyncError(kind: .closed, message: "the sync client was closed"), includingPull: true)
+  }
+
+  // MARK: - Push
+
+  /// Sends one `PushReq` and waits for its `PushAck` or `Error`. Waits for the connection
+  /// when it is down.
+  public func push(_ batch: [WireEvent]) async throws -> WebSocketPushResult {
+    let requestId = Identifiers.nanoid(length: 21)
+    let text = SyncMessage.pushRequest(requestId: requestId, batch: batch).encoded()
+    try await waitUntilConnected()
+    return try await withCheckedThrowingContinuation { continuation in
+      let sent: Bool = state.withLock { state in
+        guard let outgoing = state.outgoing else { return false }
+        state.pushes[requestId] = continuation
+        outgoing.yield(text)
+        return true
+      }
+      if !sent {
+        continuation.resume(throwing: WebSocketSyncError(kind: .connectionLost, message: "connection lost before the push was sent"))
+      }
+    }
+  }
+
+  // MARK: - Pull
+
+  /// Pulls the events after `cursor` (nil: from the beginning) in pages until
+  /// `remaining == 0`; with `live`, then keeps delivering accepted pushes until the
+  /// consumer stops iterating or the client is closed. One pull at a time per client.
+  public func pull(cursor: Int64?, live: Bool = false) -> WebSocketPullStream {
+    let channel = PageChannel()
+    let message: String? = state.withLock { state in
+      if let previous = state.pull { previous.channel.finish(); state.pull = nil }
+      let requestId = Identifiers.nanoid(length: 21)
+      state.pull = ActivePull(requestId: requestId, channel: channel, live: live, confirmedHead: max(cursor ?? 0, 0))
+      let text = SyncMessage.pullRequest(requestId: requestId, cursor: cursor).encoded()
+      guard let outgoing = state.outgoing else { return text }
+      outgoing.yield(text)
+      return nil
+    }
+    if message != nil {
+      // Not connected right now: the pull is sent when the connection is back.
+      logger.debug("pull queued until the connection is back")
+    }
+    return WebSocketPullStream(channel: channel)
+  }
+
+  // MARK: - Connection
+
+  private func start(socketURL: String) async throws {
+    try await withCheckedThrowingContinuation { (first: CheckedContinuation<Void, Error>) in
+      let task = Task { [self] in
+        // Resumed by whichever comes first: the socket opening or the first attempt failing.
+        let firstAttempt = Locked<CheckedContinuation<Void, Error>?>(first)
+        @Sendable func takeFirstAttempt() -> CheckedContinuation<Void, Error>? {
+          firstAttempt.withLock { value in defer { value = nil }; return value }
+        }
+        var backoff = options.initialBackoff
+        while !Task.isCancelled && !state.withLock({ $0.closed }) {
+          let opened = Locked(false)
+          var failure: Error?
+          do {
+            let client = WebSocketClient(url: socketURL, configuration: .init(maxFrameSize: options.maxMessageSize),
+                                         logger: logger) { inbound, outbound, _ in
+              opened.withLock { $0 = true }
+              takeFirstAttempt()?.resume()
+              try await self.serve(inbound: inbound, outbound: outbound)
+            }
+            try await client.run()
+          } catch {
+            failure = error
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+          }
+          if let attempt = takeFirstAttempt() {
+            let reason = failure.map { ": \($0)" } ?? ""
+            attempt.resume(throwing: WebSocketSyncError(kind: .connectFailed,
+              message: "cannot connect to \(url) for store \(storeId)\(reason) (is the server running, and does it accept this storeId and auth payload?)"))
+            return
+          }
+          if opened.withLock({ $0 }) { backoff = options.initialBackoff }
+          failEverything(WebSocketSyncError(kind: .connectionLost, message: "connection to \(url) lost"), includingPull: false)
+          if state.withLock({ $0.closed }) { break }
+          try? await Task.sleep(for: backoff)
+          backoff = min(backoff * 2, options.maxBackoff)
+        }
+      }
+      state.withLock { $0.supervisor = task }
+    }
+  }
+
+  /// Runs one open connection: a writer, the keepalive, and the reader.
+  private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    let (outgoing, continuation) = AsyncStream<String>.makeStream()
+    let waiters: [CheckedContinuation<Void, Error>] = state.withLock { state in
+      state.outgoing = continuation
+      // Re-pull after a reconnect, from what the consumer already has.
+      if var pull = state.pull {
+        pull.requestId = Identifiers.nanoid(length: 21)
+        pull.firstPageSeen = false
+        pull.catchUpDone = false
+        pull.stash = []
+        state.pull = pull
+        continuation.yield(SyncMessage.pullRequest(requestId: pull.requestId, cursor: pull.confirmedHead).encoded())
+      }
+      defer { state.connectionWaiters.removeAll() }
+      return state.connectionWaiters
+    }
+    for waiter in waiters { waiter.resume() }
+    defer {
+      state.withLock { state in
+        state.outgoing = nil
+        state.pongWaiter?.resume()
+        state.pongWaiter = nil
+      }
+      continuation.finish()
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        for await text in outgoing { try await outbound.write(.text(text)) }
+      }
+      group.addTask { try await self.keepalive(continuation, outbound: outbound) }
+      for try await message in inbound.messages(maxSize: options.maxMessageSize) {
+        guard case .text(let text) = message else { continue }
+        await receive(text)
+      }
+      group.cancelAll()
+    }
+  }
+
+  private func keepalive(_ outgoing: AsyncStream<String>.Continuation, outbound: WebSocketOutboundWriter) async throws {
+    while true {
+      try await Task.sleep(for: options.pingInterval)
+      outgoing.yield(SyncMessage.pingText)
+      let answered = await withTaskGroup(of: Bool.self) { group in
+        group.addTask {
+          await withCheckedContinuation { continuation in self.state.withLock { $0.pongWaiter = continuation } }
+          return true
+        }
+        group.addTask {
+          try? await Task.sleep(for: self.options.pongTimeout)
+          return false
+        }
+        let first = await group.next() ?? false
+        group.cancelAll()
+        self.state.withLock { state in state.pongWaiter?.resume(); state.pongWaiter = nil }
+        return first
+      }
+      if !answered {
+        logger.info("no pong from the server: reconnecting")
+        try await outbound.close(.goingAway, reason: "no pong")
+        return
+      }
+    }
+  }
+
+  private func waitUntilConnected() async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+      let ready: Result<Void, Error>? = state.withLock { state in
+        if state.closed { return .failure(WebSocketSyncError(kind: .closed, message: "the sync client was closed")) }
+        if state.outgoing != nil { return .success(()) }
+        state.connectionWaiters.append(continuation)
+        return nil
+      }
+      if let ready { continuation.resume(with: ready) }
+    }
+  }
+
+  /// Fails waiting pushes (their outcome is unknown) and, when closing, the pull.
+  private func failEverything(_ error: WebSocketSyncError, includingPull: Bool) {
+    let (pushes, waiters, pull): ([CheckedContinuation<WebSocketPushResult, Error>], [CheckedContinuation<Void, Error>], PageChannel?) =
+      state.withLock { state in
+        defer {
+          state.pushes.removeAll()
+          if includingPull { state.connectionWaiters.removeAll(); state.pull = nil }
+        }
+        return (Array(state.pushes.values), includingPull ? state.connectionWaiters : [], includingPull ? state.pull?.channel : nil)
+      }
+    for push in pushes { push.resume(throwing: error) }
+    for waiter in waiters { waiter.resume(throwing: error) }
+    pull?.finish(.failure(error))
+  }
+
+  // MARK: - Incoming
+
+  private func receive(_ text: String) async {
+    if text == SyncMessage.pongText {
+      state.withLock { state in state.pongWaiter?.resume(); state.pongWaiter = nil }
+      return
+    }
+    guard let message = try? SyncMessage.decode(text) else {
+      logger.notice("ignoring an undecodable message from the server")
+      return
+    }
+    switch message {
+    case .pushAck(let requestId):
+      state.withLock { $0.pushes.removeValue(forKey: requestId) }?.resume(returning: .acknowledged)
+    case .error(let requestId, let errorText):
+      if let push = state.withLock({ $0.pushes.removeValue(forKey: requestId) }) {
+        push.resume(returning: .rejected(message: errorText))
+      } else if let channel = state.withLock({ state -> PageChannel? in
+        guard state.pull?.requestId == requestId else { return nil }
+        defer { state.pull = nil }
+        return state.pull?.channel
+      }) {
+        channel.finish(.failure(WebSocketSyncError(kind: .pullFailed, message: errorText)))
+      }
+    case .pullResponse(let response):
+      await receive(response)
+    case .pong:
+      state.withLock { state in state.pongWaiter?.resume(); state.pongWaiter = nil }
+    default:
+      break
+    }
+  }
+
+  /// Applies LiveStore's pull rules (§7.3) and hands pages to the consumer.
+  private func receive(_ response: PullResponse) async {
+    enum Delivery { case none, page(WebSocketPullPage, PageChannel, backpressure: Bool, last: Bool) }
+    let delivery: Delivery = state.withLock { state in
+      guard var pull = state.pull else { return .none }
+      defer { state.pull = pull }
+      switch response.context {
+      case .pull:
+        guard response.requestId == pull.requestId else { return .none }
+        pull.firstPageSeen = true
+        var items = response.batch.filter { $0.event.seqNum > pull.confirmedHead }
+        if response.remaining == 0 {
+          let after = items.last?.event.seqNum ?? pull.confirmedHead
+          items += pull.stash.filter { $0.event.seqNum > after }
+          pull.stash = []
+          pull.catchUpDone = true
+        }
+        pull.confirmedHead = items.last?.event.seqNum ?? pull.confirmedHead
+        let page = WebSocketPullPage(items: items, remaining: response.remaining, isLive: false)
+        return .page(page, pull.channel, backpressure: true, last: response.remaining == 0 && !pull.live)
+      case .push:
+        guard pull.firstPageSeen else {
+          pull.stash += response.batch
+          return .none
+        }
+        guard pull.catchUpDone, pull.live else { return .none }
+        let items = response.batch.filter { $0.event.seqNum > pull.confirmedHead }
+        guard !items.isEmpty else { return .none }
+        pull.confirmedHead = items.last!.event.seqNum
+        return .page(WebSocketPullPage(items: items, remaining: 0, isLive: true), pull.channel, backpressure: false, last: false)
+      }
+    }
+    guard case .page(let page, let channel, let backpressure, let last) = delivery else { return }
+    await channel.send(page, backpressure: backpressure)
+    if last {
+      channel.finish()
+      state.withLock { state in if state.pull?.channel === channel { state.pull = nil } }
+    } else if channel.isAbandoned {
+      state.withLock { state in if state.pull?.channel === channel { state.pull = nil } }
+    }
+  }
+}
+
+/// The pages of `WebSocketSyncClient.pull`. Stop iterating (or cancel the task) to end
+/// the pull.
+public struct WebSocketPullStream: AsyncSequence, Sendable {
+  public typealias Element = WebSocketPullPage
+  let channel: PageChannel
+
+  public final class AsyncIterator: AsyncIteratorProtocol {
+    let channel: PageChannel
+    init(channel: PageChannel) { self.channel = channel }
+    deinit { channel.abandon() }
+    public func next() async throws -> WebSocketPullPage? { try await channel.next() }
+  }
+
+  public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(channel: channel) }
+}
