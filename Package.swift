@@ -30,7 +30,10 @@ let package = Package(
       dependencies: ["LStoreSQLite", "CZlib", .product(name: "Yams", package: "Yams")]),
     .target(
       name: "LStoreCLI",
-      dependencies: ["LStoreKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: [
+        "LStoreKit", "LStoreRemote", "LStoreServer",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
     .executableTarget(name: "lstore", dependencies: ["LStoreCLI"]),
     .testTarget(name: "LStoreSQLiteTests", dependencies: ["LStoreSQLite"]),
     .testTarget(name: "LStoreKitTests", dependencies: ["LStoreKit"]),
@@ -53,5 +56,7 @@ let package = Package(
     .testTarget(
       name: "LStoreServerTests",
       dependencies: ["LStoreServer", "LStoreSyncWebSocket", .product(name: "JWTKit", package: "jwt-kit")]),
+    // The client transports push and pull pick from (WebSocket, HTTP, another store).
+    .target(name: "LStoreRemote", dependencies: ["LStoreKit", "LStoreSync", "LStoreSyncWebSocket"]),
   ]
 )

@@ -3,7 +3,7 @@ import Foundation
 import LStoreKit
 
 /// The root command. Subcommands are one file each under Commands/.
-public struct LStoreCommand: ParsableCommand {
+public struct LStoreCommand: AsyncParsableCommand {
   public static let version = "0.1.0"
 
   public static let configuration = CommandConfiguration(
@@ -24,6 +24,7 @@ public struct LStoreCommand: ParsableCommand {
       CommandGroup(name: "Record and inspect", subcommands: [CommitCommand.self, LogCommand.self, ShowCommand.self, StatusCommand.self]),
       CommandGroup(name: "State", subcommands: [MaterializeCommand.self]),
       CommandGroup(name: "Move events", subcommands: [ExportCommand.self, ImportCommand.self]),
+      CommandGroup(name: "Sync", subcommands: [RemoteCommand.self, PushCommand.self, PullCommand.self]),
     ]
   )
 
@@ -32,11 +33,15 @@ public struct LStoreCommand: ParsableCommand {
   public init() {}
 
   /// Parses, runs, and maps library errors to one line on stderr and a documented exit code.
-  public static func main() {
+  public static func entryPoint() async {
     signal(SIGPIPE, SIG_DFL)
     do {
       var command = try parseAsRoot()
-      try command.run()
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
       OutputStream.standardOutput.flush()
     } catch {
       OutputStream.standardOutput.flush()

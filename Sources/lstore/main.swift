@@ -1,3 +1,3 @@
 import LStoreCLI
 
-LStoreCommand.main()
+await LStoreCommand.entryPoint()

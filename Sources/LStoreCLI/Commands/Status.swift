@@ -27,6 +27,10 @@ struct StatusCommand: ParsableCommand {
       object["branch"] = .string(store.branch)
       object["clientId"] = .string(store.config.clientId)
       object["sessionId"] = .string(store.config.sessionId)
+      if let name = store.config.defaultRemote, let remote = store.config.remotes?[name] {
+        object["remote"] = ["name": .string(name), "url": .string(remote.url),
+                            "storeId": .string(remote.storeId ?? store.config.storeId)]
+      }
     }
     object["head"] = .string(head.description)
     object["backendHead"] = .string(SeqNum(global: backendHead).description)
@@ -71,7 +75,14 @@ struct StatusCommand: ParsableCommand {
     }
     out.line("Head:         \(style.yellow(head.description)) (\(events) events, \(commits) commits)")
     out.line("Backend head: \(SeqNum(global: backendHead)) — \(pending.synced) pending to push, \(pending.clientOnly) client-only")
-    if store != nil { out.line("State:        \(stateLine)") }
+    if let store {
+      if let name = store.config.defaultRemote, let remote = store.config.remotes?[name] {
+        out.line("Remote:       \(name) \(remote.url)\(remote.storeId.map { " (store \($0))" } ?? "")")
+      } else {
+        out.line("Remote:       none (lstore remote add origin ws://127.0.0.1:8787)")
+      }
+      out.line("State:        \(stateLine)")
+    }
     if let schemaLine { out.line("Schema:       \(schemaLine)") }
   }
 }

@@ -48,6 +48,19 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       }
     case let error as InputError: return (error.status, error.message)
     case let error as SQLiteError: return (.failure, "SQLite: \(error.message)")
+    case let error as SyncError:
+      switch error {
+      case .pushRejected: return (.pushRejected, error.description)
+      case .rebaseFailed: return (.conflict, error.description)
+      case .cannotRollBack, .outOfOrder, .remoteBehind: return (.failure, error.description)
+      case .unknownRemoteEvent, .invalidRemoteEvent: return (.invalidInput, error.description)
+      }
+    case let error as TransportError:
+      switch error.kind {
+      case .unavailable: return (.unavailable, error.description)
+      case .unauthorized: return (.unavailable, error.description)
+      case .protocolViolation: return (.failure, error.description)
+      }
     default: return nil
     }
   }

@@ -10,8 +10,22 @@ public struct StoreConfig: Codable, Equatable, Sendable {
   /// The schema file, relative to the directory that holds `.lstore` unless absolute.
   public var schema: String
   public var author: AuthorConfig?
-  public var remotes: [String: String]?
+  /// Named remotes (`lstore remote add`).
+  public var remotes: [String: RemoteConfig]?
   public var defaultRemote: String?
+
+  public struct RemoteConfig: Codable, Equatable, Sendable {
+    /// `ws://…` (LiveStore's WebSocket protocol), `http://…` (lstore's HTTP API), or a path
+    /// to another store.
+    public var url: String
+    /// The storeId used on that backend, when it differs from this store's.
+    public var storeId: String?
+
+    public init(url: String, storeId: String? = nil) {
+      self.url = url
+      self.storeId = storeId
+    }
+  }
 
   public struct AuthorConfig: Codable, Equatable, Sendable {
     public var name: String?

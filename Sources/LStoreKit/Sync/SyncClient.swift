@@ -98,3 +98,37 @@ extension Replica {
     return batch
   }
 }
+
+extension SyncClient {
+  /// After a pull, keeps applying live updates (or polling, for transports without them)
+  /// until the task is cancelled. Each update is integrated in its own transaction.
+  public func follow(pollInterval: Duration = .seconds(2), onUpdate: (PullIntegration.Result) -> Void) async throws {
+    if let live = transport as? LiveSyncTransport {
+      let cursor = try replica.eventlog.backendHead()
+      try await live.follow(after: cursor) { page in
+        guard !page.events.isEmpty else { return }
+        let integration = try PullIntegration(replica: replica)
+        do {
+          // Events the store already has (a page that overlaps a previous pull) are skipped.
+          let fresh = page.events.filter { $0.seqNum > integration.cursor }
+          try integration.apply(fresh)
+          onUpdate(try integration.finish())
+        } catch {
+          integration.abort()
+          throw error
+        }
+      }
+      return
+    }
+    while !Task.isCancelled {
+      try await Task.sleep(for: pollInterval)
+      let result = try await pull()
+      if result.pulled > 0 { onUpdate(result) }
+    }
+  }
+}
+
+/// A transport that can push live updates (the WebSocket protocol's broadcasts).
+public protocol LiveSyncTransport: SyncTransport {
+  func follow(after cursor: Int64, onPage: (PullPage) throws -> Void) async throws
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import LStoreKit
+
+/// How push and pull find their backend and authenticate.
+struct RemoteOptions: ParsableArguments {
+  @Argument(help: ArgumentHelp(
+    "A remote name, or a URL (ws://, http://) or store path (default: the default remote).", valueName: "remote"))
+  var remote: String?
+
+  @Option(name: .customLong("store-id"), help: "The storeId on the backend (default: the remote's, else this store's).")
+  var storeId: String?
+
+  @Option(name: .customLong("auth-token"), help: ArgumentHelp(
+    "Sent as the connect payload {\"authToken\": …}. Prefer LSTORE_AUTH_TOKEN or --auth-file: command lines are visible to other users.",
+    valueName: "token"))
+  var authToken: String?
+
+  @Option(name: .customLong("auth-file"), help: ArgumentHelp(
+    "A file holding the token, or a JSON object used as the whole connect payload.", valueName: "path"),
+    completion: .file())
+  var authFile: String?
+
+  /// The connect payload: `--auth-file`, `--auth-token`, `LSTORE_SYNC_PAYLOAD` (JSON),
+  /// `LSTORE_AUTH_TOKEN`, in that order; nil when none is given. Never printed.
+  func payload(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> JSONValue? {
+    if let authFile {
+      guard let data = FileManager.default.contents(atPath: authFile),
+            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines) else {
+        throw InputError.notFound("cannot read the auth file \(authFile)")
+      }
+      if text.hasPrefix("{") {
+        do { return try JSONParser.parse(text) } catch { throw InputError.invalid("the auth file \(authFile) is not valid JSON") }
+      }
+      return ["authToken": .string(text)]
+    }
+    if let authToken { return ["authToken": .string(authToken)] }
+    if let json = environment["LSTORE_SYNC_PAYLOAD"], !json.isEmpty {
+      do { return try JSONParser.parse(json) } catch { throw InputError.invalid("LSTORE_SYNC_PAYLOAD is not valid JSON") }
+    }
+    if let token = environment["LSTORE_AUTH_TOKEN"], !token.isEmpty { return ["authToken": .string(token)] }
+    return nil
+  }
+
+  /// The remote to use: a configured name, or a URL/path given directly.
+  func resolve(in store: Store) throws -> (name: String?, location: String, storeId: String) {
+    let chosen = remote ?? store.config.defaultRemote
+    guard let chosen else {
+      throw InputError.usage("no remote given and no default remote; add one with 'lstore remote add origin ws://127.0.0.1:8787'")
+    }
+    if let config = store.config.remotes?[chosen] {
+      return (chosen, config.url, storeId ?? config.storeId ?? store.config.storeId)
+    }
+    guard RemoteLocation.looksLikeLocation(chosen) else {
+      throw StoreError.notFound("no remote named '\(chosen)' (see 'lstore remote list')")
+    }
+    return (nil, RemoteLocation.normalize(chosen, relativeTo: FileManager.default.currentDirectoryPath), storeId ?? store.config.storeId)
+  }
+}
+
+enum RemoteLocation {
+  static func looksLikeLocation(_ text: String) -> Bool {
+    text.contains("://") || text.hasPrefix("/") || text.hasPrefix(".") || FileManager.default.fileExists(atPath: text)
+  }
+
+  /// URLs stay as given; paths become absolute so the remote works from any directory.
+  static func normalize(_ text: String, relativeTo base: String) -> String {
+    if text.contains("://") && !text.hasPrefix("file://") { return text }
+    let path = text.hasPrefix("file://") ? String(text.dropFirst("file://".count)) : text
+    return StoreLocator.absolute(path, relativeTo: base)
+  }
+}

@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import LStoreKit
+import LStoreSync
+
+/// lstore's plain HTTP API (docs/sync-http-api.md), the one scripts use with curl.
+public final class HTTPTransport: SyncTransport {
+  private let base: URL
+  private let storeId: String
+  private let token: String?
+  private let session: URLSession
+  public let description: String
+  public let maxBatchSize = 5_000
+
+  public init(url: String, storeId: String, payload: JSONValue?) throws {
+    guard let base = URL(string: url.hasSuffix("/") ? String(url.dropLast()) : url) else {
+      throw TransportError(.unavailable, "invalid URL \(url)")
+    }
+    self.base = base
+    self.storeId = storeId
+    self.token = payload?["authToken"]?.stringValue
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.timeoutIntervalForRequest = 60
+    self.session = URLSession(configuration: configuration)
+    self.description = "\(url) (store \(storeId))"
+  }
+
+  private func request(_ path: String, query: [URLQueryItem] = [], method: String = "GET", body: Data? = nil)
+    async throws -> (Int, JSONValue)
+  {
+    var components = URLComponents(url: base.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+    if !query.isEmpty { components.queryItems = query }
+    var request = URLRequest(url: components.url!)
+    request.httpMethod = method
+    request.httpBody = body
+    if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+    // The token goes in a header, never in the URL (which servers and proxies log).
+    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    let data: Data
+    let response: URLResponse
+    do {
+      (data, response) = try await session.data(for: request)
+    } catch {
+      throw TransportError(.unavailable, "cannot reach \(base.absoluteString): \(error.localizedDescription)")
+    }
+    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    if status == 401 || status == 403 {
+      throw TransportError(.unauthorized, "\(base.absoluteString) refused the credentials (HTTP \(status))")
+    }
+    return (status, (try? JSONParser.parse([UInt8](data))) ?? .null)
+  }
+
+  private var storePath: String { "api/v1/stores/\(storeId)" }
+
+  public func pull(after cursor: Int64, onPage: (PullPage) throws -> Void) async throws {
+    var cursor = cursor
+    while true {
+      let (status, json) = try await request(
+        "\(storePath)/events", query: [URLQueryItem(name: "cursor", value: String(cursor)), URLQueryItem(name: "limit", value: "5000")])
+      guard status == 200, case .array(let items)? = json["batch"] else {
+        throw TransportError(.protocolViolation, "pull from \(description) failed: HTTP \(status) \(json["error"]?.stringValue ?? "")")
+      }
+      let events = try items.map { HTTPTransport.remoteEvent(try PullItem(json: $0)) }
+      let remaining = Int(json["remaining"]?.doubleValue ?? 0)
+      try onPage(PullPage(events: events, remaining: remaining))
+      if remaining == 0 || events.isEmpty { return }
+      cursor = events.last!.seqNum
+    }
+  }
+
+  public func push(_ batch: [RemoteEvent]) async throws -> PushOutcome {
+    var writer = JSONWriter(reservingCapacity: batch.count * 160)
+    writer.appendASCII(#"{"batch":["#)
+    for (i, event) in batch.enumerated() {
+      if i > 0 { writer.appendASCII(",") }
+      WireEvent(name: event.name, args: event.args, seqNum: event.seqNum, parentSeqNum: event.parentSeqNum,
+                clientId: event.clientId, sessionId: event.sessionId).write(into: &writer)
+    }
+    writer.appendASCII("]}")
+    let (status, json) = try await request("\(storePath)/events", method: "POST", body: Data(writer.bytes))
+    switch status {
+    case 200: return .accepted(metadata: json["createdAt"].map { ["createdAt": $0] })
+    case 409: return .rejected(reason: json["error"]?.stringValue ?? "the backend is ahead",
+                               backendHead: json["head"].flatMap { $0.doubleValue.map { Int64($0) } })
+    default:
+      throw TransportError(.protocolViolation, "push to \(description) failed: HTTP \(status) \(json["error"]?.stringValue ?? "")")
+    }
+  }
+
+  public func backendHead() async throws -> Int64? {
+    let (status, json) = try await request("\(storePath)/head")
+    guard status == 200 else { return nil }
+    return json["head"]?.doubleValue.map { Int64($0) }
+  }
+
+  public func close() async { session.invalidateAndCancel() }
+
+  static func remoteEvent(_ item: PullItem) -> RemoteEvent {
+    RemoteEvent(seqNum: item.event.seqNum, parentSeqNum: item.event.parentSeqNum, name: item.event.name,
+                args: item.event.args, clientId: item.event.clientId, sessionId: item.event.sessionId,
+                metadata: item.metadata)
+  }
+}
+

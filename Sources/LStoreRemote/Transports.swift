@@ -1,0 +1,20 @@
+import Foundation
+import LStoreKit
+
+/// Picks the transport for a remote location.
+public enum Transports {
+  public static func open(location: String, storeId: String, payload: JSONValue?, now: String) async throws -> SyncTransport {
+    let lower = location.lowercased()
+    if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") {
+      throw TransportError(.unavailable, "WebSocket remotes are not wired in yet")
+    }
+    if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+      return try HTTPTransport(url: location, storeId: storeId, payload: payload)
+    }
+    let path = lower.hasPrefix("file://") ? String(location.dropFirst(7)) : location
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw TransportError(.unavailable, "no store at \(path) (a remote is ws://…, http://… or a path to a store)")
+    }
+    return try LocalStoreTransport(path: path, now: now)
+  }
+}
