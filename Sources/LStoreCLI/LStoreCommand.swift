@@ -20,7 +20,7 @@ public struct LStoreCommand: AsyncParsableCommand {
       """,
     version: version,
     groupedSubcommands: [
-      CommandGroup(name: "Start a store", subcommands: [InitCommand.self]),
+      CommandGroup(name: "Start a store", subcommands: [InitCommand.self, ConfigCommand.self]),
       CommandGroup(name: "Record and inspect", subcommands: [CommitCommand.self, LogCommand.self, ShowCommand.self, StatusCommand.self]),
       CommandGroup(name: "State", subcommands: [MaterializeCommand.self]),
       CommandGroup(name: "Move events", subcommands: [ExportCommand.self, ImportCommand.self]),

@@ -86,7 +86,7 @@ public final class Store {
     return try Store(directory: directory)
   }
 
-  static func relativePath(_ path: String, from base: String) -> String {
+  public static func relativePath(_ path: String, from base: String) -> String {
     let pathParts = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
     let baseParts = URL(fileURLWithPath: base).standardizedFileURL.pathComponents
     var common = 0

@@ -30,6 +30,10 @@ public struct StoreConfig: Codable, Equatable, Sendable {
   public struct AuthorConfig: Codable, Equatable, Sendable {
     public var name: String?
     public var email: String?
+    public init(name: String? = nil, email: String? = nil) {
+      self.name = name
+      self.email = email
+    }
   }
 
   public static let currentFormatVersion = 1
