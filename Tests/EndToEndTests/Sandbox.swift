@@ -171,7 +171,7 @@ struct SandboxError: Error, CustomStringConvertible {
 final class RunningCommand {
   let process: Process
   private let outPath: String
-  private let errPath: String
+  let errPath: String
   private let temporaryInput: String?
 
   init(process: Process, outPath: String, errPath: String, temporaryInput: String?) {

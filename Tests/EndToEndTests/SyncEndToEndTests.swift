@@ -1,0 +1,173 @@
+import Foundation
+import XCTest
+
+/// Two stores syncing through a real `lstore serve` on a free loopback port.
+final class SyncEndToEndTests: XCTestCase {
+  /// A running `lstore serve`, stopped when the test ends.
+  final class Server {
+    let command: RunningCommand
+    let port: Int
+    let errPath: String
+
+    init(sandbox: Sandbox, data: String = "backend", extra: [String] = []) throws {
+      command = try sandbox.start(LStoreBinary.path, ["serve", "--port", "0", "--data", sandbox.path(data)] + extra)
+      errPath = command.errPath
+      var found: Int? = nil
+      let deadline = Date().addingTimeInterval(20)
+      while found == nil && Date() < deadline {
+        let log = (try? String(contentsOfFile: command.errPath, encoding: .utf8)) ?? ""
+        if let range = log.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+          found = Int(log[range].split(separator: ":").last!)
+        } else if !command.process.isRunning {
+          throw SandboxError(message: "lstore serve exited: \(log)")
+        } else {
+          Thread.sleep(forTimeInterval: 0.05)
+        }
+      }
+      guard let found else { throw SandboxError(message: "lstore serve did not report its port") }
+      port = found
+    }
+
+    var url: String { "ws://127.0.0.1:\(port)" }
+    var httpURL: String { "http://127.0.0.1:\(port)" }
+    var log: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    func kill(_ signal: Int32 = SIGTERM) {
+      Foundation.kill(command.process.processIdentifier, signal)
+      command.process.waitUntilExit()
+    }
+
+    deinit { if command.process.isRunning { kill(SIGKILL) } }
+  }
+
+  func syncedEvents(_ sandbox: Sandbox, _ store: String) throws -> [String] {
+    let result = try sandbox.lstore(["-C", store, "log", "--json", "--reverse"])
+    XCTAssertEqual(result.status, 0, result.description)
+    return result.lines.compactMap { line -> String? in
+      guard !line.contains(#""clientOnly":true"#) else { return nil }
+      // seqNum, name, args and origin identify an event; metadata differs per store.
+      let parts = line.components(separatedBy: #","schemaHash""#)
+      return parts[0]
+    }
+  }
+
+  func testTwoStoresSyncThroughServeWithRebase() throws {
+    let sandbox = try Sandbox()
+    let server = try Server(sandbox: sandbox)
+    defer { server.kill() }
+    try sandbox.initStore("a")
+    XCTAssertEqual(try sandbox.lstore(["init", "--schema", sandbox.path("examples/todomvc/schema.yaml"), "--store-id", "todos",
+                                       "--client-id", "bob", "--session-id", "bs", "b"]).status, 0)
+    for store in ["a", "b"] {
+      XCTAssertEqual(try sandbox.lstore(["-C", store, "remote", "add", "origin", server.url]).status, 0)
+    }
+    // A commits and pushes.
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "commit", "v1.TodoCreated", #"{"id":"a1","text":"from A"}"#, "-m", "A1"]).status, 0)
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "commit", "v1.TodoCompleted", #"{"id":"a1"}"#, "-m", "A2"]).status, 0)
+    let pushA = try sandbox.lstore(["-C", "a", "push"])
+    XCTAssertEqual(pushA.status, 0, pushA.description)
+    XCTAssertTrue(pushA.stdout.contains("Pushed 2 events"), pushA.stdout)
+
+    // B commits without having pulled: its push is refused with exit code 3.
+    let events = """
+      {"name":"v1.TodoCreated","args":{"id":"b1","text":"from B"}}
+      {"name":"uiStateSet","args":{"value":{"filter":"active"}}}
+      {"name":"v1.TodoCompleted","args":{"id":"b1"}}
+      """
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "commit", "-m", "B's work", "--file", "-"], stdin: events).status, 0)
+    let refused = try sandbox.lstore(["-C", "b", "push"])
+    XCTAssertEqual(refused.status, 3, refused.description)
+    XCTAssertTrue(refused.stderr.contains("pull"), refused.stderr)
+
+    // B pulls: A's events come first, B's are renumbered after them, state is right.
+    let pull = try sandbox.lstore(["-C", "b", "pull", "--json"])
+    XCTAssertEqual(pull.status, 0, pull.description)
+    XCTAssertTrue(pull.stdout.contains(#""pulled":2"#), pull.stdout)
+    XCTAssertTrue(pull.stdout.contains(#""rebased":3"#), pull.stdout)
+    let log = try sandbox.lstore(["-C", "b", "log", "--oneline", "--events", "--reverse"])
+    XCTAssertEqual(log.lines, [
+      #"e1 v1.TodoCreated {"id":"a1","text":"from A"}"#,
+      #"e2 v1.TodoCompleted {"id":"a1"}"#,
+      #"e3 v1.TodoCreated {"id":"b1","text":"from B"}"#,
+      #"e3+1 uiStateSet {"id":"bs","value":{"filter":"active"}}"#,
+      #"e4 v1.TodoCompleted {"id":"b1"}"#,
+    ], log.description)
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("b"), "SELECT id || ':' || completed FROM todos ORDER BY id"),
+                   "a1:1\nb1:1\n")
+    let commits = try sandbox.lstore(["-C", "b", "log", "--oneline"])
+    XCTAssertTrue(commits.lines.first?.contains("e3..e4 B's work") ?? false, commits.description)
+
+    // B pushes (client-only events stay local); A pulls; both hold the same synced events.
+    let pushB = try sandbox.lstore(["-C", "b", "push"])
+    XCTAssertEqual(pushB.status, 0, pushB.description)
+    XCTAssertTrue(pushB.stdout.contains("Pushed 2 events"), pushB.stdout)
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "pull"]).status, 0)
+    XCTAssertEqual(try syncedEvents(sandbox, "a"), try syncedEvents(sandbox, "b"))
+    XCTAssertEqual(try syncedEvents(sandbox, "a").count, 4)
+    let status = try sandbox.lstore(["-C", "a", "status", "--json"])
+    XCTAssertTrue(status.stdout.contains(#""backendHead":"e4""#), status.stdout)
+    XCTAssertTrue(status.stdout.contains(#""pending":0"#), status.stdout)
+    // Confirmed events carry the backend's metadata, as LiveStore records it.
+    let confirmed = try sandbox.lstore(["-C", "a", "log", "--json", "--from", "e3", "--to", "e3"])
+    XCTAssertTrue(confirmed.stdout.contains(#""syncMetadata":{"_tag":"Some","value":{"createdAt":""#), confirmed.stdout)
+  }
+
+  func testHTTPAndTokenAuth() throws {
+    let sandbox = try Sandbox()
+    let server = try Server(sandbox: sandbox, extra: ["--auth-token", "s3cret-token"])
+    defer { server.kill() }
+    try sandbox.initStore("a")
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"x"}"#]).status, 0)
+    let denied = try sandbox.lstore(["-C", "a", "push", server.url, "--auth-token", "wrong"])
+    XCTAssertEqual(denied.status, 69, denied.description)
+    let pushed = try sandbox.lstore(["-C", "a", "push", server.httpURL], env: ["LSTORE_AUTH_TOKEN": "s3cret-token"])
+    XCTAssertEqual(pushed.status, 0, pushed.description)
+    try sandbox.initStore("b")
+    let pulled = try sandbox.lstore(["-C", "b", "pull", server.url], env: ["LSTORE_AUTH_TOKEN": "s3cret-token"])
+    XCTAssertEqual(pulled.status, 0, pulled.description)
+    XCTAssertEqual(try syncedEvents(sandbox, "a"), try syncedEvents(sandbox, "b"))
+    XCTAssertFalse(server.log.contains("s3cret-token"), "the token must never be logged")
+  }
+
+  func testServerKilledMidPushLosesNoAcknowledgedEvent() throws {
+    let sandbox = try Sandbox()
+    var server = try Server(sandbox: sandbox)
+    try sandbox.initStore("a")
+    var lines = ""
+    for i in 0..<3000 { lines += #"{"name":"v1.TodoCreated","args":{"id":"t\#(i)","text":"x"}}"# + "\n" }
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "commit", "-m", "many", "--file", "-"], stdin: lines).status, 0)
+    let push = try sandbox.start(LStoreBinary.path, ["-C", "a", "push", server.url, "--quiet"])
+    Thread.sleep(forTimeInterval: 0.3)
+    server.kill(SIGKILL)
+    _ = try push.wait()
+    // Whatever the client recorded as confirmed must be on the restarted backend.
+    let status = try sandbox.lstore(["-C", "a", "status", "--json"])
+    let confirmed = Int(status.stdout.components(separatedBy: #""backendHead":"e"#).last!.prefix { $0.isNumber }) ?? -1
+    server = try Server(sandbox: sandbox)
+    defer { server.kill() }
+    try sandbox.initStore("b")
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "pull", server.url]).status, 0)
+    let pulled = try sandbox.lstore(["-C", "b", "status", "--json"])
+    let backendHead = Int(pulled.stdout.components(separatedBy: #""head":"e"#).last!.prefix { $0.isNumber }) ?? -1
+    XCTAssertGreaterThanOrEqual(backendHead, confirmed, "the backend lost acknowledged events")
+    // And the pusher can finish: pull (confirms its own events), push the rest.
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "pull", server.url]).status, 0)
+    let rest = try sandbox.lstore(["-C", "a", "push", server.url])
+    XCTAssertEqual(rest.status, 0, rest.description)
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "pull", server.url]).status, 0)
+    XCTAssertEqual(try syncedEvents(sandbox, "a"), try syncedEvents(sandbox, "b"))
+    XCTAssertEqual(try syncedEvents(sandbox, "b").count, 3000)
+  }
+
+  func testLocalStoreAsRemote() throws {
+    let sandbox = try Sandbox()
+    try sandbox.initStore("a")
+    try sandbox.initStore("b")
+    try sandbox.initStore("hub")
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"x"}"#]).status, 0)
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "push", sandbox.path("hub")]).status, 0)
+    let pulled = try sandbox.lstore(["-C", "b", "pull", sandbox.path("hub")])
+    XCTAssertEqual(pulled.status, 0, pulled.description)
+    XCTAssertEqual(try syncedEvents(sandbox, "a"), try syncedEvents(sandbox, "b"))
+  }
+}
