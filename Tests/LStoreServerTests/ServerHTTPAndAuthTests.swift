@@ -62,7 +62,7 @@ final class ServerHTTPAndAuthTests: XCTestCase {
     let client = try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "todos",
                                                        payload: ["authToken": "insecure-token-change-me"])
     let result = try await client.push(makeBatch(from: 1, count: 1))
-    XCTAssertEqual(result, .acknowledged)
+    XCTAssertNotNil(result.createdAt)
     await client.close()
     await server.stop()
   }

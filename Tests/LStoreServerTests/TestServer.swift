@@ -181,3 +181,13 @@ struct RawHTTP {
     return complete ? Reply(status: status, body: body) : nil
   }
 }
+
+import LStoreSyncWebSocket
+
+extension WebSocketPushResult {
+  /// The echo's createdAt when the push was acknowledged.
+  var createdAt: String? {
+    if case .acknowledged(let metadata) = self { return metadata?["createdAt"]?.stringValue }
+    return nil
+  }
+}
