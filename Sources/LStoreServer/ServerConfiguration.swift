@@ -37,3 +37,6 @@ public struct ServerConfiguration: Sendable {
     self.logHandlerFactory = logHandlerFactory
   }
 }
+
+/// swift-log's level, named here so callers need not import Logging.
+public typealias ServerLogLevel = Logger.Level

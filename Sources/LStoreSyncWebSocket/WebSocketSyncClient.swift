@@ -14,7 +14,10 @@ public struct WebSocketPullPage: Sendable, Equatable {
 /// What the backend answered to a push.
 public enum WebSocketPushResult: Sendable, Equatable {
   /// `PushAck`: the events are stored (lstore's server acks only after a durable write).
-  case acknowledged
+  /// `metadata` is the backend's sync metadata for the batch (`{"createdAt": …}`), read from
+  /// the broadcast echo of the push as LiveStore's client learns it; nil when no echo came
+  /// within `Options.echoTimeout` of the ack.
+  case acknowledged(metadata: JSONValue?)
   /// `Error` for this push, with the server's text (for a stale parent, LiveStore's
   /// `Invalid parent event number. Received e<parent> but expected e<head>`).
   case rejected(message: String)
@@ -55,6 +58,8 @@ public final class WebSocketSyncClient: Sendable {
     public var initialBackoff: Duration = .milliseconds(100)
     public var maxBackoff: Duration = .seconds(10)
     public var maxMessageSize = 16 << 20
+    /// How long `push` waits after the ack for the echo that carries `createdAt`.
+    public var echoTimeout: Duration = .seconds(1)
     public init() {}
   }
 
@@ -81,6 +86,9 @@ public final class WebSocketSyncClient: Sendable {
     var pushes: [String: CheckedContinuation<WebSocketPushResult, Error>] = [:]
     var pull: ActivePull?
     var pongWaiter: CheckedContinuation<Void, Never>?
+    /// Pushes whose echo is awaited: nil until it arrives, then the echo's metadata.
+    var echoes: [String: JSONValue?] = [:]
+    var echoWaiters: [String: CheckedContinuation<JSONValue?, Never>] = [:]
     var closed = false
     var supervisor: Task<Void, Never>?
   }
@@ -130,16 +138,46 @@ public final class WebSocketSyncClient: Sendable {
     let requestId = Identifiers.nanoid(length: 21)
     let text = SyncMessage.pushRequest(requestId: requestId, batch: batch).encoded()
     try await waitUntilConnected()
-    return try await withCheckedThrowingContinuation { continuation in
+    defer { state.withLock { _ = $0.echoes.removeValue(forKey: requestId) } }
+    let result = try await withCheckedThrowingContinuation { continuation in
       let sent: Bool = state.withLock { state in
         guard let outgoing = state.outgoing else { return false }
         state.pushes[requestId] = continuation
+        state.echoes[requestId] = .some(nil)
         outgoing.yield(text)
         return true
       }
       if !sent {
         continuation.resume(throwing: WebSocketSyncError(kind: .connectionLost, message: "connection lost before the push was sent"))
       }
+    }
+    guard case .acknowledged = result else { return result }
+    return .acknowledged(metadata: await echoMetadata(requestId))
+  }
+
+  /// The metadata of the push's echo, waiting up to `echoTimeout` for it.
+  private func echoMetadata(_ requestId: String) async -> JSONValue? {
+    let timeout = options.echoTimeout
+    return await withTaskGroup(of: JSONValue?.self) { group in
+      group.addTask {
+        await withCheckedContinuation { continuation in
+          let arrived: JSONValue?? = self.state.withLock { state in
+            if case .some(.some(let metadata)) = state.echoes[requestId] { return .some(metadata) }
+            state.echoWaiters[requestId] = continuation
+            return nil
+          }
+          if let arrived { continuation.resume(returning: arrived) }
+        }
+      }
+      group.addTask {
+        try? await Task.sleep(for: timeout)
+        self.state.withLock { $0.echoWaiters.removeValue(forKey: requestId) }?.resume(returning: nil)
+        return nil
+      }
+      let first = await group.next() ?? nil
+      group.cancelAll()
+      state.withLock { $0.echoWaiters.removeValue(forKey: requestId) }?.resume(returning: nil)
+      return first
     }
   }
 
@@ -314,7 +352,7 @@ public final class WebSocketSyncClient: Sendable {
     }
     switch message {
     case .pushAck(let requestId):
-      state.withLock { $0.pushes.removeValue(forKey: requestId) }?.resume(returning: .acknowledged)
+      state.withLock { $0.pushes.removeValue(forKey: requestId) }?.resume(returning: .acknowledged(metadata: nil))
     case .error(let requestId, let errorText):
       if let push = state.withLock({ $0.pushes.removeValue(forKey: requestId) }) {
         push.resume(returning: .rejected(message: errorText))
@@ -336,6 +374,15 @@ public final class WebSocketSyncClient: Sendable {
 
   /// Applies LiveStore's pull rules (§7.3) and hands pages to the consumer.
   private func receive(_ response: PullResponse) async {
+    if response.context == .push {
+      let metadata = response.batch.first?.metadata ?? .null
+      let waiter: CheckedContinuation<JSONValue?, Never>? = state.withLock { state in
+        guard state.echoes[response.requestId] != nil else { return nil }
+        state.echoes[response.requestId] = .some(metadata)
+        return state.echoWaiters.removeValue(forKey: response.requestId)
+      }
+      waiter?.resume(returning: metadata)
+    }
     enum Delivery { case none, page(WebSocketPullPage, PageChannel, backpressure: Bool, last: Bool) }
     let delivery: Delivery = state.withLock { state in
       guard var pull = state.pull else { return .none }

@@ -62,7 +62,7 @@ final class ServerHTTPAndAuthTests: XCTestCase {
     let client = try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "todos",
                                                        payload: ["authToken": "insecure-token-change-me"])
     let result = try await client.push(makeBatch(from: 1, count: 1))
-    XCTAssertEqual(result, .acknowledged)
+    XCTAssertNotNil(result.createdAt)
     await client.close()
     await server.stop()
   }
@@ -142,5 +142,27 @@ final class ServerHTTPAndAuthTests: XCTestCase {
     XCTAssertEqual(seqNums, [1, 2])
     await client.close()
     await server.stop()
+  }
+}
+
+final class ServerLoggingTests: XCTestCase {
+  func testLogsNameStoreAndCountsButNeverTheToken() async throws {
+    let token = "super-secret-token-value-123"
+    let capture = LogCapture()
+    let server = try await TestServer(authToken: token, logLines: capture)
+    defer { server.removeData() }
+    let client = try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "todos", payload: ["authToken": .string(token)])
+    _ = try await client.push(makeBatch(from: 1, count: 2))
+    for try await _ in client.pull(cursor: nil) {}
+    await client.close()
+    _ = try RawHTTP.request(port: server.port, "GET", "/api/v1/stores/todos/head", headers: ["Authorization": "Bearer \(token)"])
+    _ = try RawHTTP.request(port: server.port, "GET", "/websocket?storeId=todos&payload=%257B%2522authToken%2522%253A%2522\(token)x%2522%257D")
+    await server.stop()
+    let log = capture.text
+    XCTAssertFalse(log.contains(token), log)
+    XCTAssertTrue(log.contains("listening on 127.0.0.1:\(server.port)"), log)
+    XCTAssertTrue(log.contains("push accepted") && log.contains("events=2") && log.contains("storeId=todos"), log)
+    XCTAssertTrue(log.contains("pull served"), log)
+    XCTAssertTrue(log.contains("connection refused"), log)
   }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdWSClient
 import LStoreKit
+import LStoreSync
 import Logging
 import XCTest
 @testable import LStoreServer
@@ -12,14 +13,18 @@ final class TestServer: @unchecked Sendable {
   private var task: Task<Void, Error>?
 
   init(authToken: String? = nil, jwtSecret: String? = nil, adminSecret: String? = "admin-secret",
-       directory: String? = nil, port: Int = 0) async throws {
+       directory: String? = nil, port: Int = 0, logLines: LogCapture? = nil) async throws {
     let directory = directory ?? NSTemporaryDirectory() + "lstore-server-test-\(UUID().uuidString)"
     self.directory = directory
     let (ports, continuation) = AsyncStream<Int>.makeStream()
-    let configuration = ServerConfiguration(
+    var configuration = ServerConfiguration(
       host: "127.0.0.1", port: port, dataPath: directory + "/backend.db", authToken: authToken, jwtSecret: jwtSecret,
       adminSecret: adminSecret, logLevel: ProcessInfo.processInfo.environment["LSTORE_TEST_LOG"] != nil ? .debug : .critical,
       onListening: { _, port in continuation.yield(port) })
+    if let logLines {
+      configuration.logLevel = .trace
+      configuration.logHandlerFactory = { label in logLines.handler(label: label) }
+    }
     task = Task { try await runSyncServer(configuration) }
     let listening = Task {
       for await port in ports { return port }
@@ -179,5 +184,50 @@ struct RawHTTP {
       return body.utf8.count >= length ? Reply(status: status, body: body) : nil
     }
     return complete ? Reply(status: status, body: body) : nil
+  }
+}
+
+import LStoreSyncWebSocket
+
+extension WebSocketPushResult {
+  /// The echo's createdAt when the push was acknowledged.
+  var createdAt: String? {
+    if case .acknowledged(let metadata) = self { return metadata?["createdAt"]?.stringValue }
+    return nil
+  }
+}
+
+/// Collects every log line the server writes, as text.
+final class LogCapture: @unchecked Sendable {
+  private let lines = Locked<[String]>([])
+  var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+  func handler(label: String) -> any LogHandler {
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = .trace
+    return CapturingHandler(inner: handler, capture: self)
+  }
+
+  fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+  struct CapturingHandler: LogHandler {
+    var inner: StreamLogHandler
+    let capture: LogCapture
+    var metadata: Logger.Metadata {
+      get { inner.metadata }
+      set { inner.metadata = newValue }
+    }
+    var logLevel: Logger.Level {
+      get { inner.logLevel }
+      set { inner.logLevel = newValue }
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+      get { inner[metadataKey: key] }
+      set { inner[metadataKey: key] = newValue }
+    }
+    func log(event: LogEvent) {
+      let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+      capture.append("\(event.level) \(event.message) \(merged.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
+    }
   }
 }

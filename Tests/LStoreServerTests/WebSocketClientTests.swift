@@ -27,7 +27,7 @@ final class WebSocketClientTests: XCTestCase {
     let client = try await connect()
     for start in stride(from: Int64(1), through: 250, by: 50) {
       let result = try await client.push(makeBatch(from: start, count: 50))
-      XCTAssertEqual(result, .acknowledged)
+      XCTAssertNotNil(result.createdAt)
     }
     let pages = try await withDeadline {
       var pages: [WebSocketPullPage] = []
@@ -144,11 +144,41 @@ final class WebSocketClientTests: XCTestCase {
     server = try await TestServer(directory: directory, port: port)
     let second = try await connect()
     let result = try await second.push(makeBatch(from: 2, count: 3, clientId: "while-away"))
-    XCTAssertEqual(result, .acknowledged)
+    XCTAssertNotNil(result.createdAt)
 
     let seqNums = try await withDeadline(15) { try await received.value }
     XCTAssertEqual(seqNums, [1, 2, 3, 4], "the watcher re-pulled from e1 after reconnecting")
     await second.close()
     await watcher.close()
+  }
+}
+
+/// The `SyncTransport` adapter the CLI's push/pull use.
+final class WebSocketTransportTests: XCTestCase {
+  func testPushPullAndRejectionThroughTheTransport() async throws {
+    let server = try await TestServer()
+    defer { server.removeData() }
+    let transport = try await WebSocketTransport.connect(url: server.wsURL, storeId: "todos", payload: nil)
+    let events = makeBatch(from: 1, count: 3).map {
+      RemoteEvent(seqNum: $0.seqNum, parentSeqNum: $0.parentSeqNum, name: $0.name, args: $0.args,
+                  clientId: $0.clientId, sessionId: $0.sessionId)
+    }
+    let accepted = try await transport.push(events)
+    guard case .accepted(let metadata) = accepted else { return XCTFail("\(accepted)") }
+    XCTAssertNotNil(metadata?["createdAt"]?.stringValue)
+    let stale = try await transport.push(Array(events.prefix(1)))
+    XCTAssertEqual(stale, .rejected(reason: "Invalid parent event number. Received e0 but expected e3", backendHead: 3))
+    var pulled: [RemoteEvent] = []
+    try await transport.pull(after: 1) { page in pulled += page.events }
+    XCTAssertEqual(pulled.map(\.seqNum), [2, 3])
+    XCTAssertEqual(pulled[0].metadata, metadata)
+    await transport.close()
+    do {
+      _ = try await WebSocketTransport.connect(url: "ws://127.0.0.1:1", storeId: "todos", payload: nil)
+      XCTFail("connected to a closed port")
+    } catch let error as TransportError {
+      XCTAssertEqual(error.kind, .unavailable)
+    }
+    await server.stop()
   }
 }

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import LStoreServer
+
+struct ServeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "serve",
+    abstract: "Run a sync backend (LiveStore's WebSocket protocol plus lstore's HTTP API).",
+    discussion: """
+      Speaks LiveStore's sync-cf 0.3 protocol at ws://<host>:<port>/websocket, so a LiveStore \
+      app's makeCfSync can point at it, and lstore's plain HTTP API at /api/v1 (see \
+      docs/sync-http-api.md). Every store lives in one SQLite file, <data>/backend.db; a push \
+      is acknowledged only once it is on disk.
+
+      Secrets can come from the environment instead of the command line: LSTORE_AUTH_TOKEN, \
+      LSTORE_JWT_SECRET, LSTORE_ADMIN_SECRET. They never appear in the log. Stop with Ctrl-C \
+      or SIGTERM: pushes in progress finish first.
+      """)
+
+  @ParentCommand var root: LStoreCommand
+
+  @Option(name: .long, help: "The address to listen on.")
+  var host = "127.0.0.1"
+
+  @Option(name: .long, help: "The port to listen on (0 picks a free one; the log says which).")
+  var port = 8787
+
+  @Option(name: .customLong("data"), help: ArgumentHelp("The backend's directory; the database is <dir>/backend.db.", valueName: "dir"),
+          completion: .directory)
+  var data = "./lstore-backend"
+
+  @Option(name: .customLong("auth-token"), help: ArgumentHelp(
+    "Require this token as the connect payload's authToken (env LSTORE_AUTH_TOKEN).", valueName: "token"))
+  var authToken: String?
+
+  @Option(name: .customLong("jwt-secret"), help: ArgumentHelp(
+    "Require an HS256 JWT with an exp claim signed with this secret, at least 32 bytes (env LSTORE_JWT_SECRET).",
+    valueName: "secret"))
+  var jwtSecret: String?
+
+  @Option(name: .customLong("admin-secret"), help: ArgumentHelp(
+    "Allow the admin reset/info messages with this secret (env LSTORE_ADMIN_SECRET); without it they are refused.",
+    valueName: "secret"))
+  var adminSecret: String?
+
+  @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+  var logLevel = "info"
+
+  private func secret(_ flag: String?, _ variable: String) -> String? {
+    if let flag, !flag.isEmpty { return flag }
+    if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
+    return nil
+  }
+
+  func validate() throws {
+    guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+    guard ServerLogLevel(rawValue: logLevel) != nil else {
+      throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+    }
+    if let jwt = secret(jwtSecret, "LSTORE_JWT_SECRET"), jwt.utf8.count < 32 {
+      throw ValidationError("the JWT secret must be at least 32 bytes")
+    }
+  }
+
+  func run() async throws {
+    let global = root.global
+    let directory = global.resolve(data)
+    let configuration = ServerConfiguration(
+      host: host, port: port, dataPath: (directory as NSString).appendingPathComponent("backend.db"),
+      authToken: secret(authToken, "LSTORE_AUTH_TOKEN"), jwtSecret: secret(jwtSecret, "LSTORE_JWT_SECRET"),
+      adminSecret: secret(adminSecret, "LSTORE_ADMIN_SECRET"),
+      logLevel: ServerLogLevel(rawValue: logLevel) ?? .info)
+    try await runSyncServer(configuration)
+  }
+}
