@@ -1,12 +1,13 @@
 import Foundation
 import LStoreKit
+import LStoreSyncWebSocket
 
 /// Picks the transport for a remote location.
 public enum Transports {
   public static func open(location: String, storeId: String, payload: JSONValue?, now: String) async throws -> SyncTransport {
     let lower = location.lowercased()
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") {
-      throw TransportError(.unavailable, "WebSocket remotes are not wired in yet")
+      return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload)
     }
     if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
       return try HTTPTransport(url: location, storeId: storeId, payload: payload)
