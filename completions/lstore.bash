@@ -189,13 +189,13 @@ _lstore() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|commit|log|show|status|materialize|export|import|help)
+    init|config|commit|log|show|status|materialize|export|import|remote|push|pull|serve|help)
         # Offer subcommand argument completions
         "_lstore_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init commit log show status materialize export import help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init config commit log show status materialize export import remote push pull serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -231,6 +231,14 @@ _lstore_init() {
         return
         ;;
     esac
+}
+
+_lstore_config() {
+    repeating_flags=()
+    non_repeating_flags=(--unset --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 2
 }
 
 _lstore_commit() {
@@ -354,6 +362,146 @@ _lstore_import() {
     case "${positional_number}" in
     1)
         __lstore_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_lstore_remote() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    add|remove|list|set-default)
+        # Offer subcommand argument completions
+        "_lstore_remote_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'add remove list set-default' -- "${cur}"))
+        ;;
+    esac
+}
+
+_lstore_remote_add() {
+    repeating_flags=()
+    non_repeating_flags=(--default --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store-id)
+    __lstore_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store-id')
+        return
+        ;;
+    esac
+}
+
+_lstore_remote_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 1
+}
+
+_lstore_remote_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 0
+}
+
+_lstore_remote_set-default() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 1
+}
+
+_lstore_push() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store-id --auth-token --auth-file)
+    __lstore_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store-id')
+        return
+        ;;
+    '--auth-token')
+        return
+        ;;
+    '--auth-file')
+        __lstore_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_lstore_pull() {
+    repeating_flags=()
+    non_repeating_flags=(--follow --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store-id --auth-token --auth-file)
+    __lstore_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store-id')
+        return
+        ;;
+    '--auth-token')
+        return
+        ;;
+    '--auth-file')
+        __lstore_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_lstore_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--host --port --data --auth-token --jwt-secret --admin-secret --log-level)
+    __lstore_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--host')
+        return
+        ;;
+    '--port')
+        return
+        ;;
+    '--data')
+        __lstore_add_completions -d
+        return
+        ;;
+    '--auth-token')
+        return
+        ;;
+    '--jwt-secret')
+        return
+        ;;
+    '--admin-secret')
+        return
+        ;;
+    '--log-level')
         return
         ;;
     esac
