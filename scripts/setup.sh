@@ -3,7 +3,7 @@
 # Safe to run again: it only calls apt-get for what is not installed yet.
 set -euo pipefail
 
-packages=(libsqlite3-dev zlib1g-dev sqlite3 time)
+packages=(libsqlite3-dev zlib1g-dev sqlite3 time curl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,0 +1,38 @@
+import Foundation
+import XCTest
+
+/// `lstore serve` as an operator runs it: it says where it listens, answers plain HTTP,
+/// and stops cleanly on SIGTERM and SIGINT with everything acknowledged kept.
+final class ServeLifecycleTests: XCTestCase {
+  func testGracefulShutdownKeepsAcknowledgedEvents() throws {
+    for signal in [SIGTERM, SIGINT] {
+      let sandbox = try Sandbox()
+      let server = try SyncEndToEndTests.Server(sandbox: sandbox)
+      try sandbox.initStore("a")
+      XCTAssertEqual(try sandbox.lstore(["-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"x"}"#]).status, 0)
+      XCTAssertEqual(try sandbox.lstore(["-C", "a", "push", server.url]).status, 0)
+      kill(server.command.process.processIdentifier, signal)
+      server.command.process.waitUntilExit()
+      XCTAssertEqual(server.command.process.terminationStatus, 0, "serve must exit 0 on signal \(signal): \(server.log)")
+      // A new server on the same data has the event.
+      let restarted = try SyncEndToEndTests.Server(sandbox: sandbox)
+      defer { restarted.kill() }
+      try sandbox.initStore("b")
+      XCTAssertEqual(try sandbox.lstore(["-C", "b", "pull", restarted.url]).status, 0)
+      XCTAssertEqual(try sandbox.lstore(["-C", "b", "log", "--oneline", "--events"]).lines,
+                     [#"e1 v1.TodoCreated {"id":"t1","text":"x"}"#])
+    }
+  }
+
+  func testHTTPHeadAndUnknownPaths() throws {
+    let sandbox = try Sandbox()
+    let server = try SyncEndToEndTests.Server(sandbox: sandbox)
+    defer { server.kill() }
+    let head = try sandbox.shell("curl -s -w ' %{http_code}' \(server.httpURL)/api/v1/stores/todos/head")
+    XCTAssertEqual(head.stdout, #"{"head":0} 200"#, head.description)
+    let bad = try sandbox.shell("curl -s -o /dev/null -w '%{http_code}' \(server.httpURL)/nope")
+    XCTAssertEqual(bad.stdout, "400", bad.description)
+    let badStore = try sandbox.shell("curl -s -o /dev/null -w '%{http_code}' '\(server.httpURL)/api/v1/stores/a%20b/head'")
+    XCTAssertEqual(badStore.stdout, "400", badStore.description)
+  }
+}
