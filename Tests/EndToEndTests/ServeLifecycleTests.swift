@@ -35,4 +35,29 @@ final class ServeLifecycleTests: XCTestCase {
     let badStore = try sandbox.shell("curl -s -o /dev/null -w '%{http_code}' '\(server.httpURL)/api/v1/stores/a%20b/head'")
     XCTAssertEqual(badStore.stdout, "400", badStore.description)
   }
+
+  func testPullFollowAppliesLiveUpdates() throws {
+    let sandbox = try Sandbox()
+    let server = try SyncEndToEndTests.Server(sandbox: sandbox)
+    defer { server.kill() }
+    try sandbox.initStore("a")
+    try sandbox.initStore("b")
+    let follower = try sandbox.start(LStoreBinary.path, ["-C", "a", "pull", "--follow", server.url])
+    defer {
+      kill(follower.process.processIdentifier, SIGINT)
+      _ = try? follower.wait()
+    }
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "commit", "v1.TodoCreated", #"{"id":"live","text":"x"}"#]).status, 0)
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "push", server.url]).status, 0)
+    // The follower applies the broadcast without being asked again.
+    let deadline = Date().addingTimeInterval(10)
+    var seen = ""
+    while Date() < deadline {
+      seen = try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout
+      if seen.contains("live") { break }
+      Thread.sleep(forTimeInterval: 0.1)
+    }
+    XCTAssertEqual(seen, #"e1 v1.TodoCreated {"id":"live","text":"x"}"# + "\n")
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("a"), "SELECT id FROM todos"), "live\n")
+  }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LStoreKit
-import LStoreRemote
 
 struct PullCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -14,8 +13,7 @@ struct PullCommand: AsyncParsableCommand {
       after the new head (synced e<head+1>…, client-only e<g>+<c+1>) and re-applied, keeping \
       their commits. It all happens in one transaction: if a pending event's materializer \
       fails on top of the pulled events, the pull stops, names the event, and the store is \
-      unchanged. To resolve it, fix the materializer (or the schema) and pull again, or drop \
-      the event: export, remove its line and its commit line, and import into a fresh store.
+      unchanged (exit code 4); docs/sync.md explains how to resolve it.
       With --follow, stays connected and applies live updates until interrupted.
       """)
 
@@ -30,32 +28,24 @@ struct PullCommand: AsyncParsableCommand {
 
   func run() async throws {
     let global = root.global
-    let store = try global.openStore()
-    let (_, location, storeId) = try remote.resolve(in: store)
-    let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
-    let transport = try await Transports.open(location: location, storeId: storeId, payload: try remote.payload(), now: Clock.now())
-    let client = SyncClient(replica: replica, transport: transport)
     let progress = ProgressReporter(quiet: global.quiet)
-    do {
+    defer { progress.finish() }
+    try await remote.withSyncClient(global) { client in
       let result = try await client.pull(progress: progress.handler)
       progress.finish()
-      report(result, transport: transport, global: global)
+      report(result, remote: client.transport.description, global: global)
       if follow {
-        global.note("Following \(transport.description); Ctrl-C to stop")
+        global.note("Following \(client.transport.description); Ctrl-C to stop")
+        global.stdout.flush()
         try await client.follow { result in
-          report(result, transport: transport, global: global)
+          report(result, remote: client.transport.description, global: global)
           global.stdout.flush()
         }
       }
-      await transport.close()
-    } catch {
-      progress.finish()
-      await transport.close()
-      throw error
     }
   }
 
-  func report(_ result: PullIntegration.Result, transport: SyncTransport, global: GlobalOptions) {
+  func report(_ result: PullIntegration.Result, remote: String, global: GlobalOptions) {
     if json {
       let value: JSONValue = [
         "pulled": .integer(Int64(result.pulled)), "confirmed": .integer(Int64(result.confirmed)),
@@ -70,7 +60,7 @@ struct PullCommand: AsyncParsableCommand {
       global.stdout.line("Already up to date (backend head e\(result.backendHead), head \(result.head))")
       return
     }
-    var line = "Pulled \(result.pulled) events from \(transport.description); head is \(result.head), backend head e\(result.backendHead)"
+    var line = "Pulled \(result.pulled) events from \(remote); head is \(result.head), backend head e\(result.backendHead)"
     if result.confirmed > 0 { line += "; \(result.confirmed) of ours confirmed" }
     if result.rebased > 0 { line += "; rebased \(result.rebased) pending events" }
     global.stdout.line(line)

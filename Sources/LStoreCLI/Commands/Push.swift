@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LStoreKit
-import LStoreRemote
 
 struct PushCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -21,29 +20,20 @@ struct PushCommand: AsyncParsableCommand {
 
   func run() async throws {
     let global = root.global
-    let store = try global.openStore()
-    let (_, location, storeId) = try remote.resolve(in: store)
-    let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
-    let transport = try await Transports.open(location: location, storeId: storeId, payload: try remote.payload(), now: Clock.now())
     let progress = ProgressReporter(quiet: global.quiet)
-    let result: SyncClient.PushResult
-    do {
-      result = try await SyncClient(replica: replica, transport: transport).push(progress: progress.handler)
-      progress.finish()
-      await transport.close()
-    } catch {
-      progress.finish()
-      await transport.close()
-      throw error
+    defer { progress.finish() }
+    let (result, remoteName) = try await remote.withSyncClient(global) { client in
+      (try await client.push(progress: progress.handler), client.transport.description)
     }
+    progress.finish()
     if json {
       let value: JSONValue = ["pushed": .integer(Int64(result.pushed)), "backendHead": .string("e\(result.backendHead)"),
-                              "remote": .string(transport.description)]
+                              "remote": .string(remoteName)]
       global.stdout.line(value.compactText)
     } else if result.pushed == 0 {
       global.stdout.line("Everything up to date (backend head e\(result.backendHead))")
     } else {
-      global.stdout.line("Pushed \(result.pushed) events to \(transport.description); backend head is e\(result.backendHead)")
+      global.stdout.line("Pushed \(result.pushed) events to \(remoteName); backend head is e\(result.backendHead)")
     }
   }
 }

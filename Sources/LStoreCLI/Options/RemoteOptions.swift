@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LStoreKit
+import LStoreRemote
 
 /// How push and pull find their backend and authenticate.
 struct RemoteOptions: ParsableArguments {
@@ -55,6 +56,25 @@ struct RemoteOptions: ParsableArguments {
       throw StoreError.notFound("no remote named '\(chosen)' (see 'lstore remote list')")
     }
     return (nil, RemoteLocation.normalize(chosen, relativeTo: FileManager.default.currentDirectoryPath), storeId ?? store.config.storeId)
+  }
+}
+
+extension RemoteOptions {
+  /// Opens the store's replica and a transport to the chosen remote, runs `body` with a sync
+  /// client over them, and closes the transport whatever happens.
+  func withSyncClient<T>(_ global: GlobalOptions, _ body: (SyncClient) async throws -> T) async throws -> T {
+    let store = try global.openStore()
+    let (_, location, storeId) = try resolve(in: store)
+    let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
+    let transport = try await Transports.open(location: location, storeId: storeId, payload: try payload(), now: Clock.now())
+    do {
+      let result = try await body(SyncClient(replica: replica, transport: transport))
+      await transport.close()
+      return result
+    } catch {
+      await transport.close()
+      throw error
+    }
   }
 }
 
