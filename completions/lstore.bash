@@ -189,13 +189,13 @@ _lstore() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|config|commit|log|show|status|materialize|export|import|remote|push|pull|serve|help)
+    init|config|commit|log|show|status|materialize|fsck|export|import|remote|push|pull|serve|help)
         # Offer subcommand argument completions
         "_lstore_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init config commit log show status materialize export import remote push pull serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init config commit log show status materialize fsck export import remote push pull serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -324,6 +324,22 @@ _lstore_materialize() {
         ;;
     '-o'|'--output')
         __lstore_add_completions -o plusdirs -fX '!*.@(db)'
+        return
+        ;;
+    esac
+}
+
+_lstore_fsck() {
+    repeating_flags=()
+    non_repeating_flags=(--replay --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--schema)
+    __lstore_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--schema')
+        __lstore_add_completions -o plusdirs -fX '!*.@(yaml|yml|json)'
         return
         ;;
     esac
