@@ -189,13 +189,13 @@ _lstore() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|config|commit|log|show|status|materialize|fsck|export|import|remote|push|pull|serve|help)
+    init|config|commit|log|show|status|branch|switch|materialize|fsck|export|import|remote|push|pull|serve|help)
         # Offer subcommand argument completions
         "_lstore_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init config commit log show status materialize fsck export import remote push pull serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init config commit log show status branch switch materialize fsck export import remote push pull serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -304,6 +304,22 @@ _lstore_status() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 0
+}
+
+_lstore_branch() {
+    repeating_flags=()
+    non_repeating_flags=(-d --delete --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 2
+}
+
+_lstore_switch() {
+    repeating_flags=()
+    non_repeating_flags=(-c --create --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 1
 }
 
 _lstore_materialize() {

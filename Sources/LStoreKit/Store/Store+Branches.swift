@@ -1,0 +1,100 @@
+import Foundation
+import LStoreSQLite
+
+/// Branches: each is a directory under `.lstore/branches/` with its own eventlog and state,
+/// so switching is instant (`HEAD` names the current one).
+extension Store {
+  public struct BranchInfo: Sendable {
+    public var name: String
+    public var isCurrent: Bool
+    public var head: SeqNum
+    public var events: Int
+  }
+
+  var branchesDirectory: String { (directory as NSString).appendingPathComponent("branches") }
+
+  func branchDirectory(_ name: String) -> String { (branchesDirectory as NSString).appendingPathComponent(name) }
+
+  public func branchExists(_ name: String) -> Bool {
+    FileManager.default.fileExists(atPath: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"))
+  }
+
+  public func listBranches() throws -> [BranchInfo] {
+    let names = try FileManager.default.contentsOfDirectory(atPath: branchesDirectory).filter(branchExists).sorted()
+    return try names.map { name in
+      let connection = try Connection(path: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"), mode: .readOnly)
+      let eventlog = Eventlog(connection: connection)
+      return BranchInfo(name: name, isCurrent: name == branch, head: try eventlog.head(), events: try eventlog.count())
+    }
+  }
+
+  /// Creates `name` from the current branch, at its head or at `startPoint` (events after it
+  /// are left out, and commits cut by it end there). The copy is made beside the branches
+  /// and renamed into place, so a failure leaves no half-made branch.
+  @discardableResult
+  public func createBranch(_ name: String, at startPoint: SeqNum? = nil, schema: Schema, now: String) throws -> BranchInfo {
+    guard Identifiers.isValidStoreID(name), !name.hasPrefix(".") else {
+      throw StoreError.invalidArgs(name: name, origin: nil, reason: "a branch name uses 1-64 characters from A-Z a-z 0-9 _ - . and does not start with '.'")
+    }
+    guard !branchExists(name) else { throw StoreError.alreadyExists(path: "branch '\(name)'") }
+    let source = try openEventlog(readOnly: true)
+    let head = try source.head()
+    let cut = startPoint.map { min($0, head) } ?? head
+    if let startPoint, startPoint != .root, try source.event(at: startPoint) == nil {
+      throw StoreError.notFound("no event \(startPoint) on branch '\(branch)'")
+    }
+    let staging = branchDirectory(".new-\(name)-\(getpid())")
+    try? FileManager.default.removeItem(atPath: staging)
+    try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+    do {
+      let eventlogCopy = (staging as NSString).appendingPathComponent("eventlog@4.db")
+      try source.connection.execute("VACUUM INTO ?", [.text(eventlogCopy)])
+      let newStatePath = (staging as NSString).appendingPathComponent(StateDatabase.fileName(for: schema))
+      if cut < head {
+        let copy = try Connection(path: eventlogCopy, mode: .readWrite)
+        let eventlog = Eventlog(connection: copy)
+        try copy.transaction {
+          try copy.execute("DELETE FROM eventlog WHERE (seqNumGlobal, seqNumClient) > (?, ?)", [.integer(cut.global), .integer(cut.client)])
+          if eventlog.hasLStoreRecords {
+            try copy.execute("DELETE FROM lstore_commit WHERE (firstGlobal, firstClient) > (?, ?)", [.integer(cut.global), .integer(cut.client)])
+            try copy.execute("UPDATE lstore_commit SET lastGlobal = ?, lastClient = ? WHERE (lastGlobal, lastClient) > (?, ?)",
+                             [.integer(cut.global), .integer(cut.client), .integer(cut.global), .integer(cut.client)])
+          }
+          let backendHead = try eventlog.backendHead()
+          if backendHead > cut.global { try eventlog.setBackendHead(cut.global) }
+        }
+      }
+      // The state follows the new eventlog: copied when it is the same, rebuilt otherwise.
+      let currentState = statePath(for: schema)
+      let status = try StateStatus.read(statePath: currentState, schema: schema)
+      if cut == head, status.head == head, !status.stale {
+        try Connection(path: currentState, mode: .readOnly).execute("VACUUM INTO ?", [.text(newStatePath)])
+      } else {
+        _ = try Rematerializer.rebuild(eventlogPath: eventlogCopy, statePath: newStatePath, schema: schema, updatedAt: now)
+      }
+      try FileSync.replace(staging, with: branchDirectory(name))
+    } catch {
+      try? FileManager.default.removeItem(atPath: staging)
+      throw error
+    }
+    return BranchInfo(name: name, isCurrent: false, head: cut, events: try Eventlog(
+      connection: try Connection(path: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"), mode: .readOnly)).count())
+  }
+
+  /// Makes `name` the current branch.
+  public func switchBranch(to name: String) throws {
+    guard branchExists(name) else { throw StoreError.notFound("no branch '\(name)' (see 'lstore branch')") }
+    let head = (directory as NSString).appendingPathComponent("HEAD")
+    try FileSync.write(Data("\(name)\n".utf8), to: head)
+  }
+
+  /// Deletes a branch that is not the current one.
+  public func deleteBranch(_ name: String) throws {
+    guard branchExists(name) else { throw StoreError.notFound("no branch '\(name)'") }
+    guard name != branch else { throw StoreError.readOnly("cannot delete the current branch '\(name)'; switch to another first") }
+    // Renamed first, so a crash never leaves a half-deleted branch that still lists.
+    let doomed = branchDirectory(".deleted-\(name)-\(getpid())")
+    try FileSync.replace(branchDirectory(name), with: doomed)
+    try FileManager.default.removeItem(atPath: doomed)
+  }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import XCTest
+
+/// Branches: their own eventlog and state, instant switching.
+final class BranchTests: XCTestCase {
+  func testCreateSwitchCommitAndDelete() throws {
+    let sandbox = try Sandbox()
+    try sandbox.initStore()
+    XCTAssertEqual(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"t1","text":"a"}"#, "-m", "one").status, 0)
+    XCTAssertEqual(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"t2","text":"b"}"#, "-m", "two").status, 0)
+    let created = try sandbox.lstore("branch", "experiment", "e1")
+    XCTAssertEqual(created.status, 0, created.description)
+    XCTAssertEqual(created.stdout, "Created branch 'experiment' at e1 (1 events)\n")
+    XCTAssertEqual(try sandbox.lstore("branch", "experiment").status, 2, "an existing branch is refused")
+    XCTAssertEqual(try sandbox.lstore("switch", "experiment").status, 0)
+    XCTAssertEqual(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"x","text":"c"}"#, "-m", "three").status, 0)
+    XCTAssertEqual(try sandbox.lstore("log", "--oneline", "--events").lines,
+                   [#"e2 v1.TodoCreated {"id":"x","text":"c"}"#, #"e1 v1.TodoCreated {"id":"t1","text":"a"}"#])
+    let state = try sandbox.shell("sqlite3 .lstore/branches/experiment/state*@4.db 'SELECT group_concat(id) FROM todos'")
+    XCTAssertEqual(state.stdout, "t1,x\n", "the branch has its own state")
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath(), "SELECT group_concat(id) FROM todos"), "t1,t2\n",
+                   "main's state is untouched")
+    XCTAssertEqual(try sandbox.lstore("branch", "--json").lines, [
+      #"{"name":"experiment","current":true,"head":"e2","events":2}"#,
+      #"{"name":"main","current":false,"head":"e2","events":2}"#,
+    ])
+    XCTAssertEqual(try sandbox.lstore("switch", "main").status, 0)
+    XCTAssertEqual(try sandbox.lstore("log", "--oneline").lines.map { String($0.drop { $0 != " " }.dropFirst()) },
+                   ["e2 two", "e1 one"])
+    XCTAssertEqual(try sandbox.lstore("fsck", "--replay").status, 0)
+    XCTAssertEqual(try sandbox.lstore("switch", "nope").status, 66)
+    XCTAssertEqual(try sandbox.lstore("branch", "-d", "main").status, 2, "the current branch cannot be deleted")
+    XCTAssertEqual(try sandbox.lstore("branch", "-d", "experiment").status, 0)
+    XCTAssertEqual(try sandbox.lstore("branch").lines, ["* main\te2 (2 events)"])
+  }
+}
