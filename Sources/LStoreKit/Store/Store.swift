@@ -106,6 +106,7 @@ public final class Store {
     guard FileManager.default.fileExists(atPath: eventlogPath) else {
       throw StoreError.corrupt("the eventlog of branch '\(branch)' is missing: \(eventlogPath)")
     }
+    try recoverInterruptedWrites()
     let connection = try Connection(path: eventlogPath, mode: readOnly ? .readOnly : .readWrite)
     let eventlog = Eventlog(connection: connection)
     try eventlog.validate()
@@ -115,8 +116,20 @@ public final class Store {
   /// Eventlog and state together, the state brought up to date first when it is missing
   /// (a table change selects a new state file) or was built by other materializers.
   public func openReplica(schema: Schema, now: String, progress: ProgressHandler? = nil) throws -> Replica {
-    try Replica.open(eventlogPath: eventlogPath, statePath: statePath(for: schema), schema: schema, now: now,
+    try recoverInterruptedWrites()
+    return try Replica.open(eventlogPath: eventlogPath, statePath: statePath(for: schema), schema: schema, now: now,
                      progress: progress)
+  }
+
+  /// Rolls back whatever a killed lstore left half-written in this branch's files (the
+  /// eventlog and every state file), so that read-only opens work and a rebuilt state file
+  /// is never hit by a stale journal. Cheap when there is nothing to do.
+  public func recoverInterruptedWrites() throws {
+    try Connection.recoverInterruptedTransaction(at: eventlogPath)
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: branchDirectory)) ?? []
+    for file in files where file.hasPrefix("state") && file.hasSuffix("@4.db") {
+      try Connection.recoverInterruptedTransaction(at: (branchDirectory as NSString).appendingPathComponent(file))
+    }
   }
 
   /// The author for new commits: config, then `LSTORE_AUTHOR_NAME`/`_EMAIL`, then git's
