@@ -129,7 +129,7 @@ def main():
         nonlocal next_todo, clear_rows
         r = rng.random()
         # Weights: created 26 %, completed 16 %, uncompleted 4 %, deleted 9 %,
-        # cleared completed 0.005 %, uiStateSet 45 % (typing and filter changes).
+        # cleared completed 0.001 %, uiStateSet 45 % (typing and filter changes).
         if r < 0.45:
             if rng.random() < 0.9:
                 # Typing into the new-todo field: one set per keystroke-ish burst.
@@ -171,7 +171,7 @@ def main():
             completed_rows_total.discard(tid)
             return ("v1.TodoUncompleted", '{"id":%s}' % js(tid),
                     "UPDATE todos SET completed = 0 WHERE id = %s;" % sql_text(tid), False)
-        if r < 0.9999:
+        if r < 0.99998:
             tid = pick_live()
             remove_live(tid)
             completed.discard(tid)

@@ -80,6 +80,42 @@ final class CrashSafetyTests: XCTestCase {
     return (wasRunning && result.status == 128 + SIGKILL, result)
   }
 
+  /// A process killed inside a write transaction, after SQLite spilled pages into the
+  /// database file, leaves a hot journal. Every lstore command must still work and see
+  /// the store as it was before that transaction.
+  func testAHotJournalLeftByAKilledWriterIsRolledBack() throws {
+    let before = try checkConsistent("before")
+    let exportBefore = try sandbox.lstore("export").stdout
+    let state = try sandbox.statePath()
+    let eventlog = sandbox.path(".lstore/branches/main/eventlog@4.db")
+    for (database, table) in [(eventlog, "lstore_meta"), (state, "todos")] {
+      // sqlite3 kills itself mid-transaction, with a one-page cache so the changes spill.
+      let insert = table == "lstore_meta"
+        ? "INSERT INTO lstore_meta SELECT 'k' || i, printf('%.1000c', 'x') FROM n"
+        : "INSERT INTO todos (id, text) SELECT 'ghost' || i, printf('%.1000c', 'x') FROM n"
+      let script = """
+        PRAGMA cache_size=1;
+        BEGIN;
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \(insert);
+        .shell kill -9 $PPID
+
+        """
+      try sandbox.write("crash.sql", script)
+      let killed = try sandbox.start("/usr/bin/env", ["sqlite3", database], stdinFile: "crash.sql").wait()
+      XCTAssertEqual(killed.status, 128 + SIGKILL, "\(killed)")
+      XCTAssertTrue(sandbox.exists(database + "-journal"), "no journal left behind: the test setup did not work")
+
+      for command in [["status"], ["log", "--oneline"], ["show", "e1"], ["export"]] {
+        let result = try sandbox.lstore(command)
+        XCTAssertEqual(result.status, 0, "lstore \(command.joined(separator: " ")) after a killed writer on \(table): \(result)")
+      }
+      XCTAssertEqual(try sandbox.lstore("export").stdout, exportBefore)
+      XCTAssertEqual(try checkConsistent("after a killed writer on \(table)"), before)
+      XCTAssertEqual(try sandbox.sqlite(database, "SELECT count(*) FROM \(table) WHERE \(table == "todos" ? "id" : "key") LIKE 'ghost%' OR \(table == "todos" ? "id" : "key") LIKE 'k%'"), "0\n")
+    }
+    assertStatus(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"after","text":"z"}"#), 0)
+  }
+
   func testKilledImportLeavesAllOrNothing() throws {
     let base = try checkConsistent("before")
     XCTAssertEqual(base, Observed(head: "e4", events: 5, commits: 3))

@@ -49,28 +49,47 @@ struct LogCommand: ParsableCommand {
 
   private var order: Eventlog.Order { reverse ? .ascending : .descending }
 
+  // The loops below read every option into a local first: an ArgumentParser property
+  // wrapper costs a generic metadata lookup on each access, which showed up as a fifth of
+  // `log --oneline` over a million events.
+
   func printEvents(_ eventlog: Eventlog, after: SeqNum, through: SeqNum?, out: OutputStream, style: Style) throws {
     let commits = try eventlog.commitCursor(after: after, through: through, order: order)
+    var tracker = CommitTracker(cursor: commits, ascending: reverse)
+    let json = self.json
+    let oneline = self.oneline
+    let maxCount = self.maxCount
+    let filter = self.filter
+    let filterActive = filter.isActive
+    let plain = !style.enabled
     var printed = 0
     var writer = JSONWriter(reservingCapacity: 512)
     try eventlog.forEach(after: after, through: through, order: order) { row in
-      guard filter.matches(row) else { return true }
+      if filterActive, !filter.matches(row) { return true }
       if let maxCount, printed >= maxCount { return false }
       let seqNum = row.seqNum
-      let commit = try commits.commit(for: seqNum, ascending: reverse)
       if json {
+        let commit = try tracker.commit(for: seqNum)
         writer.removeAll()
         EventJSON.write(row, commit: commit, into: &writer)
         writer.bytes.append(0x0A)
         out.write(bytes: writer.bytes)
       } else if oneline {
-        out.write(style.yellow(seqNum.description))
-        out.write(" ")
-        out.write(row.name)
-        out.write(" ")
-        out.write(bytes: row.argsUTF8)
-        out.write("\n")
+        // <seqNum> <name> <args JSON>; the commit is not shown, so it is not looked up.
+        writer.removeAll()
+        if plain {
+          writer.writeSeqNum(seqNum)
+        } else {
+          writer.writeRaw(style.yellow(seqNum.description))
+        }
+        writer.bytes.append(0x20)
+        writer.writeText(row.nameUTF8)
+        writer.bytes.append(0x20)
+        writer.writeRaw(row.argsUTF8)
+        writer.bytes.append(0x0A)
+        out.write(bytes: writer.bytes)
       } else {
+        let commit = try tracker.commit(for: seqNum)
         out.line("\(style.yellow("event \(seqNum)")) (parent \(row.parentSeqNum))\(commit.map { "  commit \(String($0.id.prefix(8))) \($0.message)" } ?? "")")
         out.line("  \(style.bold(row.name)) \(row.argsJSON)")
         out.line("  client \(row.clientId), session \(row.sessionId)\(row.syncMetadataJSON == EventRecord.noSyncMetadata ? "" : ", synced")")
@@ -85,6 +104,8 @@ struct LogCommand: ParsableCommand {
   /// client and session.
   private struct Group {
     var commit: Commit?
+    /// Which commit of the scan (see CommitTracker.ordinal), nil for uncommitted events.
+    var ordinal: Int?
     var clientId: String
     var sessionId: String
     var newest: SeqNum
@@ -95,40 +116,48 @@ struct LogCommand: ParsableCommand {
 
   func printCommits(_ eventlog: Eventlog, after: SeqNum, through: SeqNum?, out: OutputStream, style: Style) throws {
     let commits = try eventlog.commitCursor(after: after, through: through, order: order)
+    var tracker = CommitTracker(cursor: commits, ascending: reverse)
+    let reverse = self.reverse
+    let oneline = self.oneline
+    let maxCount = self.maxCount
+    let filter = self.filter
+    let filterActive = filter.isActive
     var group: Group? = nil
     var printed = 0
     func flush() {
       guard let current = group, current.matched else { return }
       if let maxCount, printed >= maxCount { return }
-      render(current, out: out, style: style)
+      render(current, oneline: oneline, out: out, style: style)
       printed += 1
     }
     try eventlog.forEach(after: after, through: through, order: order) { row in
       let seqNum = row.seqNum
-      let commit = try commits.commit(for: seqNum, ascending: reverse)
-      let matches = !filter.isActive || filter.matches(row)
-      if var current = group, Self.sameGroup(current, commit: commit, row: row) {
-        current.count += 1
-        if reverse { current.newest = seqNum } else { current.oldest = seqNum }
-        current.matched = current.matched || matches
-        group = current
-        return true
+      let ordinal = try tracker.ordinal(for: seqNum)
+      let matches = !filterActive || filter.matches(row)
+      if let current = group {
+        // The same commit, or more uncommitted events of the same client and session.
+        let same = ordinal != nil
+          ? current.ordinal == ordinal
+          : current.ordinal == nil && current.clientId == row.clientId && current.sessionId == row.sessionId
+        if same {
+          group!.count += 1
+          if reverse { group!.newest = seqNum } else { group!.oldest = seqNum }
+          if matches { group!.matched = true }
+          return true
+        }
       }
       flush()
       if let maxCount, printed >= maxCount { group = nil; return false }
-      group = Group(commit: commit, clientId: commit == nil ? row.clientId : "", sessionId: commit == nil ? row.sessionId : "",
-                    newest: seqNum, oldest: seqNum, count: 1, matched: matches)
+      let commit = ordinal == nil ? nil : commits.current
+      group = Group(commit: commit, ordinal: ordinal, clientId: commit == nil ? row.clientId : "",
+                    sessionId: commit == nil ? row.sessionId : "", newest: seqNum, oldest: seqNum, count: 1,
+                    matched: matches)
       return true
     }
     flush()
   }
 
-  private static func sameGroup(_ group: Group, commit: Commit?, row: EventRow) -> Bool {
-    if let commit { return group.commit?.id == commit.id }
-    return group.commit == nil && group.clientId == row.clientId && group.sessionId == row.sessionId
-  }
-
-  private func render(_ group: Group, out: OutputStream, style: Style) {
+  private func render(_ group: Group, oneline: Bool, out: OutputStream, style: Style) {
     let range = group.oldest == group.newest ? group.oldest.description : "\(group.oldest)..\(group.newest)"
     let plural = group.count == 1 ? "event" : "events"
     if let commit = group.commit {
@@ -151,6 +180,53 @@ struct LogCommand: ParsableCommand {
         out.line()
       }
     }
+  }
+}
+
+/// Walks a commit cursor beside an event scan (in the same order), keeping the current
+/// commit's range as plain values: the common case, an event inside the commit already
+/// found, then costs two comparisons instead of a copy of the commit and its strings.
+struct CommitTracker {
+  let cursor: CommitCursor
+  let ascending: Bool
+  private var first: SeqNum?
+  private var last = SeqNum.root
+  /// Counts the commits passed, so that each commit of the scan has its own number.
+  private var index = 0
+
+  init(cursor: CommitCursor, ascending: Bool) {
+    self.cursor = cursor
+    self.ascending = ascending
+    load()
+  }
+
+  private mutating func load() {
+    if let commit = cursor.current {
+      first = commit.first
+      last = commit.last
+    } else {
+      first = nil
+    }
+  }
+
+  /// The number of the commit holding `seqNum` (as `CommitCursor.commit(for:ascending:)`
+  /// finds it), or nil when no commit holds it.
+  mutating func ordinal(for seqNum: SeqNum) throws -> Int? {
+    while let first {
+      if ascending ? last < seqNum : first > seqNum {
+        try cursor.advance()
+        index += 1
+        load()
+        continue
+      }
+      return first <= seqNum && seqNum <= last ? index : nil
+    }
+    return nil
+  }
+
+  /// The commit holding `seqNum`, or nil.
+  mutating func commit(for seqNum: SeqNum) throws -> Commit? {
+    try ordinal(for: seqNum) == nil ? nil : cursor.current
   }
 }
 

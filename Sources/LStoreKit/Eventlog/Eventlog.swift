@@ -73,6 +73,13 @@ public final class Eventlog {
     try connection.cached("UPDATE \(syncTable) SET head = ?").execute([.integer(head)])
   }
 
+  /// The number of events with `after < seqNum <= through` (from the index alone).
+  public func count(after: SeqNum, through: SeqNum? = nil) throws -> Int {
+    let through = through ?? SeqNum(global: .max, client: .max)
+    return Int(try connection.cached("SELECT count(*) FROM \(table) WHERE (seqNumGlobal, seqNumClient) > (?, ?) AND (seqNumGlobal, seqNumClient) <= (?, ?)")
+      .first([.integer(after.global), .integer(after.client), .integer(through.global), .integer(through.client)]) { $0.int64(0) } ?? 0)
+  }
+
   public func count() throws -> Int {
     Int(try connection.cached("SELECT count(*) FROM \(table)").first { $0.int64(0) } ?? 0)
   }
@@ -122,8 +129,19 @@ public final class Eventlog {
 
   // MARK: - Writing
 
+  /// Prepared once per Eventlog: building the SQL and looking it up in the connection's
+  /// cache for every event cost more than the insert's own bookkeeping.
+  private var appendStatement: Statement?
+  fileprivate var commitStatement: Statement?
+
   public func append(_ record: EventRecord) throws {
-    let statement = try connection.cached("INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    let statement: Statement
+    if let cached = appendStatement {
+      statement = cached
+    } else {
+      statement = try connection.prepare("INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      appendStatement = statement
+    }
     statement.bind(record.seqNum.global, at: 1)
     statement.bind(record.seqNum.client, at: 2)
     statement.bind(record.parentSeqNum.global, at: 3)
@@ -140,6 +158,32 @@ public final class Eventlog {
     } catch let error as SQLiteError where error.isConstraintViolation {
       throw EventlogError.duplicateSeqNum(record.seqNum)
     }
+  }
+}
+
+extension Eventlog {
+  /// Records a commit, as `insert(_:)` does, through a statement prepared once: import
+  /// appends a commit every few events.
+  public func appendCommit(_ commit: Commit) throws {
+    let statement: Statement
+    if let cached = commitStatement {
+      statement = cached
+    } else {
+      statement = try connection.prepare(
+        "INSERT INTO \(schemaName.quotedIdentifier).lstore_commit (\(Self.commitColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      commitStatement = statement
+    }
+    statement.bind(commit.id, at: 1)
+    statement.bind(commit.first.global, at: 2)
+    statement.bind(commit.first.client, at: 3)
+    statement.bind(commit.last.global, at: 4)
+    statement.bind(commit.last.client, at: 5)
+    statement.bind(commit.message, at: 6)
+    statement.bind(commit.author.name, at: 7)
+    statement.bind(commit.author.email, at: 8)
+    statement.bind(commit.time, at: 9)
+    defer { statement.reset() }
+    try statement.step()
   }
 }
 

@@ -27,13 +27,9 @@ public enum Exporter {
     }
     let head = try eventlog.head()
     let last = through.map { min($0, head) } ?? head
-    var eventCount = 0
-    var commitCount = 0
-    try eventlog.forEach(after: after, through: last) { _ in eventCount += 1; return true }
-    try eventlog.forEachCommit(after: after, through: last) { commit in
-      if commit.first > after && commit.last <= last { commitCount += 1 }
-      return true
-    }
+    // Counted from the indexes, without reading the rows.
+    let eventCount = try eventlog.count(after: after, through: last)
+    let commitCount = try countCommits(eventlog, after: after, through: last)
     var lastExported = after
     if eventCount > 0 {
       try eventlog.forEach(after: after, through: last, order: .descending) { row in lastExported = row.seqNum; return false }
@@ -62,24 +58,35 @@ public enum Exporter {
     // Commits are merged into the event stream: each one right before its first event.
     // Only commits wholly inside the range are exported.
     let commits = try eventlog.commitCursor(after: after, through: last)
+    // The cursor's current commit range, kept as plain values so that events inside no
+    // commit cost two comparisons rather than a copy of the commit.
+    var commitFirst = commits.current?.first
+    var commitLast = commits.current?.last ?? .root
     var written = 0
     try eventlog.forEach(after: after, through: last) { row in
       let seqNum = row.seqNum
-      if let commit = try commits.commit(for: seqNum, ascending: true), commit.first == seqNum, commit.last <= last {
-        writeCommit(commit, into: &writer)
+      if commitFirst != nil {
+        while commitFirst != nil, commitLast < seqNum {
+          try commits.advance()
+          commitFirst = commits.current?.first
+          commitLast = commits.current?.last ?? .root
+        }
+        if let first = commitFirst, first == seqNum, commitLast <= last, let commit = commits.current {
+          writeCommit(commit, into: &writer)
+        }
       }
-      writer.appendASCII(#"{"seqNum":"#)
-      writer.writeString(seqNum.description)
-      writer.appendASCII(#","parentSeqNum":"#)
-      writer.writeString(row.parentSeqNum.description)
-      writer.appendASCII(#","name":"#)
-      writer.writeString(row.name)
+      writer.appendASCII(#"{"seqNum":""#)
+      writer.writeSeqNum(seqNum)
+      writer.appendASCII(#"","parentSeqNum":""#)
+      writer.writeSeqNum(row.parentSeqNum)
+      writer.appendASCII(#"","name":"#)
+      writer.writeString(utf8: row.nameUTF8)
       writer.appendASCII(#","args":"#)
       writer.writeRaw(row.argsUTF8)
       writer.appendASCII(#","clientId":"#)
-      writer.writeString(row.clientId)
+      writer.writeString(utf8: row.clientIdUTF8)
       writer.appendASCII(#","sessionId":"#)
-      writer.writeString(row.sessionId)
+      writer.writeString(utf8: row.sessionIdUTF8)
       writer.appendASCII(#","schemaHash":"#)
       writer.writeInteger(row.schemaHash)
       writer.appendASCII(#","syncMetadata":"#)
@@ -99,6 +106,16 @@ public enum Exporter {
     try sink.finish()
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
     return ExportReport(events: written, commits: commitCount, head: lastExported, seconds: seconds)
+  }
+
+  /// Commits wholly inside `after < seqNum <= through`.
+  static func countCommits(_ eventlog: Eventlog, after: SeqNum, through: SeqNum) throws -> Int {
+    guard eventlog.hasLStoreRecords else { return 0 }
+    let sql = "SELECT count(*) FROM \(eventlog.schemaName.quotedIdentifier).lstore_commit WHERE (lastGlobal, lastClient) > (?, ?) AND (lastGlobal, lastClient) <= (?, ?) AND (firstGlobal, firstClient) > (?, ?)"
+    return Int(try eventlog.connection.cached(sql).first([
+      .integer(after.global), .integer(after.client), .integer(through.global), .integer(through.client),
+      .integer(after.global), .integer(after.client),
+    ]) { $0.int64(0) } ?? 0)
   }
 
   static func writeCommit(_ commit: Commit, into writer: inout JSONWriter) {

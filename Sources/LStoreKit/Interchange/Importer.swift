@@ -43,16 +43,204 @@ public enum Importer {
         backendHead = min(header.backendHead, header.head.global)
         try eventlog.setBackendHead(backendHead)
       }
+      let pendingAfter = SeqNum(global: backendHead, client: 0)
+
+      // Reading, decompressing, checksumming, parsing and validating the lines runs on a
+      // second thread (ReadStage); this thread only writes: commits, state and eventlog
+      // rows. Items arrive in file order and a failure is an item too, so the first
+      // problem in the file is the one reported, exactly as when reading inline.
+      let stage = ReadStage(reader: reader, schema: schema, header: header, crc: crc, head: head)
+      stage.start()
+      defer { stage.cancel() }
+      reading: while let batch = stage.take() {
+        for item in batch {
+          switch item {
+          case .event(let record, let definition, let args, let commit):
+            if let commit {
+              try eventlog.appendCommit(commit)
+              commits += 1
+            }
+            try replica.apply(record, definition: definition, args: args, pending: record.seqNum > pendingAfter)
+            head = record.seqNum
+            events += 1
+            if let progress, events % 50_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }
+          case .failed(let error):
+            throw error
+          case .finished(let trailer):
+            sawTrailer = trailer
+            break reading
+          }
+        }
+      }
+      guard sawTrailer else {
+        throw ExportFormatError(line: nil, reason: "the file is truncated (no end line after \(events) of \(header.events) events); nothing was imported")
+      }
+      try StateDatabase.writeHead(replica.connection, head: head)
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+    return ImportReport(events: events, commits: commits, head: head, seconds: seconds)
+  }
+
+  /// One checked line's worth of work for the writing thread.
+  enum Item {
+    /// An event with its definition and normalized args, and the commit that starts with it.
+    case event(EventRecord, EventDefinition, JSONValue, Commit?)
+    case failed(any Error)
+    /// The end of the input; true when the end line was there and matched.
+    case finished(Bool)
+  }
+
+  /// The reading half of an import, on its own thread: every check that needs only the
+  /// file and the schema (checksum, format, parent chain, names, args), in the order the
+  /// lines come. Hands over batches of items through a small bounded queue, so memory
+  /// stays flat however long the file is.
+  final class ReadStage: @unchecked Sendable {
+    private let reader: LineReader
+    private let schema: Schema
+    private let header: ExportHeader
+    private var crc: CRC32
+    private var head: SeqNum
+
+    private let condition = NSCondition()
+    private var queue: [[Item]] = []
+    private var cancelled = false
+    private static let batchSize = 512
+    private static let maxQueued = 4
+
+    init(reader: LineReader, schema: Schema, header: ExportHeader, crc: CRC32, head: SeqNum) {
+      self.reader = reader
+      self.schema = schema
+      self.header = header
+      self.crc = crc
+      self.head = head
+    }
+
+    func start() {
+      let thread = Thread { [self] in self.run() }
+      // JSON nesting is parsed recursively: give the thread a main-thread-sized stack.
+      thread.stackSize = 8 << 20
+      thread.start()
+    }
+
+    /// The next batch, in order; nil after the batch holding `.finished` or `.failed`.
+    func take() -> [Item]? {
+      condition.lock()
+      defer { condition.unlock() }
+      while queue.isEmpty { condition.wait() }
+      let batch = queue.removeFirst()
+      condition.signal()
+      return batch
+    }
+
+    /// Stops the reading thread at its next hand-over (the writer failed or finished).
+    func cancel() {
+      condition.lock()
+      cancelled = true
+      queue.removeAll()
+      condition.broadcast()
+      condition.unlock()
+    }
+
+    /// False when the stage was cancelled.
+    private func put(_ batch: [Item]) -> Bool {
+      condition.lock()
+      defer { condition.unlock() }
+      while queue.count >= Self.maxQueued && !cancelled { condition.wait() }
+      if cancelled { return false }
+      queue.append(batch)
+      condition.signal()
+      return true
+    }
+
+    private func run() {
+      var batch: [Item] = []
+      batch.reserveCapacity(Self.batchSize)
+      do {
+        let sawTrailer = try readAll { item in
+          batch.append(item)
+          if batch.count >= Self.batchSize {
+            guard put(batch) else { return false }
+            batch.removeAll(keepingCapacity: true)
+          }
+          return true
+        }
+        batch.append(.finished(sawTrailer))
+      } catch is Cancelled {
+        return
+      } catch {
+        batch.append(.failed(error))
+      }
+      _ = put(batch)
+    }
+
+    private struct Cancelled: Error {}
+
+    /// Reads every line after the header; returns whether the end line was seen.
+    private func readAll(_ emit: (Item) -> Bool) throws -> Bool {
+      var sawTrailer = false
+      var events = 0
+      var commits = 0
       var pendingCommit: (Commit, Int)? = nil
       var lastDefinition: EventDefinition? = nil
+      var scratch = JSONWriter(reservingCapacity: 512)
+
+      /// The checks `Importer` makes on an event before writing it, in the same order.
+      func checkEvent(_ record: EventRecord, rawArgs: JSONValue, lineNumber: Int) throws {
+        let clientOnly = record.seqNum.client > 0
+        let expected = head.next(clientOnly: clientOnly)
+        guard record.seqNum == expected, record.parentSeqNum == head.parentForNext(clientOnly: clientOnly) else {
+          throw ExportFormatError(line: lineNumber, reason: "broken parent chain: event \(record.seqNum) with parent \(record.parentSeqNum) cannot follow \(head) (expected \(expected) with parent \(head.parentForNext(clientOnly: clientOnly)))")
+        }
+        let definition: EventDefinition
+        if let cached = lastDefinition, cached.name == record.name {
+          definition = cached
+        } else {
+          guard let found = schema.event(named: record.name) else {
+            throw ImportError(line: lineNumber, reason: "event \(record.seqNum) is '\(record.name)', which \(schema.source) does not define",
+                              isHeadMismatch: false)
+          }
+          definition = found
+          lastDefinition = found
+        }
+        guard definition.clientOnly == clientOnly else {
+          throw ImportError(line: lineNumber, reason: "event \(record.seqNum) \(record.name) is numbered as \(clientOnly ? "client-only" : "synced") but the schema defines it as \(definition.clientOnly ? "client-only" : "synced")",
+                            isHeadMismatch: false)
+        }
+        let args: JSONValue
+        do {
+          args = try definition.args.normalize(rawArgs)
+        } catch let error as ArgsError {
+          throw ImportError(line: lineNumber, reason: "event \(record.seqNum) \(record.name): \(error)", isHeadMismatch: false)
+        }
+        var commit: Commit? = nil
+        if let (pending, commitLine) = pendingCommit {
+          guard pending.first == record.seqNum else {
+            throw ExportFormatError(line: commitLine, reason: "commit \(pending.id) starts at \(pending.first) but is followed by \(record.seqNum)")
+          }
+          pendingCommit = nil
+          commit = pending
+          commits += 1
+        }
+        head = record.seqNum
+        events += 1
+        guard emit(.event(record, definition, args, commit)) else { throw Cancelled() }
+      }
 
       while true {
-        var done = false
         let more = try reader.next { line, terminated in
           let lineNumber = reader.lineNumber
           if sawTrailer {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
             throw ExportFormatError(line: lineNumber, reason: "text after the end line")
+          }
+          // Event lines as the exporter writes them take a fast path; it gives the same
+          // record as the general path below, which reads (and reports errors in) any other line.
+          if let (record, rawArgs) = parseExportedEvent(line, scratch: &scratch) {
+            crc.update(UnsafeRawBufferPointer(line))
+            var newline: UInt8 = 0x0A
+            if terminated { withUnsafeBytes(of: &newline) { crc.update($0) } }
+            try checkEvent(record, rawArgs: rawArgs, lineNumber: lineNumber)
+            return
           }
           let value: JSONValue
           do {
@@ -85,56 +273,11 @@ public enum Importer {
             return
           }
           let record = try parseEvent(object, lineNumber: lineNumber)
-          let clientOnly = record.seqNum.client > 0
-          let expected = head.next(clientOnly: clientOnly)
-          guard record.seqNum == expected, record.parentSeqNum == head.parentForNext(clientOnly: clientOnly) else {
-            throw ExportFormatError(line: lineNumber, reason: "broken parent chain: event \(record.seqNum) with parent \(record.parentSeqNum) cannot follow \(head) (expected \(expected) with parent \(head.parentForNext(clientOnly: clientOnly)))")
-          }
-          let definition: EventDefinition
-          if let cached = lastDefinition, cached.name == record.name {
-            definition = cached
-          } else {
-            guard let found = schema.event(named: record.name) else {
-              throw ImportError(line: lineNumber, reason: "event \(record.seqNum) is '\(record.name)', which \(schema.source) does not define",
-                                isHeadMismatch: false)
-            }
-            definition = found
-            lastDefinition = found
-          }
-          guard definition.clientOnly == clientOnly else {
-            throw ImportError(line: lineNumber, reason: "event \(record.seqNum) \(record.name) is numbered as \(clientOnly ? "client-only" : "synced") but the schema defines it as \(definition.clientOnly ? "client-only" : "synced")",
-                              isHeadMismatch: false)
-          }
-          let args: JSONValue
-          do {
-            args = try definition.args.normalize(object["args"] ?? .object(JSONObject()))
-          } catch let error as ArgsError {
-            throw ImportError(line: lineNumber, reason: "event \(record.seqNum) \(record.name): \(error)", isHeadMismatch: false)
-          }
-          if let (commit, commitLine) = pendingCommit {
-            guard commit.first == record.seqNum else {
-              throw ExportFormatError(line: commitLine, reason: "commit \(commit.id) starts at \(commit.first) but is followed by \(record.seqNum)")
-            }
-            pendingCommit = nil
-            try eventlog.insert(commit)
-            commits += 1
-          }
-          let pending = record.seqNum > SeqNum(global: backendHead, client: 0)
-          try replica.apply(record, definition: definition, args: args, pending: pending)
-          head = record.seqNum
-          events += 1
-          if let progress, events % 50_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }
+          try checkEvent(record, rawArgs: object["args"] ?? .object(JSONObject()), lineNumber: lineNumber)
         }
-        if !more { done = true }
-        if done { break }
+        if !more { return sawTrailer }
       }
-      guard sawTrailer else {
-        throw ExportFormatError(line: nil, reason: "the file is truncated (no end line after \(events) of \(header.events) events); nothing was imported")
-      }
-      try StateDatabase.writeHead(replica.connection, head: head)
     }
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-    return ImportReport(events: events, commits: commits, head: head, seconds: seconds)
   }
 
   private static func readLine(_ reader: LineReader, crc: inout CRC32, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
@@ -194,13 +337,16 @@ public enum Importer {
       return text
     }
     func seq(_ key: String) throws -> SeqNum {
-      guard let seq = SeqNum(try string(key)) else {
+      guard let seq = parseSeqNum(try string(key)) else {
         throw ExportFormatError(line: lineNumber, reason: "'\(key)' is not a sequence number like e3 or e3+1")
       }
       return seq
     }
-    for key in object.keys where !eventKeys.contains(key) {
-      throw ExportFormatError(line: lineNumber, reason: "unknown key '\(key)' in an event line")
+    for entry in object.entries {
+      switch entry.key {
+      case "seqNum", "parentSeqNum", "name", "args", "clientId", "sessionId", "schemaHash", "syncMetadata": continue
+      default: throw ExportFormatError(line: lineNumber, reason: "unknown key '\(entry.key)' in an event line")
+      }
     }
     guard case .integer(let schemaHash)? = object["schemaHash"] else {
       throw ExportFormatError(line: lineNumber, reason: "the event has no integer 'schemaHash'")
@@ -213,7 +359,127 @@ public enum Importer {
     return EventRecord(seqNum: try seq("seqNum"), parentSeqNum: try seq("parentSeqNum"), name: try string("name"),
                        argsJSON: args.isNull ? "{}" : args.compactText, clientId: try string("clientId"),
                        sessionId: try string("sessionId"), schemaHash: schemaHash,
-                       syncMetadataJSON: JSONValue.object(metadata).compactText)
+                       syncMetadataJSON: isNone(metadata) ? EventRecord.noSyncMetadata : JSONValue.object(metadata).compactText)
+  }
+
+  /// `{"_tag":"None"}`, by far the most common sync metadata, without writing it out.
+  private static func isNone(_ metadata: JSONObject) -> Bool {
+    metadata.count == 1 && metadata.entries[0].key == "_tag" && metadata.entries[0].value == "None"
+  }
+
+  /// `SeqNum(text)`, with the usual form (`e12`, `e12+3`) read straight from the bytes.
+  static func parseSeqNum(_ text: String) -> SeqNum? {
+    var text = text
+    let fast: SeqNum?? = text.withUTF8 { b -> SeqNum?? in
+      guard b.count >= 2, b.count <= 40, b[0] == UInt8(ascii: "e") else { return .none }
+      var global: Int64 = 0
+      var client: Int64 = 0
+      var digits = 0
+      var i = 1
+      while i < b.count, b[i] >= 0x30, b[i] <= 0x39, digits < 18 {
+        global = global * 10 + Int64(b[i] - 0x30)
+        digits += 1
+        i += 1
+      }
+      guard digits > 0 else { return .none }
+      if i == b.count { return .some(SeqNum(global: global, client: 0)) }
+      guard b[i] == UInt8(ascii: "+") else { return .none }
+      i += 1
+      digits = 0
+      while i < b.count, b[i] >= 0x30, b[i] <= 0x39, digits < 18 {
+        client = client * 10 + Int64(b[i] - 0x30)
+        digits += 1
+        i += 1
+      }
+      guard digits > 0, i == b.count else { return .none }
+      return .some(SeqNum(global: global, client: client))
+    }
+    if let fast { return fast }
+    return SeqNum(text)
+  }
+
+  /// Reads an event line in exactly the form `Exporter` writes (keys in its order, no
+  /// whitespace, ASCII names and ids, `{"_tag":"None"}` sync metadata) straight from the
+  /// bytes, building only the record and the args. Returns nil for any other line: the
+  /// general path reads those, so this one never has to report an error.
+  static func parseExportedEvent(_ line: UnsafeBufferPointer<UInt8>, scratch: inout JSONWriter)
+    -> (EventRecord, JSONValue)?
+  {
+    var i = 0
+    let count = line.count
+    func literal(_ text: StaticString) -> Bool {
+      let n = text.utf8CodeUnitCount
+      guard i + n <= count, memcmp(line.baseAddress! + i, text.utf8Start, n) == 0 else { return false }
+      i += n
+      return true
+    }
+    func digits(_ value: inout Int64) -> Bool {
+      var n = 0
+      value = 0
+      while i < count, line[i] >= 0x30, line[i] <= 0x39, n < 18 {
+        value = value * 10 + Int64(line[i] - 0x30)
+        n += 1
+        i += 1
+      }
+      return n > 0
+    }
+    /// `e12` or `e12+3`, up to the closing quote (consumed).
+    func seqNum() -> SeqNum? {
+      guard i < count, line[i] == UInt8(ascii: "e") else { return nil }
+      i += 1
+      var global: Int64 = 0
+      var client: Int64 = 0
+      guard digits(&global) else { return nil }
+      if i < count, line[i] == UInt8(ascii: "+") {
+        i += 1
+        guard digits(&client) else { return nil }
+      }
+      guard i < count, line[i] == UInt8(ascii: "\"") else { return nil }
+      i += 1
+      return SeqNum(global: global, client: client)
+    }
+    /// An ASCII string without escapes, up to the closing quote (consumed).
+    func plainString() -> String? {
+      let start = i
+      while i < count {
+        let byte = line[i]
+        if byte == UInt8(ascii: "\"") {
+          let text = String(decoding: UnsafeBufferPointer(rebasing: line[start..<i]), as: UTF8.self)
+          i += 1
+          return text
+        }
+        guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+        i += 1
+      }
+      return nil
+    }
+    guard literal(#"{"seqNum":""#), let seq = seqNum(),
+          literal(#","parentSeqNum":""#), let parent = seqNum(),
+          literal(#","name":""#), let name = plainString(),
+          literal(#","args":"#) else { return nil }
+    guard let (args, end) = try? JSONParser.parseValue(line, at: i, depth: 1), !args.isNull else { return nil }
+    i = end
+    guard literal(#","clientId":""#), let clientId = plainString(),
+          literal(#","sessionId":""#), let sessionId = plainString(),
+          literal(#","schemaHash":"#) else { return nil }
+    // An integer as JSONParser reads it into `.integer`: no leading zeros, no "-0".
+    var negative = false
+    if i < count, line[i] == UInt8(ascii: "-") {
+      negative = true
+      i += 1
+    }
+    let hashStart = i
+    var hash: Int64 = 0
+    guard digits(&hash), !(line[hashStart] == 0x30 && (i - hashStart > 1 || negative)),
+          hash <= JSONValue.maxSafeInteger else { return nil }
+    if negative { hash = -hash }
+    guard literal(#","syncMetadata":{"_tag":"None"}}"#), i == count else { return nil }
+    scratch.removeAll()
+    scratch.write(args)
+    let record = EventRecord(seqNum: seq, parentSeqNum: parent, name: name,
+                             argsJSON: String(decoding: scratch.bytes, as: UTF8.self), clientId: clientId,
+                             sessionId: sessionId, schemaHash: hash, syncMetadataJSON: EventRecord.noSyncMetadata)
+    return (record, args)
   }
 
   static let eventKeys: Set<String> = ["seqNum", "parentSeqNum", "name", "args", "clientId", "sessionId", "schemaHash", "syncMetadata"]
@@ -223,11 +489,11 @@ public enum Importer {
       guard let text = v?.stringValue else { throw ExportFormatError(line: lineNumber, reason: "the commit has no '\(key)'") }
       return text
     }
-    guard let first = SeqNum(try string(value["first"], "first")), let last = SeqNum(try string(value["last"], "last")), first <= last else {
+    guard let first = parseSeqNum(try string(value["first"], "first")), let last = parseSeqNum(try string(value["last"], "last")), first <= last else {
       throw ExportFormatError(line: lineNumber, reason: "the commit's first/last are not an ascending range")
     }
     let id = try string(value["id"], "id")
-    guard !id.isEmpty, id.count <= 64 else { throw ExportFormatError(line: lineNumber, reason: "invalid commit id") }
+    guard !id.isEmpty, id.utf8.count <= 64 || id.count <= 64 else { throw ExportFormatError(line: lineNumber, reason: "invalid commit id") }
     return Commit(id: id, first: first, last: last, message: try string(value["message"], "message"),
                   author: Author(name: try string(value["author"]?["name"], "author.name"),
                                  email: value["author"]?["email"]?.stringValue ?? ""),

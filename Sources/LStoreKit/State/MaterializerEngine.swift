@@ -1,3 +1,4 @@
+import CSQLite
 import LStoreSQLite
 
 /// Runs events' materializers against a state database (the connection's `main`).
@@ -9,7 +10,6 @@ public final class MaterializerEngine {
   public let connection: Connection
   public let schema: Schema
   private var programs: [String: EventProgram] = [:]
-  private var documentStatements: [String: Statement] = [:]
   private var rawStatements: [String: [Statement]] = [:]
   private var scratch = JSONWriter(reservingCapacity: 512)
 
@@ -153,66 +153,112 @@ public final class MaterializerEngine {
 
   // MARK: - Client documents
 
-  /// LiveStore's derived `<doc>Set` materializer (format spec §4): a full upsert, or, for
-  /// partial sets of an object value, an insert of the merged default and a `json_set`
-  /// per given key on conflict.
-  private func runDocumentSet(table: String, args: JSONValue) throws {
+  /// What a client document's set needs, looked up once per table rather than per event.
+  private final class DocumentProgram {
+    let document: ClientDocument
+    let quotedTable: String
+    /// Partial-set upserts by the number of keys given (the SQL depends only on that).
+    var partial: [Statement?] = []
+    var full: Statement?
+    init(document: ClientDocument, quotedTable: String) {
+      self.document = document
+      self.quotedTable = quotedTable
+    }
+  }
+  private var documentPrograms: [String: DocumentProgram] = [:]
+
+  private func documentProgram(table: String) throws -> DocumentProgram {
+    if let program = documentPrograms[table] { return program }
     guard let definition = schema.table(named: table), let document = definition.clientDocument else {
       throw MaterializeError(seqNum: nil, eventName: "\(table)Set", argsJSON: "", statement: nil,
                              reason: "no client document '\(table)' in the schema")
     }
-    let id = args["id"]?.stringValue ?? ""
-    let value = args["value"] ?? .null
-    let quotedTable = "'" + table.replacingOccurrences(of: "'", with: "''") + "'"
+    let program = DocumentProgram(document: document,
+                                  quotedTable: "'" + table.replacingOccurrences(of: "'", with: "''") + "'")
+    documentPrograms[table] = program
+    return program
+  }
+
+  /// LiveStore's derived `<doc>Set` materializer (format spec §4): a full upsert, or, for
+  /// partial sets of an object value, an insert of the merged default and a `json_set`
+  /// per given key on conflict.
+  ///
+  /// The JSON texts are written into one scratch buffer and bound from it (SQLite copies
+  /// them), so an event allocates no Strings here.
+  private func runDocumentSet(table: String, args: JSONValue) throws {
+    let program = try documentProgram(table: table)
+    let document = program.document
+    let object = args.objectValue
+    let id = object?["id"]
+    let value = object?["value"] ?? .null
     if document.partialSet, case .object(let defaults) = document.defaultValue, case .object(let given) = value {
-      var merged = JSONObject()
-      for (key, defaultField) in defaults {
-        if let field = given[key], !field.isNull { merged[key] = field } else { merged[key] = defaultField }
-      }
-      let keys = given.keys
-      let cacheKey = "\(table)#\(keys.count)"
+      let keyCount = given.count
+      if program.partial.count <= keyCount { program.partial += Array(repeating: nil, count: keyCount + 1 - program.partial.count) }
       let statement: Statement
-      if let cached = documentStatements[cacheKey] {
+      if let cached = program.partial[keyCount] {
         statement = cached
       } else {
-        var sql = "INSERT INTO \(quotedTable) (id, value) VALUES (?, ?) ON CONFLICT (id) "
-        if keys.isEmpty {
+        var sql = "INSERT INTO \(program.quotedTable) (id, value) VALUES (?, ?) ON CONFLICT (id) "
+        if keyCount == 0 {
           sql += "DO NOTHING"
         } else {
           var expression = "value"
-          for _ in keys { expression = "json_set(\(expression), ?, json(?))" }
+          for _ in 0..<keyCount { expression = "json_set(\(expression), ?, json(?))" }
           sql += "DO UPDATE SET value = \(expression)"
         }
         statement = try connection.prepare(sql)
-        documentStatements[cacheKey] = statement
+        program.partial[keyCount] = statement
       }
-      statement.bind(id, at: 1)
-      statement.bind(JSONValue.object(merged).compactText, at: 2)
+      bindText(id, to: statement, at: 1)
+      // The default with the given (non-null) fields merged in, in the default's key order.
+      scratch.removeAll()
+      scratch.bytes.append(UInt8(ascii: "{"))
+      for (offset, entry) in defaults.entries.enumerated() {
+        if offset > 0 { scratch.bytes.append(UInt8(ascii: ",")) }
+        scratch.writeString(entry.key)
+        scratch.bytes.append(UInt8(ascii: ":"))
+        if let field = given[entry.key], !field.isNull { scratch.write(field) } else { scratch.write(entry.value) }
+      }
+      scratch.bytes.append(UInt8(ascii: "}"))
+      scratch.bytes.withUnsafeBufferPointer { statement.bind(utf8: $0, at: 2) }
       var index: Int32 = 3
       for (key, field) in given {
-        statement.bind("$.\(key)", at: index)
-        statement.bind(field.compactText, at: index + 1)
+        scratch.removeAll()
+        scratch.appendASCII("$.")
+        scratch.writeRaw(key)
+        scratch.bytes.withUnsafeBufferPointer { statement.bind(utf8: $0, at: index) }
+        scratch.removeAll()
+        scratch.write(field)
+        scratch.bytes.withUnsafeBufferPointer { statement.bind(utf8: $0, at: index + 1) }
         index += 2
       }
       defer { statement.reset() }
       while try statement.step() {}
     } else {
-      let cacheKey = "\(table)#full"
       let statement: Statement
-      if let cached = documentStatements[cacheKey] {
+      if let cached = program.full {
         statement = cached
       } else {
         statement = try connection.prepare(
-          "INSERT INTO \(quotedTable) (id, value) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET value = ?")
-        documentStatements[cacheKey] = statement
+          "INSERT INTO \(program.quotedTable) (id, value) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET value = ?")
+        program.full = statement
       }
       let stored = value.isNull ? document.defaultValue : value
-      statement.bind(id, at: 1)
-      statement.bind(stored.compactText, at: 2)
-      statement.bind(value.compactText, at: 3)
+      bindText(id, to: statement, at: 1)
+      scratch.removeAll()
+      scratch.write(stored)
+      scratch.bytes.withUnsafeBufferPointer { statement.bind(utf8: $0, at: 2) }
+      scratch.removeAll()
+      scratch.write(value)
+      scratch.bytes.withUnsafeBufferPointer { statement.bind(utf8: $0, at: 3) }
       defer { statement.reset() }
       while try statement.step() {}
     }
+  }
+
+  /// The document id as TEXT: its string, or "" when it is not a string.
+  private func bindText(_ value: JSONValue?, to statement: Statement, at index: Int32) {
+    if case .string(let text)? = value { statement.bind(text, at: index) } else { statement.bind("", at: index) }
   }
 
   // MARK: - livestore.RawSql
@@ -255,13 +301,27 @@ enum MaterializerFunctions {
   static func register(on connection: Connection) throws {
     // An ISO-8601 date (as `date` args are stored) to epoch milliseconds, the storage of
     // LiveStore's `datetimeInteger` columns.
-    try connection.createFunction("epoch_ms", argumentCount: 1) { arguments in
-      switch arguments[0] {
-      case .text(let text): return ISODate.parse(text).map { .integer($0) } ?? .null
-      case .integer(let v): return .integer(v)
-      default: return .null
-      }
-    }
+    // Registered straight on the C API: it runs once per deleted todo, and the generic
+    // Swift bridge builds an argument array and a String per call.
+    let code = sqlite3_create_function_v2(
+      connection.handle, "epoch_ms", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nil,
+      { context, _, argv in
+        let argument = argv?[0]
+        switch sqlite3_value_type(argument) {
+        case SQLITE_INTEGER: sqlite3_result_int64(context, sqlite3_value_int64(argument))
+        case SQLITE_TEXT:
+          let count = Int(sqlite3_value_bytes(argument))
+          let text = sqlite3_value_text(argument).map { UnsafeBufferPointer(start: $0, count: count) }
+            ?? UnsafeBufferPointer(start: nil, count: 0)
+          if let millis = MaterializerFunctions.epochMillis(text) {
+            sqlite3_result_int64(context, millis)
+          } else {
+            sqlite3_result_null(context)
+          }
+        default: sqlite3_result_null(context)
+        }
+      }, nil, nil, nil)
+    guard code == SQLITE_OK else { throw SQLiteError(code: code, message: "could not register epoch_ms()") }
     // Epoch milliseconds to the ISO form LiveStore's `datetime` columns store.
     try connection.createFunction("iso_date", argumentCount: 1) { arguments in
       switch arguments[0] {
@@ -279,6 +339,31 @@ enum MaterializerFunctions {
         throw DeterminismError(function: name)
       }
     }
+  }
+
+  /// `ISODate.parse` of the text. The form `toISOString` writes (and args are stored in),
+  /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, is read here without building a String when its fields
+  /// are plainly in range; anything else goes through `ISODate.parse`.
+  static func epochMillis(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
+    if b.count == 24, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x2E, b[23] == 0x5A {
+      func digits(_ start: Int, _ count: Int) -> Int64? {
+        var value: Int64 = 0
+        for i in start..<(start + count) {
+          let c = b[i]
+          guard c >= 0x30 && c <= 0x39 else { return nil }
+          value = value * 10 + Int64(c - 0x30)
+        }
+        return value
+      }
+      if let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2), let hour = digits(11, 2),
+         let minute = digits(14, 2), let second = digits(17, 2), let millis = digits(20, 3),
+         (1...12).contains(month), (1...28).contains(day), hour < 24, minute < 60, second < 60
+      {
+        let days = ISODate.daysFromCivil(year: year, month: month, day: day)
+        return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis
+      }
+    }
+    return ISODate.parse(String(decoding: b, as: UTF8.self))
   }
 
   struct DeterminismError: Error, CustomStringConvertible {

@@ -52,17 +52,21 @@ public enum Rematerializer {
         try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt)
         try engine.compileAll()
         var lastName = ""
+        var lastNameUTF8: [UInt8] = []
         var lastDefinition: EventDefinition? = nil
         try eventlog.forEach(through: until) { row in
           let seqNum = row.seqNum
-          let name = row.name
-          if name != lastName || lastDefinition == nil {
+          // Runs of one event name are common: compare bytes before building a String.
+          if lastDefinition == nil || !row.nameUTF8.elementsEqual(lastNameUTF8) {
+            let name = row.name
             guard let definition = schema.event(named: name) else {
               throw ReplayError.unknownEvent(seqNum: seqNum, name: name, schema: schema.source)
             }
             lastDefinition = definition
             lastName = name
+            lastNameUTF8 = Array(row.nameUTF8)
           }
+          let name = lastName
           let definition = lastDefinition!
           let args: JSONValue
           do {

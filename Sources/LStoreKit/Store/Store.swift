@@ -32,6 +32,23 @@ public final class Store {
     let headPath = (directory as NSString).appendingPathComponent("HEAD")
     let head = (try? String(contentsOfFile: headPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     self.branch = (head?.isEmpty == false ? head : nil) ?? "main"
+    Self.recoverInterruptedTransactions(in: branchDirectory)
+  }
+
+  /// Rolls back what a killed process left half-written. SQLite undoes an interrupted
+  /// transaction from its hot journal only through a read-write connection; lstore reads
+  /// with read-only ones, which would otherwise fail ("attempt to write a readonly
+  /// database") on every command after a crash, commit and import included.
+  static func recoverInterruptedTransactions(in directory: String) {
+    guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+    for journal in files where journal.hasSuffix("-journal") {
+      let database = (directory as NSString).appendingPathComponent(String(journal.dropLast("-journal".count)))
+      guard FileManager.default.fileExists(atPath: database),
+            let connection = try? Connection(path: database, mode: .readWrite) else { continue }
+      // Any read takes the shared lock, which rolls a hot journal back (or waits for a
+      // live writer that still holds its lock).
+      _ = try? connection.scalar("SELECT count(*) FROM sqlite_master")
+    }
   }
 
   /// Finds the store from `directory` upward (or `LSTORE_DIR`) and opens it.

@@ -25,6 +25,16 @@ public struct JSONParser {
     return value
   }
 
+  /// Parses the one JSON value that starts exactly at `offset` (no whitespace skipped)
+  /// and returns it with the offset just past it. `depth` is the nesting the value sits
+  /// at, for the same depth limit as a whole document.
+  public static func parseValue(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int, depth: Int = 0) throws -> (JSONValue, Int) {
+    var parser = JSONParser(bytes: bytes)
+    parser.position = offset
+    let value = try parser.parseValue(depth: depth)
+    return (value, parser.position)
+  }
+
   public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
     try bytes.withUnsafeBufferPointer { try parse($0) }
   }
@@ -77,6 +87,7 @@ public struct JSONParser {
       position += 1
       return .object(JSONObject(entries))
     }
+    entries.reserveCapacity(8)
     while true {
       skipWhitespace()
       guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
@@ -123,18 +134,19 @@ public struct JSONParser {
     position += 1
     let start = position
     // Fast path: no escapes.
+    var ascii = true
     while position < bytes.count {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
         let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
         position += 1
-        guard let string = String(validating: slice, as: UTF8.self) else {
-          throw JSONSyntaxError(offset: start, reason: "a string is not valid UTF-8")
-        }
-        return string
+        // ASCII needs no validation; `String(decoding:)` takes its fast path for it.
+        if ascii { return String(decoding: slice, as: UTF8.self) }
+        return try Self.validatedString(slice, offset: start)
       }
       if byte == UInt8(ascii: "\\") { break }
       if byte < 0x20 { throw error("a control character must be escaped inside a string") }
+      if byte >= 0x80 { ascii = false }
       position += 1
     }
     var buffer = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
@@ -143,10 +155,7 @@ public struct JSONParser {
       switch byte {
       case UInt8(ascii: "\""):
         position += 1
-        guard let string = String(validating: buffer, as: UTF8.self) else {
-          throw JSONSyntaxError(offset: start, reason: "a string is not valid UTF-8")
-        }
-        return string
+        return try buffer.withUnsafeBufferPointer { try Self.validatedString($0, offset: start) }
       case UInt8(ascii: "\\"):
         position += 1
         guard position < bytes.count else { throw error("unexpected end of input in a string") }
@@ -188,6 +197,17 @@ public struct JSONParser {
       }
     }
     throw error("unterminated string")
+  }
+
+  /// The bytes as a String, or an error when they are not valid UTF-8. Repairing decoding
+  /// changes the bytes exactly when they are invalid, which is cheaper to check than the
+  /// generic `String(validating:as:)`.
+  private static func validatedString(_ bytes: UnsafeBufferPointer<UInt8>, offset: Int) throws -> String {
+    let string = String(decoding: bytes, as: UTF8.self)
+    guard string.utf8.elementsEqual(bytes) else {
+      throw JSONSyntaxError(offset: offset, reason: "a string is not valid UTF-8")
+    }
+    return string
   }
 
   private mutating func parseHex4() throws -> UInt32 {

@@ -134,9 +134,47 @@ public struct JSONWriter {
   private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
   public mutating func writeString(_ string: String) {
-    bytes.append(UInt8(ascii: "\""))
     var string = string
-    string.withUTF8 { utf8 in
+    string.withUTF8 { writeStringUTF8($0) }
+  }
+
+  /// Writes UTF-8 bytes (a TEXT column, say) as a JSON string, exactly as `writeString`
+  /// writes the String decoded from them: invalid UTF-8 goes through that String, so it
+  /// is repaired the same way.
+  public mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
+    if !utf8.allSatisfy({ $0 < 0x80 }) {
+      let string = String(decoding: utf8, as: UTF8.self)
+      if !string.utf8.elementsEqual(utf8) {
+        writeString(string)
+        return
+      }
+    }
+    writeStringUTF8(utf8)
+  }
+
+  /// Appends UTF-8 bytes as plain text (not a JSON string), with invalid UTF-8 repaired
+  /// as `String(decoding:as:)` repairs it.
+  public mutating func writeText(_ utf8: UnsafeBufferPointer<UInt8>) {
+    if utf8.allSatisfy({ $0 < 0x80 }) {
+      bytes.append(contentsOf: utf8)
+    } else {
+      bytes.append(contentsOf: String(decoding: utf8, as: UTF8.self).utf8)
+    }
+  }
+
+  /// A sequence number as `e5` or `e5+2`, without building a String.
+  public mutating func writeSeqNum(_ seqNum: SeqNum) {
+    bytes.append(UInt8(ascii: "e"))
+    writeInteger(seqNum.global)
+    if seqNum.client != 0 {
+      bytes.append(UInt8(ascii: "+"))
+      writeInteger(seqNum.client)
+    }
+  }
+
+  private mutating func writeStringUTF8(_ utf8: UnsafeBufferPointer<UInt8>) {
+    bytes.append(UInt8(ascii: "\""))
+    do {
       var runStart = 0
       for (i, byte) in utf8.enumerated() {
         guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
