@@ -138,15 +138,10 @@ public final class Store {
                      progress: progress)
   }
 
-  /// Rolls back whatever a killed lstore left half-written in this branch's files (the
-  /// eventlog and every state file), so that read-only opens work and a rebuilt state file
-  /// is never hit by a stale journal. Cheap when there is nothing to do.
+  /// Rolls back whatever a killed lstore left half-written in this branch's files since the
+  /// store was opened (opening does it too). Cheap when there is nothing to do.
   public func recoverInterruptedWrites() throws {
-    try Connection.recoverInterruptedTransaction(at: eventlogPath)
-    let files = (try? FileManager.default.contentsOfDirectory(atPath: branchDirectory)) ?? []
-    for file in files where file.hasPrefix("state") && file.hasSuffix("@4.db") {
-      try Connection.recoverInterruptedTransaction(at: (branchDirectory as NSString).appendingPathComponent(file))
-    }
+    Self.recoverInterruptedTransactions(in: branchDirectory)
   }
 
   /// The author for new commits: config, then `LSTORE_AUTHOR_NAME`/`_EMAIL`, then git's
