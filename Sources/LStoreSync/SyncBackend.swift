@@ -4,10 +4,12 @@ import LStoreKit
 /// The sync backend: validates and stores pushes, serves pulls, and broadcasts every
 /// accepted push to the subscribers of its store.
 ///
-/// Pushes to one store run one at a time, in arrival order (a FIFO lock per store); pulls
-/// never take that lock, so they run concurrently with pushes and with each other. An
-/// acknowledgement is only given after the storage transaction holding the events and the
-/// new head is durable.
+/// Pushes to one store are committed by one writer, in arrival order (a FIFO queue per
+/// store). Pushes that queue up while a commit is running are committed together in the next
+/// transaction (group commit), each validated against the head the ones before it leave.
+/// Pulls never wait for the writer, so they run concurrently with pushes and with each other.
+/// An acknowledgement is only given after the storage transaction holding the events and
+/// the new head is durable.
 public actor SyncBackend {
   public let storage: any SyncBackendStorage
   private let clock: @Sendable () -> String
@@ -33,10 +35,37 @@ public actor SyncBackend {
 
   private struct StoreState {
     var head: Int64?
-    var pushing = false
-    var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Writes waiting for the store's writer, in arrival order.
+    var queue: [QueuedWrite] = []
+    /// Whether a task is draining `queue` (one writer per store).
+    var writing = false
     var subscribers: [UInt64: Subscriber] = [:]
   }
+
+  /// A push waiting to be validated and committed, and whom to tell the outcome.
+  struct QueuedPush {
+    let batch: [WireEvent]
+    let requestId: String
+    let completion: PushCompletion
+  }
+
+  private enum QueuedWrite {
+    case push(QueuedPush)
+    case reset(CheckedContinuation<Void, Error>)
+  }
+
+  /// Called once per push, from the backend, in the store's commit order: with the new head
+  /// once the push is durable (before its broadcast goes out), or with the reason it was
+  /// refused or failed. It must only queue work (e.g. a `PushAck`), never block.
+  public typealias PushCompletion = @Sendable (Result<Int64, Error>) -> Void
+
+  /// At most this many events are committed in one transaction (group commit); the rest of
+  /// the queue waits for the next one.
+  public static let maxGroupEvents = 10_000
+
+  /// Statistics for tests and logs: storage transactions run for pushes, and pushes they held.
+  public private(set) var pushCommits = 0
+  public private(set) var pushesCommitted = 0
 
   /// - Parameter clock: the `createdAt` stamped on accepted events (ISO-8601 with ms).
   public init(storage: any SyncBackendStorage, clock: @escaping @Sendable () -> String = SyncBackend.now) {
@@ -80,48 +109,130 @@ public actor SyncBackend {
   @discardableResult
   public func push(storeId: String, batch: [WireEvent], requestId: String,
                    onAccepted: (@Sendable (Int64) -> Void)? = nil) async throws -> Int64 {
-    try Self.validate(storeId: storeId)
-    try PushValidation.checkShape(batch)
-    await acquirePushLock(storeId)
-    defer { releasePushLock(storeId) }
-    let head = try await self.head(storeId: storeId)
-    try PushValidation.checkParent(batch, head: head)
-    let createdAt = clock()
-    let storage = storage
-    do {
-      try await BlockingIO.run(on: BlockingIO.writes) {
-        try storage.append(storeId: storeId, events: batch, createdAt: createdAt, expectedHead: head)
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int64, Error>) in
+      submitPush(storeId: storeId, batch: batch, requestId: requestId) { result in
+        if case .success(let head) = result { onAccepted?(head) }
+        continuation.resume(with: result)
       }
-    } catch let mismatch as StorageHeadMismatch {
-      stores[storeId]?.head = mismatch.storedHead
-      try PushValidation.checkParent(batch, head: mismatch.storedHead)
-      throw mismatch
     }
-    let newHead = batch[batch.count - 1].seqNum
-    stores[storeId]?.head = newHead
-    onAccepted?(newHead)
-    let response = PullResponse(batch: batch.map { PullItem(event: $0, createdAt: createdAt) },
-                                context: .push, requestId: requestId, remaining: 0)
-    let broadcast = Broadcast(storeId: storeId, response: response, text: SyncMessage.pullResponse(response).encoded())
-    for subscriber in stores[storeId]?.subscribers.values.map({ $0 }) ?? [] { subscriber(broadcast) }
-    return newHead
   }
 
-  private func acquirePushLock(_ storeId: String) async {
-    if stores[storeId] == nil { stores[storeId] = StoreState() }
-    if !stores[storeId]!.pushing {
-      stores[storeId]!.pushing = true
+  /// Queues a push behind the store's earlier pushes and returns at once; `completion` gets
+  /// the outcome later (see `PushCompletion`). A connection that calls this for each
+  /// `PushReq` as it arrives, without waiting, lets its pushes be pipelined: pushes queued
+  /// while a commit is running are validated in order against the head they will extend and
+  /// written together in one durable transaction (group commit), then all acknowledged.
+  public func submitPush(storeId: String, batch: [WireEvent], requestId: String,
+                         completion: @escaping PushCompletion) {
+    do {
+      try Self.validate(storeId: storeId)
+      try PushValidation.checkShape(batch)
+    } catch {
+      completion(.failure(error))
       return
     }
-    await withCheckedContinuation { stores[storeId]!.waiters.append($0) }
+    enqueue(storeId, .push(QueuedPush(batch: batch, requestId: requestId, completion: completion)))
   }
 
-  /// Hands the lock to the next waiter (so order is first come, first served) or frees it.
-  private func releasePushLock(_ storeId: String) {
-    if stores[storeId]!.waiters.isEmpty {
-      stores[storeId]!.pushing = false
-    } else {
-      stores[storeId]!.waiters.removeFirst().resume()
+  private func enqueue(_ storeId: String, _ write: QueuedWrite) {
+    stores[storeId, default: StoreState()].queue.append(write)
+    guard !stores[storeId]!.writing else { return }
+    stores[storeId]!.writing = true
+    Task { await self.drain(storeId) }
+  }
+
+  /// The store's single writer: commits queued writes in order until the queue is empty.
+  private func drain(_ storeId: String) async {
+    while let first = stores[storeId]?.queue.first {
+      switch first {
+      case .reset(let continuation):
+        stores[storeId]!.queue.removeFirst()
+        let storage = storage
+        do {
+          try await BlockingIO.run(on: BlockingIO.writes) { try storage.reset(storeId: storeId) }
+          stores[storeId]?.head = 0
+          continuation.resume()
+        } catch {
+          continuation.resume(throwing: error)
+        }
+      case .push:
+        var group: [QueuedPush] = []
+        var events = 0
+        for write in stores[storeId]!.queue {
+          guard case .push(let push) = write else { break }
+          if !group.isEmpty && events + push.batch.count > Self.maxGroupEvents { break }
+          group.append(push)
+          events += push.batch.count
+        }
+        stores[storeId]!.queue.removeFirst(group.count)
+        await commit(group, storeId: storeId)
+      }
+    }
+    stores[storeId]?.writing = false
+  }
+
+  /// Validates `group` in order against a running head, writes the accepted pushes in one
+  /// transaction, then completes every push in order (acks before broadcasts).
+  private func commit(_ group: [QueuedPush], storeId: String) async {
+    let head: Int64
+    do {
+      head = try await self.head(storeId: storeId)
+    } catch {
+      for push in group { push.completion(.failure(error)) }
+      return
+    }
+    // A rejected push does not move the running head, so the pushes after it that build on
+    // it are refused too, and the accepted ones before it are unaffected.
+    var outcomes: [Result<Int64, Error>] = []
+    outcomes.reserveCapacity(group.count)
+    var events: [WireEvent] = []
+    var running = head
+    for push in group {
+      do {
+        try PushValidation.checkParent(push.batch, head: running)
+        events.append(contentsOf: push.batch)
+        running = push.batch[push.batch.count - 1].seqNum
+        outcomes.append(.success(running))
+      } catch {
+        outcomes.append(.failure(error))
+      }
+    }
+    let createdAt = clock()
+    if !events.isEmpty {
+      let storage = storage
+      let batch = events
+      do {
+        try await BlockingIO.run(on: BlockingIO.writes) {
+          try storage.append(storeId: storeId, events: batch, createdAt: createdAt, expectedHead: head)
+        }
+        stores[storeId]?.head = running
+        pushCommits += 1
+      } catch let mismatch as StorageHeadMismatch {
+        // Another writer moved the stored head: nothing of ours was written. Pushes that do
+        // not continue the real head get LiveStore's refusal, the others the error.
+        stores[storeId]?.head = mismatch.storedHead
+        outcomes = group.map { push in
+          do {
+            try PushValidation.checkParent(push.batch, head: mismatch.storedHead)
+            return .failure(mismatch)
+          } catch {
+            return .failure(error)
+          }
+        }
+      } catch {
+        // Nothing was written; none of the group is acknowledged.
+        stores[storeId]?.head = nil
+        outcomes = group.map { _ in .failure(error) }
+      }
+    }
+    for (push, outcome) in zip(group, outcomes) {
+      push.completion(outcome)
+      guard case .success = outcome else { continue }
+      pushesCommitted += 1
+      let response = PullResponse(batch: push.batch.map { PullItem(event: $0, createdAt: createdAt) },
+                                  context: .push, requestId: push.requestId, remaining: 0)
+      let broadcast = Broadcast(storeId: storeId, response: response, text: SyncMessage.pullResponse(response).encoded())
+      for subscriber in stores[storeId]?.subscribers.values.map({ $0 }) ?? [] { subscriber(broadcast) }
     }
   }
 
@@ -172,14 +283,12 @@ public actor SyncBackend {
 
   // MARK: - Admin
 
-  /// Deletes the store's events and head, after any push in progress has finished.
+  /// Deletes the store's events and head, after the pushes queued before it.
   public func reset(storeId: String) async throws {
     try Self.validate(storeId: storeId)
-    await acquirePushLock(storeId)
-    defer { releasePushLock(storeId) }
-    let storage = storage
-    try await BlockingIO.run(on: BlockingIO.writes) { try storage.reset(storeId: storeId) }
-    stores[storeId]?.head = 0
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+      enqueue(storeId, .reset(continuation))
+    }
   }
 
   /// What `AdminInfoRes.info` carries. `durableObjectId` keeps LiveStore's field (there is
@@ -203,23 +312,38 @@ public struct PullPages: AsyncSequence, Sendable {
   public let snapshot: SyncBackend.PullSnapshot
   let pageSize: Int
 
+  /// Pages read from storage per query: one read serves this many pages, so the storage
+  /// round trip is paid once per `readAhead` pages (memory stays bounded by it).
+  static let readAhead = 10
+
   public struct AsyncIterator: AsyncIteratorProtocol {
     let pages: PullPages
     var pageIndex = 0
     var cursor: Int64
     var done = false
+    var buffered: [PullItem] = []
+    var bufferedFrom = 0
+    var storageExhausted = false
 
     public mutating func next() async throws -> BackendPullPage? {
       guard !done else { return nil }
       let snapshot = pages.snapshot
-      let storage = pages.storage
-      let (after, limit) = (cursor, pages.pageSize)
-      let items = snapshot.total == 0 ? [] : try await BlockingIO.run(on: BlockingIO.reads) {
-        try storage.events(storeId: snapshot.storeId, after: after, through: snapshot.head, limit: limit)
+      let pageSize = pages.pageSize
+      if bufferedFrom >= buffered.count, !storageExhausted, snapshot.total > 0 {
+        let storage = pages.storage
+        let (after, limit) = (cursor, pageSize * PullPages.readAhead)
+        buffered = try await BlockingIO.run(on: BlockingIO.reads) {
+          try storage.events(storeId: snapshot.storeId, after: after, through: snapshot.head, limit: limit)
+        }
+        bufferedFrom = 0
+        storageExhausted = buffered.count < limit
+        cursor = buffered.last?.event.seqNum ?? cursor
       }
-      let remaining = PullPaging.remaining(total: snapshot.total, pageIndex: pageIndex, pageSize: pages.pageSize)
+      let end = Swift.min(bufferedFrom + pageSize, buffered.count)
+      let items = Array(buffered[bufferedFrom..<end])
+      bufferedFrom = end
+      let remaining = PullPaging.remaining(total: snapshot.total, pageIndex: pageIndex, pageSize: pageSize)
       pageIndex += 1
-      cursor = items.last?.event.seqNum ?? cursor
       // An empty read means storage has nothing more; stop rather than loop.
       done = remaining == 0 || items.isEmpty
       return BackendPullPage(items: items, remaining: done ? 0 : remaining)

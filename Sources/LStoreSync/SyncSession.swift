@@ -7,6 +7,9 @@ import LStoreKit
 /// - all outgoing messages go through one FIFO, written by one writer;
 /// - messages are handled in arrival order, except pulls, which run beside later messages
 ///   so a long pull never delays a push;
+/// - pushes are handed to the backend in arrival order without waiting for the previous
+///   one's answer (up to `maxPushesInFlight`), so a client may pipeline them; the backend
+///   answers them in that order, each `PushAck` only once the push is durable;
 /// - a `PushAck` is queued before the broadcast of the same push;
 /// - while a pull is sending pages, broadcasts for this connection are held back and sent
 ///   after its last page, minus those the pull already contained, so a client never sees
@@ -30,6 +33,20 @@ public final class SyncSession: Sendable {
   private let outbox: AsyncStream<Outgoing>.Continuation
   private let outgoing: AsyncStream<Outgoing>
   private let pullState = Locked(PullState())
+  private let pushWindow = Locked(PushWindow())
+
+  /// The most pushes of one connection that may be queued in the backend, unanswered; the
+  /// connection stops reading while it has that many, so a pipelining client cannot make
+  /// the server buffer without bound.
+  public static let maxPushesInFlight = 256
+
+  /// A pull waits for its page to be written every this many pages.
+  static let pullPagesAhead = 8
+
+  private struct PushWindow {
+    var inFlight = 0
+    var reader: CheckedContinuation<Void, Never>?
+  }
 
   private struct Outgoing: Sendable {
     var text: String
@@ -158,18 +175,47 @@ public final class SyncSession: Sendable {
   }
 
   private func servePush(requestId: String, batch: [WireEvent]) async {
+    await reservePushSlot()
     let outbox = outbox
-    do {
-      let head = try await backend.push(storeId: storeId, batch: batch, requestId: requestId) { _ in
+    let onEvent = onEvent
+    await backend.submitPush(storeId: storeId, batch: batch, requestId: requestId) { [weak self] result in
+      switch result {
+      case .success(let head):
         outbox.yield(Outgoing(text: SyncMessage.pushAck(requestId: requestId).encoded(), written: nil))
+        onEvent(.pushAccepted(requestId: requestId, count: batch.count, head: head))
+      case .failure(let rejection as PushRejection):
+        onEvent(.pushRejected(requestId: requestId, count: batch.count, message: rejection.message))
+        outbox.yield(Outgoing(text: SyncMessage.error(requestId: requestId, message: rejection.message).encoded(), written: nil))
+      case .failure(let error):
+        let message = "Push failed: \(error)"
+        onEvent(.failed(requestId: requestId, message: message))
+        outbox.yield(Outgoing(text: SyncMessage.error(requestId: requestId, message: message).encoded(), written: nil))
       }
-      onEvent(.pushAccepted(requestId: requestId, count: batch.count, head: head))
-    } catch let rejection as PushRejection {
-      onEvent(.pushRejected(requestId: requestId, count: batch.count, message: rejection.message))
-      enqueue(.error(requestId: requestId, message: rejection.message))
-    } catch {
-      fail(requestId, "Push failed: \(error)")
+      self?.releasePushSlot()
     }
+  }
+
+  /// Waits while `maxPushesInFlight` pushes of this connection are unanswered.
+  private func reservePushSlot() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+      let now: Bool = pushWindow.withLock { window in
+        window.inFlight += 1
+        if window.inFlight <= Self.maxPushesInFlight { return true }
+        window.reader = continuation
+        return false
+      }
+      if now { continuation.resume() }
+    }
+  }
+
+  private func releasePushSlot() {
+    let reader: CheckedContinuation<Void, Never>? = pushWindow.withLock { window in
+      window.inFlight -= 1
+      guard window.inFlight <= Self.maxPushesInFlight, let reader = window.reader else { return nil }
+      window.reader = nil
+      return reader
+    }
+    reader?.resume()
   }
 
   private func servePull(requestId: String, cursor: Int64?) async {
@@ -182,10 +228,16 @@ public final class SyncSession: Sendable {
       for try await page in backend.pages(of: snapshot) {
         try Task.checkCancellation()
         let response = PullResponse(batch: page.items, context: .pull, requestId: requestId, remaining: page.remaining)
-        // Waiting for each page to be written keeps memory flat; reading the next page
-        // from storage is what overlaps with the socket.
-        await enqueueAndWait(SyncMessage.pullResponse(response).encoded())
+        // Waiting for every `pullPagesAhead`-th page to be written keeps memory flat (at most
+        // about twice that many pages queued) while reading and encoding the next pages
+        // overlaps with the socket.
+        let text = SyncMessage.pullResponse(response).encoded()
         pageCount += 1
+        if pageCount % Self.pullPagesAhead == 0 || page.remaining == 0 {
+          await enqueueAndWait(text)
+        } else {
+          enqueue(text)
+        }
       }
       onEvent(.pullServed(requestId: requestId, cursor: cursor, events: snapshot.total, pages: pageCount))
     } catch is CancellationError {

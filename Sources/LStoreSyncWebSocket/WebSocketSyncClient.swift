@@ -60,6 +60,8 @@ public final class WebSocketSyncClient: Sendable {
     public var maxMessageSize = 16 << 20
     /// How long `push` waits after the ack for the echo that carries `createdAt`.
     public var echoTimeout: Duration = .seconds(1)
+    /// How many `PushReq`s `push(batches:)` keeps unanswered at once.
+    public var pushWindow = 64
     public init() {}
   }
 
@@ -80,10 +82,13 @@ public final class WebSocketSyncClient: Sendable {
     var stash: [PullItem] = []
   }
 
+  typealias PushWaiter = @Sendable (Result<WebSocketPushResult, Error>) -> Void
+
   private struct ClientState {
     var outgoing: AsyncStream<String>.Continuation?
     var connectionWaiters: [CheckedContinuation<Void, Error>] = []
-    var pushes: [String: CheckedContinuation<WebSocketPushResult, Error>] = [:]
+    /// Unanswered pushes by requestId: told the answer, or the error that ended the wait.
+    var pushes: [String: PushWaiter] = [:]
     var pull: ActivePull?
     var pongWaiter: CheckedContinuation<Void, Never>?
     /// Pushes whose echo is awaited: nil until it arrives, then the echo's metadata.
@@ -139,10 +144,10 @@ public final class WebSocketSyncClient: Sendable {
     let text = SyncMessage.pushRequest(requestId: requestId, batch: batch).encoded()
     try await waitUntilConnected()
     defer { state.withLock { _ = $0.echoes.removeValue(forKey: requestId) } }
-    let result = try await withCheckedThrowingContinuation { continuation in
+    let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<WebSocketPushResult, Error>) in
       let sent: Bool = state.withLock { state in
         guard let outgoing = state.outgoing else { return false }
-        state.pushes[requestId] = continuation
+        state.pushes[requestId] = { continuation.resume(with: $0) }
         state.echoes[requestId] = .some(nil)
         outgoing.yield(text)
         return true
@@ -153,6 +158,136 @@ public final class WebSocketSyncClient: Sendable {
     }
     guard case .acknowledged = result else { return result }
     return .acknowledged(metadata: await echoMetadata(requestId))
+  }
+
+  /// What `push(batches:)` achieved.
+  public struct PipelinedPushResult: Sendable, Equatable {
+    /// How many batches, from the first, were acknowledged (so are durable on the backend).
+    public var acknowledged: Int
+    /// The backend's `Error` text for the first batch it refused, if any. The batches after
+    /// it were refused too or never sent.
+    public var rejection: String?
+    /// The sync metadata of the last batch's echo, when all were acknowledged and the echo
+    /// came within `Options.echoTimeout`.
+    public var metadata: JSONValue?
+  }
+
+  /// Pushes `batches` in order with up to `Options.pushWindow` `PushReq`s unanswered at once,
+  /// instead of waiting for each `PushAck` before sending the next. Each batch must be a
+  /// valid push on its own (1–100 events) and continue the previous one; answers are matched
+  /// by requestId. Sending stops at the first refusal. Returns once every sent batch is
+  /// answered.
+  ///
+  /// - Throws: `WebSocketSyncError(.connectionLost)` when the connection drops with batches
+  ///   unanswered (those may or may not be stored: pull to find out), `.closed`.
+  public func push(batches: [[WireEvent]]) async throws -> PipelinedPushResult {
+    guard !batches.isEmpty else { return PipelinedPushResult(acknowledged: 0, rejection: nil, metadata: nil) }
+    try await waitUntilConnected()
+    let pipeline = Pipeline(window: max(1, options.pushWindow))
+    let lastRequestId = Identifiers.nanoid(length: 21)
+    defer { state.withLock { _ = $0.echoes.removeValue(forKey: lastRequestId) } }
+    for (index, batch) in batches.enumerated() {
+      guard await pipeline.reserve() else { break }
+      let requestId = index == batches.count - 1 ? lastRequestId : Identifiers.nanoid(length: 21)
+      let text = SyncMessage.pushRequest(requestId: requestId, batch: batch).encoded()
+      let sent: Bool = state.withLock { state in
+        guard let outgoing = state.outgoing else { return false }
+        state.pushes[requestId] = { result in pipeline.answer(index, result) }
+        if index == batches.count - 1 { state.echoes[requestId] = .some(nil) }
+        outgoing.yield(text)
+        return true
+      }
+      if !sent {
+        pipeline.answer(index, .failure(WebSocketSyncError(kind: .connectionLost, message: "connection lost before the push was sent")))
+        break
+      }
+    }
+    var result = try await pipeline.finish()
+    if result.acknowledged == batches.count {
+      result.metadata = await echoMetadata(lastRequestId)
+    }
+    return result
+  }
+
+  /// The bookkeeping of one `push(batches:)`: a window of unanswered requests and the
+  /// answers so far.
+  private final class Pipeline: Sendable {
+    private struct State {
+      var inFlight = 0
+      var answered: [Int: WebSocketPushResult] = [:]
+      var failure: Error?
+      var stopped = false
+      var sender: CheckedContinuation<Bool, Never>?
+      var finisher: CheckedContinuation<Void, Never>?
+    }
+    private let state = Locked(State())
+    private let window: Int
+
+    init(window: Int) { self.window = window }
+
+    /// Waits for room in the window; false once a refusal or failure means: send no more.
+    func reserve() async -> Bool {
+      await withCheckedContinuation { continuation in
+        let now: Bool? = state.withLock { state in
+          if state.stopped { return false }
+          if state.inFlight < window {
+            state.inFlight += 1
+            return true
+          }
+          state.sender = continuation
+          return nil
+        }
+        if let now { continuation.resume(returning: now) }
+      }
+    }
+
+    func answer(_ index: Int, _ result: Result<WebSocketPushResult, Error>) {
+      let (sender, proceed, finisher): (CheckedContinuation<Bool, Never>?, Bool, CheckedContinuation<Void, Never>?) =
+        state.withLock { state in
+          state.inFlight -= 1
+          switch result {
+          case .success(let answer):
+            state.answered[index] = answer
+            if case .rejected = answer { state.stopped = true }
+          case .failure(let error):
+            if state.failure == nil { state.failure = error }
+            state.stopped = true
+          }
+          var sender: CheckedContinuation<Bool, Never>? = nil
+          if let waiting = state.sender, state.stopped || state.inFlight < window {
+            state.sender = nil
+            sender = waiting
+            if !state.stopped { state.inFlight += 1 }
+          }
+          var finisher: CheckedContinuation<Void, Never>? = nil
+          if state.inFlight == 0 { finisher = state.finisher; state.finisher = nil }
+          return (sender, !state.stopped, finisher)
+        }
+      sender?.resume(returning: proceed)
+      finisher?.resume()
+    }
+
+    /// Waits for every sent request's answer.
+    func finish() async throws -> PipelinedPushResult {
+      await withCheckedContinuation { continuation in
+        let done: Bool = state.withLock { state in
+          if state.inFlight == 0 { return true }
+          state.finisher = continuation
+          return false
+        }
+        if done { continuation.resume() }
+      }
+      return try state.withLock { state in
+        var acknowledged = 0
+        while case .acknowledged = state.answered[acknowledged] { acknowledged += 1 }
+        var rejection: String? = nil
+        for index in state.answered.keys.sorted() {
+          if case .rejected(let message) = state.answered[index]! { rejection = message; break }
+        }
+        if rejection == nil, let failure = state.failure { throw failure }
+        return PipelinedPushResult(acknowledged: acknowledged, rejection: rejection, metadata: nil)
+      }
+    }
   }
 
   /// The metadata of the push's echo, waiting up to `echoTimeout` for it.
@@ -326,7 +461,7 @@ public final class WebSocketSyncClient: Sendable {
 
   /// Fails waiting pushes (their outcome is unknown) and, when closing, the pull.
   private func failEverything(_ error: WebSocketSyncError, includingPull: Bool) {
-    let (pushes, waiters, pull): ([CheckedContinuation<WebSocketPushResult, Error>], [CheckedContinuation<Void, Error>], PageChannel?) =
+    let (pushes, waiters, pull): ([PushWaiter], [CheckedContinuation<Void, Error>], PageChannel?) =
       state.withLock { state in
         defer {
           state.pushes.removeAll()
@@ -334,7 +469,7 @@ public final class WebSocketSyncClient: Sendable {
         }
         return (Array(state.pushes.values), includingPull ? state.connectionWaiters : [], includingPull ? state.pull?.channel : nil)
       }
-    for push in pushes { push.resume(throwing: error) }
+    for push in pushes { push(.failure(error)) }
     for waiter in waiters { waiter.resume(throwing: error) }
     pull?.finish(.failure(error))
   }
@@ -346,16 +481,23 @@ public final class WebSocketSyncClient: Sendable {
       state.withLock { state in state.pongWaiter?.resume(); state.pongWaiter = nil }
       return
     }
+    // Echoes of our own pushes nobody waits for (the pusher gets one per PushReq): skip
+    // decoding them when no pull could want them. A pipelined push of a million events
+    // would otherwise decode a million events a second time.
+    if let echoId = Self.pushEchoRequestId(text),
+       state.withLock({ $0.pull == nil && $0.echoes[echoId] == nil }) {
+      return
+    }
     guard let message = try? SyncMessage.decode(text) else {
       logger.notice("ignoring an undecodable message from the server")
       return
     }
     switch message {
     case .pushAck(let requestId):
-      state.withLock { $0.pushes.removeValue(forKey: requestId) }?.resume(returning: .acknowledged(metadata: nil))
+      state.withLock { $0.pushes.removeValue(forKey: requestId) }?(.success(.acknowledged(metadata: nil)))
     case .error(let requestId, let errorText):
       if let push = state.withLock({ $0.pushes.removeValue(forKey: requestId) }) {
-        push.resume(returning: .rejected(message: errorText))
+        push(.success(.rejected(message: errorText)))
       } else if let channel = state.withLock({ state -> PageChannel? in
         guard state.pull?.requestId == requestId else { return nil }
         defer { state.pull = nil }
@@ -369,6 +511,28 @@ public final class WebSocketSyncClient: Sendable {
       state.withLock { state in state.pongWaiter?.resume(); state.pongWaiter = nil }
     default:
       break
+    }
+  }
+
+  /// The push requestId of a `PullRes` broadcast, found without parsing: the text must
+  /// start with `{"_tag":"WSMessage.PullRes"` and end with
+  /// `"requestId":{"context":"push","requestId":"<id>"},"remaining":0}` (LiveStore's key
+  /// order). Nil for anything else, which is then decoded normally.
+  public static func pushEchoRequestId(_ text: String) -> String? {
+    let prefix = Array(#"{"_tag":"WSMessage.PullRes""#.utf8)
+    let head = Array(#","requestId":{"context":"push","requestId":""#.utf8)
+    let tail = Array(#""},"remaining":0}"#.utf8)
+    var text = text
+    return text.withUTF8 { bytes -> String? in
+      let n = bytes.count
+      guard n > prefix.count + head.count + tail.count,
+            bytes.starts(with: prefix), bytes[(n - tail.count)...].elementsEqual(tail) else { return nil }
+      var start = n - tail.count
+      let end = start
+      while start > 0, bytes[start - 1] != UInt8(ascii: "\""), bytes[start - 1] != UInt8(ascii: "\\") { start -= 1 }
+      guard start >= head.count, bytes[start - 1] == UInt8(ascii: "\""),
+            bytes[(start - head.count)..<start].elementsEqual(head) else { return nil }
+      return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
   }
 

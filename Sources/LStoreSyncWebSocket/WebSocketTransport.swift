@@ -6,7 +6,10 @@ import LStoreSync
 public final class WebSocketTransport: SyncTransport {
   public let client: WebSocketSyncClient
   public var description: String { "\(client.url) (store \(client.storeId))" }
-  public var maxBatchSize: Int { PushValidation.maxBatchSize }
+  /// `SyncClient` hands `push` up to this many events at a time; `push` sends them as
+  /// `PushReq`s of at most 100 (LiveStore's contract), pipelined.
+  public var maxBatchSize: Int { Self.pushChunk }
+  public static let pushChunk = 10_000
 
   public init(client: WebSocketSyncClient) { self.client = client }
 
@@ -30,18 +33,31 @@ public final class WebSocketTransport: SyncTransport {
     }
   }
 
+  /// Sends `batch` (any size, contiguous) as `PushReq`s of at most 100 events, pipelined
+  /// (see `WebSocketSyncClient.push(batches:)`). `.accepted` only when every one was
+  /// acknowledged; at the first refusal `.rejected`: the acknowledged prefix is stored on the
+  /// backend but not reported here (the next pull confirms those events by equality).
   public func push(_ batch: [RemoteEvent]) async throws -> PushOutcome {
     let events = batch.map {
       WireEvent(name: $0.name, args: $0.args, seqNum: $0.seqNum, parentSeqNum: $0.parentSeqNum,
                 clientId: $0.clientId, sessionId: $0.sessionId)
     }
     do {
-      switch try await client.push(events) {
-      case .acknowledged(let metadata):
-        return .accepted(metadata: metadata)
-      case .rejected(let message):
+      if events.count <= PushValidation.maxBatchSize {
+        switch try await client.push(events) {
+        case .acknowledged(let metadata):
+          return .accepted(metadata: metadata)
+        case .rejected(let message):
+          return .rejected(reason: message, backendHead: Self.expectedHead(in: message))
+        }
+      }
+      let size = PushValidation.maxBatchSize
+      let batches = stride(from: 0, to: events.count, by: size).map { Array(events[$0..<min($0 + size, events.count)]) }
+      let result = try await client.push(batches: batches)
+      if let message = result.rejection {
         return .rejected(reason: message, backendHead: Self.expectedHead(in: message))
       }
+      return .accepted(metadata: result.metadata)
     } catch let error as WebSocketSyncError {
       throw TransportError(.unavailable, error.message)
     }
