@@ -513,5 +513,12 @@ public enum Importer {
     guard commits == header.commits else {
       throw ExportFormatError(line: lineNumber, reason: "the file holds \(commits) commits but its header says \(header.commits)")
     }
+    // The end line is not covered by its own checksum: every key in it is checked instead.
+    guard case .integer(let commitCount)? = end["commits"], commitCount == commits else {
+      throw ExportFormatError(line: lineNumber, reason: "the end line's commit count does not match the \(commits) commits in the file")
+    }
+    if let keys = end.objectValue?.keys, let unknown = keys.first(where: { !["events", "commits", "crc32"].contains($0) }) {
+      throw ExportFormatError(line: lineNumber, reason: "unknown key '\(unknown)' in the end line")
+    }
   }
 }
