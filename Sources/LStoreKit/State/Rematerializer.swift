@@ -31,6 +31,7 @@ public enum Rematerializer {
     let started = DispatchTime.now()
     // A name of its own per process: two rebuilds at once must not share a scratch file.
     let temporaryPath = statePath + ".building-\(getpid())-\(Identifiers.nanoid(length: 6))"
+    removeAbandonedScratchFiles(for: statePath)
     try? FileManager.default.removeItem(atPath: temporaryPath)
     try? FileManager.default.removeItem(atPath: temporaryPath + "-journal")
     var count = 0
@@ -102,6 +103,16 @@ public enum Rematerializer {
     try FileSync.replace(temporaryPath, with: statePath)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
     return MaterializeReport(events: count, through: through, seconds: seconds, statePath: statePath)
+  }
+}
+
+/// Scratch files of rebuilds whose process is gone (killed mid-rebuild).
+private func removeAbandonedScratchFiles(for statePath: String) {
+  let directory = (statePath as NSString).deletingLastPathComponent
+  let prefix = (statePath as NSString).lastPathComponent + ".building-"
+  for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+    guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0.isNumber }), kill(pid, 0) != 0, errno == ESRCH else { continue }
+    try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
   }
 }
 
