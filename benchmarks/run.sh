@@ -4,7 +4,8 @@
 #   bash benchmarks/run.sh [N]        N events (default 1000000)
 #
 # Environment: REPS (repetitions per measurement, default 3; the median is reported),
-# PENDING=0 to skip the all-pending (changeset) variant, KEEP=1 to keep the stores.
+# PENDING=0 to skip the all-pending (changeset) variant, KEEP=1 to keep the stores,
+# LSTORE=/path/to/lstore to measure another binary (no build; e.g. an older commit's).
 # What each row measures is described in docs/benchmarks.md.
 set -euo pipefail
 
@@ -34,9 +35,13 @@ if ! [ -x "$SQLITE3" ]; then
 fi
 
 # --- build -----------------------------------------------------------------------------
-say "building lstore (release, scratch path .build-release)"
-(cd "$ROOT" && swift build -c release --scratch-path .build-release --product lstore >&2)
-LSTORE=$ROOT/.build-release/release/lstore
+if [ -n "${LSTORE:-}" ]; then
+  say "using the lstore binary $LSTORE (LSTORE is set: no build)"
+else
+  say "building lstore (release, scratch path .build-release)"
+  (cd "$ROOT" && swift build -c release --scratch-path .build-release --product lstore >&2)
+  LSTORE=$ROOT/.build-release/release/lstore
+fi
 
 # --- data set --------------------------------------------------------------------------
 rm -rf "$WORK"
@@ -78,10 +83,11 @@ text = open(sys.argv[1]).read()
 m = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", text)
 wall = (int(m.group(1) or 0) * 3600) + int(m.group(2)) * 60 + float(m.group(3))
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", text).group(1)) + float(re.search(r"System time \(seconds\): ([\d.]+)", text).group(1))
 status = re.search(r"Exit status: (\d+)", text)
 if status and status.group(1) != "0":
     sys.exit(f"{sys.argv[2]} failed (exit {status.group(1)})")
-print(f"{sys.argv[2]}\t{wall:.3f}\t{rss}")
+print(f"{sys.argv[2]}\t{wall:.3f}\t{rss}\t{cpu:.2f}")
 EOF
 }
 
@@ -138,6 +144,7 @@ run_materialize_pending() {
   record materialize-pending
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 for rep in $(seq 1 "$REPS"); do
   say "repetition $rep of $REPS"
   run_reference
@@ -171,16 +178,17 @@ if [ "$PENDING" = 1 ]; then
 fi
 
 # --- report ------------------------------------------------------------------------------
-python3 - "$RESULTS" "$N" "$SET/dataset.json" > "$WORK/report.md" <<'EOF'
+python3 - "$RESULTS" "$N" "$SET/dataset.json" "$LOAD_BEFORE" > "$WORK/report.md" <<'EOF'
 import json, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    name, wall, rss = line.split("\t")
-    rows.setdefault(name, []).append((float(wall), int(rss)))
+    name, wall, rss, cpu = line.split("\t")
+    rows.setdefault(name, []).append((float(wall), int(rss), float(cpu)))
 n = int(sys.argv[2])
 ds = json.load(open(sys.argv[3]))
-med = {k: statistics.median(w for w, _ in v) for k, v in rows.items()}
-rss = {k: max(r for _, r in v) / 1024 for k, v in rows.items()}
+med = {k: statistics.median(w for w, _, _ in v) for k, v in rows.items()}
+cpu = {k: statistics.median(c for _, _, c in v) for k, v in rows.items()}
+rss = {k: max(r for _, r, _ in v) / 1024 for k, v in rows.items()}
 ref = med["sqlite3"]
 MB = 100
 bars = {
@@ -208,8 +216,10 @@ what = {
 print(f"N = {n:,} events ({ds['commits']:,} commits, {ds['todos']:,} todos, mix {json.dumps(ds['mix'], sort_keys=True)}); "
       f"median of {len(rows['sqlite3'])} runs, max RSS over runs")
 print()
-print("| benchmark | median s | events/s | ratio vs sqlite3 | max RSS MB | bar | met |")
-print("|---|---:|---:|---:|---:|---|---|")
+print(f"load average before/after the runs: {sys.argv[4]} / {open('/proc/loadavg').read().split()[0]} (2 cores: above 2, wall times include waiting for a CPU)")
+print()
+print("| benchmark | median s | events/s | ratio vs sqlite3 | CPU s (user+sys) | max RSS MB | bar | met |")
+print("|---|---:|---:|---:|---:|---:|---|---|")
 for k in what:
     if k not in med:
         continue
@@ -222,7 +232,7 @@ for k in what:
         label += f"; RSS < {MB} MB"
     elif ok:
         label += f"; RSS < {MB} MB"
-    print(f"| {what[k]} | {med[k]:.2f} | {n / med[k]:,.0f} | {med[k] / ref:.2f} | {rss[k]:.0f} | {label} | {met} |")
+    print(f"| {what[k]} | {med[k]:.2f} | {n / med[k]:,.0f} | {med[k] / ref:.2f} | {cpu[k]:.2f} | {rss[k]:.0f} | {label} | {met} |")
 EOF
 cat "$WORK/report.md"
 cp "$WORK/report.md" "$DATA/report-$N.md"

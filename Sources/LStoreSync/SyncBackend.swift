@@ -40,6 +40,24 @@ public actor SyncBackend {
     /// Whether a task is draining `queue` (one writer per store).
     var writing = false
     var subscribers: [UInt64: Subscriber] = [:]
+    /// Pipelines (see `pipelineId(of:)`) with a refused push, most recent last, bounded.
+    var refusedPipelines: [String] = []
+  }
+
+  /// How many refused pipelines a store remembers (a pipeline's later pushes arrive within
+  /// its client's window, right after the refused one).
+  static let rememberedRefusedPipelines = 1024
+
+  /// The pipeline a push belongs to: lstore's pipelining client sends requestIds
+  /// `<pipelineId>~<index>`. LiveStore's nanoid request ids never contain `~`.
+  ///
+  /// Once a push of a pipeline is refused, its later pushes are refused too, even if they
+  /// happen to continue the head (another client's push may end exactly where the refused
+  /// one would have): they build on the refused events, and accepting them would store
+  /// events whose predecessors the backend does not hold.
+  public static func pipelineId(of requestId: String) -> Substring? {
+    guard let mark = requestId.lastIndex(of: "~") else { return nil }
+    return requestId[..<mark]
   }
 
   /// A push waiting to be validated and committed, and whom to tell the outcome.
@@ -189,7 +207,23 @@ public actor SyncBackend {
     var running = head
     for push in group {
       do {
-        try PushValidation.checkParent(push.batch, head: running)
+        let pipeline = Self.pipelineId(of: push.requestId).map(String.init)
+        if let pipeline, stores[storeId]!.refusedPipelines.contains(pipeline) {
+          outcomes.append(.failure(PushRejection(.notAtHead(head: running),
+            "Invalid push: an earlier push of the same pipeline was refused (pull, then push again)")))
+          continue
+        }
+        do {
+          try PushValidation.checkParent(push.batch, head: running)
+        } catch {
+          if let pipeline {
+            stores[storeId]!.refusedPipelines.append(pipeline)
+            if stores[storeId]!.refusedPipelines.count > Self.rememberedRefusedPipelines {
+              stores[storeId]!.refusedPipelines.removeFirst()
+            }
+          }
+          throw error
+        }
         events.append(contentsOf: push.batch)
         running = push.batch[push.batch.count - 1].seqNum
         outcomes.append(.success(running))

@@ -184,11 +184,14 @@ public final class WebSocketSyncClient: Sendable {
     guard !batches.isEmpty else { return PipelinedPushResult(acknowledged: 0, rejection: nil, metadata: nil) }
     try await waitUntilConnected()
     let pipeline = Pipeline(window: max(1, options.pushWindow))
-    let lastRequestId = Identifiers.nanoid(length: 21)
+    // `<pipelineId>~<index>`: lstore's server refuses the rest of a pipeline once one of its
+    // pushes is refused (see `SyncBackend.pipelineId(of:)`).
+    let pipelineId = Identifiers.nanoid(length: 21)
+    let lastRequestId = "\(pipelineId)~\(batches.count - 1)"
     defer { state.withLock { _ = $0.echoes.removeValue(forKey: lastRequestId) } }
     for (index, batch) in batches.enumerated() {
       guard await pipeline.reserve() else { break }
-      let requestId = index == batches.count - 1 ? lastRequestId : Identifiers.nanoid(length: 21)
+      let requestId = "\(pipelineId)~\(index)"
       let text = SyncMessage.pushRequest(requestId: requestId, batch: batch).encoded()
       let sent: Bool = state.withLock { state in
         guard let outgoing = state.outgoing else { return false }

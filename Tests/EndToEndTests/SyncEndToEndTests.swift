@@ -130,19 +130,33 @@ final class SyncEndToEndTests: XCTestCase {
   }
 
   func testServerKilledMidPushLosesNoAcknowledgedEvent() throws {
+    // Big enough that the push (pipelined, group-committed) is still running when the
+    // server dies, and that the client has recorded a confirmed backend head by then (it
+    // confirms every 50,000 events).
+    let total = 100_000
     let sandbox = try Sandbox()
     var server = try Server(sandbox: sandbox)
     try sandbox.initStore("a")
     var lines = ""
-    for i in 0..<3000 { lines += #"{"name":"v1.TodoCreated","args":{"id":"t\#(i)","text":"x"}}"# + "\n" }
+    lines.reserveCapacity(total * 64)
+    for i in 0..<total { lines += #"{"name":"v1.TodoCreated","args":{"id":"t\#(i)","text":"x"}}"# + "\n" }
     XCTAssertEqual(try sandbox.lstore(["-C", "a", "commit", "-m", "many", "--file", "-"], stdin: lines).status, 0)
+    func recordedBackendHead() throws -> Int {
+      let status = try sandbox.lstore(["-C", "a", "status", "--json"])
+      return Int(status.stdout.components(separatedBy: #""backendHead":"e"#).last!.prefix { $0.isNumber }) ?? 0
+    }
     let push = try sandbox.start(LStoreBinary.path, ["-C", "a", "push", server.url, "--quiet"])
-    Thread.sleep(forTimeInterval: 0.3)
+    // Kill the server as soon as the client has confirmed something.
+    let deadline = Date().addingTimeInterval(120)
+    while push.process.isRunning, Date() < deadline, try recordedBackendHead() == 0 {
+      Thread.sleep(forTimeInterval: 0.02)
+    }
     server.kill(SIGKILL)
-    _ = try push.wait()
+    let pushResult = try push.wait()
+    XCTAssertNotEqual(pushResult.status, 0, "the kill should land mid-push (the push finished first): \(pushResult)")
     // Whatever the client recorded as confirmed must be on the restarted backend.
-    let status = try sandbox.lstore(["-C", "a", "status", "--json"])
-    let confirmed = Int(status.stdout.components(separatedBy: #""backendHead":"e"#).last!.prefix { $0.isNumber }) ?? -1
+    let confirmed = try recordedBackendHead()
+    XCTAssertGreaterThan(confirmed, 0, "the client confirmed nothing before the kill")
     server = try Server(sandbox: sandbox)
     defer { server.kill() }
     try sandbox.initStore("b")
@@ -150,13 +164,15 @@ final class SyncEndToEndTests: XCTestCase {
     let pulled = try sandbox.lstore(["-C", "b", "status", "--json"])
     let backendHead = Int(pulled.stdout.components(separatedBy: #""head":"e"#).last!.prefix { $0.isNumber }) ?? -1
     XCTAssertGreaterThanOrEqual(backendHead, confirmed, "the backend lost acknowledged events")
+    XCTAssertLessThan(backendHead, total, "the kill landed after the whole push")
     // And the pusher can finish: pull (confirms its own events), push the rest.
     XCTAssertEqual(try sandbox.lstore(["-C", "a", "pull", server.url]).status, 0)
     let rest = try sandbox.lstore(["-C", "a", "push", server.url])
     XCTAssertEqual(rest.status, 0, rest.description)
     XCTAssertEqual(try sandbox.lstore(["-C", "b", "pull", server.url]).status, 0)
-    XCTAssertEqual(try syncedEvents(sandbox, "a"), try syncedEvents(sandbox, "b"))
-    XCTAssertEqual(try syncedEvents(sandbox, "b").count, 3000)
+    let eventsA = try syncedEvents(sandbox, "a"), eventsB = try syncedEvents(sandbox, "b")
+    XCTAssertEqual(eventsB.count, total)
+    XCTAssertTrue(eventsA == eventsB, "the two stores hold different synced events")
   }
 
   func testLocalStoreAsRemote() throws {

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Sync throughput through a local `lstore serve`, in one command:
+#
+#   benchmarks/sync.sh [N]          (default N = 1000000)
+#
+# Builds lstore in release (own scratch path), creates N TodoCreated events in a store with
+# one `lstore commit --file`, then against a fresh `lstore serve --port 0`:
+#   - push of the N events (WebSocket, pipelined PushReqs of 100, server group commit);
+#   - pull of the N events into a fresh empty store (materialized);
+#   - the server's peak RSS (VmHWM) after each, for N/10 and for N on separate servers, to
+#     show it does not grow with the number of events.
+# The reference measured in the same run: `lstore import` of an export of the same events
+# into a fresh store (the local way to append and materialize them).
+#
+# Set LSTORE_BIN to benchmark an already built binary (skips the build).
+set -euo pipefail
+
+N=${1:-1000000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+if [[ -z "${LSTORE_BIN:-}" ]]; then
+  swift build -c release --scratch-path .build-release-sync --product lstore >&2
+  LSTORE_BIN="$ROOT/.build-release-sync/release/lstore"
+fi
+BIN=$LSTORE_BIN
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lstore-sync-bench.XXXXXX")
+SERVER_PID=""
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+rate() { python3 -c "import sys; n, s = int(sys.argv[1]), float(sys.argv[2]); print(f'{n / s:,.0f}')" "$1" "$2"; }
+secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
+
+# N TodoCreated events, one NDJSON line each.
+gen() {
+  python3 - "$1" <<'EOF'
+import sys
+n = int(sys.argv[1])
+out = sys.stdout
+for i in range(n):
+    out.write('{"name":"v1.TodoCreated","args":{"id":"todo-%08d","text":"Buy item number %d"}}\n' % (i, i))
+EOF
+}
+
+init_store() { # dir client
+  "$BIN" init --schema "$ROOT/examples/todomvc/schema.yaml" --store-id bench --client-id "$2" --session-id s1 "$1" >/dev/null
+}
+
+start_server() { # data dir
+  "$BIN" serve --port 0 --data "$1" 2>"$1.log" &
+  SERVER_PID=$!
+  local port=""
+  for _ in $(seq 1 400); do
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1.log" | head -1)
+    [[ -n "$port" ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$1.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  [[ -n "$port" ]] || { echo "lstore serve did not report its port" >&2; exit 1; }
+  PORT=$port
+}
+
+hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+stop_server() {
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+}
+
+# One round: push n events from a store to a fresh server, pull them into an empty store.
+# Sets PUSH_S, PULL_S, HWM_PUSH, HWM_PULL.
+round() { # n tag
+  local n=$1 tag=$2
+  local src="$WORK/$tag-src" dst="$WORK/$tag-dst"
+  init_store "$src" pusher
+  gen "$n" > "$WORK/$tag.ndjson"
+  local t0 t1
+  t0=$(now); "$BIN" -C "$src" commit -m "bench" --file "$WORK/$tag.ndjson" >/dev/null; t1=$(now)
+  COMMIT_S=$(secs "$t0" "$t1")
+  mkdir -p "$WORK/$tag-backend"
+  start_server "$WORK/$tag-backend"
+  local url="ws://127.0.0.1:$PORT"
+  t0=$(now); "$BIN" -C "$src" push "$url" --quiet >/dev/null; t1=$(now)
+  PUSH_S=$(secs "$t0" "$t1")
+  HWM_PUSH=$(hwm_kb "$SERVER_PID")
+  init_store "$dst" puller
+  t0=$(now); "$BIN" -C "$dst" pull "$url" --quiet >/dev/null; t1=$(now)
+  PULL_S=$(secs "$t0" "$t1")
+  HWM_PULL=$(hwm_kb "$SERVER_PID")
+  stop_server
+  # Check: the pulled store has the n events, materialized.
+  local rows
+  rows=$(sqlite3 "$(ls "$dst"/.lstore/branches/*/state*.db 2>/dev/null | head -1 || true)" "SELECT COUNT(*) FROM todos" 2>/dev/null || echo "?")
+  PULLED_ROWS=$rows
+  # Reference: export the source, import into a fresh store.
+  "$BIN" -C "$src" export --output "$WORK/$tag.export.ndjson" >/dev/null 2>&1
+  init_store "$WORK/$tag-imp" importer
+  t0=$(now); "$BIN" -C "$WORK/$tag-imp" import "$WORK/$tag.export.ndjson" >/dev/null; t1=$(now)
+  IMPORT_S=$(secs "$t0" "$t1")
+}
+
+SMALL=$((N / 10))
+echo "lstore sync benchmark: N=$N (and N/10=$SMALL), binary $BIN" >&2
+round "$SMALL" small
+S_PUSH=$PUSH_S S_PULL=$PULL_S S_HWM_PUSH=$HWM_PUSH S_HWM_PULL=$HWM_PULL
+round "$N" full
+
+printf '\n%-44s %10s %14s\n' "measure (N=$N)" "seconds" "events/s"
+printf '%-44s %10s %14s\n' "local commit --file (materialized)" "$COMMIT_S" "$(rate "$N" "$COMMIT_S")"
+printf '%-44s %10s %14s\n' "reference: local import of an export" "$IMPORT_S" "$(rate "$N" "$IMPORT_S")"
+printf '%-44s %10s %14s\n' "push to lstore serve (WebSocket)" "$PUSH_S" "$(rate "$N" "$PUSH_S")"
+printf '%-44s %10s %14s\n' "pull into an empty store (materialized)" "$PULL_S" "$(rate "$N" "$PULL_S")"
+python3 - "$PUSH_S" "$PULL_S" "$IMPORT_S" <<'EOF'
+import sys
+push, pull, imp = map(float, sys.argv[1:])
+print(f"ratios: push/import {imp / push:.2f}, pull/import {imp / pull:.2f} (rate relative to the local import)")
+EOF
+echo "pulled store: todos rows = $PULLED_ROWS (expected $N)"
+printf '\nserver peak RSS (VmHWM)      N/10=%-9s N=%s\n' "$SMALL" "$N"
+printf '  after push                 %-11s %s\n' "$((S_HWM_PUSH / 1024)) MiB" "$((HWM_PUSH / 1024)) MiB"
+printf '  after pull                 %-11s %s\n' "$((S_HWM_PULL / 1024)) MiB" "$((HWM_PULL / 1024)) MiB"
+python3 - "$S_HWM_PULL" "$HWM_PULL" <<'EOF'
+import sys
+small, big = map(int, sys.argv[1:])
+print(f"  peak ratio N / (N/10): {big / small:.2f} (flat ≈ 1)")
+EOF
+printf '\nN/10 rates: push %s/s, pull %s/s\n' "$(rate "$SMALL" "$S_PUSH")" "$(rate "$SMALL" "$S_PULL")"
+echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"
