@@ -8,4 +8,9 @@
 
 // SQLITE_TRANSIENT is a cast of -1 to a function pointer, which Swift cannot import.
 static inline sqlite3_destructor_type lstore_sqlite_transient(void) { return SQLITE_TRANSIENT; }
+// Memory statistics cost a global mutex on every allocation; lstore never reads them.
+// Must run before the library is initialized (the first connection opened).
+static inline int lstore_sqlite_disable_memory_statistics(void) {
+  return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 #endif

@@ -14,7 +14,14 @@ public final class Connection {
   public let path: String
   private var statementCache: [String: Statement] = [:]
 
+  /// Process-wide SQLite settings, applied once before the first connection opens.
+  private static let libraryConfigured: Bool = {
+    _ = lstore_sqlite_disable_memory_statistics()
+    return true
+  }()
+
   public init(path: String, mode: Mode = .create) throws {
+    _ = Self.libraryConfigured
     var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
     switch mode {
     case .readOnly: flags |= SQLITE_OPEN_READONLY
