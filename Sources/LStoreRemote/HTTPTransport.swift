@@ -12,7 +12,8 @@ public final class HTTPTransport: SyncTransport {
   private let token: String?
   private let session: URLSession
   public let description: String
-  public let maxBatchSize = 5_000
+  /// The backend's limit per push request (LiveStore's contract, kept by the HTTP API too).
+  public var maxBatchSize: Int { PushValidation.maxBatchSize }
 
   public init(url: String, storeId: String, payload: JSONValue?) throws {
     guard let base = URL(string: url.hasSuffix("/") ? String(url.dropLast()) : url) else {
@@ -49,8 +50,14 @@ public final class HTTPTransport: SyncTransport {
     if status == 401 || status == 403 {
       throw TransportError(.unauthorized, "\(base.absoluteString) refused the credentials (HTTP \(status))")
     }
+    // Not an lstore backend at that address, or one that is restarting.
+    if status == 404 || status >= 500 {
+      throw TransportError(.unavailable, "\(base.absoluteString) answered HTTP \(status)\(json(data)["error"]?.stringValue.map { ": \($0)" } ?? "")")
+    }
     return (status, (try? JSONParser.parse([UInt8](data))) ?? .null)
   }
+
+  private func json(_ data: Data) -> JSONValue { (try? JSONParser.parse([UInt8](data))) ?? .null }
 
   private var storePath: String { "api/v1/stores/\(storeId)" }
 

@@ -4,7 +4,9 @@ import LStoreSyncWebSocket
 
 /// Picks the transport for a remote location.
 public enum Transports {
-  public static func open(location: String, storeId: String, payload: JSONValue?, now: String) async throws -> SyncTransport {
+  /// - Parameter localEventlog: the syncing store's own eventlog, which a path remote must not be.
+  public static func open(location: String, storeId: String, payload: JSONValue?, now: String,
+                          localEventlog: String? = nil) async throws -> SyncTransport {
     let lower = location.lowercased()
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") {
       return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload)
@@ -16,6 +18,6 @@ public enum Transports {
     guard FileManager.default.fileExists(atPath: path) else {
       throw TransportError(.unavailable, "no store at \(path) (a remote is ws://…, http://… or a path to a store)")
     }
-    return try LocalStoreTransport(path: path, now: now)
+    return try LocalStoreTransport(path: path, now: now, localEventlog: localEventlog)
   }
 }

@@ -200,3 +200,19 @@ extension String {
     return String(scalars)
   }
 }
+
+extension Connection {
+  /// Rolls back a transaction that a killed process left behind in the file at `path`.
+  ///
+  /// A "hot" rollback journal beside a database can only be rolled back by a read-write
+  /// connection; until then every read-only connection fails with SQLITE_READONLY_ROLLBACK.
+  /// Opening read-write and reading the schema makes SQLite restore the file. Does nothing
+  /// when there is no journal.
+  public static func recoverInterruptedTransaction(at path: String) throws {
+    guard FileManager.default.fileExists(atPath: path + "-journal"), FileManager.default.fileExists(atPath: path) else {
+      return
+    }
+    let connection = try Connection(path: path, mode: .readWrite)
+    _ = try connection.scalar("SELECT count(*) FROM sqlite_master")
+  }
+}

@@ -35,7 +35,7 @@ struct BranchCommand: ParsableCommand {
     }
     if let name {
       let start = try startPoint.map { text -> SeqNum in
-        guard let seq = SeqNum(text) else { throw ValidationError("'\(text)' is not a sequence number like e5") }
+        guard let seq = SeqNum(text) else { throw InputError.usage("'\(text)' is not a sequence number like e5") }
         return seq
       }
       let info = try store.createBranch(name, at: start, schema: try store.loadSchema(), now: Clock.now())

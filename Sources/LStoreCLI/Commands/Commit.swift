@@ -85,7 +85,7 @@ struct CommitCommand: ParsableCommand {
     }
     let path = file ?? "-"
     if file == nil && isatty(0) != 0 {
-      throw ValidationError("nothing to commit: give an event name and args, --file, or events on stdin")
+      throw InputError.usage("nothing to commit: give an event name and args, --file, or events on stdin")
     }
     let reader: LineReader
     do {

@@ -57,7 +57,7 @@ struct ConfigCommand: ParsableCommand {
     let newValue = value
     switch key {
     case "schema":
-      guard let newValue else { throw ValidationError("the schema cannot be unset") }
+      guard let newValue else { throw InputError.usage("the schema cannot be unset") }
       let path = global.resolve(newValue)
       _ = try SchemaLoader.load(path: path)  // refuse a broken schema before recording it
       try store.updateConfig { $0.schema = Store.relativePath(path, from: store.workDirectory) }

@@ -34,14 +34,17 @@ struct ExportCommand: ParsableCommand {
     let recordedId = try eventlog.meta("storeId")
     let storeId = store?.config.storeId ?? recordedId ?? URL(fileURLWithPath: eventlog.path).deletingLastPathComponent().lastPathComponent
     let fromSeq = try from.map { text -> SeqNum in
-      guard let seq = SeqNum(text) else { throw ValidationError("--from: '\(text)' is not a sequence number") }
+      guard let seq = SeqNum(text) else { throw InputError.usage("--from: '\(text)' is not a sequence number") }
       return seq
     }
     let toSeq = try to.map { text -> SeqNum in
-      guard let seq = SeqNum(text) else { throw ValidationError("--to: '\(text)' is not a sequence number") }
+      guard let seq = SeqNum(text) else { throw InputError.usage("--to: '\(text)' is not a sequence number") }
       return seq
     }
     let finalPath = output.map { global.resolve($0) }
+    if let finalPath, FileIdentity.same(finalPath, store?.eventlogPath ?? global.resolve(global.eventlog ?? "")) {
+      throw InputError.usage("--output is the eventlog itself; give another path")
+    }
     let temporaryPath = finalPath.map { $0 + ".partial" }
     let file: ByteSink
     if let temporaryPath { file = try FileSink(path: temporaryPath) } else { file = FileSink(fd: 1) }

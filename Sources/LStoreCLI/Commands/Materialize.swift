@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LStoreKit
+import LStoreSQLite
 
 struct MaterializeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -33,15 +34,15 @@ struct MaterializeCommand: ParsableCommand {
     let global = root.global
     var untilSeq: SeqNum? = nil
     if let until {
-      guard let seq = SeqNum(until) else { throw ValidationError("--until: '\(until)' is not a sequence number like e5") }
+      guard let seq = SeqNum(until) else { throw InputError.usage("--until: '\(until)' is not a sequence number like e5") }
       untilSeq = seq
     }
     let eventlogPath: String
     let statePath: String
     let loaded: Schema
     if let direct = global.eventlog {
-      guard let schema else { throw ValidationError("--eventlog needs --schema to know the materializers") }
-      guard let output else { throw ValidationError("--eventlog is read-only: give --output for the new state file") }
+      guard let schema else { throw InputError.usage("--eventlog needs --schema to know the materializers") }
+      guard let output else { throw InputError.usage("--eventlog is read-only: give --output for the new state file") }
       eventlogPath = global.resolve(direct)
       guard FileManager.default.fileExists(atPath: eventlogPath) else { throw StoreError.notFound("no such file: \(direct)") }
       _ = try EventlogFile.openReadOnly(path: eventlogPath)
@@ -49,10 +50,16 @@ struct MaterializeCommand: ParsableCommand {
       statePath = global.resolve(output)
     } else {
       let store = try global.openStore()
+      try store.recoverInterruptedWrites()
       loaded = try store.loadSchema(override: schema.map { global.resolve($0) })
       eventlogPath = store.eventlogPath
       statePath = output.map { global.resolve($0) } ?? store.statePath(for: loaded)
     }
+    guard !FileIdentity.same(statePath, eventlogPath) else {
+      throw InputError.usage("--output is the eventlog itself; give another path for the state file")
+    }
+    // A journal left beside an existing output file would be replayed into the new file.
+    try Connection.recoverInterruptedTransaction(at: statePath)
     let progress = ProgressReporter(quiet: global.quiet)
     let report = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: statePath, schema: loaded,
                                             until: untilSeq, updatedAt: Clock.now(), progress: progress.handler)

@@ -26,9 +26,9 @@ struct RemoteCommand: ParsableCommand {
 
     func run() throws {
       let store = try remote.root.global.openStore()
-      guard Identifiers.isValidStoreID(name) else { throw ValidationError("invalid remote name '\(name)'") }
+      guard Identifiers.isValidStoreID(name) else { throw InputError.usage("invalid remote name '\(name)'") }
       if store.config.remotes?[name] != nil {
-        throw StoreError.alreadyExists(path: "remote '\(name)'")
+        throw StoreError.remoteExists(name)
       }
       if let storeId, !Identifiers.isValidStoreID(storeId) { throw StoreError.invalidStoreId(storeId) }
       let location = RemoteLocation.normalize(url, relativeTo: FileManager.default.currentDirectoryPath)

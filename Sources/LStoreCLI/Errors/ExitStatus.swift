@@ -2,7 +2,8 @@ import ArgumentParser
 import LStoreKit
 import LStoreSQLite
 
-/// lstore's exit codes. Documented in docs/cli.md and the man page; scripts rely on them.
+/// lstore's exit codes. Documented in docs/output-formats.md, the README and `lstore --help`;
+/// scripts rely on them.
 public enum ExitStatus: Int32, CaseIterable, Sendable {
   case success = 0
   /// Anything unexpected: I/O, SQLite, a damaged store.
@@ -30,7 +31,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case let error as StoreError:
       switch error {
       case .notAStore, .notFound: return (.notFound, error.description)
-      case .alreadyExists, .stateBehind, .readOnly: return (.refused, error.description)
+      case .alreadyExists, .remoteExists, .branchExists, .stateBehind, .readOnly, .busy: return (.refused, error.description)
       case .unknownEvent, .invalidArgs, .invalidStoreId, .empty: return (.invalidInput, error.description)
       case .ambiguous: return (.usage, error.description)
       case .corrupt: return (.failure, error.description)
@@ -47,13 +48,16 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       case .duplicateSeqNum, .brokenChain: return (.invalidInput, error.description)
       }
     case let error as InputError: return (error.status, error.message)
+    case let error as SQLiteError where error.isBusy:
+      return (.refused, "the store is busy: another lstore process is writing to it (\(error.message)); try again when it is done")
     case let error as SQLiteError: return (.failure, "SQLite: \(error.message)")
     case let error as SyncError:
       switch error {
       case .pushRejected: return (.pushRejected, error.description)
       case .rebaseFailed: return (.conflict, error.description)
       case .cannotRollBack, .outOfOrder, .remoteBehind: return (.failure, error.description)
-      case .unknownRemoteEvent, .invalidRemoteEvent: return (.invalidInput, error.description)
+      case .unknownPendingEvent: return (.conflict, error.description)
+      case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent: return (.invalidInput, error.description)
       }
     case let error as TransportError:
       switch error.kind {

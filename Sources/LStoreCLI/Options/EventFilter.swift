@@ -22,14 +22,14 @@ struct EventFilterOptions: ParsableArguments {
     var after = SeqNum.root
     var through: SeqNum? = nil
     if let from {
-      guard let seq = SeqNum(from) else { throw ValidationError("--from: '\(from)' is not a sequence number like e5 or e5+1") }
+      guard let seq = SeqNum(from) else { throw InputError.usage("--from: '\(from)' is not a sequence number like e5 or e5+1") }
       // "after" is exclusive: step back to just before `seq`.
       after = seq.client > 0 ? SeqNum(global: seq.global, client: seq.client - 1)
         : seq.global > 0 ? SeqNum(global: seq.global - 1, client: .max) : .root
       if seq == .root { after = .root }
     }
     if let to {
-      guard let seq = SeqNum(to) else { throw ValidationError("--to: '\(to)' is not a sequence number like e5 or e5+1") }
+      guard let seq = SeqNum(to) else { throw InputError.usage("--to: '\(to)' is not a sequence number like e5 or e5+1") }
       through = seq
     }
     return (after, through)

@@ -35,7 +35,7 @@ public struct GlobalOptions: ParsableArguments {
 
   public func openStore() throws -> Store {
     if eventlog != nil {
-      throw StoreError.readOnly("--eventlog opens a file read-only; this command needs a store")
+      throw InputError.usage("--eventlog opens a file read-only; this command needs a store")
     }
     return try Store.discover(from: workingDirectory)
   }

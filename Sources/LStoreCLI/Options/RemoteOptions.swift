@@ -66,7 +66,8 @@ extension RemoteOptions {
     let store = try global.openStore()
     let (_, location, storeId) = try resolve(in: store)
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
-    let transport = try await Transports.open(location: location, storeId: storeId, payload: try payload(), now: Clock.now())
+    let transport = try await Transports.open(location: location, storeId: storeId, payload: try payload(), now: Clock.now(),
+                                              localEventlog: store.eventlogPath)
     do {
       let result = try await body(SyncClient(replica: replica, transport: transport))
       await transport.close()

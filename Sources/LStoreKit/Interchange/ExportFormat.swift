@@ -13,6 +13,12 @@
 public enum ExportFormat {
   public static let version = 1
 
+  /// What identifies an event across stores: its name, origin and args.
+  static func identity(of record: EventRecord) -> JSONValue {
+    ["name": .string(record.name), "clientId": .string(record.clientId), "sessionId": .string(record.sessionId),
+     "args": (try? JSONParser.parse(record.argsJSON)) ?? .string(record.argsJSON)]
+  }
+
   /// Adds the header to the trailer's CRC: the header line without `exportedAt`, so
   /// re-exporting the same events gives a byte-identical file apart from that one field.
   static func checksum(header: JSONValue, into crc: inout CRC32) {
@@ -34,6 +40,8 @@ public struct ExportHeader: Equatable, Sendable {
   public var commits: Int
   public var backendHead: Int64
   public var exportedAt: String
+  /// The identity of the `firstParent` event (partial exports only).
+  public var firstParentEvent: JSONValue? = nil
 }
 
 /// The file is not a valid lstore export.

@@ -41,12 +41,18 @@ public enum Exporter {
       try writer.bytes.withUnsafeBytes { try sink.write($0) }
       writer.removeAll()
     }
-    let header: JSONValue = [
+    var header: JSONValue = [
       "lstore": "export", "version": .integer(Int64(ExportFormat.version)), "storeId": .string(storeId),
       "firstParent": .string(after.description), "head": .string(lastExported.description),
       "events": .integer(Int64(eventCount)), "commits": .integer(Int64(commitCount)),
       "backendHead": .integer(try eventlog.backendHead()), "exportedAt": .string(exportedAt),
     ]
+    // A partial export names the event it continues from, so an import can check that the
+    // store's head is that very event and not just one with the same number.
+    if after != .root, let parent = try eventlog.event(at: after), case .object(var object) = header {
+      object["firstParentEvent"] = ExportFormat.identity(of: parent)
+      header = .object(object)
+    }
     // The checksum covers the header without its export time, so that exporting the same
     // events twice gives the same checksum.
     ExportFormat.checksum(header: header, into: &crc)

@@ -35,6 +35,12 @@ public enum Importer {
           : "the export continues from \(header.firstParent), but this store's head is \(head)",
           isHeadMismatch: true)
       }
+      if let expected = header.firstParentEvent, head != .root {
+        guard let local = try eventlog.event(at: head), ExportFormat.identity(of: local) == expected else {
+          throw ImportError(line: 1, reason: "the export continues from \(header.firstParent) \(expected["name"]?.stringValue ?? ""), but this store's \(head) is a different event: the two histories diverged",
+                            isHeadMismatch: true)
+        }
+      }
       let stateHead = try replica.stateHead()
       guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
       var backendHead = try eventlog.backendHead()
@@ -326,7 +332,8 @@ public enum Importer {
     }
     return ExportHeader(storeId: storeId, firstParent: try seq("firstParent"), head: try seq("head"),
                         events: Int(try int("events")), commits: Int(try int("commits")),
-                        backendHead: try int("backendHead"), exportedAt: value["exportedAt"]?.stringValue ?? "")
+                        backendHead: try int("backendHead"), exportedAt: value["exportedAt"]?.stringValue ?? "",
+                        firstParentEvent: value["firstParentEvent"])
   }
 
   static func parseEvent(_ object: JSONObject, lineNumber: Int) throws -> EventRecord {
@@ -512,6 +519,13 @@ public enum Importer {
     }
     guard commits == header.commits else {
       throw ExportFormatError(line: lineNumber, reason: "the file holds \(commits) commits but its header says \(header.commits)")
+    }
+    // The end line is not covered by its own checksum: every key in it is checked instead.
+    guard case .integer(let commitCount)? = end["commits"], commitCount == commits else {
+      throw ExportFormatError(line: lineNumber, reason: "the end line's commit count does not match the \(commits) commits in the file")
+    }
+    if let keys = end.objectValue?.keys, let unknown = keys.first(where: { !["events", "commits", "crc32"].contains($0) }) {
+      throw ExportFormatError(line: lineNumber, reason: "unknown key '\(unknown)' in the end line")
     }
   }
 }

@@ -76,7 +76,7 @@ public final class MaterializerEngine {
     for sql in event.materializer.statements {
       let statements: [Statement]
       do {
-        statements = try connection.prepareAll(sql)
+        statements = try connection.withAuthorizer(Self.allows) { try connection.prepareAll(sql) }
       } catch let error as SQLiteError {
         throw MaterializeError(seqNum: nil, eventName: event.name, argsJSON: "", statement: sql,
                                reason: error.message)
@@ -269,7 +269,7 @@ public final class MaterializerEngine {
     if let cached = rawStatements[sql] {
       statements = cached
     } else {
-      statements = try connection.prepareAll(sql)
+      statements = try connection.withAuthorizer(Self.allows) { try connection.prepareAll(sql) }
       if rawStatements.count > 256 { rawStatements.removeAll() }
       rawStatements[sql] = statements
     }
@@ -291,6 +291,26 @@ public final class MaterializerEngine {
       }
       defer { statement.reset() }
       while try statement.step() {}
+    }
+  }
+}
+
+extension MaterializerEngine {
+  /// What materializer SQL (declared, or carried by a `livestore.RawSql` event) may do. It
+  /// runs inside lstore's own transaction on a connection that also holds the eventlog, so
+  /// it must not end that transaction, reach the eventlog, or rewrite LiveStore's or lstore's
+  /// bookkeeping: that would break the all-or-nothing promise of a commit, import or pull.
+  static func allows(_ request: AuthorizerRequest) -> Bool {
+    switch request.action {
+    case .transaction, .savepoint, .attach, .detach, .pragma: return false
+    default: break
+    }
+    if let database = request.database, database != "main" && database != "temp" { return false }
+    guard let table = request.table?.lowercased() else { return true }
+    let reserved = table.hasPrefix("__livestore") || table.hasPrefix("lstore_") || table.hasPrefix("sqlite_")
+    switch request.action {
+    case .read, .other: return true
+    default: return !reserved
     }
   }
 }

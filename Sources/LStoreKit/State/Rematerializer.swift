@@ -29,7 +29,9 @@ public enum Rematerializer {
     updatedAt: String, progress: ProgressHandler? = nil
   ) throws -> MaterializeReport {
     let started = DispatchTime.now()
-    let temporaryPath = statePath + ".building"
+    // A name of its own per process: two rebuilds at once must not share a scratch file.
+    let temporaryPath = statePath + ".building-\(getpid())-\(Identifiers.nanoid(length: 6))"
+    removeAbandonedScratchFiles(for: statePath)
     try? FileManager.default.removeItem(atPath: temporaryPath)
     try? FileManager.default.removeItem(atPath: temporaryPath + "-journal")
     var count = 0
@@ -95,9 +97,22 @@ public enum Rematerializer {
       throw error
     }
     try FileSync.fsync(path: temporaryPath)
+    // A journal a killed writer left beside the old file would be replayed into the new
+    // one: roll it back (into the old file) before the new file takes its name.
+    try Connection.recoverInterruptedTransaction(at: statePath)
     try FileSync.replace(temporaryPath, with: statePath)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
     return MaterializeReport(events: count, through: through, seconds: seconds, statePath: statePath)
+  }
+}
+
+/// Scratch files of rebuilds whose process is gone (killed mid-rebuild).
+private func removeAbandonedScratchFiles(for statePath: String) {
+  let directory = (statePath as NSString).deletingLastPathComponent
+  let prefix = (statePath as NSString).lastPathComponent + ".building-"
+  for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+    guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0.isNumber }), kill(pid, 0) != 0, errno == ESRCH else { continue }
+    try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
   }
 }
 

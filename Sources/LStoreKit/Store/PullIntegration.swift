@@ -102,6 +102,9 @@ public final class PullIntegration {
     guard let definition = replica.schema.event(named: event.name) else {
       throw SyncError.unknownRemoteEvent(seqNum: event.seqNum, name: event.name)
     }
+    // A backend only holds synced events. A client-only one (livestore.RawSql, a document
+    // set) arriving from it is refused rather than run.
+    guard !definition.clientOnly else { throw SyncError.clientOnlyRemoteEvent(seqNum: event.seqNum, name: event.name) }
     let args: JSONValue
     do {
       args = try definition.args.normalize(event.args.flatMap { $0.isNull ? nil : $0 } ?? .object(JSONObject()))
@@ -127,7 +130,7 @@ public final class PullIntegration {
         let commits = try CommitRenumbering(eventlog: replica.eventlog, firstMoved: rolledBack[0].seqNum)
         for original in rolledBack {
           guard let definition = replica.schema.event(named: original.name) else {
-            throw SyncError.unknownRemoteEvent(seqNum: original.seqNum.global, name: original.name)
+            throw SyncError.unknownPendingEvent(original.seqNum, name: original.name)
           }
           let clientOnly = original.seqNum.isClientOnly
           var moved = original
@@ -139,6 +142,12 @@ public final class PullIntegration {
             try replica.apply(moved, definition: definition, args: args, pending: true)
           } catch let error as MaterializeError {
             throw SyncError.rebaseFailed(original: original.seqNum, rebased: moved.seqNum, name: original.name, reason: error.reason)
+          } catch let error as ArgsError {
+            throw SyncError.rebaseFailed(original: original.seqNum, rebased: moved.seqNum, name: original.name,
+                                         reason: "its args no longer match the schema: \(error)")
+          } catch let error as JSONSyntaxError {
+            throw SyncError.rebaseFailed(original: original.seqNum, rebased: moved.seqNum, name: original.name,
+                                         reason: "its argsJson is not valid JSON: \(error)")
           }
           commits.moved(original.seqNum, to: moved.seqNum)
           result.renumbered.append((original.seqNum, moved.seqNum))
@@ -146,6 +155,7 @@ public final class PullIntegration {
         }
         try commits.write()
         result.rebased = rolledBack.count
+        if replica.schema.tables.contains(where: { !$0.hasPrimaryKey }) { try replica.rematerializeInPlace() }
       }
       if backendHead > (try replica.eventlog.backendHead()) { try replica.eventlog.setBackendHead(backendHead) }
       try replica.trimChangesets(below: backendHead)

@@ -35,6 +35,31 @@ extension Replica {
     }
   }
 
+  /// Rebuilds every user table from the eventlog inside the current transaction. Used after
+  /// a rebase when a table has no primary key: the session extension records no changes for
+  /// such tables, so a changeset rollback cannot undo their rows.
+  func rematerializeInPlace() throws {
+    for table in schema.tables { try connection.execute("DELETE FROM main.\(table.name.quotedIdentifier)") }
+    try connection.execute("DELETE FROM main.__livestore_session_changeset")
+    let backendHead = try eventlog.backendHead()
+    var definitions: [String: EventDefinition] = [:]
+    try eventlog.forEach { row in
+      let name = row.name
+      guard let definition = definitions[name] ?? schema.event(named: name) else {
+        throw SyncError.unknownPendingEvent(row.seqNum, name: name)
+      }
+      definitions[name] = definition
+      let seqNum = row.seqNum
+      let pending = seqNum > SeqNum(global: backendHead, client: 0)
+      let args = try definition.args.normalize(try JSONParser.parse(row.argsUTF8))
+      let changeset = try engine.apply(definition, args: args,
+                                       context: EventContext(seqNum: seqNum, name: name, clientId: row.clientId, sessionId: row.sessionId),
+                                       argsJSON: row.argsJSON, recordChangeset: pending)
+      if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset) }
+      return true
+    }
+  }
+
   /// LiveStore keeps changesets only for events that can still be rolled back: those at or
   /// after the backend head.
   func trimChangesets(below backendHead: Int64) throws {
@@ -69,6 +94,8 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case pushRejected(reason: String, backendHead: Int64?)
   case cannotRollBack(SeqNum, String)
   case unknownRemoteEvent(seqNum: Int64, name: String)
+  case unknownPendingEvent(SeqNum, name: String)
+  case clientOnlyRemoteEvent(seqNum: Int64, name: String)
   case invalidRemoteEvent(seqNum: Int64, name: String, reason: String)
   case rebaseFailed(original: SeqNum, rebased: SeqNum, name: String, reason: String)
   case outOfOrder(expected: Int64, got: Int64)
@@ -82,6 +109,10 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
       return "cannot roll back pending event \(seqNum) for the rebase: \(reason)"
     case .unknownRemoteEvent(let seqNum, let name):
       return "pulled event e\(seqNum) is '\(name)', which the schema does not define; update the schema file and pull again"
+    case .unknownPendingEvent(let seqNum, let name):
+      return "rebase stopped: pending event \(seqNum) is '\(name)', which the schema no longer defines; the store is unchanged (add the event back to the schema, then pull again)"
+    case .clientOnlyRemoteEvent(let seqNum, let name):
+      return "the remote sent e\(seqNum) '\(name)', which the schema defines as client-only: client-only events are never synced, so it is refused"
     case .invalidRemoteEvent(let seqNum, let name, let reason):
       return "pulled event e\(seqNum) \(name) does not match the schema: \(reason)"
     case .rebaseFailed(let original, let rebased, let name, let reason):
@@ -89,7 +120,7 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
     case .outOfOrder(let expected, let got):
       return "the remote sent e\(got) where e\(expected) was expected"
     case .remoteBehind(let local, let remote):
-      return "the remote's head (e\(remote)) is behind this store's backend head (e\(local)); is it the right remote and store id?"
+      return "the remote's head (e\(remote)) is behind this store's backend head (e\(local)): it was reset, or it is another backend or store id; check 'lstore remote list'"
     }
   }
 }

@@ -20,7 +20,9 @@ extension Store {
   }
 
   public func listBranches() throws -> [BranchInfo] {
-    let names = try FileManager.default.contentsOfDirectory(atPath: branchesDirectory).filter(branchExists).sorted()
+    // Names starting with '.' are a create or delete in progress (or interrupted).
+    let names = try FileManager.default.contentsOfDirectory(atPath: branchesDirectory)
+      .filter { !$0.hasPrefix(".") && branchExists($0) }.sorted()
     return try names.map { name in
       let connection = try Connection(path: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"), mode: .readOnly)
       let eventlog = Eventlog(connection: connection)
@@ -36,7 +38,7 @@ extension Store {
     guard Identifiers.isValidStoreID(name), !name.hasPrefix(".") else {
       throw StoreError.invalidArgs(name: name, origin: nil, reason: "a branch name uses 1-64 characters from A-Z a-z 0-9 _ - . and does not start with '.'")
     }
-    guard !branchExists(name) else { throw StoreError.alreadyExists(path: "branch '\(name)'") }
+    guard !branchExists(name) else { throw StoreError.branchExists(name) }
     let source = try openEventlog(readOnly: true)
     let head = try source.head()
     let cut = startPoint.map { min($0, head) } ?? head

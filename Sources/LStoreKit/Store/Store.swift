@@ -123,6 +123,7 @@ public final class Store {
     guard FileManager.default.fileExists(atPath: eventlogPath) else {
       throw StoreError.corrupt("the eventlog of branch '\(branch)' is missing: \(eventlogPath)")
     }
+    try recoverInterruptedWrites()
     let connection = try Connection(path: eventlogPath, mode: readOnly ? .readOnly : .readWrite)
     let eventlog = Eventlog(connection: connection)
     try eventlog.validate()
@@ -132,8 +133,15 @@ public final class Store {
   /// Eventlog and state together, the state brought up to date first when it is missing
   /// (a table change selects a new state file) or was built by other materializers.
   public func openReplica(schema: Schema, now: String, progress: ProgressHandler? = nil) throws -> Replica {
-    try Replica.open(eventlogPath: eventlogPath, statePath: statePath(for: schema), schema: schema, now: now,
+    try recoverInterruptedWrites()
+    return try Replica.open(eventlogPath: eventlogPath, statePath: statePath(for: schema), schema: schema, now: now,
                      progress: progress)
+  }
+
+  /// Rolls back whatever a killed lstore left half-written in this branch's files since the
+  /// store was opened (opening does it too). Cheap when there is nothing to do.
+  public func recoverInterruptedWrites() throws {
+    Self.recoverInterruptedTransactions(in: branchDirectory)
   }
 
   /// The author for new commits: config, then `LSTORE_AUTHOR_NAME`/`_EMAIL`, then git's

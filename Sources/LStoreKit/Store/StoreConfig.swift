@@ -70,6 +70,9 @@ public struct StoreConfig: Codable, Equatable, Sendable {
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   case notAStore(searchedFrom: String)
   case alreadyExists(path: String)
+  case remoteExists(String)
+  case branchExists(String)
+  case busy(String)
   case corrupt(String)
   case invalidStoreId(String)
   case unknownEvent(name: String, origin: String?, known: [String])
@@ -84,6 +87,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     switch self {
     case .notAStore(let path): return "not an lstore store (or any parent up to /): \(path); run 'lstore init' or pass -C"
     case .alreadyExists(let path): return "a store already exists at \(path)"
+    case .remoteExists(let name): return "a remote named '\(name)' already exists (lstore remote remove \(name) first)"
+    case .branchExists(let name): return "a branch named '\(name)' already exists"
+    case .busy(let what): return what
     case .corrupt(let detail): return detail
     case .invalidStoreId(let id): return "invalid store id '\(id)': use 1-64 characters from A-Z a-z 0-9 _ - ."
     case .unknownEvent(let name, let origin, let known):

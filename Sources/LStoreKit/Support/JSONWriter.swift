@@ -68,7 +68,7 @@ public struct JSONWriter {
   public mutating func writeNumber(_ value: Double) {
     guard value.isFinite else { appendASCII("null"); return }
     if value == 0 { bytes.append(UInt8(ascii: "0")); return }
-    if value.rounded(.towardZero) == value, abs(value) < 9.2e18 {
+    if value.rounded(.towardZero) == value, abs(value) <= 9_007_199_254_740_992 {
       writeInteger(Int64(value))
       return
     }

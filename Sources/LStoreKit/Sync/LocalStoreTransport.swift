@@ -9,8 +9,18 @@ public final class LocalStoreTransport: SyncTransport {
   public let description: String
   public let maxBatchSize = 10_000
 
-  public init(path: String, now: String) throws {
-    store = try Store.discover(from: path)
+  /// Opens the store at exactly `path` (its `.lstore`, or that directory itself), never one
+  /// found by searching upward: a remote must not silently become some other store.
+  /// `localEventlog` is the pulling or pushing store's own eventlog, refused as a remote.
+  public init(path: String, now: String, localEventlog: String? = nil) throws {
+    let directory = path.hasSuffix(StoreLocator.directoryName) ? path : (path as NSString).appendingPathComponent(StoreLocator.directoryName)
+    guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json")) else {
+      throw TransportError(.unavailable, "no store at \(path) (expected \(directory))")
+    }
+    store = try Store(directory: directory)
+    if let localEventlog, FileIdentity.same(store.eventlogPath, localEventlog) {
+      throw TransportError(.unavailable, "\(path) is this store itself; a remote must be another store")
+    }
     replica = try store.openReplica(schema: try store.loadSchema(), now: now)
     description = "store '\(store.config.storeId)' at \(store.workDirectory)"
   }
@@ -52,15 +62,18 @@ public final class LocalStoreTransport: SyncTransport {
       var current = try replica.eventlog.head()
       let stateHead = try replica.stateHead()
       guard stateHead == current else { throw StoreError.stateBehind(state: stateHead, eventlog: current) }
-      var expected = head + 1
-      for event in batch {
+      // The whole batch is checked before anything is applied, so a refusal changes nothing.
+      for (offset, event) in batch.enumerated() {
+        let expected = head + 1 + Int64(offset)
         guard event.seqNum == expected, event.parentSeqNum == expected - 1 else {
           return .rejected(reason: "the batch is not contiguous at e\(event.seqNum)", backendHead: head)
         }
-        expected += 1
         guard let definition = replica.schema.event(named: event.name), !definition.clientOnly else {
-          throw SyncError.unknownRemoteEvent(seqNum: event.seqNum, name: event.name)
+          throw TransportError(.protocolViolation, "\(description) cannot take e\(event.seqNum) '\(event.name)': its schema does not define it as a synced event")
         }
+      }
+      for event in batch {
+        let definition = replica.schema.event(named: event.name)!
         let args = try definition.args.normalize(event.args.flatMap { $0.isNull ? nil : $0 } ?? .object(JSONObject()))
         let record = EventRecord(seqNum: SeqNum(global: event.seqNum), parentSeqNum: SeqNum(global: event.parentSeqNum),
                                  name: event.name, argsJSON: event.argsJSON, clientId: event.clientId,

@@ -48,34 +48,27 @@ public final class SyncClient {
     result.backendHead = startHead
     let total = try replica.eventlog.pendingCount().synced
     var cursor = startHead
-    var confirmedThrough = startHead
-    var lastMetadata: JSONValue? = nil
-    // Confirm locally every so often, not after every batch: a crash in between only means
-    // the next push is refused for events the backend already has, and the next pull
-    // recognizes them as ours and confirms them.
-    func confirm() throws {
-      guard cursor > confirmedThrough else { return }
-      try replica.confirmPushed(from: confirmedThrough + 1, through: cursor, metadata: lastMetadata)
-      confirmedThrough = cursor
-    }
+    // Each accepted push call is confirmed with the metadata the backend gave it. A crash
+    // between the backend's ack and this confirmation only means the next push is refused
+    // for events the backend already has; the next pull recognizes them as ours.
     while true {
       let batch = try replica.pushBatch(after: cursor, limit: transport.maxBatchSize)
       if batch.isEmpty { break }
       let remote = try batch.map(Self.remoteEvent)
       switch try await transport.push(remote) {
       case .accepted(let metadata):
-        lastMetadata = metadata
+        try replica.confirmPushed(from: cursor + 1, through: remote.last!.seqNum, metadata: metadata)
         cursor = remote.last!.seqNum
         result.pushed += remote.count
         result.batches += 1
         progress?(Progress(done: result.pushed, total: total, label: "pushing"))
-        if result.pushed % 50_000 < remote.count { try confirm() }
       case .rejected(let reason, let backendHead):
-        try confirm()
+        if let backendHead, backendHead < cursor {
+          throw SyncError.remoteBehind(local: cursor, remote: backendHead)
+        }
         throw SyncError.pushRejected(reason: reason, backendHead: backendHead)
       }
     }
-    try confirm()
     result.backendHead = cursor
     return result
   }
