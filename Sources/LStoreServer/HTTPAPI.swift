@@ -101,7 +101,15 @@ struct HTTPAPI: Sendable {
     }
     do {
       let head = try await backend.push(storeId: storeId, batch: batch, requestId: Identifiers.nanoid(length: 21))
-      return jsonResponse(.ok, ["head": .integer(head)])
+      // The batch's createdAt, so an HTTP client can record the confirmation as LiveStore
+      // does (syncMetadata Some({createdAt})), as a WebSocket client learns it from the echo.
+      var response = JSONObject([("head", .integer(head))])
+      let snapshot = try await backend.pullSnapshot(storeId: storeId, cursor: head - 1)
+      var pages = backend.pages(of: snapshot, pageSize: 1).makeAsyncIterator()
+      if let item = try await pages.next()?.items.first, item.event.seqNum == head, let createdAt = item.createdAt {
+        response["createdAt"] = .string(createdAt)
+      }
+      return jsonResponse(.ok, .object(response))
     } catch let rejection as PushRejection {
       switch rejection.kind {
       case .notAtHead(let head):

@@ -122,6 +122,9 @@ final class SyncEndToEndTests: XCTestCase {
     XCTAssertEqual(denied.status, 69, denied.description)
     let pushed = try sandbox.lstore(["-C", "a", "push", server.httpURL], env: ["LSTORE_AUTH_TOKEN": "s3cret-token"])
     XCTAssertEqual(pushed.status, 0, pushed.description)
+    // Confirmed over HTTP as over WebSocket: the backend's createdAt is recorded.
+    let confirmed = try sandbox.lstore(["-C", "a", "log", "--json"])
+    XCTAssertTrue(confirmed.stdout.contains(#""syncMetadata":{"_tag":"Some","value":{"createdAt":""#), confirmed.stdout)
     try sandbox.initStore("b")
     let pulled = try sandbox.lstore(["-C", "b", "pull", server.url], env: ["LSTORE_AUTH_TOKEN": "s3cret-token"])
     XCTAssertEqual(pulled.status, 0, pulled.description)
