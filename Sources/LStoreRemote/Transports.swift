@@ -5,11 +5,13 @@ import LStoreSyncWebSocket
 /// Picks the transport for a remote location.
 public enum Transports {
   /// - Parameter localEventlog: the syncing store's own eventlog, which a path remote must not be.
+  /// - Parameter live: the transport will follow live updates, so a WebSocket keeps
+  ///   reconnecting; otherwise a lost connection ends the command with an error.
   public static func open(location: String, storeId: String, payload: JSONValue?, now: String,
-                          localEventlog: String? = nil) async throws -> SyncTransport {
+                          localEventlog: String? = nil, live: Bool = false) async throws -> SyncTransport {
     let lower = location.lowercased()
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") {
-      return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload)
+      return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload, reconnect: live)
     }
     if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
       return try HTTPTransport(url: location, storeId: storeId, payload: payload)

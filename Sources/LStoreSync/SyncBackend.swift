@@ -146,10 +146,23 @@ public actor SyncBackend {
       try Self.validate(storeId: storeId)
       try PushValidation.checkShape(batch)
     } catch {
+      if (try? Self.validate(storeId: storeId)) != nil { markRefused(requestId, storeId: storeId) }
       completion(.failure(error))
       return
     }
     enqueue(storeId, .push(QueuedPush(batch: batch, requestId: requestId, completion: completion)))
+  }
+
+  /// Remembers that a pipelined push failed, whatever the reason, so the pushes of the same
+  /// pipeline behind it (built on its events) are refused rather than stored on top of
+  /// someone else's events that happen to end at the same number.
+  private func markRefused(_ requestId: String, storeId: String) {
+    guard let pipeline = Self.pipelineId(of: requestId).map(String.init) else { return }
+    var state = stores[storeId, default: StoreState()]
+    guard !state.refusedPipelines.contains(pipeline) else { return }
+    state.refusedPipelines.append(pipeline)
+    if state.refusedPipelines.count > Self.rememberedRefusedPipelines { state.refusedPipelines.removeFirst() }
+    stores[storeId] = state
   }
 
   private func enqueue(_ storeId: String, _ write: QueuedWrite) {
@@ -196,7 +209,10 @@ public actor SyncBackend {
     do {
       head = try await self.head(storeId: storeId)
     } catch {
-      for push in group { push.completion(.failure(error)) }
+      for push in group {
+        markRefused(push.requestId, storeId: storeId)
+        push.completion(.failure(error))
+      }
       return
     }
     // A rejected push does not move the running head, so the pushes after it that build on
@@ -260,6 +276,7 @@ public actor SyncBackend {
       }
     }
     for (push, outcome) in zip(group, outcomes) {
+      if case .failure = outcome { markRefused(push.requestId, storeId: storeId) }
       push.completion(outcome)
       guard case .success = outcome else { continue }
       pushesCommitted += 1

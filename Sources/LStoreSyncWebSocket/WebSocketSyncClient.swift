@@ -62,6 +62,10 @@ public final class WebSocketSyncClient: Sendable {
     public var echoTimeout: Duration = .seconds(1)
     /// How many `PushReq`s `push(batches:)` keeps unanswered at once.
     public var pushWindow = 64
+    /// Reopen a lost connection (with backoff) and carry on. Off for one-shot commands
+    /// (`lstore push`, `lstore pull`): there a lost connection fails everything waiting, so
+    /// the command ends with an error instead of waiting for a server that may never return.
+    public var reconnect = true
     public init() {}
   }
 
@@ -375,7 +379,13 @@ public final class WebSocketSyncClient: Sendable {
             return
           }
           if opened.withLock({ $0 }) { backoff = options.initialBackoff }
-          failEverything(WebSocketSyncError(kind: .connectionLost, message: "connection to \(url) lost"), includingPull: false)
+          let lost = WebSocketSyncError(kind: .connectionLost, message: "connection to \(url) lost")
+          guard options.reconnect else {
+            state.withLock { $0.closed = true }
+            failEverything(lost, includingPull: true)
+            break
+          }
+          failEverything(lost, includingPull: false)
           if state.withLock({ $0.closed }) { break }
           try? await Task.sleep(for: backoff)
           backoff = min(backoff * 2, options.maxBackoff)

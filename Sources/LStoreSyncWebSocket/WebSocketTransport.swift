@@ -15,9 +15,16 @@ public final class WebSocketTransport: SyncTransport {
 
   /// Connects to `url` (`ws://host:port`); throws `TransportError(.unavailable)` when the
   /// server cannot be reached or refuses the storeId or payload.
-  public static func connect(url: String, storeId: String, payload: JSONValue?) async throws -> WebSocketTransport {
+  /// - Parameter reconnect: keep reopening a lost connection (for live following); when
+  ///   false, a lost connection fails the push or pull in progress and every later one.
+  public static func connect(url: String, storeId: String, payload: JSONValue?, reconnect: Bool = true) async throws
+    -> WebSocketTransport
+  {
+    var options = WebSocketSyncClient.Options()
+    options.reconnect = reconnect
     do {
-      return WebSocketTransport(client: try await WebSocketSyncClient.connect(url: url, storeId: storeId, payload: payload))
+      return WebSocketTransport(client: try await WebSocketSyncClient.connect(url: url, storeId: storeId, payload: payload,
+                                                                              options: options))
     } catch let error as WebSocketSyncError {
       throw TransportError(.unavailable, error.message)
     }

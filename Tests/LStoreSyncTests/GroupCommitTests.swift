@@ -195,6 +195,28 @@ final class GroupCommitTests: XCTestCase {
     XCTAssertEqual(head, 40)
   }
 
+  func testAPipelineWhosePushFailedForAnyReasonIsRefusedAfterwards() async throws {
+    let outcomes = Outcomes()
+    await holdFirstCommit(outcomes)  // e1…e10
+    await backend.submitPush(storeId: "todos", batch: makeEvents(from: 11, count: 10, clientId: "z"), requestId: "z~0") { outcomes.record($0) }
+    // The storage fails the group (e15 already exists): not a parent refusal, an error.
+    let other = try Connection(path: directory + "/backend.db")
+    try other.execute(#"CREATE TABLE IF NOT EXISTS "eventlog_todos" (seqNum INTEGER PRIMARY KEY NOT NULL, parentSeqNum INTEGER NOT NULL, name TEXT NOT NULL, args TEXT, createdAt TEXT NOT NULL, clientId TEXT NOT NULL, sessionId TEXT NOT NULL) STRICT"#)
+    try other.execute(#"INSERT INTO "eventlog_todos" VALUES (15, 14, 'x', NULL, 't', 'c', 's')"#)
+    storage.open()
+    await outcomes.wait(for: 2)
+    XCTAssertTrue(outcomes.all.last?.hasPrefix("error:") ?? false, "\(outcomes.all)")
+    try other.execute(#"DELETE FROM "eventlog_todos" WHERE seqNum = 15"#)
+    // Someone else's push ends exactly where z~0 would have.
+    let head = try await backend.push(storeId: "todos", batch: makeEvents(from: 11, count: 10, clientId: "y"), requestId: "plain")
+    XCTAssertEqual(head, 20)
+    // z~1 was built on z~0's events: it continues the head by number only, and is refused.
+    await backend.submitPush(storeId: "todos", batch: makeEvents(from: 21, count: 5, clientId: "z"), requestId: "z~1") { outcomes.record($0) }
+    await outcomes.wait(for: 3)
+    XCTAssertEqual(outcomes.all.last, "no:Invalid push: an earlier push of the same pipeline was refused (pull, then push again)")
+    XCTAssertEqual(try storage.head(storeId: "todos"), 20)
+  }
+
   func testResetWaitsForThePushesQueuedBeforeIt() async throws {
     let outcomes = Outcomes()
     await holdFirstCommit(outcomes)

@@ -30,7 +30,7 @@ struct PullCommand: AsyncParsableCommand {
     let global = root.global
     let progress = ProgressReporter(quiet: global.quiet)
     defer { progress.finish() }
-    try await remote.withSyncClient(global) { client in
+    try await remote.withSyncClient(global, live: follow) { client in
       let result = try await client.pull(progress: progress.handler)
       progress.finish()
       report(result, remote: client.transport.description, global: global)

@@ -62,12 +62,12 @@ struct RemoteOptions: ParsableArguments {
 extension RemoteOptions {
   /// Opens the store's replica and a transport to the chosen remote, runs `body` with a sync
   /// client over them, and closes the transport whatever happens.
-  func withSyncClient<T>(_ global: GlobalOptions, _ body: (SyncClient) async throws -> T) async throws -> T {
+  func withSyncClient<T>(_ global: GlobalOptions, live: Bool = false, _ body: (SyncClient) async throws -> T) async throws -> T {
     let store = try global.openStore()
     let (_, location, storeId) = try resolve(in: store)
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
     let transport = try await Transports.open(location: location, storeId: storeId, payload: try payload(), now: Clock.now(),
-                                              localEventlog: store.eventlogPath)
+                                              localEventlog: store.eventlogPath, live: live)
     do {
       let result = try await body(SyncClient(replica: replica, transport: transport))
       await transport.close()
