@@ -10,7 +10,7 @@ final class BranchTests: XCTestCase {
     XCTAssertEqual(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"t2","text":"b"}"#, "-m", "two").status, 0)
     let created = try sandbox.lstore("branch", "experiment", "e1")
     XCTAssertEqual(created.status, 0, created.description)
-    XCTAssertEqual(created.stdout, "Created branch 'experiment' at e1 (1 events)\n")
+    XCTAssertEqual(created.stdout, "Created branch 'experiment' at e1 (1 event)\n")
     XCTAssertEqual(try sandbox.lstore("branch", "experiment").status, 2, "an existing branch is refused")
     XCTAssertEqual(try sandbox.lstore("switch", "experiment").status, 0)
     XCTAssertEqual(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"x","text":"c"}"#, "-m", "three").status, 0)

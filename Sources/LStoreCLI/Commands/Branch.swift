@@ -39,7 +39,7 @@ struct BranchCommand: ParsableCommand {
         return seq
       }
       let info = try store.createBranch(name, at: start, schema: try store.loadSchema(), now: Clock.now())
-      global.stdout.line("Created branch '\(name)' at \(info.head) (\(info.events) events)")
+      global.stdout.line("Created branch '\(name)' at \(info.head) (\(counted(info.events, "event")))")
       return
     }
     for branch in try store.listBranches() {
@@ -50,7 +50,7 @@ struct BranchCommand: ParsableCommand {
       } else {
         let marker = branch.isCurrent ? "* " : "  "
         let label = branch.isCurrent ? global.style.green(branch.name) : branch.name
-        global.stdout.line("\(marker)\(label)\t\(branch.head) (\(branch.events) events)")
+        global.stdout.line("\(marker)\(label)\t\(branch.head) (\(counted(branch.events, "event")))")
       }
     }
   }

@@ -57,7 +57,7 @@ struct ExportCommand: ParsableCommand {
       progress.finish()
       if let temporaryPath, let finalPath { try FileSync.replace(temporaryPath, with: finalPath) }
       if output != nil {
-        global.note("Exported \(report.events) events and \(report.commits) commits through \(report.head) in \(String(format: "%.2f", report.seconds)) s")
+        global.note("Exported \(counted(report.events, "event")) and \(counted(report.commits, "commit")) through \(report.head) in \(String(format: "%.2f", report.seconds)) s")
       }
     } catch {
       if let temporaryPath { try? FileManager.default.removeItem(atPath: temporaryPath) }

@@ -47,7 +47,7 @@ struct FsckCommand: ParsableCommand {
       }
     }
     if !json {
-      out.line("checked \(report.events) events: \(report.errors) error\(report.errors == 1 ? "" : "s"), \(report.findings.count - report.errors) warning\(report.findings.count - report.errors == 1 ? "" : "s")")
+      out.line("checked \(counted(report.events, "event")): \(report.errors) error\(report.errors == 1 ? "" : "s"), \(report.findings.count - report.errors) warning\(report.findings.count - report.errors == 1 ? "" : "s")")
     }
     if report.errors > 0 { throw ExitCode(ExitStatus.failure.rawValue) }
   }

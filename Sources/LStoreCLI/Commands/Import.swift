@@ -48,7 +48,7 @@ struct ImportCommand: ParsableCommand {
       ]
       global.stdout.line(value.compactText)
     } else {
-      global.stdout.line("Imported \(report.events) events and \(report.commits) commits; head is now \(report.head) (\(Int(report.eventsPerSecond)) events/s)")
+      global.stdout.line("Imported \(counted(report.events, "event")) and \(counted(report.commits, "commit")); head is now \(report.head) (\(Int(report.eventsPerSecond)) events/s)")
     }
   }
 }

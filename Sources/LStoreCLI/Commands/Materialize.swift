@@ -72,7 +72,7 @@ struct MaterializeCommand: ParsableCommand {
       ]
       global.stdout.line(value.compactText)
     } else {
-      global.stdout.line("Materialized \(report.events) events through \(report.through) in \(String(format: "%.2f", report.seconds)) s (\(Int(report.eventsPerSecond)) events/s) into \(report.statePath)")
+      global.stdout.line("Materialized \(counted(report.events, "event")) through \(report.through) in \(String(format: "%.2f", report.seconds)) s (\(Int(report.eventsPerSecond)) events/s) into \(report.statePath)")
     }
   }
 }

@@ -60,9 +60,9 @@ struct PullCommand: AsyncParsableCommand {
       global.stdout.line("Already up to date (backend head e\(result.backendHead), head \(result.head))")
       return
     }
-    var line = "Pulled \(result.pulled) events from \(remote); head is \(result.head), backend head e\(result.backendHead)"
+    var line = "Pulled \(counted(result.pulled, "event")) from \(remote); head is \(result.head), backend head e\(result.backendHead)"
     if result.confirmed > 0 { line += "; \(result.confirmed) of ours confirmed" }
-    if result.rebased > 0 { line += "; rebased \(result.rebased) pending events" }
+    if result.rebased > 0 { line += "; rebased \(counted(result.rebased, "pending event"))" }
     global.stdout.line(line)
   }
 }

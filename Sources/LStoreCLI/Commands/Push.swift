@@ -33,7 +33,7 @@ struct PushCommand: AsyncParsableCommand {
     } else if result.pushed == 0 {
       global.stdout.line("Everything up to date (backend head e\(result.backendHead))")
     } else {
-      global.stdout.line("Pushed \(result.pushed) events to \(remoteName); backend head is e\(result.backendHead)")
+      global.stdout.line("Pushed \(counted(result.pushed, "event")) to \(remoteName); backend head is e\(result.backendHead)")
     }
   }
 }

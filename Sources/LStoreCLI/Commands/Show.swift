@@ -8,7 +8,9 @@ struct ShowCommand: ParsableCommand {
     commandName: "show",
     abstract: "Show one event (args, metadata, the rows it changed) or one commit.",
     discussion: """
-      <ref> is an event's sequence number (e5, e5+1) or a commit id (any unique prefix). \
+      <ref> is an event's sequence number (e5, e5+1) or a commit id (any unique prefix of at least \
+      4 characters; a bare number is taken as a commit id prefix when one matches, else as \
+      an event). \
       The rows an event changed come from the changeset LiveStore keeps in the state \
       database for events not yet confirmed by a backend.
       """)
@@ -24,11 +26,18 @@ struct ShowCommand: ParsableCommand {
   func run() throws {
     let global = root.global
     let (eventlog, store) = try global.openEventlogForReading()
-    if let seqNum = SeqNum(ref), ref.first == "e" || ref.first == "E" || Int(ref) != nil {
+    // `e5` and `e5+1` name events. A bare number is a commit id prefix when one matches
+    // (ids are hex, so "1089754" can be either), and an event otherwise.
+    if let seqNum = SeqNum(ref), ref.first == "e" || ref.first == "E" {
       try showEvent(seqNum, eventlog: eventlog, store: store, global: global)
       return
     }
-    let matches = try eventlog.commits(withIDPrefix: ref.lowercased())
+    // As git, an abbreviated id needs at least 4 characters.
+    let matches = ref.count >= 4 ? try eventlog.commits(withIDPrefix: ref.lowercased()) : []
+    if matches.isEmpty, let seqNum = SeqNum(ref), Int(ref) != nil {
+      try showEvent(seqNum, eventlog: eventlog, store: store, global: global)
+      return
+    }
     guard !matches.isEmpty else { throw StoreError.notFound("no event or commit '\(ref)'") }
     guard matches.count == 1 else {
       throw StoreError.ambiguous("commit id prefix '\(ref)' is ambiguous: \(matches.map { String($0.id.prefix(12)) }.joined(separator: ", "))")
