@@ -69,7 +69,7 @@ public final class HTTPTransport: SyncTransport {
       guard status == 200, case .array(let items)? = json["batch"] else {
         throw TransportError(.protocolViolation, "pull from \(description) failed: HTTP \(status) \(json["error"]?.stringValue ?? "")")
       }
-      let events = try items.map { HTTPTransport.remoteEvent(try PullItem(json: $0)) }
+      let events = try items.map { try PullItem(json: $0).remoteEvent }
       let remaining = Int(json["remaining"]?.doubleValue ?? 0)
       try onPage(PullPage(events: events, remaining: remaining))
       if remaining == 0 || events.isEmpty { return }
@@ -104,10 +104,5 @@ public final class HTTPTransport: SyncTransport {
 
   public func close() async { session.invalidateAndCancel() }
 
-  static func remoteEvent(_ item: PullItem) -> RemoteEvent {
-    RemoteEvent(seqNum: item.event.seqNum, parentSeqNum: item.event.parentSeqNum, name: item.event.name,
-                args: item.event.args, clientId: item.event.clientId, sessionId: item.event.sessionId,
-                metadata: item.metadata)
-  }
 }
 

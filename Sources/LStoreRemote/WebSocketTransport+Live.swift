@@ -8,7 +8,7 @@ extension WebSocketTransport: LiveSyncTransport {
   public func follow(after cursor: Int64, onPage: (LStoreKit.PullPage) throws -> Void) async throws {
     do {
       for try await page in client.pull(cursor: cursor, live: true) {
-        try onPage(LStoreKit.PullPage(events: page.items.map(HTTPTransport.remoteEvent), remaining: Int(page.remaining)))
+        try onPage(LStoreKit.PullPage(events: page.items.map(\.remoteEvent), remaining: Int(page.remaining)))
       }
     } catch let error as WebSocketSyncError {
       throw TransportError(.unavailable, "live pull from \(description) ended: \(error.message)")

@@ -56,3 +56,11 @@ public struct PullItem: Equatable, Sendable {
     }
   }
 }
+
+extension PullItem {
+  /// The item as the sync client works with it (LStoreKit's transport-neutral form).
+  public var remoteEvent: RemoteEvent {
+    RemoteEvent(seqNum: event.seqNum, parentSeqNum: event.parentSeqNum, name: event.name, args: event.args,
+                clientId: event.clientId, sessionId: event.sessionId, metadata: metadata)
+  }
+}

@@ -33,7 +33,7 @@ public final class WebSocketTransport: SyncTransport {
   public func pull(after cursor: Int64, onPage: (LStoreKit.PullPage) throws -> Void) async throws {
     do {
       for try await page in client.pull(cursor: cursor) {
-        try onPage(LStoreKit.PullPage(events: page.items.map(Self.remoteEvent), remaining: Int(page.remaining)))
+        try onPage(LStoreKit.PullPage(events: page.items.map(\.remoteEvent), remaining: Int(page.remaining)))
       }
     } catch let error as WebSocketSyncError {
       throw TransportError(error.kind == .pullFailed ? .protocolViolation : .unavailable, error.message)
@@ -75,11 +75,6 @@ public final class WebSocketTransport: SyncTransport {
 
   public func close() async { await client.close() }
 
-  static func remoteEvent(_ item: PullItem) -> RemoteEvent {
-    RemoteEvent(seqNum: item.event.seqNum, parentSeqNum: item.event.parentSeqNum, name: item.event.name,
-                args: item.event.args, clientId: item.event.clientId, sessionId: item.event.sessionId,
-                metadata: item.metadata)
-  }
 
   /// The backend head named by LiveStore's `… but expected e<head>` text.
   static func expectedHead(in message: String) -> Int64? {

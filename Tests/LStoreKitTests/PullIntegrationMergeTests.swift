@@ -34,25 +34,8 @@ import XCTest
 /// incoming [e1 theirs]), LiveStore's divergence index lands on the client-only event and
 /// rolls it back and renumbers it too (e0+1 → e1+1, e1 → e2); `PullIntegration` leaves it at
 /// e0+1 and moves only e1 → e2. See `SyncState.divergenceIndex`.
-final class PullIntegrationMergeTests: XCTestCase {
-  var directory: String!
-
-  override func setUpWithError() throws {
-    directory = NSTemporaryDirectory() + "lstore-merge-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
-
-  // MARK: Building stores
-
-  func makeStore(_ name: String, client: String) throws -> (Store, Replica) {
-    let store = try Store.initialize(in: "\(directory!)/\(name)",
-                                     options: .init(schemaPath: StoreCommitTests.todomvcSchemaPath, storeId: "todos",
-                                                    clientId: client, sessionId: "s-\(client)"),
-                                     now: "2026-01-01T00:00:00.000Z")
-    return (store, try store.openReplica(schema: try store.loadSchema(), now: "now"))
-  }
+final class PullIntegrationMergeTests: SyncStoresTestCase {
+  // MARK: Building stores (makeStore comes from SyncStoresTestCase)
 
   /// A local store (client `L`) and an empty backend store.
   func makeLocalAndBackend() throws -> (Replica, LocalStoreTransport) {

@@ -3,23 +3,7 @@ import XCTest
 @testable import LStoreKit
 
 /// Push, pull and rebase between stores, with a third store as the backend (no sockets).
-final class SyncClientTests: XCTestCase {
-  var directory: String!
-
-  override func setUpWithError() throws {
-    directory = NSTemporaryDirectory() + "lstore-sync-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
-
-  func makeStore(_ name: String, client: String) throws -> (Store, Replica) {
-    let store = try Store.initialize(in: "\(directory!)/\(name)",
-                                     options: .init(schemaPath: StoreCommitTests.todomvcSchemaPath, storeId: "todos",
-                                                    clientId: client, sessionId: "s-\(client)"),
-                                     now: "2026-01-01T00:00:00.000Z")
-    return (store, try store.openReplica(schema: try store.loadSchema(), now: "now"))
-  }
+final class SyncClientTests: SyncStoresTestCase {
 
   func commit(_ replica: Replica, _ client: String, _ events: [EventInput], _ message: String) throws {
     _ = try replica.commit(events, message: message, author: Author(name: client, email: ""), time: "t",

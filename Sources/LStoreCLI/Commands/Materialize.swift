@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LStoreKit
-import LStoreSQLite
 
 struct MaterializeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -50,7 +49,6 @@ struct MaterializeCommand: ParsableCommand {
       statePath = global.resolve(output)
     } else {
       let store = try global.openStore()
-      try store.recoverInterruptedWrites()
       loaded = try store.loadSchema(override: schema.map { global.resolve($0) })
       eventlogPath = store.eventlogPath
       statePath = output.map { global.resolve($0) } ?? store.statePath(for: loaded)
@@ -58,8 +56,6 @@ struct MaterializeCommand: ParsableCommand {
     guard !FileIdentity.same(statePath, eventlogPath) else {
       throw InputError.usage("--output is the eventlog itself; give another path for the state file")
     }
-    // A journal left beside an existing output file would be replayed into the new file.
-    try Connection.recoverInterruptedTransaction(at: statePath)
     let progress = ProgressReporter(quiet: global.quiet)
     let report = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: statePath, schema: loaded,
                                             until: untilSeq, updatedAt: Clock.now(), progress: progress.handler)

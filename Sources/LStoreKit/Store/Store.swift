@@ -43,11 +43,8 @@ public final class Store {
     guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
     for journal in files where journal.hasSuffix("-journal") {
       let database = (directory as NSString).appendingPathComponent(String(journal.dropLast("-journal".count)))
-      guard FileManager.default.fileExists(atPath: database),
-            let connection = try? Connection(path: database, mode: .readWrite) else { continue }
-      // Any read takes the shared lock, which rolls a hot journal back (or waits for a
-      // live writer that still holds its lock).
-      _ = try? connection.scalar("SELECT count(*) FROM sqlite_master")
+      // Best effort: a file that cannot be recovered here fails later with its own error.
+      try? Connection.recoverInterruptedTransaction(at: database)
     }
   }
 
@@ -123,7 +120,6 @@ public final class Store {
     guard FileManager.default.fileExists(atPath: eventlogPath) else {
       throw StoreError.corrupt("the eventlog of branch '\(branch)' is missing: \(eventlogPath)")
     }
-    try recoverInterruptedWrites()
     let connection = try Connection(path: eventlogPath, mode: readOnly ? .readOnly : .readWrite)
     let eventlog = Eventlog(connection: connection)
     try eventlog.validate()
@@ -133,15 +129,8 @@ public final class Store {
   /// Eventlog and state together, the state brought up to date first when it is missing
   /// (a table change selects a new state file) or was built by other materializers.
   public func openReplica(schema: Schema, now: String, progress: ProgressHandler? = nil) throws -> Replica {
-    try recoverInterruptedWrites()
     return try Replica.open(eventlogPath: eventlogPath, statePath: statePath(for: schema), schema: schema, now: now,
                      progress: progress)
-  }
-
-  /// Rolls back whatever a killed lstore left half-written in this branch's files since the
-  /// store was opened (opening does it too). Cheap when there is nothing to do.
-  public func recoverInterruptedWrites() throws {
-    Self.recoverInterruptedTransactions(in: branchDirectory)
   }
 
   /// The author for new commits: config, then `LSTORE_AUTHOR_NAME`/`_EMAIL`, then git's
