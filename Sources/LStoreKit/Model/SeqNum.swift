@@ -47,3 +47,14 @@ public struct SeqNum: Hashable, Comparable, Sendable, CustomStringConvertible {
     self.init(global: global, client: client)
   }
 }
+
+extension SeqNum {
+  /// The one "is it pending" rule: an event is pending (not yet confirmed by the backend,
+  /// so it keeps a session changeset and may still be rolled back, renumbered or dropped)
+  /// when it comes after the backend head's synced event. A client-only event hanging off
+  /// the backend head (`e5+1` with head e5) is pending too.
+  public func isPending(backendHead: Int64) -> Bool { self > SeqNum(global: backendHead, client: 0) }
+
+  /// The last position that is not pending: events after it are pending.
+  public static func confirmedBoundary(backendHead: Int64) -> SeqNum { SeqNum(global: backendHead, client: 0) }
+}

@@ -81,7 +81,8 @@ public final class PullIntegration {
         // this point stay where they are).
         diverged = true
         rolledBack = Array(pending[index...])
-        try replica.rollBack(rolledBack)
+        let base = index > 0 ? pending[index - 1].seqNum : SeqNum.confirmedBoundary(backendHead: backendHead)
+        try replica.replayer.rollBack(after: base)
       }
       try applyRemote(event)
       backendHead = event.seqNum
@@ -99,25 +100,29 @@ public final class PullIntegration {
   }
 
   private func applyRemote(_ event: RemoteEvent) throws {
-    guard let definition = replica.schema.event(named: event.name) else {
+    let definition: EventDefinition
+    do {
+      definition = try replica.replayer.definition(named: event.name, at: SeqNum(global: event.seqNum))
+    } catch is ReplayError {
       throw SyncError.unknownRemoteEvent(seqNum: event.seqNum, name: event.name)
     }
     // A backend only holds synced events. A client-only one (livestore.RawSql, a document
     // set) arriving from it is refused rather than run.
     guard !definition.clientOnly else { throw SyncError.clientOnlyRemoteEvent(seqNum: event.seqNum, name: event.name) }
-    let args: JSONValue
-    do {
-      args = try definition.args.normalize(event.args.flatMap { $0.isNull ? nil : $0 } ?? .object(JSONObject()))
-    } catch {
-      throw SyncError.invalidRemoteEvent(seqNum: event.seqNum, name: event.name, reason: "\(error)")
-    }
     let record = EventRecord(
       seqNum: SeqNum(global: event.seqNum), parentSeqNum: SeqNum(global: event.parentSeqNum), name: event.name,
       argsJSON: event.argsJSON, clientId: event.clientId, sessionId: event.sessionId,
       schemaHash: definition.schemaHash, syncMetadataJSON: event.syncMetadataJSON)
+    let args: JSONValue
+    do {
+      args = try replica.replayer.normalizedArgs(of: record, definition: definition)
+    } catch let error as ReplayError {
+      guard case .invalidArgs(_, _, _, let reason) = error else { throw error }
+      throw SyncError.invalidRemoteEvent(seqNum: event.seqNum, name: event.name, reason: reason)
+    }
     // Pulled events above every pending one are applied after them: the eventlog order is
     // the sequence-number order, and a pending client-only event can sit below a pulled one.
-    try replica.apply(record, definition: definition, args: args, pending: false)
+    try replica.replayer.apply(record, definition: definition, args: args, pending: false)
   }
 
   /// Re-applies the rolled-back events after the new head, records the backend head,
@@ -129,25 +134,18 @@ public final class PullIntegration {
       if !rolledBack.isEmpty {
         let commits = try CommitRenumbering(eventlog: replica.eventlog, firstMoved: rolledBack[0].seqNum)
         for original in rolledBack {
-          guard let definition = replica.schema.event(named: original.name) else {
-            throw SyncError.unknownPendingEvent(original.seqNum, name: original.name)
-          }
-          let clientOnly = original.seqNum.isClientOnly
-          var moved = original
-          moved.seqNum = head.next(clientOnly: clientOnly)
-          moved.parentSeqNum = head.parentForNext(clientOnly: clientOnly)
-          moved.syncMetadataJSON = EventRecord.noSyncMetadata
+          let moved = original.renumbered(after: head)
           do {
-            let args = try definition.args.normalize(try JSONParser.parse(original.argsJSON))
-            try replica.apply(moved, definition: definition, args: args, pending: true)
+            try replica.replayer.apply(moved, pending: true)
           } catch let error as MaterializeError {
             throw SyncError.rebaseFailed(original: original.seqNum, rebased: moved.seqNum, name: original.name, reason: error.reason)
-          } catch let error as ArgsError {
-            throw SyncError.rebaseFailed(original: original.seqNum, rebased: moved.seqNum, name: original.name,
-                                         reason: "its args no longer match the schema: \(error)")
-          } catch let error as JSONSyntaxError {
-            throw SyncError.rebaseFailed(original: original.seqNum, rebased: moved.seqNum, name: original.name,
-                                         reason: "its argsJson is not valid JSON: \(error)")
+          } catch let error as ReplayError {
+            switch error {
+            case .unknownEvent: throw SyncError.unknownPendingEvent(original.seqNum, name: original.name)
+            case .invalidArgs(_, _, _, let reason):
+              throw SyncError.rebaseFailed(original: original.seqNum, rebased: moved.seqNum, name: original.name,
+                                           reason: "its args no longer match the schema: \(reason)")
+            }
           }
           commits.moved(original.seqNum, to: moved.seqNum)
           result.renumbered.append((original.seqNum, moved.seqNum))
@@ -155,7 +153,6 @@ public final class PullIntegration {
         }
         try commits.write()
         result.rebased = rolledBack.count
-        if replica.schema.tables.contains(where: { !$0.hasPrimaryKey }) { try replica.rematerializeInPlace() }
       }
       if backendHead > (try replica.eventlog.backendHead()) { try replica.eventlog.setBackendHead(backendHead) }
       try replica.trimChangesets(below: backendHead)

@@ -35,58 +35,12 @@ extension Replica {
     }
   }
 
-  /// Rebuilds every user table from the eventlog inside the current transaction. Used after
-  /// a rebase when a table has no primary key: the session extension records no changes for
-  /// such tables, so a changeset rollback cannot undo their rows.
-  func rematerializeInPlace() throws {
-    for table in schema.tables { try connection.execute("DELETE FROM main.\(table.name.quotedIdentifier)") }
-    try connection.execute("DELETE FROM main.__livestore_session_changeset")
-    let backendHead = try eventlog.backendHead()
-    var definitions: [String: EventDefinition] = [:]
-    try eventlog.forEach { row in
-      let name = row.name
-      guard let definition = definitions[name] ?? schema.event(named: name) else {
-        throw SyncError.unknownPendingEvent(row.seqNum, name: name)
-      }
-      definitions[name] = definition
-      let seqNum = row.seqNum
-      let pending = seqNum > SeqNum(global: backendHead, client: 0)
-      let args = try definition.args.normalize(try JSONParser.parse(row.argsUTF8))
-      let changeset = try engine.apply(definition, args: args,
-                                       context: EventContext(seqNum: seqNum, name: name, clientId: row.clientId, sessionId: row.sessionId),
-                                       argsJSON: row.argsJSON, recordChangeset: pending)
-      if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset) }
-      return true
-    }
-  }
-
   /// LiveStore keeps changesets only for events that can still be rolled back: those at or
   /// after the backend head.
   func trimChangesets(below backendHead: Int64) throws {
     try connection.cached("DELETE FROM main.__livestore_session_changeset WHERE seqNumGlobal < ?").execute([.integer(backendHead)])
   }
 
-  /// Undoes events' effect on state with their changesets (newest first) and removes them
-  /// from the eventlog. Must run inside a transaction.
-  func rollBack(_ records: [EventRecord]) throws {
-    for record in records.reversed() {
-      let (found, changeset) = try StateDatabase.changeset(connection, seqNum: record.seqNum)
-      guard found else {
-        throw SyncError.cannotRollBack(record.seqNum, "the state kept no changeset for it; run 'lstore materialize' and pull again")
-      }
-      if let changeset {
-        do {
-          try Changeset.apply(try Changeset.invert(changeset), to: connection)
-        } catch let error as SQLiteError {
-          throw SyncError.cannotRollBack(record.seqNum, error.message)
-        }
-      }
-      try connection.cached("DELETE FROM main.__livestore_session_changeset WHERE seqNumGlobal = ? AND seqNumClient = ?")
-        .execute([.integer(record.seqNum.global), .integer(record.seqNum.client)])
-      try connection.cached("DELETE FROM log.eventlog WHERE seqNumGlobal = ? AND seqNumClient = ?")
-        .execute([.integer(record.seqNum.global), .integer(record.seqNum.client)])
-    }
-  }
 }
 
 /// Sync failures a user can act on.

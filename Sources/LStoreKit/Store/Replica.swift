@@ -14,6 +14,8 @@ public final class Replica {
   public let statePath: String
   /// Set when opening had to rebuild the state.
   public private(set) var rebuild: MaterializeReport?
+  /// The replay engine every head move of this replica goes through.
+  public private(set) lazy var replayer = EventReplayer(replica: self)
 
   private init(eventlogPath: String, statePath: String, schema: Schema) throws {
     self.eventlogPath = eventlogPath
@@ -111,6 +113,8 @@ public final class Replica {
         commit = made
       }
       try StateDatabase.writeHead(connection, head: current)
+      try journalAppend(note: HeadMoveNote(action: "commit", message: message ?? "\(records.count) events", time: time),
+                        from: head, to: current)
       return CommitResult(commit: commit, events: records)
     }
   }
@@ -149,11 +153,6 @@ public final class Replica {
   /// Materializes one event and appends it: the state change, its changeset (for pending
   /// events) and the eventlog row. Must run inside a transaction.
   public func apply(_ record: EventRecord, definition: EventDefinition, args: JSONValue, pending: Bool) throws {
-    let context = EventContext(seqNum: record.seqNum, name: record.name, clientId: record.clientId,
-                               sessionId: record.sessionId)
-    let changeset = try engine.apply(definition, args: args, context: context, argsJSON: record.argsJSON,
-                                     recordChangeset: pending)
-    if pending { try StateDatabase.insertChangeset(connection, seqNum: record.seqNum, changeset: changeset) }
-    try eventlog.append(record)
+    try replayer.apply(record, definition: definition, args: args, pending: pending)
   }
 }

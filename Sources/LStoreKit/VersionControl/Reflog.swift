@@ -1,0 +1,122 @@
+import LStoreSQLite
+
+/// The reflog: every move of a branch's head, journaled in the branch's eventlog file
+/// (`lstore_reflog*` tables, beside LiveStore's and never inside them), in the same
+/// transaction as the move.
+///
+/// Every head move has one shape: keep the events through `base`, remove the ones after it,
+/// append new ones. The removed events are saved with the entry (rows, session changesets
+/// and commit records), so any earlier head can be rebuilt: undoing entry k truncates the
+/// eventlog to its base and appends what it saved. Nothing else is copied, so an entry
+/// costs what it removed, and a plain commit costs one row.
+public struct ReflogEntry: Equatable, Sendable {
+  public var id: Int64
+  /// What moved the head: `commit`, `commit (amend)`, `reset`, `rebase (start)`, `pull`…
+  public var action: String
+  public var message: String
+  public var time: String
+  public var base: SeqNum
+  public var oldHead: SeqNum
+  public var newHead: SeqNum
+  public var oldBackendHead: Int64
+  public var newBackendHead: Int64
+  /// How many events the move removed (and saved with the entry).
+  public var removed: Int
+}
+
+public enum Reflog {
+  static let ddl = [
+    """
+    CREATE TABLE IF NOT EXISTS log.lstore_reflog (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      action TEXT NOT NULL, message TEXT NOT NULL, time TEXT NOT NULL,
+      baseGlobal INTEGER NOT NULL, baseClient INTEGER NOT NULL,
+      oldHeadGlobal INTEGER NOT NULL, oldHeadClient INTEGER NOT NULL,
+      newHeadGlobal INTEGER NOT NULL, newHeadClient INTEGER NOT NULL,
+      oldBackendHead INTEGER NOT NULL, newBackendHead INTEGER NOT NULL,
+      removed INTEGER NOT NULL
+    ) STRICT
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS log.lstore_reflog_event (
+      entry INTEGER NOT NULL,
+      seqNumGlobal INTEGER NOT NULL, seqNumClient INTEGER NOT NULL,
+      parentSeqNumGlobal INTEGER NOT NULL, parentSeqNumClient INTEGER NOT NULL,
+      name TEXT NOT NULL, argsJson TEXT NOT NULL, clientId TEXT NOT NULL, sessionId TEXT NOT NULL,
+      schemaHash INTEGER NOT NULL, syncMetadataJson TEXT NOT NULL, changeset BLOB,
+      PRIMARY KEY (entry, seqNumGlobal, seqNumClient)
+    ) STRICT, WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS log.lstore_reflog_commit (
+      entry INTEGER NOT NULL, id TEXT NOT NULL,
+      firstGlobal INTEGER NOT NULL, firstClient INTEGER NOT NULL,
+      lastGlobal INTEGER NOT NULL, lastClient INTEGER NOT NULL,
+      message TEXT NOT NULL, authorName TEXT NOT NULL, authorEmail TEXT NOT NULL, time TEXT NOT NULL,
+      PRIMARY KEY (entry, id)
+    ) STRICT
+    """,
+  ]
+
+  static let entryColumns = "id, action, message, time, baseGlobal, baseClient, oldHeadGlobal, oldHeadClient, newHeadGlobal, newHeadClient, oldBackendHead, newBackendHead, removed"
+
+  static func readEntry(_ s: Statement) -> ReflogEntry {
+    ReflogEntry(id: s.int64(0), action: s.string(1), message: s.string(2), time: s.string(3),
+                base: SeqNum(global: s.int64(4), client: s.int64(5)),
+                oldHead: SeqNum(global: s.int64(6), client: s.int64(7)),
+                newHead: SeqNum(global: s.int64(8), client: s.int64(9)),
+                oldBackendHead: s.int64(10), newBackendHead: s.int64(11), removed: Int(s.int64(12)))
+  }
+}
+
+extension Eventlog {
+  var hasReflog: Bool { (try? connection.tableExists("lstore_reflog", schema: schemaName)) ?? false }
+
+  /// Reflog entries, newest first.
+  public func reflog(limit: Int? = nil) throws -> [ReflogEntry] {
+    guard hasReflog else { return [] }
+    var entries: [ReflogEntry] = []
+    let sql = "SELECT \(Reflog.entryColumns) FROM \(schemaName.quotedIdentifier).lstore_reflog ORDER BY id DESC" + (limit.map { " LIMIT \($0)" } ?? "")
+    try connection.prepare(sql).forEachRow { entries.append(Reflog.readEntry($0)) }
+    return entries
+  }
+
+  public func reflogEntry(id: Int64) throws -> ReflogEntry? {
+    guard hasReflog else { return nil }
+    return try connection.cached("SELECT \(Reflog.entryColumns) FROM \(schemaName.quotedIdentifier).lstore_reflog WHERE id = ?")
+      .first([.integer(id)], Reflog.readEntry)
+  }
+
+  /// The events an entry removed (and saved), in order, with their changesets.
+  func forEachSavedEvent(entry: Int64, through: SeqNum? = nil,
+                         _ body: (EventRecord, [UInt8]?) throws -> Void) throws {
+    let through = through ?? SeqNum(global: .max, client: .max)
+    let statement = try connection.prepare("""
+      SELECT \(Eventlog.columns), changeset FROM \(schemaName.quotedIdentifier).lstore_reflog_event
+      WHERE entry = ? AND (seqNumGlobal, seqNumClient) <= (?, ?) ORDER BY seqNumGlobal, seqNumClient
+      """)
+    try statement.forEachRow([.integer(entry), .integer(through.global), .integer(through.client)]) { row in
+      try body(EventRow(statement: row).record, row.blob(10))
+    }
+  }
+
+  /// One saved event of an entry.
+  func savedEvent(entry: Int64, at seqNum: SeqNum) throws -> (EventRecord, [UInt8]?)? {
+    try connection.cached("""
+      SELECT \(Eventlog.columns), changeset FROM \(schemaName.quotedIdentifier).lstore_reflog_event
+      WHERE entry = ? AND seqNumGlobal = ? AND seqNumClient = ?
+      """).first([.integer(entry), .integer(seqNum.global), .integer(seqNum.client)]) {
+      (EventRow(statement: $0).record, $0.blob(10))
+    }
+  }
+
+  /// The commit records an entry removed, in order.
+  func savedCommits(entry: Int64) throws -> [Commit] {
+    var commits: [Commit] = []
+    try connection.cached("""
+      SELECT \(Eventlog.commitColumns) FROM \(schemaName.quotedIdentifier).lstore_reflog_commit
+      WHERE entry = ? ORDER BY lastGlobal, lastClient
+      """).forEachRow([.integer(entry)]) { commits.append(Eventlog.readCommit($0)) }
+    return commits
+  }
+}

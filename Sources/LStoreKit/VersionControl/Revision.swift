@@ -1,0 +1,193 @@
+import Foundation
+import LStoreSQLite
+
+/// A revision as the user writes it (documented in `lstore-revisions`), parsed once here
+/// for every command that takes an event or a commit:
+///
+/// - `e5`, `e5+1`, `5`: an event by sequence number;
+/// - a commit id or a unique prefix of at least 4 characters (a bare number is a commit
+///   prefix when one matches, else an event);
+/// - `HEAD` or `@`: the branch head; a branch name: that branch's head;
+/// - `@{upstream}` / `@{u}`: the backend head, the last event the backend confirmed;
+/// - `<rev>~N` (`~` alone is `~1`, `^` too): N history units (commits, or runs of
+///   uncommitted events) before it;
+/// - `HEAD@{N}` / `@{N}`: the head N moves ago, from the reflog.
+public struct Revision: Equatable, Sendable {
+  public enum Base: Equatable, Sendable {
+    case head
+    case reflog(Int)
+    case upstream
+    /// A name to look up: a branch, a commit id prefix, or an event.
+    case name(String)
+  }
+
+  public var base: Base
+  /// How many history units back (`~N`).
+  public var back: Int
+  public var text: String
+
+  public static func parse(_ text: String) throws -> Revision {
+    var body = Substring(text)
+    var back = 0
+    // Trailing ~N, ~, ^ (any mix, summed as git does for first parents).
+    while let last = body.last {
+      if last == "^" {
+        back += 1
+        body = body.dropLast()
+      } else if last.isNumber, let tilde = body.lastIndex(of: "~"), body[body.index(after: tilde)...].allSatisfy(\.isNumber) {
+        guard let count = Int(body[body.index(after: tilde)...]) else { throw RevisionError.malformed(text) }
+        back += count
+        body = body[..<tilde]
+      } else if last == "~" {
+        back += 1
+        body = body.dropLast()
+      } else {
+        break
+      }
+    }
+    let base: Base
+    switch body {
+    case "HEAD", "@": base = .head
+    case "@{upstream}", "@{u}", "HEAD@{upstream}", "HEAD@{u}": base = .upstream
+    default:
+      if let open = body.range(of: "@{"), body.hasSuffix("}"), body[..<open.lowerBound] == "HEAD" || body[..<open.lowerBound].isEmpty {
+        guard let index = Int(body[open.upperBound..<body.index(before: body.endIndex)]), index >= 0 else {
+          throw RevisionError.malformed(text)
+        }
+        base = .reflog(index)
+      } else if body.isEmpty {
+        throw RevisionError.malformed(text)
+      } else {
+        base = .name(String(body))
+      }
+    }
+    return Revision(base: base, back: back, text: text)
+  }
+}
+
+/// What a revision names.
+public enum ResolvedRevision: Equatable, Sendable {
+  /// A position in a branch's history (the current branch when `branch` is nil).
+  case point(SeqNum, branch: String?)
+  /// The head as it was `index` moves ago on the current branch (undo that many reflog
+  /// entries).
+  case reflog(index: Int, entry: ReflogEntry?)
+}
+
+public enum RevisionError: Error, Equatable, Sendable, CustomStringConvertible {
+  case malformed(String)
+  case unknown(String)
+  case ambiguous(String, [String])
+  case tooFarBack(String, available: Int)
+  case reflogTooShort(String, entries: Int)
+  case noStore(String)
+  case notOnThisBranch(String, branch: String)
+  case notAPoint(String)
+
+  public var description: String {
+    switch self {
+    case .malformed(let text): return "'\(text)' is not a revision (see 'man lstore-revisions': e5, a commit id, HEAD~2, HEAD@{1}, a branch)"
+    case .unknown(let text): return "unknown revision '\(text)': no event, commit or branch by that name"
+    case .ambiguous(let text, let ids):
+      return "commit id prefix '\(text)' is ambiguous: \(ids.joined(separator: ", ")); give more characters"
+    case .tooFarBack(let text, let available):
+      return "'\(text)' goes back further than history (\(available) unit\(available == 1 ? "" : "s") of history there)"
+    case .reflogTooShort(let text, let entries):
+      return "'\(text)': the reflog has only \(entries) entr\(entries == 1 ? "y" : "ies") (see 'lstore reflog')"
+    case .noStore(let text): return "'\(text)' names a branch or the reflog, which needs a store (not --eventlog)"
+    case .notOnThisBranch(let text, let branch):
+      return "'\(text)' is a point on branch '\(branch)', not on this branch; give an event or commit of this branch"
+    case .notAPoint(let text): return "'\(text)' is a past head from the reflog; give an event or commit here"
+    }
+  }
+}
+
+/// Resolves revisions against a branch's eventlog, and against the other branches of its
+/// store when there is one.
+public struct RevisionResolver {
+  public let eventlog: Eventlog
+  public let store: Store?
+
+  public init(eventlog: Eventlog, store: Store?) {
+    self.eventlog = eventlog
+    self.store = store
+  }
+
+  public func resolve(_ text: String) throws -> ResolvedRevision {
+    try resolve(try Revision.parse(text))
+  }
+
+  public func resolve(_ revision: Revision) throws -> ResolvedRevision {
+    var log = eventlog
+    var branch: String? = nil
+    let point: SeqNum
+    switch revision.base {
+    case .head: point = try eventlog.head()
+    case .upstream: point = SeqNum.confirmedBoundary(backendHead: try eventlog.backendHead())
+    case .reflog(let index):
+      guard store != nil else { throw RevisionError.noStore(revision.text) }
+      guard revision.back == 0 else { throw RevisionError.malformed(revision.text) }
+      let entries = try eventlog.reflog(limit: index)
+      guard index <= entries.count else { throw RevisionError.reflogTooShort(revision.text, entries: entries.count) }
+      return .reflog(index: index, entry: index == 0 ? nil : entries[index - 1])
+    case .name(let name):
+      if let store, name != store.branch, store.branchExists(name) {
+        log = try store.openEventlog(branch: name)
+        branch = name
+        point = try log.head()
+      } else if let store, name == store.branch {
+        point = try eventlog.head()
+      } else {
+        point = try resolveName(name, text: revision.text)
+      }
+    }
+    guard revision.back > 0 else { return .point(point, branch: branch) }
+    guard let earlier = try log.position(unitsBefore: point, count: revision.back) else {
+      var units = 0
+      try log.forEachUnit(through: point) { _ in units += 1; return true }
+      throw RevisionError.tooFarBack(revision.text, available: units)
+    }
+    return .point(earlier, branch: branch)
+  }
+
+  /// A point on the current branch: an event, or a commit (its last event).
+  private func resolveName(_ name: String, text: String) throws -> SeqNum {
+    if let seqNum = SeqNum(name), name.first == "e" || name.first == "E" {
+      guard try seqNum == .root || eventlog.event(at: seqNum) != nil else {
+        throw RevisionError.unknown(text)
+      }
+      return seqNum
+    }
+    let matches = name.count >= 4 && name.allSatisfy(\.isHexDigit) ? try eventlog.commits(withIDPrefix: name.lowercased()) : []
+    if matches.count > 1 { throw RevisionError.ambiguous(name, matches.map { String($0.id.prefix(12)) }) }
+    if let commit = matches.first { return commit.last }
+    if let seqNum = SeqNum(name), Int(name) != nil, try seqNum == .root || eventlog.event(at: seqNum) != nil {
+      return seqNum
+    }
+    throw RevisionError.unknown(text)
+  }
+
+  /// Resolves a revision that must be a point on the current branch.
+  public func point(_ text: String) throws -> SeqNum {
+    switch try resolve(text) {
+    case .point(let seqNum, nil): return seqNum
+    case .point(_, let branch?): throw RevisionError.notOnThisBranch(text, branch: branch)
+    case .reflog: throw RevisionError.notAPoint(text)
+    }
+  }
+}
+
+extension Store {
+  /// Another branch's eventlog, read-only.
+  public func openEventlog(branch name: String) throws -> Eventlog {
+    guard branchExists(name) else { throw StoreError.notFound("no branch '\(name)' (see 'lstore branch')") }
+    let path = (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db")
+    let eventlog = Eventlog(connection: try Connection(path: path, mode: .readOnly))
+    try eventlog.validate()
+    return eventlog
+  }
+
+  public func eventlogPath(branch name: String) -> String {
+    (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db")
+  }
+}
