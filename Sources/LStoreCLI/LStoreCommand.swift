@@ -22,7 +22,9 @@ public struct LStoreCommand: AsyncParsableCommand {
     groupedSubcommands: [
       CommandGroup(name: "Start a store", subcommands: [InitCommand.self, ConfigCommand.self]),
       CommandGroup(name: "Record and inspect", subcommands: [CommitCommand.self, LogCommand.self, ShowCommand.self, StatusCommand.self]),
-      CommandGroup(name: "Branches", subcommands: [BranchCommand.self, SwitchCommand.self]),
+      CommandGroup(name: "Branches and history", subcommands: [
+        BranchCommand.self, SwitchCommand.self, RebaseCommand.self, ResetCommand.self, ReflogCommand.self,
+      ]),
       CommandGroup(name: "State and repair", subcommands: [MaterializeCommand.self, FsckCommand.self]),
       CommandGroup(name: "Move events", subcommands: [ExportCommand.self, ImportCommand.self]),
       CommandGroup(name: "Sync", subcommands: [RemoteCommand.self, PushCommand.self, PullCommand.self, ServeCommand.self]),

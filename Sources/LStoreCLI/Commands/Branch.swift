@@ -5,38 +5,63 @@ import LStoreKit
 struct BranchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "branch",
-    abstract: "List, create or delete branches.",
+    abstract: "List, create, rename or delete branches.",
     discussion: """
       Each branch has its own eventlog and materialized state (.lstore/branches/<name>/), so \
-      switching is instant. 'lstore branch <name> [<seqNum>]' creates a branch from the \
-      current one, at its head or at an earlier event; 'lstore switch <name>' makes it current.
+      switching is instant. 'lstore branch <name> [<start>]' (or --at <start>) creates a \
+      branch from the current one, at its head or at an earlier revision (e20, a commit id, \
+      HEAD~2); 'lstore switch <name>' makes it current. -m renames; -d deletes a branch whose \
+      events the current branch has (it refuses otherwise and says how many it would lose), \
+      -D deletes it anyway. --json lists {name, current, head, events} per branch.
       """)
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: "The branch to create (omit to list branches).") var name: String?
-  @Argument(help: ArgumentHelp("Where the new branch starts (default: the head).", valueName: "seqNum")) var startPoint: String?
+  @Argument(help: "The branch to create, delete or rename (omit to list branches).") var name: String?
+  @Argument(help: ArgumentHelp("Where the new branch starts, or the new name with -m (default: the head).", valueName: "start"))
+  var startPoint: String?
 
-  @Flag(name: [.short, .customLong("delete")], help: "Delete the named branch.") var delete = false
+  @Option(name: .long, help: ArgumentHelp("Where the new branch starts (a revision).", valueName: "revision"))
+  var at: String?
+
+  @Flag(name: [.customShort("d"), .customLong("delete")], help: "Delete the named branch if the current one has its events.")
+  var delete = false
+  @Flag(name: [.customShort("D")], help: "Delete the named branch even with events the current branch does not have.")
+  var forceDelete = false
+  @Flag(name: [.customShort("m"), .customLong("move")], help: "Rename a branch: -m <old> <new> (or -m <new> for the current one).")
+  var move = false
   @Flag(name: .long, help: "List as JSON: one {name, current, head, events} per branch.") var json = false
 
   func validate() throws {
-    if delete && name == nil { throw ValidationError("--delete needs a branch name") }
-    if delete && startPoint != nil { throw ValidationError("--delete takes only a branch name") }
+    if (delete || forceDelete) && name == nil { throw ValidationError("-d/-D needs a branch name") }
+    if (delete || forceDelete) && (startPoint != nil || at != nil) { throw ValidationError("-d/-D takes only a branch name") }
+    if move && name == nil { throw ValidationError("-m needs the new name (-m <new>, or -m <old> <new>)") }
+    if startPoint != nil && at != nil { throw ValidationError("give the start point once: as an argument or with --at") }
   }
 
   func run() throws {
     let global = root.global
     let store = try global.openStore()
-    if let name, delete {
+    if let name, move {
+      let (old, new) = startPoint.map { (name, $0) } ?? (store.branch, name)
+      try store.renameBranch(old, to: new)
+      global.stdout.line("Renamed branch '\(old)' to '\(new)'")
+      return
+    }
+    if let name, delete || forceDelete {
+      if !forceDelete, store.branchExists(name), name != store.branch {
+        let unmerged = try store.unmergedEvents(of: name)
+        if unmerged > 0 {
+          throw StoreError.readOnly("branch '\(name)' has \(counted(unmerged, "event")) that '\(store.branch)' does not have; 'lstore branch -D \(name)' deletes it anyway")
+        }
+      }
       try store.deleteBranch(name)
       global.stdout.line("Deleted branch '\(name)'")
       return
     }
     if let name {
-      let start = try startPoint.map { text -> SeqNum in
-        guard let seq = SeqNum(text) else { throw InputError.usage("'\(text)' is not a sequence number like e5") }
-        return seq
+      let start = try (at ?? startPoint).map { text -> SeqNum in
+        try RevisionResolver(eventlog: try store.openEventlog(readOnly: true), store: store).point(text)
       }
       let info = try store.createBranch(name, at: start, schema: try store.loadSchema(), now: Clock.now())
       global.stdout.line("Created branch '\(name)' at \(info.head) (\(counted(info.events, "event")))")

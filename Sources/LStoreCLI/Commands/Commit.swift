@@ -30,6 +30,9 @@ struct CommitCommand: ParsableCommand {
           completion: .file(extensions: ["ndjson", "jsonl"]))
   var file: String?
 
+  @Flag(name: .long, help: "Replace the last commit (unpushed, at the head): its message with -m, and add the events given.")
+  var amend = false
+
   @Flag(name: .long, help: "Print the commit as JSON.")
   var json = false
 
@@ -40,16 +43,19 @@ struct CommitCommand: ParsableCommand {
 
   func run() throws {
     let global = root.global
-    let inputs = try readInputs()
+    // An amend of the message alone reads no events (stdin may be a pipe in a script).
+    let inputs = amend && name == nil && file == nil ? [] : try readInputs()
     let store = try global.openStore()
     let schema = try store.loadSchema()
     let progress = ProgressReporter(quiet: global.quiet)
     let replica = try store.openReplica(schema: schema, now: Clock.now(), progress: progress.handler)
     progress.finish()
     if let rebuild = replica.rebuild { global.note("note: rebuilt state for the current schema (\(rebuild.events) events)") }
-    let result = try replica.commit(
-      inputs, message: message ?? Self.summary(inputs), author: store.author(), time: Clock.now(),
-      identity: .init(clientId: store.config.clientId, sessionId: store.config.sessionId))
+    let identity = Replica.Identity(clientId: store.config.clientId, sessionId: store.config.sessionId)
+    let result = amend
+      ? try replica.amend(message: message, adding: inputs, time: Clock.now(), identity: identity)
+      : try replica.commit(inputs, message: message ?? Self.summary(inputs), author: store.author(), time: Clock.now(),
+                           identity: identity)
     let commit = result.commit!
     let range = commit.first == commit.last ? "\(commit.first)" : "\(commit.first)..\(commit.last)"
     if json {

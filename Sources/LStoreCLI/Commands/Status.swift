@@ -62,6 +62,15 @@ struct StatusCommand: ParsableCommand {
         schemaLine = "\(store.config.schema): \(error)"
       }
     }
+    let rebase = store == nil ? nil : try Rebase.loadState(eventlog)
+    if let rebase {
+      object["rebase"] = [
+        "kind": .string(rebase.kind.rawValue), "onto": .string(rebase.ontoLabel),
+        "step": .integer(Int64(min(rebase.next, rebase.steps.count))), "steps": .integer(Int64(rebase.steps.count)),
+        "originalHead": .string(rebase.originalHead.description),
+        "stop": rebase.stop.map(RebaseOutput.stopJSON) ?? .null,
+      ]
+    }
     if json {
       global.stdout.line(JSONValue.object(object).compactText)
       return
@@ -84,5 +93,17 @@ struct StatusCommand: ParsableCommand {
       out.line("State:        \(stateLine)")
     }
     if let schemaLine { out.line("Schema:       \(schemaLine)") }
+    if let rebase {
+      let what = rebase.kind == .pull ? "A pull stopped while rebasing pending events" : "Rebase in progress"
+      out.line("")
+      out.line(style.bold("\(what) onto \(rebase.ontoLabel)") + " (was at \(rebase.originalHead)): \(rebase.stop.map { "stopped at step \($0.step + 1)" } ?? "\(min(rebase.next, rebase.steps.count)) steps done") of \(rebase.steps.count)")
+      if let stop = rebase.stop {
+        out.line("  stopped: \(stop.message)")
+        for line in RebaseOutput.conflictLines(stop.conflicts, ontoLabel: rebase.ontoLabel) { out.line(line) }
+        out.line("  \(RebaseOutput.hint(for: stop))")
+      } else {
+        out.line("  interrupted between steps: 'lstore rebase --continue' goes on, '--abort' restores the branch")
+      }
+    }
   }
 }

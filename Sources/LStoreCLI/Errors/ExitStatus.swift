@@ -32,7 +32,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       switch error {
       case .notAStore, .notFound: return (.notFound, error.description)
       case .alreadyExists, .remoteExists, .branchExists, .stateBehind, .readOnly, .busy: return (.refused, error.description)
-      case .unknownEvent, .invalidArgs, .invalidStoreId, .empty: return (.invalidInput, error.description)
+      case .unknownEvent, .invalidArgs, .invalidStoreId, .invalidBranchName, .empty: return (.invalidInput, error.description)
       case .ambiguous: return (.usage, error.description)
       case .corrupt: return (.failure, error.description)
       }

@@ -64,8 +64,14 @@ extension RemoteOptions {
   /// client over them, and closes the transport whatever happens.
   func withSyncClient<T>(_ global: GlobalOptions, live: Bool = false, _ body: (SyncClient) async throws -> T) async throws -> T {
     let store = try global.openStore()
+    // A branch has no remote store of its own yet: syncing it through the store's id would
+    // send its events to main's backend store, where main would then rebase on them.
+    try store.checkBranchSyncs()
     let (_, location, storeId) = try resolve(in: store)
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
+    if let state = try Rebase.loadState(replica.eventlog) {
+      throw RebaseError.inProgress(branch: store.branch, onto: state.ontoLabel)
+    }
     let transport = try await Transports.open(location: location, storeId: storeId, payload: try payload(), now: Clock.now(),
                                               localEventlog: store.eventlogPath, live: live)
     do {

@@ -35,9 +35,7 @@ extension Store {
   /// and renamed into place, so a failure leaves no half-made branch.
   @discardableResult
   public func createBranch(_ name: String, at startPoint: SeqNum? = nil, schema: Schema, now: String) throws -> BranchInfo {
-    guard Identifiers.isValidStoreID(name), !name.hasPrefix(".") else {
-      throw StoreError.invalidArgs(name: name, origin: nil, reason: "a branch name uses 1-64 characters from A-Z a-z 0-9 _ - . and does not start with '.'")
-    }
+    guard Self.isValidBranchName(name) else { throw StoreError.invalidBranchName(name) }
     guard !branchExists(name) else { throw StoreError.branchExists(name) }
     let source = try openEventlog(readOnly: true)
     let head = try source.head()
@@ -52,8 +50,17 @@ extension Store {
       let eventlogCopy = (staging as NSString).appendingPathComponent("eventlog@4.db")
       try source.connection.execute("VACUUM INTO ?", [.text(eventlogCopy)])
       let newStatePath = (staging as NSString).appendingPathComponent(StateDatabase.fileName(for: schema))
+      let copy = try Connection(path: eventlogCopy, mode: .readWrite)
+      // The new branch's reflog starts with its creation, and a rebase in progress on the
+      // source branch stays there.
+      try copy.transaction {
+        for table in ["lstore_reflog", "lstore_reflog_event", "lstore_reflog_commit", "lstore_rebase_cell"]
+        where try copy.tableExists(table) {
+          try copy.execute("DROP TABLE \(table.quotedIdentifier)")
+        }
+        if try copy.tableExists("lstore_meta") { try copy.execute("DELETE FROM lstore_meta WHERE key = 'rebase'") }
+      }
       if cut < head {
-        let copy = try Connection(path: eventlogCopy, mode: .readWrite)
         let eventlog = Eventlog(connection: copy)
         try copy.transaction {
           try copy.execute("DELETE FROM eventlog WHERE (seqNumGlobal, seqNumClient) > (?, ?)", [.integer(cut.global), .integer(cut.client)])
@@ -98,5 +105,43 @@ extension Store {
     let doomed = branchDirectory(".deleted-\(name)-\(getpid())")
     try FileSync.replace(branchDirectory(name), with: doomed)
     try FileManager.default.removeItem(atPath: doomed)
+  }
+}
+
+extension Store {
+  /// Renames a branch (the current one too: HEAD follows it).
+  public func renameBranch(_ name: String, to newName: String) throws {
+    guard branchExists(name) else { throw StoreError.notFound("no branch '\(name)' (see 'lstore branch')") }
+    guard Self.isValidBranchName(newName) else { throw StoreError.invalidBranchName(newName) }
+    guard !branchExists(newName) else { throw StoreError.branchExists(newName) }
+    try FileSync.replace(branchDirectory(name), with: branchDirectory(newName))
+    if name == branch {
+      try FileSync.write(Data("\(newName)\n".utf8), to: (directory as NSString).appendingPathComponent("HEAD"))
+    }
+  }
+
+  /// How many of `name`'s events the current branch does not have (0: merged, so `-d`
+  /// may delete it).
+  public func unmergedEvents(of name: String) throws -> Int {
+    let other = try openEventlog(branch: name)
+    let base = try openEventlog(readOnly: true).mergeBase(with: other)
+    return try other.count(after: base)
+  }
+
+  /// Branch names follow store ids (they name files and, later, remote stores).
+  public static func isValidBranchName(_ name: String) -> Bool {
+    Identifiers.isValidStoreID(name) && !name.hasPrefix(".")
+  }
+}
+
+extension Store {
+  /// The branch that push and pull sync with the store's id on the backend.
+  public static let syncedBranch = "main"
+
+  /// Refuses push and pull on any other branch: until branches have remote stores of their
+  /// own, syncing one would write its events into main's store on the backend.
+  public func checkBranchSyncs() throws {
+    guard branch != Self.syncedBranch else { return }
+    throw StoreError.readOnly("branch '\(branch)' has no remote store of its own: push and pull sync only branch '\(Self.syncedBranch)' (store '\(config.storeId)'); to publish this work, 'lstore switch \(Self.syncedBranch)', 'lstore rebase \(branch)', then push")
   }
 }

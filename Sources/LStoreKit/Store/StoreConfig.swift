@@ -75,6 +75,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   case busy(String)
   case corrupt(String)
   case invalidStoreId(String)
+  case invalidBranchName(String)
   case unknownEvent(name: String, origin: String?, known: [String])
   case invalidArgs(name: String, origin: String?, reason: String)
   case stateBehind(state: SeqNum, eventlog: SeqNum)
@@ -92,6 +93,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case .busy(let what): return what
     case .corrupt(let detail): return detail
     case .invalidStoreId(let id): return "invalid store id '\(id)': use 1-64 characters from A-Z a-z 0-9 _ - ."
+    case .invalidBranchName(let name):
+      return "invalid branch name '\(name)': use 1-64 characters from A-Z a-z 0-9 _ - . not starting with '.'"
     case .unknownEvent(let name, let origin, let known):
       let list = known.prefix(12).joined(separator: ", ") + (known.count > 12 ? ", …" : "")
       return "\(origin.map { "\($0): " } ?? "")unknown event '\(name)' (the schema defines: \(list))"

@@ -3,19 +3,46 @@ import LStoreSQLite
 /// A cell both sides of a rebase changed to different values since the merge base (Dolt's
 /// rule: same table, same primary key, same column). "Ours" is the new base the branch is
 /// replayed onto, "theirs" the replayed event, as in git's rebase.
-public struct CellConflict: Equatable, Sendable {
+public struct CellConflict: Codable, Equatable, Sendable {
   public var table: String
   /// The primary key, as a JSON array of its column values.
   public var key: String
   /// The column, or `*` when one side deleted the row.
   public var column: String
-  /// nil: the row did not exist (base) or was deleted (ours, theirs).
-  public var base: SQLiteValue?
-  public var ours: SQLiteValue?
-  public var theirs: SQLiteValue?
-  /// The upstream event that last wrote the cell, and the replayed event.
+  /// Each value as JSON text; nil: the row did not exist (base) or was deleted (ours, theirs).
+  public var base: String?
+  public var ours: String?
+  public var theirs: String?
+  /// The upstream event that last wrote the cell, and the replayed event (original number).
   public var oursEvent: SeqNum
   public var theirsEvent: SeqNum
+
+  init(table: String, key: String, column: String, base: SQLiteValue?, ours: SQLiteValue?, theirs: SQLiteValue?,
+       oursEvent: SeqNum, theirsEvent: SeqNum) {
+    self.table = table
+    self.key = key
+    self.column = column
+    self.base = base?.jsonValue.compactText
+    self.ours = ours?.jsonValue.compactText
+    self.theirs = theirs?.jsonValue.compactText
+    self.oursEvent = oursEvent
+    self.theirsEvent = theirsEvent
+  }
+}
+
+extension SeqNum: Codable {
+  public init(from decoder: Decoder) throws {
+    let text = try decoder.singleValueContainer().decode(String.self)
+    guard let value = SeqNum(text) else {
+      throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a sequence number: \(text)"))
+    }
+    self = value
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(description)
+  }
 }
 
 /// The cells the new base changed since the merge base, kept in a table of the eventlog

@@ -16,12 +16,15 @@ public struct HeadMoveNote: Sendable {
 /// head by LiveStore's rules, applies it as a pending event, and records commits.
 public final class HeadAppender {
   let replica: Replica
+  /// The reflog entry of the move, which holds the events it removed.
+  public let entryId: Int64
   public private(set) var head: SeqNum
   public private(set) var appended = 0
 
-  init(replica: Replica, head: SeqNum) {
+  init(replica: Replica, head: SeqNum, entryId: Int64) {
     self.replica = replica
     self.head = head
+    self.entryId = entryId
   }
 
   /// Appends `record` after the head (renumbered) and returns the event as appended, with
@@ -114,7 +117,7 @@ extension Replica {
         try self.replayer.rollBack(after: base)
       }
       if let restoreBackendHead { try self.eventlog.setBackendHead(restoreBackendHead) }
-      let appender = HeadAppender(replica: self, head: try self.eventlog.head())
+      let appender = HeadAppender(replica: self, head: try self.eventlog.head(), entryId: entryId)
       try body(appender)
       let newHead = try self.eventlog.head()
       let newBackendHead = try self.eventlog.backendHead()
@@ -151,7 +154,8 @@ extension Replica {
         .integer(oldHead.global), .integer(oldHead.client), .integer(oldHead.global), .integer(oldHead.client),
         .integer(oldBackendHead), .integer(oldBackendHead),
       ])
-    return try connection.scalar("SELECT last_insert_rowid()").flatMap { if case .integer(let id) = $0 { id } else { nil } } ?? 0
+    // The entry just inserted (last_insert_rowid() is refused by the materializer sandbox).
+    return try connection.cached("SELECT max(id) FROM log.lstore_reflog").first { $0.int64(0) } ?? 0
   }
 
   /// Copies the events after `base` (with their changesets) and the commits that hold any

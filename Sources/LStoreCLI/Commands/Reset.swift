@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import LStoreKit
+
+struct ResetCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "reset",
+    abstract: "Move the branch head to a revision: an event, a commit, a past head (HEAD@{2}) or a branch.",
+    discussion: """
+      'lstore reset --hard <revision>' makes the branch's eventlog and state what the revision \
+      names: events after an event or commit are removed; HEAD@{N} rebuilds the head as it \
+      was N moves ago (see 'lstore reflog'), bringing back removed events; a branch name \
+      makes this branch a copy of that branch. Removed events are kept in the reflog, so a \
+      reset is undone with 'lstore reset --hard HEAD@{1}'. Events the backend has confirmed \
+      are never removed: such a reset is refused (exit 2) and 'lstore revert' is the way to \
+      undo them. An event store has no index or working tree, so --hard is the only mode \
+      and the default.
+      """)
+
+  @ParentCommand var root: LStoreCommand
+
+  @Argument(help: ArgumentHelp("Where to move the head (see lstore-revisions).", valueName: "revision"))
+  var revision: String
+
+  @Flag(name: .long, help: "Make the eventlog and state match the revision (the only mode; the default).")
+  var hard = false
+
+  @Flag(name: .long, help: "Print the result as JSON.")
+  var json = false
+
+  func run() throws {
+    let global = root.global
+    let store = try global.openStore()
+    let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
+    if let state = try Rebase.loadState(replica.eventlog) {
+      throw RebaseError.inProgress(branch: store.branch, onto: state.ontoLabel)
+    }
+    let target: ResetTarget
+    switch try RevisionResolver(eventlog: replica.eventlog, store: store).resolve(revision) {
+    case .point(let seqNum, nil): target = .point(seqNum)
+    case .point(let seqNum, let branch?):
+      guard seqNum == (try store.openEventlog(branch: branch).head()) else {
+        throw InputError.usage("reset to another branch takes its head ('\(branch)'), not an earlier point of it")
+      }
+      target = .branch(branch)
+    case .reflog(let index, _): target = .reflog(index: index)
+    }
+    let result = try replica.reset(to: target, store: store,
+                                   note: HeadMoveNote(action: "reset", message: "moving to \(revision)", time: Clock.now()))
+    let head = try replica.eventlog.head()
+    if json {
+      let value: JSONValue = ["head": .string(head.description), "removed": .integer(Int64(result.removed)),
+                              "appended": .integer(Int64(result.appended))]
+      global.stdout.line(value.compactText)
+      return
+    }
+    let commit = try replica.eventlog.commit(containing: head)
+    global.stdout.line("HEAD is now at \(head)\(commit.map { " \($0.id.prefix(8)) \($0.message.firstLine)" } ?? "") (\(counted(result.removed, "event")) removed, \(counted(result.appended, "event")) restored)")
+  }
+}
+
+struct ReflogCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "reflog",
+    abstract: "List the moves of the branch head, newest first (HEAD@{N} names each).",
+    discussion: """
+      Every move of the head is journaled in the branch's eventlog: commit, commit --amend, \
+      pull, rebase steps, reset, cherry-pick, revert. Events a move removed are kept with its \
+      entry, so 'lstore reset --hard HEAD@{N}' brings back the head as it was after entry N. \
+      --json prints one object per entry: {"ref","id","action","message","time","base", \
+      "oldHead","newHead","removed"}.
+      """)
+
+  @ParentCommand var root: LStoreCommand
+
+  @Option(name: [.customShort("n"), .customLong("max-count")], help: "Show at most this many entries.")
+  var maxCount: Int?
+
+  @Flag(name: .long, help: "One JSON object per entry (NDJSON).")
+  var json = false
+
+  func run() throws {
+    let global = root.global
+    let (eventlog, _) = try global.openEventlogForReading()
+    let style = global.style
+    for (index, entry) in try eventlog.reflog(limit: maxCount).enumerated() {
+      if json {
+        let value: JSONValue = [
+          "ref": .string("HEAD@{\(index)}"), "id": .integer(entry.id), "action": .string(entry.action),
+          "message": .string(entry.message), "time": .string(entry.time), "base": .string(entry.base.description),
+          "oldHead": .string(entry.oldHead.description), "newHead": .string(entry.newHead.description),
+          "removed": .integer(Int64(entry.removed)),
+        ]
+        global.stdout.line(value.compactText)
+      } else {
+        global.stdout.line("\(style.yellow(entry.newHead.description)) HEAD@{\(index)}: \(entry.action): \(entry.message)\(entry.removed > 0 ? " (\(counted(entry.removed, "event")) removed)" : "")")
+      }
+    }
+  }
+}

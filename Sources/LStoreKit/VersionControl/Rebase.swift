@@ -1,0 +1,591 @@
+import Foundation
+import LStoreSQLite
+
+/// What a rebase replays the branch onto.
+public enum RebaseOnto: Equatable, Sendable {
+  /// Another branch, at its head or at an earlier event of it.
+  case branch(String, through: SeqNum?)
+  /// An earlier point of this branch (`rebase -i HEAD~3`): the commits after it are replayed
+  /// in place, as the plan says.
+  case point(SeqNum)
+  /// The backend head: every pending event is replayed.
+  case upstream
+}
+
+/// How a rebase treats a replayed event that conflicts with the new base.
+public enum RebaseStrategy: String, Codable, CaseIterable, Sendable {
+  /// Stop, so the user decides (`--continue` keeps the event, `--skip` drops its commit).
+  case stop
+  /// The new base wins: conflicting (or failing) events are dropped, kept in the reflog.
+  case ours
+  /// The replayed events win: they are applied over the new base's values.
+  case theirs
+  /// LiveStore's own rule: replay every event, no conflict detection.
+  case replay
+}
+
+/// A rebase in progress, as saved in the branch's eventlog (`lstore_meta` key `rebase`) in
+/// the same transaction as each step, so a killed process leaves a rebase that `status`
+/// shows and `--continue` or `--abort` finishes.
+public struct RebaseState: Codable, Equatable, Sendable {
+  public enum Kind: String, Codable, Sendable {
+    case rebase
+    /// A pull whose pending events stopped on top of the pulled ones.
+    case pull
+  }
+
+  public struct Stop: Codable, Equatable, Sendable {
+    public enum Reason: String, Codable, Sendable { case conflict, failure, edit, exec }
+    public var reason: Reason
+    public var step: Int
+    public var message: String
+    public var conflicts: [CellConflict]
+    /// The replayed event that failed or conflicted first (its original number).
+    public var event: SeqNum?
+  }
+
+  public var kind: Kind
+  public var ontoLabel: String
+  public var ontoHead: SeqNum
+  /// The merge base: events after it were saved at the start and are replayed by the steps.
+  public var base: SeqNum
+  public var originalHead: SeqNum
+  /// The reflog entry of the start, which saved the branch's events after the base.
+  public var startEntry: Int64
+  /// The last upstream event the start appended (events up to it are the new base).
+  public var upstreamThrough: SeqNum
+  public var strategy: RebaseStrategy
+  public var steps: [RebaseStep]
+  public var next: Int
+  public var stop: Stop?
+  /// The commit the previous step recorded, which a squash or fixup extends.
+  public var lastCommitId: String?
+  public var lastStepFirst: SeqNum?
+  public var lastStepLast: SeqNum?
+  /// Replayed events left out because the new base already has the same event.
+  public var skippedEquivalent: Int = 0
+  /// Events the `ours` strategy dropped, and events with conflicts kept by `theirs`.
+  public var droppedEvents: [SeqNum] = []
+  public var conflictsKept: [CellConflict] = []
+  public var appliedEvents: Int = 0
+
+  static let metaKey = "rebase"
+}
+
+/// What `lstore rebase` will do, worked out before anything changes.
+public struct RebasePreparation: Sendable {
+  public var onto: RebaseOnto
+  public var ontoLabel: String
+  public var ontoHead: SeqNum
+  public var base: SeqNum
+  public var head: SeqNum
+  /// The branch's history units after the base, oldest first: what the plan names.
+  public var units: [HistoryUnit]
+  /// Upstream events to append after the base.
+  public var upstreamEvents: Int
+  /// Nothing to do: the branch already contains the new base and has nothing to replay.
+  public var upToDate: Bool { upstreamEvents == 0 && base == ontoHead && units.isEmpty }
+
+  public var planHeader: String {
+    let range = units.isEmpty ? "nothing" : "\(units.first!.first)..\(units.last!.last)"
+    return "Rebase \(range) onto \(ontoHead) (\(ontoLabel))"
+  }
+}
+
+/// Where a run of the rebase ended.
+public enum RebaseOutcome: Equatable, Sendable {
+  case finished(RebaseSummary)
+  case stopped(RebaseState.Stop)
+  /// The plan's next step is `exec`: the caller runs it and reports with `execFinished`.
+  case exec(command: String)
+}
+
+public struct RebaseSummary: Equatable, Sendable {
+  public var ontoLabel: String
+  public var head: SeqNum
+  public var appliedEvents: Int
+  public var skippedEquivalent: Int
+  public var droppedEvents: [SeqNum]
+  public var conflictsKept: [CellConflict]
+}
+
+public enum RebaseError: Error, Equatable, Sendable, CustomStringConvertible {
+  case inProgress(branch: String, onto: String)
+  case notInProgress
+  case emptyPlan
+  case awaitingExec
+  case invalidState(String)
+
+  public var description: String {
+    switch self {
+    case .inProgress(let branch, let onto):
+      return "a rebase of branch '\(branch)' onto \(onto) is in progress; finish it with 'lstore rebase --continue', '--skip' or '--abort' (see 'lstore status')"
+    case .notInProgress: return "no rebase in progress"
+    case .emptyPlan: return "nothing to do: the plan is empty, so the rebase was not started"
+    case .awaitingExec: return "the rebase is waiting for an exec step to be run; run 'lstore rebase --continue'"
+    case .invalidState(let detail): return "the saved rebase state is damaged (\(detail)); run 'lstore rebase --abort'"
+    }
+  }
+}
+
+/// A stop signal inside a step's transaction: the step is rolled back and the rebase
+/// stops there.
+private struct StepStopped: Error { var stop: RebaseState.Stop }
+private struct StepRetry: Error {
+  var without: SeqNum
+  var failure: RebaseState.Stop
+}
+
+/// Runs a rebase: a start that moves the head to the merge base (saving the branch's events
+/// in the reflog) and appends the new base's events, then one transaction per plan step,
+/// replaying saved events renumbered after the head through the replay engine.
+public final class Rebase {
+  public let replica: Replica
+  public private(set) var state: RebaseState
+  private let time: () -> String
+  private var upstreamIdentities: Set<EventIdentity>? = nil
+  /// A dry run records conflicts and failures and goes on, instead of stopping.
+  private var collecting = false
+  /// Events dropped because they failed (strategy `ours`, or a dry run), this process.
+  public private(set) var failures: [RebaseState.Stop] = []
+
+  init(replica: Replica, state: RebaseState, time: @escaping () -> String) {
+    self.replica = replica
+    self.state = state
+    self.time = time
+  }
+
+  // MARK: - State
+
+  /// The rebase in progress on this replica's branch, if any.
+  public static func inProgress(_ replica: Replica, time: @escaping () -> String) throws -> Rebase? {
+    guard let state = try loadState(replica.eventlog) else { return nil }
+    return Rebase(replica: replica, state: state, time: time)
+  }
+
+  public static func loadState(_ eventlog: Eventlog) throws -> RebaseState? {
+    guard let text = try eventlog.meta(RebaseState.metaKey) else { return nil }
+    do {
+      return try JSONDecoder().decode(RebaseState.self, from: Data(text.utf8))
+    } catch {
+      throw RebaseError.invalidState("\(error)")
+    }
+  }
+
+  private func saveState() throws {
+    let data = try JSONEncoder().encode(state)
+    try replica.eventlog.setMeta(RebaseState.metaKey, String(decoding: data, as: UTF8.self))
+  }
+
+  private func clearState() throws {
+    try replica.connection.cached("DELETE FROM log.lstore_meta WHERE key = ?").execute([.text(RebaseState.metaKey)])
+    try UpstreamCells.drop(on: replica.connection)
+  }
+
+  // MARK: - Preparing and starting
+
+  public static func prepare(_ replica: Replica, store: Store?, onto: RebaseOnto) throws -> RebasePreparation {
+    let eventlog = replica.eventlog
+    let head = try eventlog.head()
+    let base: SeqNum
+    let ontoHead: SeqNum
+    let label: String
+    var upstreamEvents = 0
+    switch onto {
+    case .branch(let name, let through):
+      guard let store else { throw RevisionError.noStore(name) }
+      let other = try store.openEventlog(branch: name)
+      ontoHead = try through ?? other.head()
+      base = min(try eventlog.mergeBase(with: other), ontoHead)
+      upstreamEvents = try other.count(after: base, through: ontoHead)
+      label = through == nil ? name : "\(name) at \(ontoHead)"
+    case .point(let point):
+      base = point
+      ontoHead = point
+      label = "\(point)"
+    case .upstream:
+      base = SeqNum.confirmedBoundary(backendHead: try eventlog.backendHead())
+      ontoHead = base
+      label = "the backend head"
+    }
+    var units: [HistoryUnit] = []
+    try eventlog.forEachUnit(after: base, order: .ascending) { units.append($0); return true }
+    return RebasePreparation(onto: onto, ontoLabel: label, ontoHead: ontoHead, base: base, head: head, units: units,
+                             upstreamEvents: upstreamEvents)
+  }
+
+  /// Starts a rebase: one transaction moves the head to the base (the branch's events go
+  /// into the reflog entry) and appends the new base's events.
+  public static func start(_ replica: Replica, store: Store?, preparation: RebasePreparation, steps: [RebaseStep],
+                           strategy: RebaseStrategy, kind: RebaseState.Kind = .rebase,
+                           time: @escaping () -> String) throws -> Rebase {
+    if let existing = try loadState(replica.eventlog) {
+      throw RebaseError.inProgress(branch: store?.branch ?? "this", onto: existing.ontoLabel)
+    }
+    let connection = replica.connection
+    return try connection.inTransaction {
+      var upstreamThrough = preparation.base
+      let move = try replica.moveHead(
+        to: preparation.base,
+        note: HeadMoveNote(action: "rebase (start)", message: "onto \(preparation.ontoLabel)", time: time())
+      ) { appender in
+        try UpstreamCells.create(on: connection)
+        guard case .branch(let name, _) = preparation.onto, let store else { return }
+        let other = try store.openEventlog(branch: name)
+        try other.forEach(after: preparation.base, through: preparation.ontoHead) { row in
+          let record = row.record
+          let changeset = try appender.appendVerbatim(record, pending: true)
+          try UpstreamCells.record(changeset, of: appender.head, on: connection)
+          return true
+        }
+        try other.forEachCommit(after: preparation.base, through: preparation.ontoHead) { commit in
+          var commit = commit
+          commit.first = max(commit.first, preparation.base.next(clientOnly: true))
+          commit.last = min(commit.last, preparation.ontoHead)
+          try appender.record(commit)
+          return true
+        }
+        upstreamThrough = appender.head
+      }
+      let state = RebaseState(
+        kind: kind, ontoLabel: preparation.ontoLabel, ontoHead: preparation.ontoHead, base: preparation.base,
+        originalHead: preparation.head, startEntry: move.entry.id, upstreamThrough: upstreamThrough,
+        strategy: strategy, steps: steps, next: 0, stop: nil)
+      let rebase = Rebase(replica: replica, state: state, time: time)
+      try rebase.saveState()
+      return rebase
+    }
+  }
+
+  /// Plays the whole rebase inside a transaction that is rolled back: what it would do,
+  /// every conflict and failure it would meet, nothing changed.
+  public static func dryRun(_ replica: Replica, store: Store?, preparation: RebasePreparation, steps: [RebaseStep],
+                            strategy: RebaseStrategy, time: @escaping () -> String) throws -> DryRunReport {
+    let connection = replica.connection
+    try connection.execute("BEGIN IMMEDIATE")
+    defer { try? connection.execute("ROLLBACK") }
+    let rebase = try start(replica, store: store, preparation: preparation, steps: steps, strategy: strategy, time: time)
+    rebase.collecting = true
+    var report = DryRunReport(ontoLabel: preparation.ontoLabel, steps: steps.count)
+    while rebase.state.next < rebase.state.steps.count {
+      let index = rebase.state.next
+      let step = rebase.state.steps[index]
+      if step.verb == .exec {
+        report.execSkipped.append(step.text ?? "")
+        rebase.state.next += 1
+        continue
+      }
+      do {
+        try rebase.runStep(index, force: false)
+      } catch let stopped as StepStopped {
+        report.stops.append(stopped.stop)
+        rebase.state.next += 1
+      }
+    }
+    report.stops.append(contentsOf: rebase.failures)
+    report.conflicts = rebase.state.conflictsKept
+    report.droppedEvents = rebase.state.droppedEvents
+    report.skippedEquivalent = rebase.state.skippedEquivalent
+    report.head = try replica.eventlog.head()
+    report.appliedEvents = rebase.state.appliedEvents
+    return report
+  }
+
+  // MARK: - Running
+
+  /// Runs steps until the plan is done, a step stops, or an exec step needs running.
+  public func run() throws -> RebaseOutcome {
+    if let stop = state.stop { return .stopped(stop) }
+    while state.next < state.steps.count {
+      let index = state.next
+      let step = state.steps[index]
+      if step.verb == .exec { return .exec(command: step.text ?? "") }
+      do {
+        try runStep(index, force: false)
+      } catch let stopped as StepStopped {
+        try replica.connection.inTransaction {
+          state.stop = stopped.stop
+          try saveState()
+        }
+        return .stopped(stopped.stop)
+      }
+      if let stop = state.stop { return .stopped(stop) }
+    }
+    return .finished(try finish())
+  }
+
+  /// Reports how the exec step the last `run()` asked for went.
+  public func execFinished(status: Int32) throws -> RebaseOutcome {
+    guard state.stop == nil, state.next < state.steps.count, state.steps[state.next].verb == .exec else {
+      throw RebaseError.notInProgress
+    }
+    let command = state.steps[state.next].text ?? ""
+    try replica.connection.inTransaction {
+      if status != 0 {
+        state.stop = RebaseState.Stop(reason: .exec, step: state.next, message: "exec '\(command)' failed with exit status \(status)",
+                                      conflicts: [], event: nil)
+      }
+      state.next += 1
+      try saveState()
+    }
+    return try run()
+  }
+
+  /// `--continue`: after a conflict, keeps the stopped step's events over the new base;
+  /// after a failure, tries the step again; after edit or exec, goes on.
+  public func continueRebase() throws -> RebaseOutcome {
+    if let stop = state.stop {
+      state.stop = nil
+      switch stop.reason {
+      case .conflict, .failure:
+        do {
+          try runStep(stop.step, force: stop.reason == .conflict)
+        } catch let stopped as StepStopped {
+          try replica.connection.inTransaction {
+            state.stop = stopped.stop
+            try saveState()
+          }
+          return .stopped(stopped.stop)
+        }
+      case .edit, .exec:
+        try replica.connection.inTransaction { try saveState() }
+      }
+    }
+    return try run()
+  }
+
+  /// `--skip`: drops the stopped step (its events stay in the reflog) and goes on.
+  public func skip() throws -> RebaseOutcome {
+    guard let stop = state.stop else { return try run() }
+    try replica.connection.inTransaction {
+      if stop.reason == .conflict || stop.reason == .failure {
+        let step = state.steps[stop.step]
+        if let first = step.first { state.droppedEvents.append(first) }
+        state.next = stop.step + 1
+      }
+      state.stop = nil
+      try saveState()
+    }
+    return try run()
+  }
+
+  /// `--abort`: restores the branch exactly as it was before the rebase (for a stopped pull,
+  /// before the pull), journaled as one more head move.
+  public func abort() throws {
+    try replica.connection.inTransaction {
+      let entries = try replica.eventlog.reflog().filter { $0.id >= state.startEntry }.count
+      try replica.restore(undoing: entries, note: HeadMoveNote(action: "\(state.kind.rawValue) (abort)",
+                                                               message: "back to \(state.originalHead)", time: time()),
+                          allowConfirmed: state.kind == .pull)
+      try clearState()
+    }
+  }
+
+  private func finish() throws -> RebaseSummary {
+    try replica.connection.inTransaction {
+      try replica.moveHead(to: try replica.eventlog.head(),
+                           note: HeadMoveNote(action: "\(state.kind.rawValue) (finish)", message: "onto \(state.ontoLabel)", time: time()))
+      try clearState()
+    }
+    return RebaseSummary(ontoLabel: state.ontoLabel, head: try replica.eventlog.head(), appliedEvents: state.appliedEvents,
+                         skippedEquivalent: state.skippedEquivalent, droppedEvents: state.droppedEvents,
+                         conflictsKept: state.conflictsKept)
+  }
+
+  // MARK: - One step
+
+  /// Replays step `index` in one transaction. Throws `StepStopped` (with everything of the
+  /// step rolled back) when it must stop before it; stops after it for `edit`.
+  private func runStep(_ index: Int, force: Bool) throws {
+    var excluded = Set<SeqNum>()
+    while true {
+      do {
+        try replica.connection.inTransaction { try applyStep(index, force: force, excluded: excluded) }
+        return
+      } catch let retry as StepRetry {
+        // The `ours` strategy (and a dry run): the failing event is dropped and the step
+        // tried again.
+        excluded.insert(retry.without)
+        failures.append(retry.failure)
+      }
+    }
+  }
+
+  private func applyStep(_ index: Int, force: Bool, excluded: Set<SeqNum>) throws {
+    let step = state.steps[index]
+    guard let first = step.first, let last = step.last else { return }
+    let eventlog = replica.eventlog
+    let connection = replica.connection
+    let identities = try upstreamSet()
+    let note = HeadMoveNote(action: "\(state.kind.rawValue) (\(step.verb.rawValue))",
+                            message: step.text ?? step.commit?.message ?? step.reference, time: time())
+    var newState = state
+    try replica.moveHead(to: try eventlog.head(), note: note) { appender in
+      // Saved events of the step, checked for conflicts before any is applied.
+      var events: [(EventRecord, [UInt8]?)] = []
+      var conflicts: [CellConflict] = []
+      var dropped: [SeqNum] = []
+      try eventlog.forEachSavedEvent(entry: state.startEntry, through: last) { record, changeset in
+        guard record.seqNum >= first, !excluded.contains(record.seqNum) else { return }
+        if identities.contains(EventIdentity(record)) {
+          newState.skippedEquivalent += 1
+          return
+        }
+        if state.strategy != .replay {
+          let found = try UpstreamCells.conflicts(of: changeset, event: record.seqNum, on: connection)
+          if !found.isEmpty {
+            if state.strategy == .ours && !force {
+              dropped.append(record.seqNum)
+              return
+            }
+            conflicts.append(contentsOf: found)
+          }
+        }
+        events.append((record, changeset))
+      }
+      if !conflicts.isEmpty && state.strategy == .stop && !force && !collecting {
+        throw StepStopped(stop: RebaseState.Stop(
+          reason: .conflict, step: index,
+          message: "\(step.verb.rawValue) \(step.reference) conflicts with \(state.ontoLabel): \(conflicts.count) cell\(conflicts.count == 1 ? "" : "s") changed on both sides",
+          conflicts: conflicts, event: conflicts.first?.theirsEvent))
+      }
+      newState.conflictsKept.append(contentsOf: conflicts)
+      newState.droppedEvents.append(contentsOf: dropped)
+      var firstNew: SeqNum? = nil
+      for (record, _) in events {
+        do {
+          let (moved, _) = try appender.append(record)
+          if firstNew == nil { firstNew = moved.seqNum }
+        } catch let error where error is MaterializeError || error is ReplayError {
+          if state.strategy == .ours || collecting {
+            throw StepRetry(without: record.seqNum, failure: RebaseState.Stop(
+              reason: .failure, step: index,
+              message: "event \(record.seqNum) \(record.name) fails on top of \(state.ontoLabel): \(Self.reason(error))",
+              conflicts: [], event: record.seqNum))
+          }
+          throw StepStopped(stop: RebaseState.Stop(
+            reason: .failure, step: index,
+            message: "\(step.verb.rawValue) \(step.reference): event \(record.seqNum) \(record.name) fails on top of \(state.ontoLabel): \(Self.reason(error))",
+            conflicts: [], event: record.seqNum))
+        }
+      }
+      newState.appliedEvents += events.count
+      try recordCommit(step, firstNew: firstNew, appender: appender, state: &newState)
+      newState.next = index + 1
+      if step.verb == .edit && !collecting {
+        newState.stop = RebaseState.Stop(reason: .edit, step: index,
+                                         message: "stopped at \(step.reference) (\(step.commit?.message ?? "events")) to edit: 'lstore commit' adds events, 'lstore commit --amend' changes it; then 'lstore rebase --continue'",
+                                         conflicts: [], event: nil)
+      }
+      state = newState
+      try saveState()
+    }
+    // Events a retry left out: the transaction that recorded them was rolled back.
+    state.droppedEvents.append(contentsOf: excluded.sorted())
+    if !excluded.isEmpty { try replica.connection.inTransaction { try saveState() } }
+  }
+
+  private func recordCommit(_ step: RebaseStep, firstNew: SeqNum?, appender: HeadAppender, state: inout RebaseState) throws {
+    guard let firstNew else {
+      // Every event of the step was left out: no commit, and a squash has nothing to add.
+      if step.verb != .squash && step.verb != .fixup { state.lastCommitId = nil; state.lastStepFirst = nil }
+      return
+    }
+    let head = appender.head
+    switch step.verb {
+    case .squash, .fixup:
+      let previousFirst = state.lastStepFirst ?? firstNew
+      let previous = try state.lastCommitId.flatMap { id in
+        try replica.eventlog.commit(containing: previousFirst).flatMap { $0.id == id ? $0 : nil }
+      }
+      var message = previous?.message ?? ""
+      if step.verb == .squash || message.isEmpty, let own = step.commit?.message, !own.isEmpty {
+        message = message.isEmpty ? own : message + "\n\n" + own
+      }
+      if message.isEmpty { message = "\(appender.appended) events" }
+      let id = previous?.id ?? step.commit?.id ?? Identifiers.commitID()
+      try appender.record(Commit(id: id, first: previousFirst, last: head, message: message,
+                                 author: previous?.author ?? step.commit?.author ?? Author(name: "unknown", email: ""),
+                                 time: previous?.time ?? step.commit?.time ?? time()))
+      state.lastCommitId = id
+      state.lastStepFirst = previousFirst
+    default:
+      if let template = step.commit {
+        let message = step.verb == .reword ? (step.text ?? template.message) : template.message
+        try appender.record(Commit(id: template.id, first: firstNew, last: head, message: message,
+                                   author: template.author, time: template.time))
+        state.lastCommitId = template.id
+      } else {
+        state.lastCommitId = nil
+      }
+      state.lastStepFirst = firstNew
+    }
+    state.lastStepLast = head
+  }
+
+  private static func reason(_ error: Error) -> String {
+    if let error = error as? MaterializeError { return error.reason }
+    return "\(error)"
+  }
+
+  /// Identities of the new base's events after the merge base, for leaving out replayed
+  /// events it already has (git skips commits already upstream).
+  private func upstreamSet() throws -> Set<EventIdentity> {
+    if let known = upstreamIdentities { return known }
+    var set = Set<EventIdentity>()
+    if state.upstreamThrough > state.base {
+      try replica.eventlog.forEach(after: state.base, through: state.upstreamThrough) { row in
+        set.insert(EventIdentity(row.record))
+        return true
+      }
+    }
+    upstreamIdentities = set
+    return set
+  }
+}
+
+extension RebaseState {
+  fileprivate func lastCommitMessage(in eventlog: Eventlog) -> String? {
+    guard let lastCommitId, let lastStepFirst, let commit = try? eventlog.commit(containing: lastStepFirst),
+          commit.id == lastCommitId else { return nil }
+    return commit.message
+  }
+}
+
+/// What identifies an event across histories: LiveStore's pull recognises a client's own
+/// events by name, args, client and session.
+struct EventIdentity: Hashable {
+  var name: String
+  var args: String
+  var clientId: String
+  var sessionId: String
+  init(_ record: EventRecord) {
+    name = record.name
+    args = record.argsJSON
+    clientId = record.clientId
+    sessionId = record.sessionId
+  }
+}
+
+/// What `rebase --dry-run` found.
+public struct DryRunReport: Equatable, Sendable {
+  public var ontoLabel: String
+  public var steps: Int
+  public var stops: [RebaseState.Stop] = []
+  public var conflicts: [CellConflict] = []
+  public var droppedEvents: [SeqNum] = []
+  public var execSkipped: [String] = []
+  public var skippedEquivalent = 0
+  public var appliedEvents = 0
+  public var head = SeqNum.root
+
+  public var clean: Bool { stops.isEmpty && conflicts.isEmpty && droppedEvents.isEmpty }
+}
+
+extension Connection {
+  /// `body` in a transaction of its own, or in a savepoint of the caller's transaction.
+  func inTransaction<T>(_ body: () throws -> T) throws -> T {
+    if isInTransaction { return try savepoint("lstore_step", body) }
+    return try transaction(.immediate, body)
+  }
+}
