@@ -30,7 +30,10 @@ final class BranchTests: XCTestCase {
     XCTAssertEqual(try sandbox.lstore("fsck", "--replay").status, 0)
     XCTAssertEqual(try sandbox.lstore("switch", "nope").status, 66)
     XCTAssertEqual(try sandbox.lstore("branch", "-d", "main").status, 2, "the current branch cannot be deleted")
-    XCTAssertEqual(try sandbox.lstore("branch", "-d", "experiment").status, 0)
+    let refused = try sandbox.lstore("branch", "-d", "experiment")
+    XCTAssertEqual(refused.status, 2, "experiment has an event main does not have")
+    XCTAssertEqual(refused.stderr, "lstore: error: branch 'experiment' has 1 event that 'main' does not have; 'lstore branch -D experiment' deletes it anyway\n")
+    XCTAssertEqual(try sandbox.lstore("branch", "-D", "experiment").status, 0, "the advice works")
     XCTAssertEqual(try sandbox.lstore("branch").lines, ["* main\te2 (2 events)"])
   }
 }
