@@ -85,24 +85,48 @@ final class SyncClientTests: SyncStoresTestCase {
     XCTAssertEqual(try a.eventlog.backendHead(), 1)
   }
 
-  func testRebaseWhoseMaterializerFailsLeavesStoreUnchanged() async throws {
+  /// B's pending event fails on top of A's pulled one (same primary key).
+  private func stoppedPull() async throws -> (b: Replica, before: [String], result: PullIntegration.Result) {
     let (backendStore, _) = try makeStore("backend", client: "server")
     let (_, a) = try makeStore("a", client: "A")
     let (_, b) = try makeStore("b", client: "B")
     let backend = try LocalStoreTransport(path: backendStore.workDirectory, now: "now")
     try commit(a, "A", [created("same")], "A")
     _ = try await SyncClient(replica: a, transport: backend).push()
-    try commit(b, "B", [created("same")], "B")  // the same primary key: fails after A's event
+    try commit(b, "B", [created("same")], "B")
     let before = try events(b)
-    do {
-      _ = try await SyncClient(replica: b, transport: backend).pull()
-      XCTFail("the pull must stop")
-    } catch let error as SyncError {
-      XCTAssertTrue("\(error)".contains("e1 v1.TodoCreated"), "\(error)")
-      XCTAssertTrue("\(error)".contains("e2"), "\(error)")
-    }
+    let result = try await SyncClient(replica: b, transport: backend).pull()
+    return (b, before, result)
+  }
+
+  func testAPendingEventThatFailsOnReplayKeepsThePullAndStopsAsARebase() async throws {
+    let (b, _, result) = try await stoppedPull()
+    let stop = try XCTUnwrap(result.stopped, "the replay must stop")
+    XCTAssertEqual(stop.reason, .failure)
+    XCTAssertEqual(stop.event, SeqNum(global: 1))
+    XCTAssertTrue(stop.message.contains("e1 v1.TodoCreated"), stop.message)
+    XCTAssertEqual(try events(b), [#"e1 v1.TodoCreated {"id":"same","text":"x"} A"#], "the pulled event is kept")
+    XCTAssertEqual(try b.eventlog.backendHead(), 1)
+    let state = try XCTUnwrap(try Rebase.loadState(b.eventlog))
+    XCTAssertEqual(state.kind, .pull)
+    // --skip drops B's commit; it stays in the reflog.
+    let rebase = try XCTUnwrap(try Rebase.inProgress(b, time: { "now" }))
+    guard case .finished = try rebase.skip() else { return XCTFail("skip must finish the rebase") }
+    XCTAssertNil(try Rebase.loadState(b.eventlog))
+    XCTAssertEqual(try events(b), [#"e1 v1.TodoCreated {"id":"same","text":"x"} A"#])
+    XCTAssertEqual(try b.connection.scalar("SELECT count(*) FROM todos"), .integer(1))
+  }
+
+  func testAbortOfAStoppedPullRestoresTheStoreAsBeforeThePull() async throws {
+    let (b, before, result) = try await stoppedPull()
+    XCTAssertNotNil(result.stopped)
+    let rebase = try XCTUnwrap(try Rebase.inProgress(b, time: { "now" }))
+    try rebase.abort()
     XCTAssertEqual(try events(b), before)
     XCTAssertEqual(try b.eventlog.backendHead(), 0)
-    XCTAssertEqual(try b.connection.scalar("SELECT count(*) FROM todos"), .integer(1))
+    XCTAssertEqual(try b.connection.scalar("SELECT text FROM todos WHERE id = 'same'"), .text("x"))
+    XCTAssertEqual(try b.connection.scalar("SELECT count(*) FROM __livestore_session_changeset"), .integer(1),
+                   "the restored pending event has its changeset again")
+    XCTAssertNil(try Rebase.loadState(b.eventlog))
   }
 }

@@ -11,9 +11,11 @@ struct PullCommand: AsyncParsableCommand {
       this store's own pending events confirm them; otherwise pending events are rolled back \
       with their changesets, the pulled events applied, and the pending events renumbered \
       after the new head (synced e<head+1>…, client-only e<g>+<c+1>) and re-applied, keeping \
-      their commits. It all happens in one transaction: if a pending event's materializer \
-      fails on top of the pulled events, the pull stops, names the event, and the store is \
-      unchanged (exit code 4); docs/sync.md explains how to resolve it.
+      their commits. It all happens in one transaction. If a pending event's materializer \
+      fails on top of the pulled events, the pulled events are kept and the replay stops \
+      as a rebase (exit code 4): 'lstore status' shows it, 'lstore rebase --skip' drops the \
+      failing commit (kept in the reflog), '--continue' retries it after a schema fix, and \
+      '--abort' restores the store as it was before the pull (docs/version-control.md).
       With --follow, stays connected and applies live updates until interrupted.
       """)
 
@@ -34,15 +36,26 @@ struct PullCommand: AsyncParsableCommand {
       let result = try await client.pull(progress: progress.handler)
       progress.finish()
       report(result, remote: client.transport.description, global: global)
+      try stopIfStopped(result, global: global)
       if follow {
         global.note("Following \(client.transport.description); Ctrl-C to stop")
         global.stdout.flush()
         try await client.follow { result in
           report(result, remote: client.transport.description, global: global)
           global.stdout.flush()
+          try stopIfStopped(result, global: global)
         }
       }
     }
+  }
+
+  /// A pending event that fails on top of the pulled ones leaves the pull in place and a
+  /// rebase in progress: say what stopped and how to go on (exit 4).
+  func stopIfStopped(_ result: PullIntegration.Result, global: GlobalOptions) throws {
+    guard let stop = result.stopped else { return }
+    if !json { for line in RebaseOutput.conflictLines(stop.conflicts, ontoLabel: nil) { global.stdout.line(line) } }
+    global.stdout.flush()
+    throw InputError(status: .conflict, message: "pull stopped replaying pending events: \(stop.message); \(RebaseOutput.hint(for: stop)) to before the pull")
   }
 
   func report(_ result: PullIntegration.Result, remote: String, global: GlobalOptions) {
@@ -52,6 +65,7 @@ struct PullCommand: AsyncParsableCommand {
         "rebased": .integer(Int64(result.rebased)), "head": .string(result.head.description),
         "backendHead": .string("e\(result.backendHead)"),
         "renumbered": .array(result.renumbered.map { .array([.string($0.0.description), .string($0.1.description)]) }),
+        "stopped": result.stopped.map(RebaseOutput.stopJSON) ?? .null,
       ]
       global.stdout.line(value.compactText)
       return

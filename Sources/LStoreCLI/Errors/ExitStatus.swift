@@ -59,6 +59,19 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       case .unknownPendingEvent: return (.conflict, error.description)
       case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent: return (.invalidInput, error.description)
       }
+    case let error as RebaseError:
+      switch error {
+      case .inProgress, .notInProgress, .awaitingExec: return (.refused, error.description)
+      case .emptyPlan, .invalidState: return (.failure, error.description)
+      }
+    case let error as RevisionError:
+      switch error {
+      case .unknown, .tooFarBack, .reflogTooShort: return (.notFound, error.description)
+      case .malformed, .ambiguous, .noStore, .notOnThisBranch, .notAPoint: return (.usage, error.description)
+      }
+    case let error as RebasePlanError: return (.invalidInput, error.description)
+    case let error as HeadMoveError: return (.refused, error.description)
+    case let error as AmendError: return (.refused, error.description)
     case let error as TransportError:
       switch error.kind {
       case .unavailable: return (.unavailable, error.description)

@@ -70,10 +70,5 @@ extension ColorMode: ExpressibleByArgument {}
 /// The time stamped on commits: `LSTORE_DATE` when set (for reproducible scripts and
 /// tests), else now.
 enum Clock {
-  static func now() -> String {
-    if let fixed = ProcessInfo.processInfo.environment["LSTORE_DATE"], let millis = ISODate.parse(fixed) {
-      return ISODate.format(millis: millis)
-    }
-    return ISODate.format(millis: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
-  }
+  static func now() -> String { ISODate.now() }
 }

@@ -7,11 +7,14 @@ import LStoreSQLite
 ///   sync metadata is recorded);
 /// - at the first pulled event that differs, the pending events from there on are rolled
 ///   back with their changesets (newest first), the pulled events are applied, and the
-///   rolled-back events are renumbered after the new head (synced `head+1…`, client-only
-///   `(g, c+1)`) and applied again, keeping their commits and messages.
+///   rolled-back events are replayed after the new head by the rebase engine (renumbered:
+///   synced `head+1…`, client-only `(g, c+1)`), keeping their commits and messages.
 ///
-/// Nothing is visible until `finish()`; any failure (an unknown pulled event, a pending event
-/// whose materializer now fails) rolls everything back.
+/// The pending events are saved in a reflog entry first, so the pull is one head move that
+/// `reset` and `rebase --abort` understand. Nothing is visible until `finish()`; a pulled
+/// event that cannot be applied rolls everything back. A pending event that fails on top of
+/// the pulled events does not: the pull is kept and the replay stops as a rebase (kind
+/// `pull`) that `status` shows and `rebase --continue`, `--skip` or `--abort` resolves.
 public final class PullIntegration {
   public struct Result: Sendable {
     public var pulled = 0
@@ -21,6 +24,9 @@ public final class PullIntegration {
     public var backendHead: Int64 = 0
     /// Old → new sequence numbers of rebased events.
     public var renumbered: [(SeqNum, SeqNum)] = []
+    /// Set when replaying the pending events stopped: the pull is kept, a rebase is in
+    /// progress.
+    public var stopped: RebaseState.Stop?
   }
 
   private let replica: Replica
@@ -32,12 +38,21 @@ public final class PullIntegration {
   private var backendHead: Int64
   private var result = Result()
   private var open = true
+  private let time: () -> String
+  private var originalHead = SeqNum.root
+  private var originalBackendHead: Int64 = 0
+  /// The reflog entry of this pull, which saved the pending events.
+  private var entryId: Int64 = 0
+  /// Where the pending events were cut at the divergence.
+  private var divergenceBase = SeqNum.root
 
-  public init(replica: Replica) throws {
+  public init(replica: Replica, time: @escaping () -> String = ISODate.now) throws {
     self.replica = replica
+    self.time = time
     try replica.connection.execute("BEGIN IMMEDIATE")
     do {
       backendHead = try replica.eventlog.backendHead()
+      originalBackendHead = backendHead
       var records: [EventRecord] = []
       try replica.eventlog.forEach(after: SeqNum(global: backendHead, client: 0)) { row in
         records.append(row.record)
@@ -47,6 +62,17 @@ public final class PullIntegration {
       let stateHead = try replica.stateHead()
       let head = try replica.eventlog.head()
       guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
+      if let state = try Rebase.loadState(replica.eventlog) {
+        throw RebaseError.inProgress(branch: "this", onto: state.ontoLabel)
+      }
+      originalHead = head
+      // Saved before anything changes: undoing the pull truncates to the confirmed boundary
+      // and puts these back, exactly as they were.
+      let boundary = SeqNum.confirmedBoundary(backendHead: backendHead)
+      entryId = try replica.openReflogEntry(note: HeadMoveNote(action: "pull", message: "pull", time: time()),
+                                            base: pending.isEmpty ? head : boundary, oldHead: head,
+                                            oldBackendHead: backendHead)
+      if !pending.isEmpty { try replica.saveEvents(after: boundary, entry: entryId) }
     } catch {
       try? replica.connection.execute("ROLLBACK")
       open = false
@@ -82,6 +108,8 @@ public final class PullIntegration {
         diverged = true
         rolledBack = Array(pending[index...])
         let base = index > 0 ? pending[index - 1].seqNum : SeqNum.confirmedBoundary(backendHead: backendHead)
+        divergenceBase = base
+        try replica.cutCommits(after: base)
         try replica.replayer.rollBack(after: base)
       }
       try applyRemote(event)
@@ -125,38 +153,27 @@ public final class PullIntegration {
     try replica.replayer.apply(record, definition: definition, args: args, pending: false)
   }
 
-  /// Re-applies the rolled-back events after the new head, records the backend head,
-  /// trims changesets and commits the transaction.
+  /// Records the backend head, replays the rolled-back events after the new head (through
+  /// the rebase engine, as a rebase of kind `pull` with LiveStore's replay rule), completes
+  /// the reflog entry and commits the transaction.
   @discardableResult
   public func finish() throws -> Result {
     do {
-      var head = try replica.eventlog.head()
-      if !rolledBack.isEmpty {
-        let commits = try CommitRenumbering(eventlog: replica.eventlog, firstMoved: rolledBack[0].seqNum)
-        for original in rolledBack {
-          let moved = original.renumbered(after: head)
-          do {
-            try replica.replayer.apply(moved, pending: true)
-          } catch let error as MaterializeError {
-            throw SyncError.rebaseFailed(original: original.seqNum, rebased: moved.seqNum, name: original.name, reason: error.reason)
-          } catch let error as ReplayError {
-            switch error {
-            case .unknownEvent: throw SyncError.unknownPendingEvent(original.seqNum, name: original.name)
-            case .invalidArgs(_, _, _, let reason):
-              throw SyncError.rebaseFailed(original: original.seqNum, rebased: moved.seqNum, name: original.name,
-                                           reason: "its args no longer match the schema: \(reason)")
-            }
-          }
-          commits.moved(original.seqNum, to: moved.seqNum)
-          result.renumbered.append((original.seqNum, moved.seqNum))
-          head = moved.seqNum
-        }
-        try commits.write()
-        result.rebased = rolledBack.count
-      }
       if backendHead > (try replica.eventlog.backendHead()) { try replica.eventlog.setBackendHead(backendHead) }
       try replica.trimChangesets(below: backendHead)
-      try StateDatabase.writeHead(replica.connection, head: head)
+      try StateDatabase.writeHead(replica.connection, head: try replica.eventlog.head())
+      if !rolledBack.isEmpty {
+        let rebase = try Rebase.startPull(replica, entry: entryId, base: divergenceBase, originalHead: originalHead,
+                                          events: rolledBack, time: time)
+        if case .stopped(let stop) = try rebase.run() { result.stopped = stop }
+        result.renumbered = rebase.moved
+        result.rebased = rebase.moved.count
+      }
+      let head = try replica.eventlog.head()
+      try replica.connection.cached("""
+        UPDATE log.lstore_reflog SET newHeadGlobal = ?, newHeadClient = ?, newBackendHead = ?, removed = ? WHERE id = ?
+        """).execute([.integer(head.global), .integer(head.client), .integer(backendHead), .integer(Int64(pending.count)),
+                      .integer(entryId)])
       try replica.connection.execute("COMMIT")
       open = false
       result.head = head
@@ -178,70 +195,7 @@ public final class PullIntegration {
   }
 }
 
-/// Keeps commit records right when a rebase renumbers their events. A commit wholly inside
-/// the moved events is renumbered; one that straddles the divergence point (its first part
-/// was confirmed by the backend) is split, the moved part becoming a new commit with the
-/// same message and author.
-final class CommitRenumbering {
-  private let eventlog: Eventlog
-  private var affected: [Commit] = []
-  private var mapping: [SeqNum: SeqNum] = [:]
-  private let firstMoved: SeqNum
-
-  init(eventlog: Eventlog, firstMoved: SeqNum) throws {
-    self.eventlog = eventlog
-    self.firstMoved = firstMoved
-    try eventlog.forEachCommit(after: SeqNum(global: firstMoved.global, client: firstMoved.client).previousOrRoot) { commit in
-      affected.append(commit)
-      return true
-    }
-    for commit in affected { try eventlog.deleteCommit(id: commit.id) }
-  }
-
-  func moved(_ old: SeqNum, to new: SeqNum) { mapping[old] = new }
-
-  func write() throws {
-    for commit in affected {
-      if commit.first >= firstMoved {
-        guard let first = mapping[commit.first], let last = mapping[commit.last] else { continue }
-        var renumbered = commit
-        renumbered.first = first
-        renumbered.last = last
-        try eventlog.insert(renumbered)
-      } else {
-        // The part before the divergence keeps the id; its last event is the newest one
-        // left in place.
-        var kept = commit
-        if let lastKept = try eventlog.lastEvent(before: firstMoved), lastKept >= commit.first {
-          kept.last = lastKept
-          try eventlog.insert(kept)
-        }
-        if let first = mapping[firstMoved], let last = mapping[commit.last] {
-          var continued = commit
-          continued.id = Identifiers.commitID()
-          continued.first = first
-          continued.last = last
-          try eventlog.insert(continued)
-        }
-      }
-    }
-  }
-}
-
-extension SeqNum {
-  /// The position just before this one in eventlog order, for exclusive range bounds.
-  var previousOrRoot: SeqNum {
-    if client > 0 { return SeqNum(global: global, client: client - 1) }
-    if global > 0 { return SeqNum(global: global - 1, client: .max) }
-    return .root
-  }
-}
-
 extension Eventlog {
-  func deleteCommit(id: String) throws {
-    try connection.cached("DELETE FROM \(schemaName.quotedIdentifier).lstore_commit WHERE id = ?").execute([.text(id)])
-  }
-
   /// The newest event strictly before `seqNum` that is still in the eventlog.
   func lastEvent(before seqNum: SeqNum) throws -> SeqNum? {
     try connection.cached("SELECT seqNumGlobal, seqNumClient FROM \(schemaName.quotedIdentifier).eventlog WHERE (seqNumGlobal, seqNumClient) < (?, ?) ORDER BY seqNumGlobal DESC, seqNumClient DESC LIMIT 1")

@@ -1,8 +1,18 @@
+import Foundation
 /// ISO-8601 dates as JavaScript reads and writes them, without Foundation's formatters
 /// (which are slow and locale-sensitive).
 public enum ISODate {
   /// Parses `2025-06-06`, `2025-06-06T10:00:00Z`, `…T10:00:00.123Z`, `…T10:00:00+02:00`
   /// into milliseconds since 1970-01-01T00:00:00Z.
+  /// Now, or `LSTORE_DATE` when set (reproducible scripts and tests): the time stamped on
+  /// commits and reflog entries.
+  public static func now() -> String {
+    if let fixed = ProcessInfo.processInfo.environment["LSTORE_DATE"], let millis = parse(fixed) {
+      return format(millis: millis)
+    }
+    return format(millis: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+  }
+
   public static func parse(_ text: String) -> Int64? {
     let b = Array(text.utf8)
     var i = 0

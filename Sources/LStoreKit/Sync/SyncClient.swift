@@ -13,7 +13,8 @@ public final class SyncClient {
   }
 
   /// Pages until caught up, then integrates: confirms, applies, and rebases pending events
-  /// (see `PullIntegration`). All in one transaction: a failure leaves the store unchanged.
+  /// (see `PullIntegration`). All in one transaction: a failure leaves the store unchanged,
+  /// and a pending event that fails on replay leaves a stopped rebase (`Result.stopped`).
   public func pull(progress: ProgressHandler? = nil) async throws -> PullIntegration.Result {
     let integration = try PullIntegration(replica: replica)
     do {
@@ -95,7 +96,7 @@ extension Replica {
 extension SyncClient {
   /// After a pull, keeps applying live updates (or polling, for transports without them)
   /// until the task is cancelled. Each update is integrated in its own transaction.
-  public func follow(pollInterval: Duration = .seconds(2), onUpdate: (PullIntegration.Result) -> Void) async throws {
+  public func follow(pollInterval: Duration = .seconds(2), onUpdate: (PullIntegration.Result) throws -> Void) async throws {
     if let live = transport as? LiveSyncTransport {
       let cursor = try replica.eventlog.backendHead()
       try await live.follow(after: cursor) { page in
@@ -105,7 +106,7 @@ extension SyncClient {
           // Events the store already has (a page that overlaps a previous pull) are skipped.
           let fresh = page.events.filter { $0.seqNum > integration.cursor }
           try integration.apply(fresh)
-          onUpdate(try integration.finish())
+          try onUpdate(try integration.finish())
         } catch {
           integration.abort()
           throw error
@@ -116,7 +117,7 @@ extension SyncClient {
     while !Task.isCancelled {
       try await Task.sleep(for: pollInterval)
       let result = try await pull()
-      if result.pulled > 0 { onUpdate(result) }
+      if result.pulled > 0 { try onUpdate(result) }
     }
   }
 }

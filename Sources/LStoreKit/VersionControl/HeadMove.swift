@@ -160,7 +160,7 @@ extension Replica {
 
   /// Copies the events after `base` (with their changesets) and the commits that hold any
   /// of them into the reflog entry.
-  private func saveEvents(after base: SeqNum, entry: Int64) throws {
+  func saveEvents(after base: SeqNum, entry: Int64) throws {
     try connection.cached("""
       INSERT INTO log.lstore_reflog_event
       SELECT ?, e.seqNumGlobal, e.seqNumClient, e.parentSeqNumGlobal, e.parentSeqNumClient, e.name, e.argsJson,
@@ -178,7 +178,7 @@ extension Replica {
 
   /// Removes the commit records of events after `base`; a commit that started at or
   /// before it keeps its first part.
-  private func cutCommits(after base: SeqNum) throws {
+  func cutCommits(after base: SeqNum) throws {
     guard eventlog.hasLStoreRecords else { return }
     try connection.cached("DELETE FROM log.lstore_commit WHERE (firstGlobal, firstClient) > (?, ?)")
       .execute([.integer(base.global), .integer(base.client)])

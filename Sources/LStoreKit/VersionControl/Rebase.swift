@@ -148,6 +148,8 @@ public final class Rebase {
   private var collecting = false
   /// Events dropped because they failed (strategy `ours`, or a dry run), this process.
   public private(set) var failures: [RebaseState.Stop] = []
+  /// Original → new numbers of the events this process replayed.
+  public private(set) var moved: [(SeqNum, SeqNum)] = []
 
   init(replica: Replica, state: RebaseState, time: @escaping () -> String) {
     self.replica = replica
@@ -255,6 +257,41 @@ public final class Rebase {
       try rebase.saveState()
       return rebase
     }
+  }
+
+  /// The rebase a pull runs for its pending events after the divergence (`events`, saved in
+  /// the pull's reflog entry), inside the pull's transaction: LiveStore's rule (replay, no
+  /// conflict detection, no skipping), one step per commit or uncommitted run.
+  static func startPull(_ replica: Replica, entry: Int64, base: SeqNum, originalHead: SeqNum, events: [EventRecord],
+                        time: @escaping () -> String) throws -> Rebase {
+    let commits = try replica.eventlog.savedCommits(entry: entry)
+    var steps: [RebaseStep] = []
+    var commitIndex = 0
+    for event in events {
+      while commitIndex < commits.count, commits[commitIndex].last < event.seqNum { commitIndex += 1 }
+      let commit = commitIndex < commits.count && commits[commitIndex].contains(event.seqNum) ? commits[commitIndex] : nil
+      if var last = steps.last, last.commit?.id == commit?.id,
+         commit != nil || (last.text == event.clientId + "\u{0}" + event.sessionId) {
+        last.last = event.seqNum
+        steps[steps.count - 1] = last
+        continue
+      }
+      var template = commit.map(CommitTemplate.init)
+      // The part of a commit before the divergence keeps its id; the moved part gets its own.
+      if let commit, commit.first <= base { template?.id = Identifiers.commitID() }
+      steps.append(RebaseStep(verb: .pick, first: event.seqNum, last: event.seqNum, commit: template,
+                              text: commit == nil ? event.clientId + "\u{0}" + event.sessionId : nil))
+    }
+    // The run key of an uncommitted step served only to group it.
+    for index in steps.indices where steps[index].commit == nil { steps[index].text = nil }
+    let head = try replica.eventlog.head()
+    let state = RebaseState(
+      kind: .pull, ontoLabel: "the pulled events (e\(try replica.eventlog.backendHead()))", ontoHead: head, base: base,
+      originalHead: originalHead, startEntry: entry, upstreamThrough: base, strategy: .replay, steps: steps, next: 0,
+      stop: nil)
+    let rebase = Rebase(replica: replica, state: state, time: time)
+    try rebase.saveState()
+    return rebase
   }
 
   /// Plays the whole rebase inside a transaction that is rolled back: what it would do,
@@ -452,9 +489,11 @@ public final class Rebase {
       newState.conflictsKept.append(contentsOf: conflicts)
       newState.droppedEvents.append(contentsOf: dropped)
       var firstNew: SeqNum? = nil
+      var movedHere: [(SeqNum, SeqNum)] = []
       for (record, _) in events {
         do {
           let (moved, _) = try appender.append(record)
+          movedHere.append((record.seqNum, moved.seqNum))
           if firstNew == nil { firstNew = moved.seqNum }
         } catch let error where error is MaterializeError || error is ReplayError {
           if state.strategy == .ours || collecting {
@@ -470,6 +509,7 @@ public final class Rebase {
         }
       }
       newState.appliedEvents += events.count
+      moved.append(contentsOf: movedHere)
       try recordCommit(step, firstNew: firstNew, appender: appender, state: &newState)
       newState.next = index + 1
       if step.verb == .edit && !collecting {
