@@ -23,7 +23,8 @@ public struct LStoreCommand: AsyncParsableCommand {
       CommandGroup(name: "Start a store", subcommands: [InitCommand.self, ConfigCommand.self]),
       CommandGroup(name: "Record and inspect", subcommands: [CommitCommand.self, LogCommand.self, ShowCommand.self, StatusCommand.self]),
       CommandGroup(name: "Branches and history", subcommands: [
-        BranchCommand.self, SwitchCommand.self, RebaseCommand.self, ResetCommand.self, ReflogCommand.self,
+        BranchCommand.self, SwitchCommand.self, RebaseCommand.self, CherryPickCommand.self, RevertCommand.self,
+        ResetCommand.self, ReflogCommand.self,
       ]),
       CommandGroup(name: "State and repair", subcommands: [MaterializeCommand.self, FsckCommand.self]),
       CommandGroup(name: "Move events", subcommands: [ExportCommand.self, ImportCommand.self]),

@@ -72,6 +72,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case let error as RebasePlanError: return (.invalidInput, error.description)
     case let error as HeadMoveError: return (.refused, error.description)
     case let error as AmendError: return (.refused, error.description)
+    case let error as RevertError: return (.refused, error.description)
     case let error as TransportError:
       switch error.kind {
       case .unavailable: return (.unavailable, error.description)

@@ -27,6 +27,11 @@ public final class EventReplayer {
   /// The event's stored args, parsed and normalized by its definition, or
   /// `ReplayError.invalidArgs`.
   public func normalizedArgs(of record: EventRecord, definition: EventDefinition) throws -> JSONValue {
+    try Self.normalizedArgs(of: record, definition: definition)
+  }
+
+  /// The args rule itself, for code that replays without a replica (a scratch state).
+  public static func normalizedArgs(of record: EventRecord, definition: EventDefinition) throws -> JSONValue {
     do {
       let parsed = try JSONParser.parse(record.argsJSON)
       return try definition.args.normalize(parsed.isNull ? .object(JSONObject()) : parsed)

@@ -1,0 +1,54 @@
+import LStoreSQLite
+
+extension Store {
+  /// A commit by id (or unique prefix) on any branch, the current one first: what
+  /// cherry-pick and revert name.
+  public func findCommit(_ prefix: String) throws -> (branch: String, commit: Commit) {
+    guard prefix.count >= 4, prefix.allSatisfy(\.isHexDigit) else { throw RevisionError.unknown(prefix) }
+    let names = [branch] + (try listBranches().map(\.name).filter { $0 != branch })
+    var found: [(String, Commit)] = []
+    for name in names {
+      for commit in try openEventlog(branch: name).commits(withIDPrefix: prefix.lowercased())
+      where !found.contains(where: { $0.1.id == commit.id }) {
+        found.append((name, commit))
+      }
+      // The current branch's match wins: the same commit is often on several branches.
+      if name == branch, found.count == 1 { return found[0] }
+    }
+    guard !found.isEmpty else { throw RevisionError.unknown(prefix) }
+    guard found.count == 1 else { throw RevisionError.ambiguous(prefix, found.map { String($0.1.id.prefix(12)) + " (\($0.0))" }) }
+    return found[0]
+  }
+}
+
+extension Replica {
+  /// Replays commits from any branch after the head, each as a new commit with the same
+  /// message and author (and the same events: name, args, client and session, so a later
+  /// rebase recognises them as already there). All of them, or none.
+  @discardableResult
+  public func cherryPick(_ picks: [(source: Eventlog, commit: Commit)], time: String) throws -> [Commit] {
+    var made: [Commit] = []
+    try moveHead(to: try eventlog.head(),
+                 note: HeadMoveNote(action: "cherry-pick", message: picks.map { $0.commit.message.firstLineOfMessage }.joined(separator: "; "), time: time)) { appender in
+      for (source, commit) in picks {
+        let before = try source.lastEvent(before: commit.first) ?? .root
+        var first: SeqNum? = nil
+        try source.forEach(after: before, through: commit.last) { row in
+          let (moved, _) = try appender.append(row.record)
+          if first == nil { first = moved.seqNum }
+          return true
+        }
+        guard let first else { continue }
+        let copy = Commit(id: Identifiers.commitID(), first: first, last: appender.head, message: commit.message,
+                          author: commit.author, time: commit.time)
+        try appender.record(copy)
+        made.append(copy)
+      }
+    }
+    return made
+  }
+}
+
+extension String {
+  var firstLineOfMessage: String { split(separator: "\n", maxSplits: 1).first.map(String.init) ?? "" }
+}
