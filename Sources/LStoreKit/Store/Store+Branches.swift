@@ -58,7 +58,7 @@ extension Store {
         where try copy.tableExists(table) {
           try copy.execute("DROP TABLE \(table.quotedIdentifier)")
         }
-        if try copy.tableExists("lstore_meta") { try copy.execute("DELETE FROM lstore_meta WHERE key = 'rebase'") }
+        if try copy.tableExists("lstore_meta") { try copy.execute("DELETE FROM lstore_meta WHERE key IN ('rebase', 'rebase-plan')") }
       }
       if cut < head {
         let eventlog = Eventlog(connection: copy)

@@ -89,14 +89,13 @@ enum UpstreamCells {
   /// The conflicts of a replayed event, from the changeset it recorded when it was first
   /// applied: every cell it changed that upstream changed to another value, and every row
   /// one side deleted that the other changed.
-  static func conflicts(of changeset: [UInt8]?, event: SeqNum, on connection: Connection) throws -> [CellConflict] {
+  static func conflicts(of changeset: [UInt8]?, event: SeqNum, on connection: Connection, names: ColumnNames) throws -> [CellConflict] {
     guard let changeset, !changeset.isEmpty else { return [] }
     let cellLookup = try connection.cached("SELECT base, baseExists, ours, oursExists, eventGlobal, eventClient FROM \(table) WHERE tbl = ? AND key = ? AND col = ?")
     let rowLookup = try connection.cached("SELECT col, base, baseExists, ours, oursExists, eventGlobal, eventClient FROM \(table) WHERE tbl = ? AND key = ? LIMIT 1")
     let rowDeleted = try connection.cached("SELECT base, baseExists, ours, oursExists, eventGlobal, eventClient FROM \(table) WHERE tbl = ? AND key = ? AND col = '*' AND oursExists = 0")
     var found: [CellConflict] = []
     var rowsReported = Set<String>()
-    let names = ColumnNames(connection: connection)
     for cell in try CellChange.cells(of: changeset, names: names) {
       let rowKey = cell.table + "\u{0}" + cell.key
       if cell.new == nil {

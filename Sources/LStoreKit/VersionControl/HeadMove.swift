@@ -144,7 +144,10 @@ extension Replica {
   /// Starts a reflog entry (creating the reflog tables on first use); the move fills in
   /// the new head when it is done.
   func openReflogEntry(note: HeadMoveNote, base: SeqNum, oldHead: SeqNum, oldBackendHead: Int64) throws -> Int64 {
-    for statement in Reflog.ddl { try connection.execute(statement) }
+    // Checked each time: a transaction that created the tables may have been rolled back.
+    if !eventlog.hasReflog {
+      for statement in Reflog.ddl { try connection.execute(statement) }
+    }
     try connection.cached("""
       INSERT INTO log.lstore_reflog (action, message, time, baseGlobal, baseClient, oldHeadGlobal, oldHeadClient,
         newHeadGlobal, newHeadClient, oldBackendHead, newBackendHead, removed)

@@ -70,6 +70,7 @@ public struct RebaseState: Codable, Equatable, Sendable {
   public var appliedEvents: Int = 0
 
   static let metaKey = "rebase"
+  static let planKey = "rebase-plan"
 }
 
 /// What `lstore rebase` will do, worked out before anything changes.
@@ -150,6 +151,7 @@ public final class Rebase {
   public private(set) var failures: [RebaseState.Stop] = []
   /// Original → new numbers of the events this process replayed.
   public private(set) var moved: [(SeqNum, SeqNum)] = []
+  private lazy var columnNames = ColumnNames(connection: replica.connection)
 
   init(replica: Replica, state: RebaseState, time: @escaping () -> String) {
     self.replica = replica
@@ -168,19 +170,33 @@ public final class Rebase {
   public static func loadState(_ eventlog: Eventlog) throws -> RebaseState? {
     guard let text = try eventlog.meta(RebaseState.metaKey) else { return nil }
     do {
-      return try JSONDecoder().decode(RebaseState.self, from: Data(text.utf8))
+      var state = try JSONDecoder().decode(RebaseState.self, from: Data(text.utf8))
+      if let plan = try eventlog.meta(RebaseState.planKey) {
+        state.steps = try JSONDecoder().decode([RebaseStep].self, from: Data(plan.utf8))
+      }
+      return state
     } catch {
       throw RebaseError.invalidState("\(error)")
     }
   }
 
+  /// Saves the progress. The plan is saved once, at the start (`savePlan`): writing it
+  /// again with every step would make a long rebase quadratic.
   private func saveState() throws {
-    let data = try JSONEncoder().encode(state)
+    var progress = state
+    progress.steps = []
+    let data = try JSONEncoder().encode(progress)
     try replica.eventlog.setMeta(RebaseState.metaKey, String(decoding: data, as: UTF8.self))
   }
 
+  private func savePlan() throws {
+    let data = try JSONEncoder().encode(state.steps)
+    try replica.eventlog.setMeta(RebaseState.planKey, String(decoding: data, as: UTF8.self))
+  }
+
   private func clearState() throws {
-    try replica.connection.cached("DELETE FROM log.lstore_meta WHERE key = ?").execute([.text(RebaseState.metaKey)])
+    try replica.connection.cached("DELETE FROM log.lstore_meta WHERE key IN (?, ?)")
+      .execute([.text(RebaseState.metaKey), .text(RebaseState.planKey)])
     try UpstreamCells.drop(on: replica.connection)
   }
 
@@ -254,6 +270,7 @@ public final class Rebase {
         originalHead: preparation.head, startEntry: move.entry.id, upstreamThrough: upstreamThrough,
         strategy: strategy, steps: steps, next: 0, stop: nil)
       let rebase = Rebase(replica: replica, state: state, time: time)
+      try rebase.savePlan()
       try rebase.saveState()
       return rebase
     }
@@ -290,6 +307,7 @@ public final class Rebase {
       originalHead: originalHead, startEntry: entry, upstreamThrough: base, strategy: .replay, steps: steps, next: 0,
       stop: nil)
     let rebase = Rebase(replica: replica, state: state, time: time)
+    try rebase.savePlan()
     try rebase.saveState()
     return rebase
   }
@@ -330,25 +348,29 @@ public final class Rebase {
 
   // MARK: - Running
 
-  /// Runs steps until the plan is done, a step stops, or an exec step needs running.
+  /// Runs steps until the plan is done, a step stops, or an exec step needs running. The
+  /// steps of one run share a transaction (each in a savepoint): a killed process leaves
+  /// the rebase where this run started, which `--continue` and `--abort` both handle, and
+  /// the disk is synced once per run rather than once per commit. Stops, exec steps and the
+  /// end commit it, so whatever runs next sees the rebase as it is.
   public func run() throws -> RebaseOutcome {
     if let stop = state.stop { return .stopped(stop) }
-    while state.next < state.steps.count {
-      let index = state.next
-      let step = state.steps[index]
-      if step.verb == .exec { return .exec(command: step.text ?? "") }
-      do {
-        try runStep(index, force: false)
-      } catch let stopped as StepStopped {
-        try replica.connection.inTransaction {
+    return try replica.connection.inTransaction { () throws -> RebaseOutcome in
+      while state.next < state.steps.count {
+        let index = state.next
+        let step = state.steps[index]
+        if step.verb == .exec { return .exec(command: step.text ?? "") }
+        do {
+          try runStep(index, force: false)
+        } catch let stopped as StepStopped {
           state.stop = stopped.stop
           try saveState()
+          return .stopped(stopped.stop)
         }
-        return .stopped(stopped.stop)
+        if let stop = state.stop { return .stopped(stop) }
       }
-      if let stop = state.stop { return .stopped(stop) }
+      return .finished(try finish())
     }
-    return .finished(try finish())
   }
 
   /// Reports how the exec step the last `run()` asked for went.
@@ -469,7 +491,7 @@ public final class Rebase {
           return
         }
         if state.strategy != .replay {
-          let found = try UpstreamCells.conflicts(of: changeset, event: record.seqNum, on: connection)
+          let found = try UpstreamCells.conflicts(of: changeset, event: record.seqNum, on: connection, names: columnNames)
           if !found.isEmpty {
             if state.strategy == .ours && !force {
               dropped.append(record.seqNum)

@@ -91,7 +91,7 @@ extension Eventlog {
   func forEachSavedEvent(entry: Int64, through: SeqNum? = nil,
                          _ body: (EventRecord, [UInt8]?) throws -> Void) throws {
     let through = through ?? SeqNum(global: .max, client: .max)
-    let statement = try connection.prepare("""
+    let statement = try connection.cached("""
       SELECT \(Eventlog.columns), changeset FROM \(schemaName.quotedIdentifier).lstore_reflog_event
       WHERE entry = ? AND (seqNumGlobal, seqNumClient) <= (?, ?) ORDER BY seqNumGlobal, seqNumClient
       """)
