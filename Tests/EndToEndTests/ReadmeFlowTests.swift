@@ -102,9 +102,10 @@ final class ReadmeFlowTests: XCTestCase {
     XCTAssertEqual(try seqs("--name", "v1.TodoCreated"), ["e2", "e1"])
     XCTAssertEqual(try seqs("--name", "uiState*"), ["e2+1"])
     XCTAssertEqual(try seqs("--name", "v1.TodoCreated", "--name", "v1.TodoDeleted"), ["e4", "e2", "e1"])
-    XCTAssertEqual(try seqs("--client", try clientId()), ["e4", "e3", "e2+1", "e2", "e1"])
+    // `=`: nanoid ids may start with '-', which would read as an option.
+    XCTAssertEqual(try seqs("--client=" + (try clientId())), ["e4", "e3", "e2+1", "e2", "e1"])
     XCTAssertEqual(try seqs("--client", "someone-else"), [])
-    XCTAssertEqual(try seqs("--session", try sessionId(), "--name", "*Completed"), ["e3"])
+    XCTAssertEqual(try seqs("--session=" + (try sessionId()), "--name", "*Completed"), ["e3"])
     XCTAssertEqual(try seqs("--session", "nope"), [])
     XCTAssertEqual(try seqs("--from", "e2", "--to", "e3"), ["e3", "e2+1", "e2"])
     XCTAssertEqual(try seqs("--from", "e2+1"), ["e4", "e3", "e2+1"])

@@ -1,0 +1,126 @@
+/// Store ids lstore derives from an app's store id for its own records, so that they travel
+/// over the same sync protocol without ever reaching the app: a LiveStore app connected to
+/// its store id receives every event on it and fails on names its schema does not define.
+///
+/// A derived id is `lstore` + a kind + 24 lowercase hex digits of a 96-bit hash of what it
+/// names. Only `[a-z0-9]`: it stays the same, and distinct, after LiveStore's Cloudflare
+/// mapping (every other character becomes `_`) and after SQLite's case folding; it is a
+/// valid store id for every backend (34–36 characters); and an app's own store id is
+/// unlikely to look like one.
+public enum CompanionStores {
+  /// The store holding lstore's records for `storeId`: commit records (`lstore.Commit`).
+  public static func records(of storeId: String) -> String { "lstorerec" + hash96(storeId) }
+
+  static func hash96(_ text: String) -> String {
+    // Two FNV-1a passes with different offset bases (64 + 32 bits): not cryptographic, but
+    // accidental collisions need ~2^48 store ids.
+    var a: UInt64 = 0xcbf2_9ce4_8422_2325
+    var b: UInt64 = 0x8422_2325_cbf2_9ce4
+    for byte in text.utf8 {
+      a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+      b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+      b = b ^ (b >> 29)
+    }
+    func hex(_ value: UInt64, digits: Int) -> String {
+      let text = String(value, radix: 16)
+      return String(repeating: "0", count: max(0, digits - text.count)) + text.suffix(digits)
+    }
+    return hex(a, digits: 16) + hex(b >> 32, digits: 8)
+  }
+}
+
+/// Commit records exchanged over a companion store: after a push, the commits whose events
+/// the backend now holds are published as `lstore.Commit` events (with the backend's event
+/// numbers, which are final once acknowledged); a pull brings them back, so another clone
+/// sees the same commits, messages and authors.
+public enum CommitRecordSync {
+  public static let eventName = "lstore.Commit"
+  static let headKey = "records.head"
+  static let publishedKey = "records.published"
+
+  public struct Result: Sendable, Equatable {
+    public var published = 0
+    public var received = 0
+  }
+
+  /// Pulls the records store (integrating other clones' commit records), then publishes
+  /// this branch's confirmed commits that are not published yet.
+  public static func exchange(_ replica: Replica, storeId: String, transport: SyncTransport,
+                              identity: Replica.Identity) async throws -> Result {
+    var result = Result()
+    result.received = try await receive(replica, storeId: storeId, transport: transport)
+    let eventlog = replica.eventlog
+    let confirmed = SeqNum.confirmedBoundary(backendHead: try eventlog.backendHead())
+    let published = try eventlog.meta(publishedKey).flatMap(SeqNum.init) ?? .root
+    var records: [Commit] = []
+    try eventlog.forEachCommit(after: published, through: confirmed) { commit in
+      // Only commits of confirmed synced events: their numbers are the backend's.
+      if commit.last <= confirmed, commit.first > published { records.append(commit) }
+      return true
+    }
+    guard !records.isEmpty else { return result }
+    var head = Int64(try eventlog.meta(headKey).flatMap { Int64($0) } ?? 0)
+    for chunk in stride(from: 0, to: records.count, by: transport.maxBatchSize).map({ Array(records[$0..<min($0 + transport.maxBatchSize, records.count)]) }) {
+      let batch = chunk.enumerated().map { offset, commit in
+        RemoteEvent(seqNum: head + 1 + Int64(offset), parentSeqNum: head + Int64(offset), name: eventName,
+                    args: ["store": .string(storeId), "id": .string(commit.id), "message": .string(commit.message),
+                           "authorName": .string(commit.author.name), "authorEmail": .string(commit.author.email),
+                           "time": .string(commit.time), "first": .string(commit.first.description),
+                           "last": .string(commit.last.description)],
+                    clientId: identity.clientId, sessionId: identity.sessionId)
+      }
+      switch try await transport.push(batch) {
+      case .accepted:
+        head += Int64(batch.count)
+        try replica.connection.transaction {
+          try eventlog.setMeta(headKey, String(head))
+          try eventlog.setMeta(publishedKey, chunk.last!.last.description)
+        }
+        result.published += batch.count
+      case .rejected:
+        // Another clone published meanwhile: its records come with the next exchange, and
+        // ours are published then.
+        return result
+      }
+    }
+    return result
+  }
+
+  /// Integrates the records store's new events: each commit record of this store whose
+  /// events this branch has (confirmed), and that no local commit overlaps, becomes a
+  /// local commit record.
+  static func receive(_ replica: Replica, storeId: String, transport: SyncTransport) async throws -> Int {
+    let eventlog = replica.eventlog
+    let cursor = Int64(try eventlog.meta(headKey).flatMap { Int64($0) } ?? 0)
+    var received = 0
+    try await transport.pull(after: cursor) { page in
+      guard let last = page.events.last else { return }
+      try replica.connection.transaction {
+        let confirmed = SeqNum.confirmedBoundary(backendHead: try eventlog.backendHead())
+        for event in page.events where event.name == eventName && event.args?["store"]?.stringValue == storeId {
+          guard let args = event.args, let id = args["id"]?.stringValue,
+                let first = args["first"]?.stringValue.flatMap(SeqNum.init),
+                let last = args["last"]?.stringValue.flatMap(SeqNum.init), first <= last, last <= confirmed,
+                try eventlog.event(at: first) != nil, try eventlog.event(at: last) != nil
+          else { continue }
+          var overlaps = false
+          try eventlog.forEachCommit(after: try eventlog.lastEvent(before: first) ?? .root, through: last) { _ in
+            overlaps = true
+            return false
+          }
+          guard !overlaps else { continue }
+          try eventlog.insert(Commit(id: id, first: first, last: last, message: args["message"]?.stringValue ?? "",
+                                     author: Author(name: args["authorName"]?.stringValue ?? "",
+                                                    email: args["authorEmail"]?.stringValue ?? ""),
+                                     time: args["time"]?.stringValue ?? ""))
+          received += 1
+          // A record someone else published is not ours to publish again.
+          let published = try eventlog.meta(publishedKey).flatMap(SeqNum.init) ?? .root
+          if last > published { try eventlog.setMeta(publishedKey, last.description) }
+        }
+        try eventlog.setMeta(headKey, String(last.seqNum))
+      }
+    }
+    return received
+  }
+}
