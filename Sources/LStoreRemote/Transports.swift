@@ -22,4 +22,16 @@ public enum Transports {
     }
     return try LocalStoreTransport(path: path, now: now, localEventlog: localEventlog)
   }
+
+  /// The transport for a companion store (lstore's own records) of the same remote: the same
+  /// protocol at another store id, or for a path remote a companion file beside that store.
+  public static func openCompanion(location: String, storeId: String, payload: JSONValue?, now: String) async throws -> SyncTransport {
+    let lower = location.lowercased()
+    if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") || lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+      return try await open(location: location, storeId: storeId, payload: payload, now: now)
+    }
+    let path = lower.hasPrefix("file://") ? String(location.dropFirst(7)) : location
+    let directory = path.hasSuffix(StoreLocator.directoryName) ? path : (path as NSString).appendingPathComponent(StoreLocator.directoryName)
+    return try CompanionFileTransport(storeDirectory: directory, storeId: storeId)
+  }
 }

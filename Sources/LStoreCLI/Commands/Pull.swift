@@ -37,6 +37,9 @@ struct PullCommand: AsyncParsableCommand {
       progress.finish()
       report(result, remote: client.transport.description, global: global)
       try stopIfStopped(result, global: global)
+      if let records = try await client.exchangeRecords(), records.received > 0 {
+        global.note("Received \(counted(records.received, "commit record"))")
+      }
       if follow {
         global.note("Following \(client.transport.description); Ctrl-C to stop")
         global.stdout.flush()

@@ -22,13 +22,16 @@ struct PushCommand: AsyncParsableCommand {
     let global = root.global
     let progress = ProgressReporter(quiet: global.quiet)
     defer { progress.finish() }
-    let (result, remoteName) = try await remote.withSyncClient(global) { client in
-      (try await client.push(progress: progress.handler), client.transport.description)
+    let (result, remoteName, records) = try await remote.withSyncClient(global) { client in
+      let pushed = try await client.push(progress: progress.handler)
+      return (pushed, client.transport.description, try await client.exchangeRecords())
     }
+    if let records, records.published > 0 { global.note("Published \(counted(records.published, "commit record"))") }
     progress.finish()
     if json {
       let value: JSONValue = ["pushed": .integer(Int64(result.pushed)), "backendHead": .string("e\(result.backendHead)"),
-                              "remote": .string(remoteName)]
+                              "remote": .string(remoteName),
+                              "commitRecordsPublished": .integer(Int64(records?.published ?? 0))]
       global.stdout.line(value.compactText)
     } else if result.pushed == 0 {
       global.stdout.line("Everything up to date (backend head e\(result.backendHead))")

@@ -74,12 +74,22 @@ extension RemoteOptions {
     }
     let transport = try await Transports.open(location: location, storeId: storeId, payload: try payload(), now: Clock.now(),
                                               localEventlog: store.eventlogPath, live: live)
+    var companion: SyncTransport? = nil
     do {
-      let result = try await body(SyncClient(replica: replica, transport: transport))
+      let client = SyncClient(replica: replica, transport: transport)
+      // Commit records travel on a companion store id, never on the app's own.
+      let recordsId = CompanionStores.records(of: storeId)
+      let opened = try await Transports.openCompanion(location: location, storeId: recordsId, payload: try payload(),
+                                                      now: Clock.now())
+      companion = opened
+      client.records = (opened, storeId, Replica.Identity(clientId: store.config.clientId, sessionId: store.config.sessionId))
+      let result = try await body(client)
       await transport.close()
+      await companion?.close()
       return result
     } catch {
       await transport.close()
+      await companion?.close()
       throw error
     }
   }

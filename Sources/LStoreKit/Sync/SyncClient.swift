@@ -7,9 +7,20 @@ public final class SyncClient {
   public let replica: Replica
   public let transport: SyncTransport
 
+  /// Where commit records travel (a companion store of the same remote), when set.
+  public var records: (transport: SyncTransport, storeId: String, identity: Replica.Identity)?
+
   public init(replica: Replica, transport: SyncTransport) {
     self.replica = replica
     self.transport = transport
+  }
+
+  /// Exchanges commit records with the companion store: receives other clones' records
+  /// for events this store has, and publishes this store's confirmed commits.
+  public func exchangeRecords() async throws -> CommitRecordSync.Result? {
+    guard let records else { return nil }
+    return try await CommitRecordSync.exchange(replica, storeId: records.storeId, transport: records.transport,
+                                               identity: records.identity)
   }
 
   /// Pages until caught up, then integrates: confirms, applies, and rebases pending events
