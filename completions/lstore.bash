@@ -189,13 +189,13 @@ _lstore() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|config|commit|log|show|status|branch|switch|materialize|fsck|export|import|remote|push|pull|serve|help)
+    init|config|commit|log|show|status|branch|switch|rebase|cherry-pick|revert|reset|reflog|materialize|fsck|export|import|remote|push|pull|serve|help)
         # Offer subcommand argument completions
         "_lstore_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init config commit log show status branch switch materialize fsck export import remote push pull serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init config commit log show status branch switch rebase cherry-pick revert reset reflog materialize fsck export import remote push pull serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -243,7 +243,7 @@ _lstore_config() {
 
 _lstore_commit() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--amend --json --version -h --help)
     repeating_options=()
     non_repeating_options=(-m --message -f --file)
     __lstore_offer_flags_options 2
@@ -308,10 +308,17 @@ _lstore_status() {
 
 _lstore_branch() {
     repeating_flags=()
-    non_repeating_flags=(-d --delete --json --version -h --help)
+    non_repeating_flags=(-d --delete -D -m --move --json --version -h --help)
     repeating_options=()
-    non_repeating_options=()
+    non_repeating_options=(--at)
     __lstore_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--at')
+        return
+        ;;
+    esac
 }
 
 _lstore_switch() {
@@ -320,6 +327,65 @@ _lstore_switch() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+}
+
+_lstore_rebase() {
+    repeating_flags=()
+    non_repeating_flags=(-i --interactive --dry-run --continue --skip --abort --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--plan --strategy)
+    __lstore_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--plan')
+        __lstore_add_completions -f
+        return
+        ;;
+    '--strategy')
+        __lstore_add_completions -W 'stop'$'\n''ours'$'\n''theirs'$'\n''replay'
+        return
+        ;;
+    esac
+}
+
+_lstore_cherry-pick() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options -1
+}
+
+_lstore_revert() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 1
+}
+
+_lstore_reset() {
+    repeating_flags=()
+    non_repeating_flags=(--hard --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 1
+}
+
+_lstore_reflog() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-n --max-count)
+    __lstore_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-n'|'--max-count')
+        return
+        ;;
+    esac
 }
 
 _lstore_materialize() {
