@@ -36,10 +36,11 @@ struct PullCommand: AsyncParsableCommand {
       let result = try await client.pull(progress: progress.handler)
       progress.finish()
       report(result, remote: client.transport.description, global: global)
-      try stopIfStopped(result, global: global)
+      // Records first: the pulled events are kept even when the replay stopped.
       if let records = try await client.exchangeRecords(), records.received > 0 {
         global.note("Received \(counted(records.received, "commit record"))")
       }
+      try stopIfStopped(result, global: global)
       if follow {
         global.note("Following \(client.transport.description); Ctrl-C to stop")
         global.stdout.flush()

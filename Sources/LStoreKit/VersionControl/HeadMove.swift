@@ -116,7 +116,12 @@ extension Replica {
         try self.cutCommits(after: base)
         try self.replayer.rollBack(after: base)
       }
-      if let restoreBackendHead { try self.eventlog.setBackendHead(restoreBackendHead) }
+      if let restoreBackendHead {
+        try self.eventlog.setBackendHead(restoreBackendHead)
+        // Commit records received for the removed events come again with the next pull
+        // (receiving is idempotent).
+        try self.connection.cached("DELETE FROM log.lstore_meta WHERE key = ?").execute([.text(CommitRecordSync.headKey)])
+      }
       let appender = HeadAppender(replica: self, head: try self.eventlog.head(), entryId: entryId)
       try body(appender)
       let newHead = try self.eventlog.head()

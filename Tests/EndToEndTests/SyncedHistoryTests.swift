@@ -1,0 +1,145 @@
+import Foundation
+import XCTest
+
+/// History that crosses the sync protocol: commit records seen by another clone, a pull
+/// whose pending event fails becoming a stopped rebase with working ways out, and the
+/// commands that make new history from old (cherry-pick, revert).
+final class SyncedHistoryTests: XCTestCase {
+  private var sandbox: Sandbox!
+
+  override func setUpWithError() throws {
+    sandbox = try Sandbox()
+    // A rename event, so that two clones can write the same cell.
+    var schema = try String(contentsOfFile: sandbox.path("examples/todomvc/schema.yaml"), encoding: .utf8)
+    schema += """
+
+      v1.TodoRenamed:
+        args: { id: string, text: string }
+        materializer: UPDATE todos SET text = $text WHERE id = $id
+
+    """
+    try sandbox.write("schema.yaml", schema)
+  }
+
+  private func initStore(_ directory: String, client: String) throws {
+    let result = try sandbox.lstore(["init", "--schema", sandbox.path("schema.yaml"), "--store-id", "todos",
+                                     "--client-id", client, "--session-id", "s-\(client)", directory])
+    XCTAssertEqual(result.status, 0, result.description)
+  }
+
+  @discardableResult
+  private func run(_ arguments: String..., status: Int32 = 0) throws -> CommandResult {
+    let result = try sandbox.lstore(Array(arguments))
+    XCTAssertEqual(result.status, status, "lstore \(arguments.joined(separator: " ")): \(result)")
+    return result
+  }
+
+  private func commits(_ store: String) throws -> [String] {
+    try run("-C", store, "log", "--oneline").lines.map { line in
+      let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
+      return "\(parts[0].prefix(8)) \(parts[1]) \(parts[2])"
+    }
+  }
+
+  func testASecondCloneSeesTheSameCommitsThroughServe() throws {
+    let server = try SyncEndToEndTests.Server(sandbox: sandbox)
+    defer { server.kill() }
+    try initStore("a", client: "A")
+    try initStore("b", client: "B")
+    try run("-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"milk"}"#, "-m", "First todo")
+    try run("-C", "a", "commit", "v1.TodoCompleted", #"{"id":"t1"}"#, "-m", "Done\n\nwith a body")
+    let pushed = try run("-C", "a", "push", server.url)
+    XCTAssertTrue(pushed.stderr.contains("Published 2 commit records"), pushed.stderr)
+    let pulled = try run("-C", "b", "pull", server.httpURL)
+    XCTAssertTrue(pulled.stderr.contains("Received 2 commit records"), pulled.stderr)
+    XCTAssertEqual(try commits("b"), try commits("a"), "the same ids, ranges and messages")
+    XCTAssertEqual(try run("-C", "b", "log", "-n", "1").stdout, try run("-C", "a", "log", "-n", "1").stdout,
+                   "authors, dates and message bodies too")
+    // B's commit goes back to A the same way.
+    try run("-C", "b", "commit", "v1.TodoRenamed", #"{"id":"t1","text":"oat milk"}"#, "-m", "From B")
+    try run("-C", "b", "push", server.url)
+    try run("-C", "a", "pull", server.url)
+    let aCommits = try commits("a")
+    XCTAssertEqual(aCommits.first?.hasSuffix("e3 From B"), true, aCommits.description)
+    // The app's own store holds only app events: lstore's records are on a companion id.
+    let appEvents = try sandbox.shell("curl -s \(server.httpURL)/api/v1/stores/todos/events")
+    XCTAssertFalse(appEvents.stdout.contains("lstore."), appEvents.stdout)
+    XCTAssertTrue(appEvents.stdout.contains("v1.TodoRenamed"), appEvents.stdout)
+  }
+
+  func testAPullWhosePendingEventFailsStopsAsARebaseWithWaysOut() throws {
+    try initStore("backend", client: "S")
+    try initStore("a", client: "A")
+    try initStore("b", client: "B")
+    try run("-C", "a", "commit", "v1.TodoCreated", #"{"id":"same","text":"from a"}"#, "-m", "A's todo")
+    try run("-C", "a", "push", "./backend")
+    try run("-C", "b", "commit", "v1.TodoCreated", #"{"id":"other","text":"ok"}"#, "-m", "B's fine todo")
+    try run("-C", "b", "commit", "v1.TodoCreated", #"{"id":"same","text":"from b"}"#, "-m", "B's clashing todo")
+    let beforeEvents = try sandbox.sqlite("b/.lstore/branches/main/eventlog@4.db", "SELECT * FROM eventlog ORDER BY 1, 2")
+    let beforeState = try sandbox.sqlite(try sandbox.statePath("b"), "SELECT * FROM todos ORDER BY id")
+
+    let stopped = try run("-C", "b", "pull", "./backend", status: 4)
+    XCTAssertTrue(stopped.stderr.contains("pull stopped replaying pending events"), stopped.stderr)
+    XCTAssertTrue(stopped.stderr.contains("'lstore rebase --continue'"), stopped.stderr)
+    let status = try run("-C", "b", "status")
+    XCTAssertTrue(status.stdout.contains("A pull stopped while rebasing pending events"), status.stdout)
+    XCTAssertEqual(try run("-C", "b", "push", "./backend", status: 2).stderr.contains("rebase"), true,
+                   "nothing syncs while the rebase is stopped")
+
+    // --abort: exactly as before the pull.
+    try run("-C", "b", "rebase", "--abort")
+    XCTAssertEqual(try sandbox.sqlite("b/.lstore/branches/main/eventlog@4.db", "SELECT * FROM eventlog ORDER BY 1, 2"), beforeEvents)
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("b"), "SELECT * FROM todos ORDER BY id"), beforeState)
+    XCTAssertEqual(try run("-C", "b", "status", "--json").stdout.contains(#""backendHead":"e0""#), true)
+
+    // Again, and --skip: the pulled event and B's first commit stay, the clash is dropped.
+    try run("-C", "b", "pull", "./backend", status: 4)
+    try run("-C", "b", "rebase", "--skip")
+    XCTAssertEqual(try commits("b").map { String($0.dropFirst(9)) }, ["e2 B's fine todo", "e1 A's todo"])
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("b"), "SELECT id, text FROM todos ORDER BY id"),
+                   "other|ok\nsame|from a\n")
+    try run("-C", "b", "fsck", "--replay")
+    // The dropped commit is in the reflog; the store syncs again.
+    XCTAssertTrue(try run("-C", "b", "reflog").stdout.contains("pull (abort)"))
+    try run("-C", "b", "push", "./backend")
+  }
+
+  func testCherryPickAndRevert() throws {
+    try initStore("s", client: "A")
+    try run("-C", "s", "commit", "v1.TodoCreated", #"{"id":"t1","text":"milk"}"#, "-m", "t1")
+    try run("-C", "s", "switch", "-c", "side")
+    try run("-C", "s", "commit", "v1.TodoCreated", #"{"id":"t2","text":"eggs"}"#, "-m", "Side todo")
+    let sideCommit = String(try run("-C", "s", "log", "--oneline").lines[0].prefix(16))
+    try run("-C", "s", "switch", "main")
+    try run("-C", "s", "commit", "v1.TodoCompleted", #"{"id":"t1"}"#, "-m", "Complete t1")
+    let picked = try run("-C", "s", "cherry-pick", String(sideCommit.prefix(8)))
+    XCTAssertTrue(picked.stdout.hasSuffix("e3 Side todo\n"), picked.stdout)
+    XCTAssertFalse(picked.stdout.contains(sideCommit.prefix(8)), "a cherry-pick is a new commit")
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("s"), "SELECT id, completed FROM todos ORDER BY id"), "t1|1\nt2|0\n")
+
+    // Unpushed: revert drops the commit and replays what follows.
+    try run("-C", "s", "revert", "HEAD~1")
+    XCTAssertEqual(try commits("s").map { String($0.dropFirst(9)) }, ["e2 Side todo", "e1 t1"])
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("s"), "SELECT id, completed FROM todos ORDER BY id"), "t1|0\nt2|0\n")
+
+    // Pushed: revert commits the inverse events, found in the schema.
+    try initStore("backend", client: "S")
+    try run("-C", "s", "commit", "v1.TodoCompleted", #"{"id":"t2"}"#, "-m", "Complete t2")
+    try run("-C", "s", "commit", "v1.TodoRenamed", #"{"id":"t1","text":"oat milk"}"#, "-m", "Rename t1")
+    try run("-C", "s", "push", "./backend")
+    try run("-C", "s", "revert", "HEAD~1")
+    try run("-C", "s", "revert", "HEAD~1")
+    XCTAssertEqual(try run("-C", "s", "log", "--oneline", "--events", "-n", "2").lines, [
+      #"e6 v1.TodoRenamed {"id":"t1","text":"milk"}"#, #"e5 v1.TodoUncompleted {"id":"t2"}"#,
+    ])
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("s"), "SELECT id, text, completed FROM todos ORDER BY id"),
+                   "t1|milk|0\nt2|eggs|0\n")
+    // No event deletes a todo: a pushed create cannot be reverted, and nothing changes.
+    let refused = try run("-C", "s", "revert", "e2", status: 2)
+    XCTAssertTrue(refused.stderr.contains(#"todos ["t2"] (it inserted the row; no event deletes it)"#), refused.stderr)
+    XCTAssertEqual(try run("-C", "s", "log", "--oneline").lines.count, 6)
+    // Nor can a reset remove what the backend confirmed.
+    let reset = try run("-C", "s", "reset", "--hard", "e1", status: 2)
+    XCTAssertTrue(reset.stderr.contains("the backend has confirmed"), reset.stderr)
+  }
+}
