@@ -48,7 +48,12 @@ extension Store {
     try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
     do {
       let eventlogCopy = (staging as NSString).appendingPathComponent("eventlog@4.db")
-      try source.connection.execute("VACUUM INTO ?", [.text(eventlogCopy)])
+      // A read transaction holds the shared lock while the file is cloned, so no writer
+      // can commit halfway through the copy.
+      try source.connection.transaction(.deferred) {
+        _ = try source.head()
+        try FileSync.clone(source.path, to: eventlogCopy)
+      }
       let newStatePath = (staging as NSString).appendingPathComponent(StateDatabase.fileName(for: schema))
       let copy = try Connection(path: eventlogCopy, mode: .readWrite)
       // The new branch's reflog starts with its creation, and a rebase in progress on the
@@ -77,7 +82,11 @@ extension Store {
       let currentState = statePath(for: schema)
       let status = try StateStatus.read(statePath: currentState, schema: schema)
       if cut == head, status.head == head, !status.stale {
-        try Connection(path: currentState, mode: .readOnly).execute("VACUUM INTO ?", [.text(newStatePath)])
+        let state = try Connection(path: currentState, mode: .readOnly)
+        try state.transaction(.deferred) {
+          _ = try state.scalar("SELECT count(*) FROM sqlite_master")
+          try FileSync.clone(currentState, to: newStatePath)
+        }
       } else {
         _ = try Rematerializer.rebuild(eventlogPath: eventlogCopy, statePath: newStatePath, schema: schema, updatedAt: now)
       }
