@@ -226,19 +226,19 @@ final class GitDifferentialTests: XCTestCase {
     if let text = environment["LSTORE_DIFF_SEED"], let seed = UInt64(text) {
       seeds = [seed]
     } else {
-      let count = environment["LSTORE_DIFF_SCENARIOS"].flatMap(Int.init) ?? 20
+      let count = environment["LSTORE_DIFF_SCENARIOS"].flatMap(Int.init) ?? 15
       seeds = (0..<UInt64(count)).map { 1000 + $0 }
     }
     var steps: [String] = []
     for seed in seeds {
       steps += try play(seed: seed, operations: 9)
     }
-    // The scenarios exercise what they claim to (over the default seeds).
-    if seeds.count >= 20 {
+    // The scenarios exercise what they claim to (over 15 seeds or more).
+    if seeds.count >= 15 {
       for kind in ["squash", "fixup", "drop", "drops omitted", "rebase b", "rebase main", "switch"] {
         XCTAssertGreaterThanOrEqual(steps.filter { $0.contains(kind) }.count, 3, "too few steps with \(kind)")
       }
-      XCTAssertGreaterThanOrEqual(steps.filter { $0.hasPrefix("rebase -i") }.count, 15)
+      XCTAssertGreaterThanOrEqual(steps.filter { $0.hasPrefix("rebase -i") }.count, 12)
     }
   }
 
