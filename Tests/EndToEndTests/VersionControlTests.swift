@@ -143,7 +143,7 @@ final class VersionControlTests: XCTestCase {
     XCTAssertEqual(try store.todos("feat"), ["f1|f1|0|", "t1|feat name|0|", "t2|t2|0|"])
     XCTAssertNil(try store.rebaseStatus())
     try store.assertSound("after --continue")
-    XCTAssertEqual(try store.run("rebase", "--continue").status, 1, "nothing left to continue")
+    XCTAssertEqual(try store.run("rebase", "--continue").status, 2, "nothing left to continue")
   }
 
   func testConflictSkipDropsTheStoppedCommit() throws {
@@ -173,7 +173,7 @@ final class VersionControlTests: XCTestCase {
     XCTAssertEqual(try store.dump("feat"), before)
     XCTAssertNil(try store.rebaseStatus())
     try store.assertSound("after --abort")
-    XCTAssertEqual(try store.run("rebase", "--abort").status, 1, "no rebase in progress")
+    XCTAssertEqual(try store.run("rebase", "--abort").status, 2, "no rebase in progress")
     // A second conflicting commit: --continue past the first stops at it; --abort there
     // still restores the rows from before the rebase.
     try store.event("v1.TodoRenamed", #"{"id":"t2","text":"feat t2"}"#, "feat renames t2")
@@ -300,7 +300,7 @@ final class VersionControlTests: XCTestCase {
 
     let first = try store.run("rebase", "main")
     XCTAssertEqual(first.status, 4)
-    XCTAssertTrue(first.stdout.hasPrefix("  table todos, key [\"t1\"], the whole row\n"), first.stdout)
+    XCTAssertTrue(first.stdout.hasPrefix("  table todos, key [\"t1\"], the row\n"), first.stdout)
     XCTAssertTrue(first.stdout.contains("    ours:   (row deleted)   (e3)\n"), first.stdout)
     // --continue replays the update over the deleted row (it updates nothing), then the
     // delete of t2 stops again.
@@ -394,7 +394,10 @@ final class VersionControlTests: XCTestCase {
       #"{"id":"t6","text":"t6"}"#, #"{"id":"t1","text":"t1"}"#, #"{"id":"t3","text":"t3"}"#, #"{"id":"t4","text":"t4"}"#,
     ])
     let rows = try store.commitRows()
-    XCTAssertEqual(rows.map { $0.split(separator: "|").map(String.init)[0] }, [ids["c6", default: "?"], ids["c1", default: "?"]], "commit ids are kept")
+    // Reworded and melded commits are new commits, as in git: their ids are new.
+    let newIds = rows.map { $0.split(separator: "|").map(String.init)[0] }
+    XCTAssertEqual(newIds.count, 2)
+    XCTAssertTrue(Set(newIds).isDisjoint(with: Set(ids.values)), "reword and squash make new commits")
     XCTAssertEqual(rows.map { $0.split(separator: "|").map(String.init)[3] }, ["c6, reworded", "c1\\n\\nc3"],
                    "squash keeps both messages, fixup only the previous one")
     XCTAssertEqual(try store.todos().map { String($0.prefix(2)) }, ["t1", "t3", "t4", "t6"])
@@ -429,7 +432,7 @@ final class VersionControlTests: XCTestCase {
     let before = try store.dump()
     try store.sandbox.write("bad.txt", "pick e1..e2\nfrobnicate e3\n")
     let bad = try store.run("rebase", "--plan", store.sandbox.path("bad.txt"), "HEAD~2")
-    XCTAssertEqual(bad.stderr, "lstore: error: rebase plan line 2: unknown command 'frobnicate' (pick, reword, edit, squash, fixup, exec, drop)\n")
+    XCTAssertEqual(bad.stderr, "lstore: error: rebase plan line 2: unknown command 'frobnicate' (pick, reword, edit, squash, fixup, exec, drop, noop)\n")
     try store.sandbox.write("twice.txt", "pick e1..e2\npick e2\n")
     XCTAssertTrue(try store.run("rebase", "--plan", store.sandbox.path("twice.txt"), "HEAD~2").stderr
       .contains("rebase plan line 2: e2 names events that line 1 already names"))
@@ -535,10 +538,10 @@ final class VersionControlTests: XCTestCase {
     try store.ok("reset", "--hard", "e0")
     XCTAssertEqual(try store.history(), [])
     XCTAssertEqual(try store.todos(), [])
-    XCTAssertEqual(try store.run("reset", "--hard", "HEAD~1").status, 1, "nothing before the root")
-    XCTAssertEqual(try store.run("reset", "--hard", "HEAD@{99}").status, 1)
-    XCTAssertEqual(try store.run("reset", "--hard", "e9").status, 1)
-    XCTAssertEqual(try store.run("reset", "--hard", "HEAD@{x}").status, 1)
+    XCTAssertEqual(try store.run("reset", "--hard", "HEAD~1").status, 66, "nothing before the root")
+    XCTAssertEqual(try store.run("reset", "--hard", "HEAD@{99}").status, 66)
+    XCTAssertEqual(try store.run("reset", "--hard", "e9").status, 66, "no such event")
+    XCTAssertEqual(try store.run("reset", "--hard", "HEAD@{x}").status, 64, "not a revision")
     try store.ok("reset", "--hard", "HEAD@{2}")
     XCTAssertEqual(try store.dump(), three)
     // Reset to another branch's head makes this branch a copy of it.
@@ -573,7 +576,7 @@ final class VersionControlTests: XCTestCase {
     try store.assertSound()
     // Nothing to amend when the head is no commit's last event.
     try store.ok("reset", "--hard", "e0")
-    XCTAssertEqual(try store.run("commit", "--amend", "-m", "x").status, 1)
+    XCTAssertEqual(try store.run("commit", "--amend", "-m", "x").status, 2)
   }
 
   // MARK: - Confirmed events

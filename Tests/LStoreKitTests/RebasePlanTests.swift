@@ -74,7 +74,7 @@ final class RebasePlanTests: XCTestCase {
         return error as? RebasePlanError
       }
     }
-    XCTAssertEqual(error("pick a1a1\n\nfrob b2b2\n"), RebasePlanError(line: 3, reason: "unknown command 'frob' (pick, reword, edit, squash, fixup, exec, drop)"))
+    XCTAssertEqual(error("pick a1a1\n\nfrob b2b2\n"), RebasePlanError(line: 3, reason: "unknown command 'frob' (pick, reword, edit, squash, fixup, exec, drop, noop)"))
     XCTAssertEqual(error("pick\n")?.line, 1)
     XCTAssertEqual(error("pick\n")?.reason, "pick needs a commit or event")
     XCTAssertEqual(error("exec\n")?.reason, "exec needs a command")
@@ -84,7 +84,8 @@ final class RebasePlanTests: XCTestCase {
     XCTAssertEqual(error("pick e10\n")?.reason, "e10 is not among the events being rebased (e11..e17)")
     XCTAssertEqual(error("pick e17..e18\n")?.reason, "e17..e18 is not among the events being rebased (e11..e17)")
     XCTAssertEqual(error("pick e14..e12\n")?.reason, "'e14..e12' is not an event (e42) or a range (e42..e50)")
-    XCTAssertEqual(error("pick ex\n")?.reason, "'ex' is not an event (e42) or a range (e42..e50)")
+    // Not events, so looked up as a commit id (ids may start with "e").
+    XCTAssertEqual(error("pick ex\n")?.reason, "'ex' is not a commit being rebased (give its id, or at least 4 characters of it)")
     // Overlaps: a commit and an event of it, two ranges, the same commit twice.
     XCTAssertEqual(error("pick b2b2\n# x\npick e13\n"), RebasePlanError(line: 3, reason: "e13 names events that line 1 already names"))
     XCTAssertEqual(error("pick e11..e12\npick e12..e14\n")?.reason, "e12..e14 names events that line 1 already names")

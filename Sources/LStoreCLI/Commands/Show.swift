@@ -28,7 +28,8 @@ struct ShowCommand: ParsableCommand {
     let (eventlog, store) = try global.openEventlogForReading()
     // `e5` and `e5+1` name events. A bare number is a commit id prefix when one matches
     // (ids are hex, so "1089754" can be either), and an event otherwise.
-    if let seqNum = SeqNum(ref), ref.first == "e" || ref.first == "E" {
+    // A commit id can start with "e" too: an `e…` that names no event is a commit prefix.
+    if let seqNum = SeqNum(ref), ref.first == "e" || ref.first == "E", try eventlog.event(at: seqNum) != nil || !ref.allSatisfy(\.isHexDigit) || ref.count < 4 {
       try showEvent(seqNum, eventlog: eventlog, store: store, global: global)
       return
     }

@@ -46,11 +46,13 @@ struct RebaseOutput {
   static func conflictLines(_ conflicts: [CellConflict], ontoLabel: String?) -> [String] {
     var lines: [String] = []
     for conflict in conflicts {
-      let column = conflict.column == "*" ? "the whole row" : "column \(conflict.column)"
-      lines.append("  table \(conflict.table), key \(conflict.key), \(column)")
-      lines.append("    base:   \(conflict.base ?? "(no row)")")
-      lines.append("    ours:   \(conflict.ours ?? "(row deleted)")   (\(conflict.oursEvent)\(ontoLabel.map { ", \($0)" } ?? ""))")
-      lines.append("    theirs: \(conflict.theirs ?? "(row deleted)")   (\(conflict.theirsEvent), replayed)")
+      let row = conflict.column == "*"
+      // A row conflict is about existence: one side deleted the row, the other changed it.
+      func shown(_ value: String?, absent: String) -> String { value == nil ? absent : row ? "(row changed)" : value! }
+      lines.append("  table \(conflict.table), key \(conflict.key), \(row ? "the row" : "column \(conflict.column)")")
+      lines.append("    base:   \(conflict.base == nil ? "(no row)" : row ? "(row)" : conflict.base!)")
+      lines.append("    ours:   \(shown(conflict.ours, absent: "(row deleted)"))   (\(conflict.oursEvent)\(ontoLabel.map { ", \($0)" } ?? ""))")
+      lines.append("    theirs: \(shown(conflict.theirs, absent: "(row deleted)"))   (\(conflict.theirsEvent), replayed)")
     }
     return lines
   }

@@ -170,6 +170,12 @@ public final class PullIntegration {
         result.rebased = rebase.moved.count
       }
       let head = try replica.eventlog.head()
+      if result.pulled == 0 && !diverged {
+        // Nothing moved: a pull that found nothing leaves no reflog entry.
+        try replica.connection.cached("DELETE FROM log.lstore_reflog_event WHERE entry = ?").execute([.integer(entryId)])
+        try replica.connection.cached("DELETE FROM log.lstore_reflog_commit WHERE entry = ?").execute([.integer(entryId)])
+        try replica.connection.cached("DELETE FROM log.lstore_reflog WHERE id = ?").execute([.integer(entryId)])
+      }
       try replica.connection.cached("""
         UPDATE log.lstore_reflog SET newHeadGlobal = ?, newHeadClient = ?, newBackendHead = ?, removed = ? WHERE id = ?
         """).execute([.integer(head.global), .integer(head.client), .integer(backendHead), .integer(Int64(pending.count)),
@@ -196,6 +202,15 @@ public final class PullIntegration {
 }
 
 extension Eventlog {
+  func commitExists(id: String) throws -> Bool {
+    guard hasLStoreRecords else { return false }
+    return try connection.cached("SELECT 1 FROM \(schemaName.quotedIdentifier).lstore_commit WHERE id = ?").first([.text(id)]) { _ in true } ?? false
+  }
+
+  func deleteCommit(id: String) throws {
+    try connection.cached("DELETE FROM \(schemaName.quotedIdentifier).lstore_commit WHERE id = ?").execute([.text(id)])
+  }
+
   /// The newest event strictly before `seqNum` that is still in the eventlog.
   func lastEvent(before seqNum: SeqNum) throws -> SeqNum? {
     try connection.cached("SELECT seqNumGlobal, seqNumClient FROM \(schemaName.quotedIdentifier).eventlog WHERE (seqNumGlobal, seqNumClient) < (?, ?) ORDER BY seqNumGlobal DESC, seqNumClient DESC LIMIT 1")

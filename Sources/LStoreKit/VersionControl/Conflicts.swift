@@ -105,12 +105,15 @@ enum UpstreamCells {
               let (column, upstream) = try rowLookup.first([.text(cell.table), .text(cell.key)], { ($0.string(0), UpstreamCell($0, offset: 1)) })
         else { continue }
         if column == "*" && !upstream.oursExists { continue }
+        if upstream.unchanged { continue }
         rowsReported.insert(rowKey)
         found.append(CellConflict(table: cell.table, key: cell.key, column: "*", base: upstream.base,
                                   ours: upstream.ours, theirs: nil, oursEvent: upstream.event, theirsEvent: event))
         continue
       }
       if let upstream = try cellLookup.first([.text(cell.table), .text(cell.key), .text(cell.column)], UpstreamCell.init) {
+        // Changed and changed back upstream is no change.
+        if upstream.unchanged { continue }
         if !upstream.oursExists || upstream.ours != cell.new {
           found.append(CellConflict(table: cell.table, key: cell.key, column: cell.column, base: upstream.base,
                                     ours: upstream.ours, theirs: cell.new, oursEvent: upstream.event, theirsEvent: event))
@@ -132,6 +135,8 @@ enum UpstreamCells {
     var ours: SQLiteValue?
     var oursExists: Bool
     var event: SeqNum
+    /// Upstream's last value is its value at the merge base.
+    var unchanged: Bool { base == ours }
     init(_ row: Statement) { self.init(row, offset: 0) }
     init(_ row: Statement, offset: Int32) {
       base = row.int64(offset + 1) != 0 ? row.value(offset) : nil

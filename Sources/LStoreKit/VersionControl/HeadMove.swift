@@ -120,7 +120,9 @@ extension Replica {
         try self.eventlog.setBackendHead(restoreBackendHead)
         // Commit records received for the removed events come again with the next pull
         // (receiving is idempotent).
-        try self.connection.cached("DELETE FROM log.lstore_meta WHERE key = ?").execute([.text(CommitRecordSync.headKey)])
+        if self.eventlog.hasLStoreRecords {
+          try self.connection.cached("DELETE FROM log.lstore_meta WHERE key = ?").execute([.text(CommitRecordSync.headKey)])
+        }
       }
       let appender = HeadAppender(replica: self, head: try self.eventlog.head(), entryId: entryId)
       try body(appender)

@@ -68,6 +68,9 @@ public struct RebaseState: Codable, Equatable, Sendable {
   public var droppedEvents: [SeqNum] = []
   public var conflictsKept: [CellConflict] = []
   public var appliedEvents: Int = 0
+  /// The exec step handed to the caller to run; it counts as done (a kill while it runs
+  /// does not run it again).
+  public var runningExec: Int?
 
   static let metaKey = "rebase"
   static let planKey = "rebase-plan"
@@ -84,8 +87,9 @@ public struct RebasePreparation: Sendable {
   public var units: [HistoryUnit]
   /// Upstream events to append after the base.
   public var upstreamEvents: Int
-  /// Nothing to do: the branch already contains the new base and has nothing to replay.
-  public var upToDate: Bool { upstreamEvents == 0 && base == ontoHead && units.isEmpty }
+  /// Nothing to do: the branch already contains the new base (its commits after it would
+  /// be replayed in place, unchanged).
+  public var upToDate: Bool { upstreamEvents == 0 && base == ontoHead }
 
   public var planHeader: String {
     let range = units.isEmpty ? "nothing" : "\(units.first!.first)..\(units.last!.last)"
@@ -322,6 +326,7 @@ public final class Rebase {
     let rebase = try start(replica, store: store, preparation: preparation, steps: steps, strategy: strategy, time: time)
     rebase.collecting = true
     var report = DryRunReport(ontoLabel: preparation.ontoLabel, steps: steps.count)
+    report.strategy = strategy
     while rebase.state.next < rebase.state.steps.count {
       let index = rebase.state.next
       let step = rebase.state.steps[index]
@@ -355,11 +360,18 @@ public final class Rebase {
   /// end commit it, so whatever runs next sees the rebase as it is.
   public func run() throws -> RebaseOutcome {
     if let stop = state.stop { return .stopped(stop) }
+    // An exec that was running when its process was killed counts as done.
+    if state.runningExec != nil { state.runningExec = nil }
     return try replica.connection.inTransaction { () throws -> RebaseOutcome in
       while state.next < state.steps.count {
         let index = state.next
         let step = state.steps[index]
-        if step.verb == .exec { return .exec(command: step.text ?? "") }
+        if step.verb == .exec {
+          state.runningExec = index
+          state.next = index + 1
+          try saveState()
+          return .exec(command: step.text ?? "")
+        }
         do {
           try runStep(index, force: false)
         } catch let stopped as StepStopped {
@@ -375,16 +387,14 @@ public final class Rebase {
 
   /// Reports how the exec step the last `run()` asked for went.
   public func execFinished(status: Int32) throws -> RebaseOutcome {
-    guard state.stop == nil, state.next < state.steps.count, state.steps[state.next].verb == .exec else {
-      throw RebaseError.notInProgress
-    }
-    let command = state.steps[state.next].text ?? ""
+    guard state.stop == nil, let index = state.runningExec else { throw RebaseError.notInProgress }
+    let command = state.steps[index].text ?? ""
     try replica.connection.inTransaction {
+      state.runningExec = nil
       if status != 0 {
-        state.stop = RebaseState.Stop(reason: .exec, step: state.next, message: "exec '\(command)' failed with exit status \(status)",
+        state.stop = RebaseState.Stop(reason: .exec, step: index, message: "exec '\(command)' failed with exit status \(status)",
                                       conflicts: [], event: nil)
       }
-      state.next += 1
       try saveState()
     }
     return try run()
@@ -556,16 +566,20 @@ public final class Rebase {
     let head = appender.head
     switch step.verb {
     case .squash, .fixup:
-      let previousFirst = state.lastStepFirst ?? firstNew
-      let previous = try state.lastCommitId.flatMap { id in
-        try replica.eventlog.commit(containing: previousFirst).flatMap { $0.id == id ? $0 : nil }
-      }
+      // Meld into the commit at the head before this step, as git melds into HEAD: after an
+      // edit stop that is the amended commit, or the one the user committed there.
+      let headBefore = try replica.eventlog.lastEvent(before: firstNew) ?? .root
+      let previous = try replica.eventlog.commit(containing: headBefore).flatMap { $0.last == headBefore ? $0 : nil }
+      let previousFirst = previous?.first ?? (state.lastStepLast == headBefore ? state.lastStepFirst : nil) ?? firstNew
       var message = previous?.message ?? ""
       if step.verb == .squash || message.isEmpty, let own = step.commit?.message, !own.isEmpty {
         message = message.isEmpty ? own : message + "\n\n" + own
       }
       if message.isEmpty { message = "\(appender.appended) events" }
-      let id = previous?.id ?? step.commit?.id ?? Identifiers.commitID()
+      // A melded commit is a new commit: keeping either id would make it the same commit
+      // as one another branch still has with other events.
+      if let previous { try replica.eventlog.deleteCommit(id: previous.id) }
+      let id = Identifiers.commitID()
       try appender.record(Commit(id: id, first: previousFirst, last: head, message: message,
                                  author: previous?.author ?? step.commit?.author ?? Author(name: "unknown", email: ""),
                                  time: previous?.time ?? step.commit?.time ?? time()))
@@ -573,10 +587,14 @@ public final class Rebase {
       state.lastStepFirst = previousFirst
     default:
       if let template = step.commit {
+        // A reworded commit is a new commit (as in git); a picked one keeps its id.
         let message = step.verb == .reword ? (step.text ?? template.message) : template.message
-        try appender.record(Commit(id: template.id, first: firstNew, last: head, message: message,
+        // A commit cut by the merge base keeps its id for the part that stayed; the part
+        // replayed here is a commit of its own.
+        let id = try step.verb == .reword || replica.eventlog.commitExists(id: template.id) ? Identifiers.commitID() : template.id
+        try appender.record(Commit(id: id, first: firstNew, last: head, message: message,
                                    author: template.author, time: template.time))
-        state.lastCommitId = template.id
+        state.lastCommitId = id
       } else {
         state.lastCommitId = nil
       }
@@ -641,7 +659,11 @@ public struct DryRunReport: Equatable, Sendable {
   public var appliedEvents = 0
   public var head = SeqNum.root
 
-  public var clean: Bool { stops.isEmpty && conflicts.isEmpty && droppedEvents.isEmpty }
+  public var strategy: RebaseStrategy = .stop
+
+  /// Nothing would stop and nothing would be dropped (conflicts kept by `theirs` do not
+  /// stop a rebase).
+  public var clean: Bool { stops.isEmpty && droppedEvents.isEmpty && (strategy != .stop || conflicts.isEmpty) }
 }
 
 extension Connection {

@@ -95,13 +95,20 @@ public enum RebasePlan {
     var used: [(SeqNum, SeqNum, Int)] = []
     for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
       let lineNumber = index + 1
-      let line = rawLine.trimmingCharacters(in: .whitespaces)
+      // CRLF plans (an editor on another system) read like LF ones.
+      let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
       if line.isEmpty || line.hasPrefix("#") { continue }
       let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true).map(String.init)
       let verbText = parts[0].lowercased()
-      if verbText == "d" || verbText == "drop" { continue }
+      if verbText == "noop" { continue }
+      if verbText == "d" || verbText == "drop" {
+        // Checked like any line, so that a typo is not a silent drop of nothing.
+        guard parts.count >= 2 else { throw RebasePlanError(line: lineNumber, reason: "drop needs a commit or event") }
+        _ = try resolve(parts[1], verb: .pick, units: units, line: lineNumber)
+        continue
+      }
       guard let verb = RebaseStep.Verb(rawValue: verbText) ?? RebaseStep.Verb.abbreviations[verbText] else {
-        throw RebasePlanError(line: lineNumber, reason: "unknown command '\(parts[0])' (pick, reword, edit, squash, fixup, exec, drop)")
+        throw RebasePlanError(line: lineNumber, reason: "unknown command '\(parts[0])' (pick, reword, edit, squash, fixup, exec, drop, noop)")
       }
       if verb == .exec {
         let command = line.dropFirst(parts[0].count).trimmingCharacters(in: .whitespaces)
@@ -133,9 +140,11 @@ public enum RebasePlan {
     let lower = units.first?.first ?? .root
     let upper = units.last?.last ?? .root
     func inRange(_ seqNum: SeqNum) -> Bool { lower <= seqNum && seqNum <= upper }
-    if ref.first == "e" || ref.first == "E" {
-      let bounds = ref.components(separatedBy: "..")
-      guard bounds.count <= 2, let first = SeqNum(bounds[0]), let last = SeqNum(bounds.last!), first <= last else {
+    // An event (e42) or a range (e42..e50); a commit id may start with "e" too, so a ref
+    // that does not parse as events is looked up as a commit.
+    let bounds = ref.components(separatedBy: "..")
+    if ref.first == "e" || ref.first == "E", bounds.count <= 2, bounds.allSatisfy({ SeqNum($0) != nil }) {
+      guard let first = SeqNum(bounds[0]), let last = SeqNum(bounds.last!), first <= last else {
         throw RebasePlanError(line: line, reason: "'\(ref)' is not an event (e42) or a range (e42..e50)")
       }
       guard inRange(first), inRange(last) else {

@@ -105,7 +105,9 @@ extension Replica {
 
 extension Eventlog {
   /// The last event two histories share: the longest common prefix of events with the
-  /// same number, name, args, client and session. Streams both, one row at a time.
+  /// same number, name, args, client and session, held by the same commit (or by none on
+  /// both sides). A commit rewritten on one side (squashed, reworded) is then not shared,
+  /// as in git, where it is a different commit. Streams both, one row at a time.
   public func mergeBase(with other: Eventlog) throws -> SeqNum {
     let mine = try connection.prepare("SELECT \(Eventlog.columns) FROM \(schemaName.quotedIdentifier).eventlog ORDER BY seqNumGlobal, seqNumClient")
     let theirs = try other.connection.prepare("SELECT \(Eventlog.columns) FROM \(other.schemaName.quotedIdentifier).eventlog ORDER BY seqNumGlobal, seqNumClient")
@@ -113,12 +115,15 @@ extension Eventlog {
       mine.reset()
       theirs.reset()
     }
+    let myCommits = try commitCursor()
+    let theirCommits = try other.commitCursor()
     var base = SeqNum.root
     while try mine.step(), try theirs.step() {
       let a = EventRow(statement: mine)
       let b = EventRow(statement: theirs)
       guard a.seqNum == b.seqNum, a.nameUTF8.elementsEqual(b.nameUTF8), a.argsUTF8.elementsEqual(b.argsUTF8),
-            a.clientIdUTF8.elementsEqual(b.clientIdUTF8), a.sessionIdUTF8.elementsEqual(b.sessionIdUTF8)
+            a.clientIdUTF8.elementsEqual(b.clientIdUTF8), a.sessionIdUTF8.elementsEqual(b.sessionIdUTF8),
+            try myCommits.commit(for: a.seqNum, ascending: true)?.id == theirCommits.commit(for: b.seqNum, ascending: true)?.id
       else { break }
       base = a.seqNum
     }

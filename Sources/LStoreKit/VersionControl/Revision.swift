@@ -152,10 +152,10 @@ public struct RevisionResolver {
 
   /// A point on the current branch: an event, or a commit (its last event).
   private func resolveName(_ name: String, text: String) throws -> SeqNum {
-    if let seqNum = SeqNum(name), name.first == "e" || name.first == "E" {
-      guard try seqNum == .root || eventlog.event(at: seqNum) != nil else {
-        throw RevisionError.unknown(text)
-      }
+    // `e5` is an event; a commit id can also start with "e" and be all digits after it, so
+    // a missing event is looked up as a commit before giving up.
+    if let seqNum = SeqNum(name), name.first == "e" || name.first == "E",
+       try seqNum == .root || eventlog.event(at: seqNum) != nil {
       return seqNum
     }
     let matches = name.count >= 4 && name.allSatisfy(\.isHexDigit) ? try eventlog.commits(withIDPrefix: name.lowercased()) : []
