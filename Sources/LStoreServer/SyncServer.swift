@@ -36,7 +36,7 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
   router.get("/") { _, _ in
     textResponse(.ok, "Info: WebSocket sync backend endpoint for @livestore/sync-cf (lstore serve).")
   }
-  HTTPAPI(backend: backend, authenticator: authenticator).register(on: router)
+  HTTPAPI(backend: backend, authenticator: authenticator, logger: logger).register(on: router)
   // `/websocket` requests that were not upgraded land here and get LiveStore's error codes.
   router.get("**") { request, _ in
     guard request.uri.path.hasSuffix("/websocket") else { return textResponse(.badRequest, "Invalid path") }

@@ -159,14 +159,14 @@ public final class SyncSession: Sendable {
         onEvent(.adminReset)
         enqueue(.adminResetRoomResponse(requestId: requestId))
       } catch {
-        fail(requestId, "Reset failed: \(error)")
+        fail(requestId, "Reset failed", error)
       }
     case .adminInfoRequest(let requestId, let secret):
       guard isAdmin(secret) else { return refuseAdmin(requestId) }
       do {
         enqueue(.adminInfoResponse(requestId: requestId, info: try await backend.info(storeId: storeId)))
       } catch {
-        fail(requestId, "Info failed: \(error)")
+        fail(requestId, "Info failed", error)
       }
     case .pullResponse, .pushAck, .adminResetRoomResponse, .adminInfoResponse, .error, .pong:
       onEvent(.invalidMessage(reason: "client sent \(message.tag)"))
@@ -187,8 +187,8 @@ public final class SyncSession: Sendable {
         onEvent(.pushRejected(requestId: requestId, count: batch.count, message: rejection.message))
         outbox.yield(Outgoing(text: SyncMessage.error(requestId: requestId, message: rejection.message).encoded(), written: nil))
       case .failure(let error):
-        let message = "Push failed: \(error)"
-        onEvent(.failed(requestId: requestId, message: message))
+        onEvent(.failed(requestId: requestId, message: "Push failed: \(error)"))
+        let message = "Push failed: " + ClientErrorText.text(error)
         outbox.yield(Outgoing(text: SyncMessage.error(requestId: requestId, message: message).encoded(), written: nil))
       }
       self?.releasePushSlot()
@@ -244,7 +244,7 @@ public final class SyncSession: Sendable {
       snapshotHead = .max
     } catch {
       snapshotHead = .max
-      fail(requestId, "Pull failed: \(error)")
+      fail(requestId, "Pull failed", error)
     }
   }
 
@@ -270,9 +270,10 @@ public final class SyncSession: Sendable {
     enqueue(.error(requestId: requestId, message: "Invalid admin secret"))
   }
 
-  private func fail(_ requestId: String, _ message: String) {
-    onEvent(.failed(requestId: requestId, message: message))
-    enqueue(.error(requestId: requestId, message: message))
+  /// Logs the whole error and tells the client only what `ClientErrorText` allows (never SQL).
+  private func fail(_ requestId: String, _ what: String, _ error: any Error) {
+    onEvent(.failed(requestId: requestId, message: "\(what): \(error)"))
+    enqueue(.error(requestId: requestId, message: "\(what): " + ClientErrorText.text(error)))
   }
 
   /// The `requestId` of a message that failed to decode, so the client can still match the
