@@ -34,7 +34,11 @@ public actor SyncBackend {
   }
 
   private struct StoreState {
+    /// The cached head; nil when it must be read from storage.
     var head: Int64?
+    /// Bumped whenever a writer sets or clears `head`, so a storage read that started
+    /// before cannot fill the cache with the value it read (see `head(storeId:)`).
+    var headGeneration: UInt64 = 0
     /// Writes waiting for the store's writer, in arrival order.
     var queue: [QueuedWrite] = []
     /// Whether a task is draining `queue` (one writer per store).
@@ -102,15 +106,34 @@ public actor SyncBackend {
   // MARK: - Heads
 
   /// The store's head (0 for a store nobody pushed to).
+  ///
+  /// A cache miss reads storage off the actor. A writer may set or clear the cache during
+  /// that read (a commit, a failed commit, a reset); the value read then may be older than
+  /// storage, so it only fills the cache when no writer touched it meanwhile, and is read
+  /// again otherwise.
   public func head(storeId: String) async throws -> Int64 {
     try Self.validate(storeId: storeId)
-    if let head = stores[storeId]?.head { return head }
     let storage = storage
-    let head = try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
-    // A push may have set the head while we read; the cache only fills an empty slot.
-    if stores[storeId] == nil { stores[storeId] = StoreState() }
-    if stores[storeId]!.head == nil { stores[storeId]!.head = head }
-    return stores[storeId]!.head!
+    var attempts = 0
+    while true {
+      if let head = stores[storeId]?.head { return head }
+      let generation = stores[storeId]?.headGeneration ?? 0
+      let head = try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
+      if let cached = stores[storeId]?.head { return cached }
+      attempts += 1
+      if (stores[storeId]?.headGeneration ?? 0) == generation {
+        stores[storeId, default: StoreState()].head = head
+        return head
+      }
+      // Writers keep changing the head: answer what storage said, without caching it.
+      if attempts >= 8 { return head }
+    }
+  }
+
+  /// Sets (or, with nil, clears) the cached head on behalf of a writer.
+  private func setCachedHead(_ head: Int64?, storeId: String) {
+    stores[storeId, default: StoreState()].head = head
+    stores[storeId]!.headGeneration &+= 1
   }
 
   // MARK: - Push
@@ -181,9 +204,10 @@ public actor SyncBackend {
         let storage = storage
         do {
           try await BlockingIO.run(on: BlockingIO.writes) { try storage.reset(storeId: storeId) }
-          stores[storeId]?.head = 0
+          setCachedHead(0, storeId: storeId)
           continuation.resume()
         } catch {
+          setCachedHead(nil, storeId: storeId)
           continuation.resume(throwing: error)
         }
       case .push:
@@ -255,12 +279,12 @@ public actor SyncBackend {
         try await BlockingIO.run(on: BlockingIO.writes) {
           try storage.append(storeId: storeId, events: batch, createdAt: createdAt, expectedHead: head)
         }
-        stores[storeId]?.head = running
+        setCachedHead(running, storeId: storeId)
         pushCommits += 1
       } catch let mismatch as StorageHeadMismatch {
         // Another writer moved the stored head: nothing of ours was written. Pushes that do
         // not continue the real head get LiveStore's refusal, the others the error.
-        stores[storeId]?.head = mismatch.storedHead
+        setCachedHead(mismatch.storedHead, storeId: storeId)
         outcomes = group.map { push in
           do {
             try PushValidation.checkParent(push.batch, head: mismatch.storedHead)
@@ -271,7 +295,7 @@ public actor SyncBackend {
         }
       } catch {
         // Nothing was written; none of the group is acknowledged.
-        stores[storeId]?.head = nil
+        setCachedHead(nil, storeId: storeId)
         outcomes = group.map { _ in .failure(error) }
       }
     }
