@@ -335,8 +335,9 @@ public actor SyncBackend {
 
   /// The pages of a pull, read from storage one at a time as they are consumed, so a
   /// pull of a million events holds one page in memory.
-  public nonisolated func pages(of snapshot: PullSnapshot, pageSize: Int = PullPaging.pageSize) -> PullPages {
-    PullPages(storage: storage, snapshot: snapshot, pageSize: pageSize)
+  public nonisolated func pages(of snapshot: PullSnapshot, pageSize: Int = PullPaging.pageSize,
+                                maxPageBytes: Int = PullPaging.maxPageBytes) -> PullPages {
+    PullPages(storage: storage, snapshot: snapshot, pageSize: max(1, pageSize), maxPageBytes: maxPageBytes)
   }
 
   // MARK: - Subscriptions
@@ -380,12 +381,16 @@ public actor SyncBackend {
 }
 
 /// The pages of one pull (see `SyncBackend.pages(of:)`). Always at least one page; the
-/// last has `remaining == 0`.
+/// last has `remaining == 0`. A page holds at most `pageSize` events and at most
+/// `maxPageBytes` of encoded events (LiveStore 0.4's bounds), except that an event larger
+/// than `maxPageBytes` on its own (stored before `PushValidation.maxEventBytes` existed)
+/// is still delivered, alone in its page. `remaining` counts the events after the page.
 public struct PullPages: AsyncSequence, Sendable {
   public typealias Element = BackendPullPage
   let storage: any SyncBackendStorage
   public let snapshot: SyncBackend.PullSnapshot
   let pageSize: Int
+  let maxPageBytes: Int
 
   /// Pages read from storage per query: one read serves this many pages, so the storage
   /// round trip is paid once per `readAhead` pages (memory stays bounded by it).
@@ -393,32 +398,48 @@ public struct PullPages: AsyncSequence, Sendable {
 
   public struct AsyncIterator: AsyncIteratorProtocol {
     let pages: PullPages
-    var pageIndex = 0
+    var delivered: Int64 = 0
     var cursor: Int64
     var done = false
     var buffered: [PullItem] = []
     var bufferedFrom = 0
     var storageExhausted = false
+    var scratch = JSONWriter(reservingCapacity: 1024)
 
     public mutating func next() async throws -> BackendPullPage? {
       guard !done else { return nil }
       let snapshot = pages.snapshot
-      let pageSize = pages.pageSize
-      if bufferedFrom >= buffered.count, !storageExhausted, snapshot.total > 0 {
-        let storage = pages.storage
-        let (after, limit) = (cursor, pageSize * PullPages.readAhead)
-        buffered = try await BlockingIO.run(on: BlockingIO.reads) {
-          try storage.events(storeId: snapshot.storeId, after: after, through: snapshot.head, limit: limit)
+      var items: [PullItem] = []
+      var bytes = 0
+      while items.count < pages.pageSize {
+        if bufferedFrom >= buffered.count {
+          guard !storageExhausted, snapshot.total > 0 else { break }
+          let storage = pages.storage
+          let (after, limit) = (cursor, pages.pageSize * PullPages.readAhead)
+          buffered = try await BlockingIO.run(on: BlockingIO.reads) {
+            try storage.events(storeId: snapshot.storeId, after: after, through: snapshot.head, limit: limit)
+          }
+          bufferedFrom = 0
+          storageExhausted = buffered.count < limit
+          cursor = buffered.last?.event.seqNum ?? cursor
+          if buffered.isEmpty { break }
         }
-        bufferedFrom = 0
-        storageExhausted = buffered.count < limit
-        cursor = buffered.last?.event.seqNum ?? cursor
+        let item = buffered[bufferedFrom]
+        scratch.removeAll()
+        item.write(into: &scratch)
+        let size = scratch.bytes.count + 1  // and its comma
+        if !items.isEmpty && bytes + size > pages.maxPageBytes { break }
+        items.append(item)
+        bytes += size
+        bufferedFrom += 1
       }
-      let end = Swift.min(bufferedFrom + pageSize, buffered.count)
-      let items = Array(buffered[bufferedFrom..<end])
-      bufferedFrom = end
-      let remaining = PullPaging.remaining(total: snapshot.total, pageIndex: pageIndex, pageSize: pageSize)
-      pageIndex += 1
+      if bufferedFrom >= buffered.count && buffered.count > 0 && !storageExhausted {
+        // Keep memory flat: drop the consumed read before the next one.
+        buffered = []
+        bufferedFrom = 0
+      }
+      delivered += Int64(items.count)
+      let remaining = Swift.max(0, snapshot.total - delivered)
       // An empty read means storage has nothing more; stop rather than loop.
       done = remaining == 0 || items.isEmpty
       return BackendPullPage(items: items, remaining: done ? 0 : remaining)

@@ -1,6 +1,7 @@
 import Foundation
 import LStoreKit
 import LStoreSync
+import LStoreSyncWebSocket
 import XCTest
 @testable import LStoreServer
 
@@ -207,5 +208,55 @@ final class ConnectionLimitTests: XCTestCase {
     try await offPool { try reader.sendText(#"{"_tag":"WSMessage.Ping","requestId":"still"}"#) }
     let pong = try await offPool { try reader.readText() }
     XCTAssertEqual(pong, #"{"_tag":"WSMessage.Pong","requestId":"still"}"#)
+  }
+}
+
+/// The issue's reproductions of "accepted but not servable", over the real server and
+/// lstore's own WebSocket and HTTP clients.
+final class ServableOverTheWireTests: XCTestCase {
+  func testLargeEventsAndDeepArgsThatWereAcceptedArePulledOverBothTransports() async throws {
+    let server = try await TestServer()
+    defer { server.removeData() }
+    let port = server.port
+    // 100 events of 200 kB (one page of them used to exceed the client's 16 MiB frame).
+    let blob = String(repeating: "z", count: 200_000)
+    let deep = String(repeating: "[", count: EventLimits.maxArgsDepth) + "1" + String(repeating: "]", count: EventLimits.maxArgsDepth)
+    try await offPool {
+      for batch in 0..<5 {
+        let events = (batch * 20 + 1...batch * 20 + 20).map {
+          #"{"name":"v1.Big","args":{"b":"\#(blob)"},"seqNum":\#($0),"parentSeqNum":\#($0 - 1),"clientId":"c","sessionId":"s"}"#
+        }
+        let reply = try RawHTTP.request(port: port, "POST", "/api/v1/stores/big/events", body: #"{"batch":["# + events.joined(separator: ",") + "]}")
+        XCTAssertEqual(reply.status, 200, reply.body)
+      }
+      let accepted = try RawHTTP.request(port: port, "POST", "/api/v1/stores/big/events",
+        body: #"{"batch":[{"name":"v1.Deep","args":\#(deep),"seqNum":101,"parentSeqNum":100,"clientId":"c","sessionId":"s"}]}"#)
+      XCTAssertEqual(accepted.status, 200, accepted.body)
+      let refused = try RawHTTP.request(port: port, "POST", "/api/v1/stores/big/events",
+        body: #"{"batch":[{"name":"v1.Deep","args":[\#(deep)],"seqNum":102,"parentSeqNum":101,"clientId":"c","sessionId":"s"}]}"#)
+      XCTAssertEqual(refused.status, 400)
+      XCTAssertEqual(refused.body, #"{"error":"Invalid push batch: event 0: args nest deeper than 256 levels"}"#)
+    }
+    let client = try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "big", payload: nil)
+    let seqNums = try await withDeadline(30) {
+      var collected: [Int64] = []
+      for try await page in client.pull(cursor: nil) { collected += page.items.map(\.event.seqNum) }
+      return collected
+    }
+    XCTAssertEqual(seqNums, Array(1...101))
+    await client.close()
+    // HTTP pages are bounded by bytes too, whatever limit is asked for.
+    var cursor: Int64 = 0
+    var pages = 0
+    while cursor < 101, pages < 200 {
+      let target = "/api/v1/stores/big/events?cursor=\(cursor)&limit=10000"
+      let body = try await offPool { try RawHTTP.request(port: port, "GET", target).body }
+      XCTAssertLessThanOrEqual(body.utf8.count, PullPaging.maxPageBytes + 200)
+      let items = try JSONParser.parse(body)["batch"]!.arrayValue!.map(PullItem.init(json:))
+      cursor = items.last?.event.seqNum ?? cursor
+      pages += 1
+    }
+    XCTAssertEqual(cursor, 101)
+    await server.stop()
   }
 }

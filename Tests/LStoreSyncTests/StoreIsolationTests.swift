@@ -124,3 +124,75 @@ final class StoreIsolationTests: XCTestCase {
     }
   }
 }
+
+/// What a push may hold is what a pull can deliver: pages bounded by bytes, events bounded
+/// by size and depth.
+final class ServableLimitsTests: XCTestCase {
+  var directory: String!
+
+  override func setUpWithError() throws {
+    directory = NSTemporaryDirectory() + "lstore-servable-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+
+  func bigEvents(from first: Int64, count: Int, bytes: Int) -> [WireEvent] {
+    (0..<Int64(count)).map { offset in
+      WireEvent(name: "v1.Big", args: ["blob": .string(String(repeating: "b", count: bytes))], seqNum: first + offset,
+                parentSeqNum: first + offset - 1, clientId: "c", sessionId: "s")
+    }
+  }
+
+  func testPullPagesAreBoundedByBytesAsWellAsCount() async throws {
+    let storage = try SQLiteSyncStorage(path: directory + "/backend.db")
+    let pusher = SyncBackend(storage: storage, clock: { "2026-01-01T00:00:00.000Z" })
+    try await pusher.push(storeId: "s", batch: bigEvents(from: 1, count: 20, bytes: 200_000), requestId: "p")
+    // A legacy event bigger than a page (stored before the event size limit), then small ones.
+    try storage.append(storeId: "s", events: bigEvents(from: 21, count: 1, bytes: 1_000_000), createdAt: "t", expectedHead: 20)
+    try storage.append(storeId: "s", events: makeEvents(from: 22, count: 150), createdAt: "t", expectedHead: 21)
+    let backend = SyncBackend(storage: storage)
+    let snapshot = try await backend.pullSnapshot(storeId: "s", cursor: nil)
+    XCTAssertEqual(snapshot.total, 171)
+    var pages: [BackendPullPage] = []
+    for try await page in backend.pages(of: snapshot) { pages.append(page) }
+    XCTAssertEqual(pages.flatMap(\.items).map(\.event.seqNum), Array(1...171))
+    // 4 events of 200 kB per page, the big one alone, then 100 and 50 small ones.
+    XCTAssertEqual(pages.map(\.items.count), [4, 4, 4, 4, 4, 1, 100, 50])
+    XCTAssertEqual(pages.map(\.remaining), [167, 163, 159, 155, 151, 150, 50, 0])
+    for page in pages where page.items.count > 1 {
+      let text = SyncMessage.pullResponse(PullResponse(batch: page.items, context: .pull, requestId: "q", remaining: page.remaining)).encoded()
+      XCTAssertLessThanOrEqual(text.utf8.count, PullPaging.maxPageBytes + 200)
+    }
+  }
+
+  func testAnEventOverTheSizeLimitOrTooDeepIsRefusedAtPush() async throws {
+    let storage = try SQLiteSyncStorage(path: directory + "/backend.db")
+    let backend = SyncBackend(storage: storage)
+    do {
+      try await backend.push(storeId: "s", batch: bigEvents(from: 1, count: 1, bytes: 800_000), requestId: "r")
+      XCTFail("accepted")
+    } catch let rejection as PushRejection {
+      XCTAssertEqual(rejection.kind, .malformed)
+      XCTAssertEqual(rejection.message, "Invalid push batch: event 0: args are larger than 790000 bytes")
+    }
+    var named = bigEvents(from: 1, count: 1, bytes: 789_000)[0]
+    named.name = String(repeating: "n", count: 20_000)
+    do {
+      try await backend.push(storeId: "s", batch: [named], requestId: "r")
+      XCTFail("accepted")
+    } catch let rejection as PushRejection {
+      XCTAssertEqual(rejection.message, "Invalid push batch: event 0 is 809089 bytes, the limit is 800000")
+    }
+    var deep: JSONValue = 1
+    for _ in 0..<257 { deep = .array([deep]) }
+    do {
+      try await backend.push(storeId: "s", batch: [WireEvent(name: "x", args: deep, seqNum: 1, parentSeqNum: 0, clientId: "c", sessionId: "s")], requestId: "r")
+      XCTFail("accepted")
+    } catch let rejection as PushRejection {
+      XCTAssertEqual(rejection.message, "Invalid push batch: event 0: args nest deeper than 256 levels")
+    }
+    let head = try await backend.head(storeId: "s")
+    XCTAssertEqual(head, 0)
+  }
+}
