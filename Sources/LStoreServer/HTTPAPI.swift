@@ -2,6 +2,7 @@ import Hummingbird
 import LStoreKit
 import LStoreSync
 import Logging
+import NIOCore
 
 /// lstore's plain HTTP API for scripts (documented in docs/sync-http-api.md):
 ///
@@ -59,6 +60,8 @@ struct HTTPAPI: Sendable {
       return try await body(storeId)
     } catch let error as BadRequest {
       return jsonResponse(.badRequest, ["error": .string(error.message)])
+    } catch is NIOTooManyBytesError {
+      return jsonResponse(.contentTooLarge, ["error": .string("Request refused: the body exceeds \(Self.maxBodySize >> 20) MiB")])
     } catch let error as any ClientFacingError {
       return jsonResponse(.badRequest, ["error": .string(error.description)])
     } catch {

@@ -67,6 +67,15 @@ final class ConnectionLimitTests: XCTestCase {
     XCTAssertEqual(fine.status, 200)
   }
 
+  func testAnHTTPBodyOverTheLimitIsAnswered413() async throws {
+    try await start()
+    let port = server.port
+    let body = #"{"batch":[{"name":"v1.X","args":{"t":""# + String(repeating: "a", count: HTTPAPI.maxBodySize) + #""},"seqNum":1,"parentSeqNum":0,"clientId":"c","sessionId":"s"}]}"#
+    let reply = try await offPool { try RawHTTP.request(port: port, "POST", "/api/v1/stores/todos/events", body: body) }
+    XCTAssertEqual(reply.status, 413)
+    XCTAssertEqual(reply.body, #"{"error":"Request refused: the body exceeds 16 MiB"}"#)
+  }
+
   func testAFrameOverTheSizeLimitIsClosedWith1009() async throws {
     try await start()
     let socket = try await raw()
