@@ -36,9 +36,26 @@ public struct LStoreCommand: AsyncParsableCommand {
 
   public init() {}
 
+  /// The position (1-based) of the first command-line argument that is not UTF-8.
+  static func invalidUTF8Argument() -> Int? {
+    for index in 1..<Int(CommandLine.argc) {
+      guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+      let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
+      if String(validating: bytes, as: UTF8.self) == nil { return index }
+    }
+    return nil
+  }
+
   /// Parses, runs, and maps library errors to one line on stderr and a documented exit code.
   public static func entryPoint() async {
     signal(SIGPIPE, SIG_DFL)
+    // Swift repairs invalid UTF-8 in arguments with U+FFFD; the same bytes in a file are
+    // refused, so they are refused here too, before anything reads them.
+    if let bad = invalidUTF8Argument() {
+      OutputStream.standardError.line("lstore: error: argument \(bad) is not valid UTF-8")
+      OutputStream.standardError.flush()
+      Foundation.exit(ExitStatus.invalidInput.rawValue)
+    }
     do {
       var command = try parseAsRoot()
       if var asyncCommand = command as? AsyncParsableCommand {

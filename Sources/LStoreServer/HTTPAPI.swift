@@ -1,6 +1,8 @@
 import Hummingbird
 import LStoreKit
 import LStoreSync
+import Logging
+import NIOCore
 
 /// lstore's plain HTTP API for scripts (documented in docs/sync-http-api.md):
 ///
@@ -17,6 +19,7 @@ struct HTTPAPI: Sendable {
 
   let backend: SyncBackend
   let authenticator: PayloadAuthenticator
+  let logger: Logger
 
   func register(on router: Router<BasicRequestContext>) {
     let api = self
@@ -57,8 +60,14 @@ struct HTTPAPI: Sendable {
       return try await body(storeId)
     } catch let error as BadRequest {
       return jsonResponse(.badRequest, ["error": .string(error.message)])
+    } catch is NIOTooManyBytesError {
+      return jsonResponse(.contentTooLarge, ["error": .string("Request refused: the body exceeds \(Self.maxBodySize >> 20) MiB")])
+    } catch let error as any ClientFacingError {
+      return jsonResponse(.badRequest, ["error": .string(error.description)])
     } catch {
-      return jsonResponse(.internalServerError, ["error": .string("\(error)")])
+      // Storage and I/O errors may carry SQL or paths: logged here, never sent.
+      logger.error("request failed", metadata: ["storeId": "\(storeId)", "path": "\(request.uri.path)", "error": "\(error)"])
+      return jsonResponse(.internalServerError, ["error": .string(ClientErrorText.internalError)])
     }
   }
 
@@ -110,6 +119,8 @@ struct HTTPAPI: Sendable {
         response["createdAt"] = .string(createdAt)
       }
       return jsonResponse(.ok, .object(response))
+    } catch let mismatch as StorageHeadMismatch {
+      return jsonResponse(.conflict, ["error": .string(mismatch.description), "head": .integer(mismatch.storedHead)])
     } catch let rejection as PushRejection {
       switch rejection.kind {
       case .notAtHead(let head):

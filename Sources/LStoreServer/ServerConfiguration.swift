@@ -1,3 +1,4 @@
+import LStoreSync
 import Logging
 
 /// Everything `lstore serve` needs to start a sync backend.
@@ -17,6 +18,9 @@ public struct ServerConfiguration: Sendable {
   /// The secret of `AdminResetRoomReq` / `AdminInfoReq`; without it admin messages are refused.
   public var adminSecret: String?
   public var logLevel: Logger.Level
+  /// What one WebSocket connection may make the server hold (pushes and pulls in flight,
+  /// bytes queued for the client); see docs/sync-server.md, "Limits".
+  public var connectionLimits: ConnectionLimits = .standard
   /// Called once the server listens, with the bound host and port.
   public var onListening: (@Sendable (_ host: String, _ port: Int) -> Void)?
   /// Where log lines go; stderr by default.

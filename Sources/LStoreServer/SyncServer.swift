@@ -29,14 +29,15 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
   let backend = SyncBackend(storage: storage)
   let authenticator = await PayloadAuthenticator.make(authToken: configuration.authToken, jwtSecret: configuration.jwtSecret)
   let endpoint = WebSocketEndpoint(backend: backend, authenticator: authenticator,
-                                   adminSecret: configuration.adminSecret, logger: logger)
+                                   adminSecret: configuration.adminSecret, limits: configuration.connectionLimits,
+                                   logger: logger)
 
   let router = Router(context: BasicRequestContext.self)
   router.add(middleware: RequestLogMiddleware(logger: logger))
   router.get("/") { _, _ in
     textResponse(.ok, "Info: WebSocket sync backend endpoint for @livestore/sync-cf (lstore serve).")
   }
-  HTTPAPI(backend: backend, authenticator: authenticator).register(on: router)
+  HTTPAPI(backend: backend, authenticator: authenticator, logger: logger).register(on: router)
   // `/websocket` requests that were not upgraded land here and get LiveStore's error codes.
   router.get("**") { request, _ in
     guard request.uri.path.hasSuffix("/websocket") else { return textResponse(.badRequest, "Invalid path") }
@@ -47,9 +48,12 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
   let onListening = configuration.onListening
   let app = Application(
     responder: InvalidPathResponder(inner: router.buildResponder()),
-    server: .http1WebSocketUpgrade(
-      configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxMessageSize)),
-      shouldUpgrade: { request, _, _ in try await endpoint.shouldUpgrade(request) }),
+    server: .guardedHTTP1WebSocketUpgrade(
+      configuration: .init(
+        http1: .init(httpDecoderConfiguration: .init(maxHeaderFieldSize: maxRequestHeadBytes, maxHeaderListSize: maxRequestHeadBytes)),
+        // RFC 6455: a text frame that is not UTF-8 fails the connection (close 1007).
+        ws: .init(maxFrameSize: WebSocketEndpoint.maxMessageSize, validateUTF8: true)),
+      shouldUpgrade: { request, channel, _ in try await endpoint.shouldUpgrade(request, channel: channel) }),
     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
     onServerRunning: { channel in
       let port = channel.localAddress?.port ?? configuration.port

@@ -3,6 +3,7 @@ import HummingbirdWebSocket
 import LStoreKit
 import LStoreSync
 import Logging
+import NIOCore
 
 /// `/websocket?storeId=…&payload=…`: LiveStore's connect checks, in LiveStore's order and
 /// with its status codes, then one `SyncSession` per upgraded socket.
@@ -14,6 +15,7 @@ struct WebSocketEndpoint: Sendable {
   let backend: SyncBackend
   let authenticator: PayloadAuthenticator
   let adminSecret: String?
+  let limits: ConnectionLimits
   let logger: Logger
 
   /// The connect checks. Nil when the connection may be upgraded, else LiveStore's answer:
@@ -46,7 +48,7 @@ struct WebSocketEndpoint: Sendable {
     return textResponse(refusal.status, refusal.text)
   }
 
-  func shouldUpgrade(_ request: HTTPRequest) async throws
+  func shouldUpgrade(_ request: HTTPRequest, channel: any Channel) async throws
     -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
   {
     let target = request.path ?? "/"
@@ -56,19 +58,33 @@ struct WebSocketEndpoint: Sendable {
     guard await check(query: query, hasUpgrade: true) == nil,
       let storeId = try? SyncURL.parseConnectQuery(query).storeId
     else { return .dontUpgrade }
-    let backend = backend, adminSecret = adminSecret
+    let backend = backend, adminSecret = adminSecret, limits = limits
     var logger = logger
     logger[metadataKey: "storeId"] = "\(storeId)"
     logger[metadataKey: "connection"] = "\(Identifiers.nanoid(length: 8))"
     return .upgrade([:]) { [logger] inbound, outbound, _ in
       logger.info("connected")
-      let session = SyncSession(backend: backend, storeId: storeId, adminSecret: adminSecret) { event in
+      defer { logger.info("disconnected") }
+      let session = SyncSession(backend: backend, storeId: storeId, adminSecret: adminSecret, limits: limits) { event in
         Self.log(event, logger)
       }
-      try await session.run(inbound: TextMessages(inbound: inbound)) { text in
-        try await outbound.write(.text(text))
+      do {
+        try await session.run(inbound: TextMessages(inbound: inbound), send: { text in
+          try await outbound.write(.text(text))
+        }, close: { _ in
+          // The client does not read, so a close frame would never reach it: drop the TCP
+          // connection, which fails the pending writes and ends `inbound`.
+          channel.close(promise: nil)
+        })
+      } catch is InvalidUTF8Message {
+        logger.notice("connection failed: a binary message is not UTF-8")
+        try await outbound.close(.dataInconsistentWithMessage, reason: "message is not UTF-8")
+      } catch {
+        // A text frame that is not UTF-8 (close 1007), a frame over the size limit (1009):
+        // the socket library closes with the right code.
+        logger.notice("connection failed", metadata: ["error": "\(error)"])
+        throw error
       }
-      logger.info("disconnected")
     }
   }
 
@@ -94,11 +110,17 @@ struct WebSocketEndpoint: Sendable {
       logger.notice("admin message refused: invalid admin secret")
     case .failed(let requestId, let message):
       logger.error("request failed", metadata: ["requestId": "\(requestId)", "error": "\(message)"])
+    case .closed(let reason):
+      logger.notice("connection closed by the server", metadata: ["reason": "\(reason)"])
     }
   }
 }
 
-/// The text messages of a socket (binary messages are read as UTF-8: LiveStore only sends text).
+/// A binary message whose bytes are not UTF-8 (text frames are checked by the socket library).
+struct InvalidUTF8Message: Error {}
+
+/// The text messages of a socket. Binary messages are read as UTF-8 (LiveStore only sends
+/// text); one that is not UTF-8 fails the connection, as a text frame would (RFC 6455).
 struct TextMessages: AsyncSequence {
   typealias Element = String
   let inbound: WebSocketInboundStream
@@ -110,7 +132,9 @@ struct TextMessages: AsyncSequence {
       while let message = try await messages.next() {
         switch message {
         case .text(let text): return text
-        case .binary(let buffer): return String(buffer: buffer)
+        case .binary(let buffer):
+          guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else { throw InvalidUTF8Message() }
+          return text
         }
       }
       return nil

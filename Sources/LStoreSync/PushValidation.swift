@@ -18,6 +18,8 @@ public struct PushRejection: Error, Equatable, Sendable, CustomStringConvertible
   public var description: String { message }
 }
 
+import LStoreKit
+
 /// The push rules. LiveStore's Cloudflare backend only checks the first event's parent;
 /// lstore checks the whole batch so a buggy client can never leave a gap or a fork in
 /// the backend's order.
@@ -25,12 +27,26 @@ public enum PushValidation {
   /// LiveStore's push contract: 1 to 100 events per batch.
   public static let maxBatchSize = 100
 
-  /// Checks the batch on its own (no head needed): size, numbering, chaining.
+  /// The most bytes of one event (`EventLimits.maxEventBytes`): a pull page (900,000 bytes)
+  /// always has room for it.
+  public static let maxEventBytes = EventLimits.maxEventBytes
+
+  /// Checks the batch on its own (no head needed): size, numbering, chaining, and each
+  /// event within `EventLimits` (so it can be pulled again).
   public static func checkShape(_ batch: [WireEvent]) throws(PushRejection) {
     guard !batch.isEmpty, batch.count <= maxBatchSize else {
       throw PushRejection(.malformed, "Invalid push batch: expected 1 to \(maxBatchSize) events, got \(batch.count)")
     }
+    var scratch = JSONWriter(reservingCapacity: 1024)
     for (index, event) in batch.enumerated() {
+      if let args = event.args, let violation = EventLimits.violation(args: args) {
+        throw PushRejection(.malformed, "Invalid push batch: event \(index): \(violation)")
+      }
+      scratch.removeAll()
+      event.write(into: &scratch)
+      if scratch.bytes.count > maxEventBytes {
+        throw PushRejection(.malformed, "Invalid push batch: event \(index) is \(scratch.bytes.count) bytes, the limit is \(maxEventBytes)")
+      }
       if index > 0, event.parentSeqNum != batch[index - 1].seqNum {
         throw PushRejection(.malformed, "Invalid push batch: event \(index) has parent e\(event.parentSeqNum) but the previous event is e\(batch[index - 1].seqNum)")
       }

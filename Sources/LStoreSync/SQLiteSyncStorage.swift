@@ -2,8 +2,15 @@ import Foundation
 import LStoreKit
 import LStoreSQLite
 
-/// The default backend storage: one SQLite file for all stores, one table per store
-/// (`"eventlog_<storeId>"`, always quoted) and one `lstore_sync_heads` table.
+/// The default backend storage: one SQLite file for all stores, one table per store and one
+/// `lstore_sync_heads` table.
+///
+/// A store's table is `lstore_events_<lowercase hex of the storeId's UTF-8 bytes>`. SQLite
+/// compares identifiers case-insensitively, so a table named after the storeId itself (schema
+/// version 0, `eventlog_<storeId>`) let `abc` and `ABC` share one table; the hex name is
+/// distinct for every distinct storeId, whatever its case, and never meets a reserved name.
+/// The schema version is `PRAGMA user_version` (`schemaVersion`); opening an older file
+/// renames its tables in one transaction, so no stored event is lost.
 ///
 /// Durability: WAL with `synchronous=FULL`, so a commit is on disk when `append` returns.
 /// WAL also lets pulls read on their own connections while a push writes.
@@ -18,22 +25,57 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
   private let readersLock = NSLock()
   private static let maxIdleReaders = 8
 
+  /// The storage layout this code writes (`PRAGMA user_version`): 1 = hex table names.
+  /// Version 0 (no version set) named tables `eventlog_<storeId>`.
+  public static let schemaVersion: Int64 = 1
+
   public init(path: String) throws {
     self.path = path
     writer = try Connection(path: path, mode: .create)
     try writer.execute("PRAGMA journal_mode=WAL")
     try writer.execute("PRAGMA synchronous=FULL")
-    try writer.execute("""
-      CREATE TABLE IF NOT EXISTS lstore_sync_heads (
-        storeId TEXT PRIMARY KEY NOT NULL,
-        head INTEGER NOT NULL
-      ) STRICT
-      """)
+    try writer.transaction(.immediate) {
+      let version: Int64 = if case .integer(let value) = try writer.scalar("PRAGMA user_version") { value } else { 0 }
+      guard version < Self.schemaVersion else {
+        if version > Self.schemaVersion { throw NewerStorageVersion(path: path, version: version) }
+        return
+      }
+      try writer.execute("""
+        CREATE TABLE IF NOT EXISTS lstore_sync_heads (
+          storeId TEXT PRIMARY KEY NOT NULL,
+          head INTEGER NOT NULL
+        ) STRICT
+        """)
+      if version == 0 { try Self.migrateFromVersion0(writer) }
+      try writer.execute("PRAGMA user_version = \(Self.schemaVersion)")
+    }
   }
 
-  static func tableName(_ storeId: String) throws -> String {
+  /// The bare table name of a store (not quoted).
+  static func bareTableName(_ storeId: String) throws -> String {
     guard Identifiers.isValidStoreID(storeId) else { throw InvalidStoreID(storeId) }
-    return ("eventlog_" + storeId).quotedIdentifier
+    let hex = Array("0123456789abcdef".utf8)
+    var name = Array("lstore_events_".utf8)
+    for byte in storeId.utf8 { name += [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]] }
+    return String(decoding: name, as: UTF8.self)
+  }
+
+  static func tableName(_ storeId: String) throws -> String { try bareTableName(storeId).quotedIdentifier }
+
+  /// Version 0 named each store's table `eventlog_<storeId>`, spelled as the first push to
+  /// it spelled the storeId (sqlite_master keeps that spelling). Each such table becomes the
+  /// table of exactly that storeId. Tables that cannot be a version-0 store are left alone.
+  private static func migrateFromVersion0(_ connection: Connection) throws {
+    var old: [String] = []
+    try connection.cached("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'eventlog_*'")
+      .forEachRow { row in old.append(row.string(0)) }
+    for name in old {
+      let storeId = String(name.dropFirst("eventlog_".count))
+      guard Identifiers.isValidStoreID(storeId) else { continue }
+      let target = try bareTableName(storeId)
+      guard try !connection.tableExists(target) else { continue }
+      try connection.execute("ALTER TABLE \(name.quotedIdentifier) RENAME TO \(target.quotedIdentifier)")
+    }
   }
 
   // MARK: - Writes
@@ -102,7 +144,7 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
   public func events(storeId: String, after: Int64, through: Int64, limit: Int) throws -> [PullItem] {
     let table = try Self.tableName(storeId)
     return try withReader { reader in
-      guard try reader.tableExists("eventlog_" + storeId) else { return [] }
+      guard try reader.tableExists(Self.bareTableName(storeId)) else { return [] }
       let select = try reader.cached("""
         SELECT seqNum, parentSeqNum, name, args, createdAt, clientId, sessionId FROM \(table)
         WHERE seqNum > ? AND seqNum <= ? ORDER BY seqNum LIMIT ?
@@ -124,7 +166,7 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
   public func count(storeId: String, after: Int64, through: Int64) throws -> Int64 {
     let table = try Self.tableName(storeId)
     return try withReader { reader in
-      guard try reader.tableExists("eventlog_" + storeId) else { return 0 }
+      guard try reader.tableExists(Self.bareTableName(storeId)) else { return 0 }
       let value = try reader.scalar("SELECT COUNT(*) FROM \(table) WHERE seqNum > ? AND seqNum <= ?",
                                     [.integer(after), .integer(through)])
       if case .integer(let count) = value { return count }
@@ -144,5 +186,14 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
       readersLock.unlock()
     }
     return try body(reader)
+  }
+}
+
+/// A backend data file written by a newer lstore (a higher `PRAGMA user_version`).
+public struct NewerStorageVersion: Error, CustomStringConvertible, Sendable {
+  public let path: String
+  public let version: Int64
+  public var description: String {
+    "\(path) has storage version \(version); this lstore reads version \(SQLiteSyncStorage.schemaVersion) or older (upgrade lstore)"
   }
 }

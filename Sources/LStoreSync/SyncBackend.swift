@@ -34,7 +34,11 @@ public actor SyncBackend {
   }
 
   private struct StoreState {
+    /// The cached head; nil when it must be read from storage.
     var head: Int64?
+    /// Bumped whenever a writer sets or clears `head`, so a storage read that started
+    /// before cannot fill the cache with the value it read (see `head(storeId:)`).
+    var headGeneration: UInt64 = 0
     /// Writes waiting for the store's writer, in arrival order.
     var queue: [QueuedWrite] = []
     /// Whether a task is draining `queue` (one writer per store).
@@ -102,15 +106,34 @@ public actor SyncBackend {
   // MARK: - Heads
 
   /// The store's head (0 for a store nobody pushed to).
+  ///
+  /// A cache miss reads storage off the actor. A writer may set or clear the cache during
+  /// that read (a commit, a failed commit, a reset); the value read then may be older than
+  /// storage, so it only fills the cache when no writer touched it meanwhile, and is read
+  /// again otherwise.
   public func head(storeId: String) async throws -> Int64 {
     try Self.validate(storeId: storeId)
-    if let head = stores[storeId]?.head { return head }
     let storage = storage
-    let head = try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
-    // A push may have set the head while we read; the cache only fills an empty slot.
-    if stores[storeId] == nil { stores[storeId] = StoreState() }
-    if stores[storeId]!.head == nil { stores[storeId]!.head = head }
-    return stores[storeId]!.head!
+    var attempts = 0
+    while true {
+      if let head = stores[storeId]?.head { return head }
+      let generation = stores[storeId]?.headGeneration ?? 0
+      let head = try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
+      if let cached = stores[storeId]?.head { return cached }
+      attempts += 1
+      if (stores[storeId]?.headGeneration ?? 0) == generation {
+        stores[storeId, default: StoreState()].head = head
+        return head
+      }
+      // Writers keep changing the head: answer what storage said, without caching it.
+      if attempts >= 8 { return head }
+    }
+  }
+
+  /// Sets (or, with nil, clears) the cached head on behalf of a writer.
+  private func setCachedHead(_ head: Int64?, storeId: String) {
+    stores[storeId, default: StoreState()].head = head
+    stores[storeId]!.headGeneration &+= 1
   }
 
   // MARK: - Push
@@ -181,9 +204,10 @@ public actor SyncBackend {
         let storage = storage
         do {
           try await BlockingIO.run(on: BlockingIO.writes) { try storage.reset(storeId: storeId) }
-          stores[storeId]?.head = 0
+          setCachedHead(0, storeId: storeId)
           continuation.resume()
         } catch {
+          setCachedHead(nil, storeId: storeId)
           continuation.resume(throwing: error)
         }
       case .push:
@@ -255,12 +279,12 @@ public actor SyncBackend {
         try await BlockingIO.run(on: BlockingIO.writes) {
           try storage.append(storeId: storeId, events: batch, createdAt: createdAt, expectedHead: head)
         }
-        stores[storeId]?.head = running
+        setCachedHead(running, storeId: storeId)
         pushCommits += 1
       } catch let mismatch as StorageHeadMismatch {
         // Another writer moved the stored head: nothing of ours was written. Pushes that do
         // not continue the real head get LiveStore's refusal, the others the error.
-        stores[storeId]?.head = mismatch.storedHead
+        setCachedHead(mismatch.storedHead, storeId: storeId)
         outcomes = group.map { push in
           do {
             try PushValidation.checkParent(push.batch, head: mismatch.storedHead)
@@ -271,7 +295,7 @@ public actor SyncBackend {
         }
       } catch {
         // Nothing was written; none of the group is acknowledged.
-        stores[storeId]?.head = nil
+        setCachedHead(nil, storeId: storeId)
         outcomes = group.map { _ in .failure(error) }
       }
     }
@@ -311,8 +335,9 @@ public actor SyncBackend {
 
   /// The pages of a pull, read from storage one at a time as they are consumed, so a
   /// pull of a million events holds one page in memory.
-  public nonisolated func pages(of snapshot: PullSnapshot, pageSize: Int = PullPaging.pageSize) -> PullPages {
-    PullPages(storage: storage, snapshot: snapshot, pageSize: pageSize)
+  public nonisolated func pages(of snapshot: PullSnapshot, pageSize: Int = PullPaging.pageSize,
+                                maxPageBytes: Int = PullPaging.maxPageBytes) -> PullPages {
+    PullPages(storage: storage, snapshot: snapshot, pageSize: max(1, pageSize), maxPageBytes: maxPageBytes)
   }
 
   // MARK: - Subscriptions
@@ -356,12 +381,16 @@ public actor SyncBackend {
 }
 
 /// The pages of one pull (see `SyncBackend.pages(of:)`). Always at least one page; the
-/// last has `remaining == 0`.
+/// last has `remaining == 0`. A page holds at most `pageSize` events and at most
+/// `maxPageBytes` of encoded events (LiveStore 0.4's bounds), except that an event larger
+/// than `maxPageBytes` on its own (stored before `PushValidation.maxEventBytes` existed)
+/// is still delivered, alone in its page. `remaining` counts the events after the page.
 public struct PullPages: AsyncSequence, Sendable {
   public typealias Element = BackendPullPage
   let storage: any SyncBackendStorage
   public let snapshot: SyncBackend.PullSnapshot
   let pageSize: Int
+  let maxPageBytes: Int
 
   /// Pages read from storage per query: one read serves this many pages, so the storage
   /// round trip is paid once per `readAhead` pages (memory stays bounded by it).
@@ -369,32 +398,48 @@ public struct PullPages: AsyncSequence, Sendable {
 
   public struct AsyncIterator: AsyncIteratorProtocol {
     let pages: PullPages
-    var pageIndex = 0
+    var delivered: Int64 = 0
     var cursor: Int64
     var done = false
     var buffered: [PullItem] = []
     var bufferedFrom = 0
     var storageExhausted = false
+    var scratch = JSONWriter(reservingCapacity: 1024)
 
     public mutating func next() async throws -> BackendPullPage? {
       guard !done else { return nil }
       let snapshot = pages.snapshot
-      let pageSize = pages.pageSize
-      if bufferedFrom >= buffered.count, !storageExhausted, snapshot.total > 0 {
-        let storage = pages.storage
-        let (after, limit) = (cursor, pageSize * PullPages.readAhead)
-        buffered = try await BlockingIO.run(on: BlockingIO.reads) {
-          try storage.events(storeId: snapshot.storeId, after: after, through: snapshot.head, limit: limit)
+      var items: [PullItem] = []
+      var bytes = 0
+      while items.count < pages.pageSize {
+        if bufferedFrom >= buffered.count {
+          guard !storageExhausted, snapshot.total > 0 else { break }
+          let storage = pages.storage
+          let (after, limit) = (cursor, pages.pageSize * PullPages.readAhead)
+          buffered = try await BlockingIO.run(on: BlockingIO.reads) {
+            try storage.events(storeId: snapshot.storeId, after: after, through: snapshot.head, limit: limit)
+          }
+          bufferedFrom = 0
+          storageExhausted = buffered.count < limit
+          cursor = buffered.last?.event.seqNum ?? cursor
+          if buffered.isEmpty { break }
         }
-        bufferedFrom = 0
-        storageExhausted = buffered.count < limit
-        cursor = buffered.last?.event.seqNum ?? cursor
+        let item = buffered[bufferedFrom]
+        scratch.removeAll()
+        item.write(into: &scratch)
+        let size = scratch.bytes.count + 1  // and its comma
+        if !items.isEmpty && bytes + size > pages.maxPageBytes { break }
+        items.append(item)
+        bytes += size
+        bufferedFrom += 1
       }
-      let end = Swift.min(bufferedFrom + pageSize, buffered.count)
-      let items = Array(buffered[bufferedFrom..<end])
-      bufferedFrom = end
-      let remaining = PullPaging.remaining(total: snapshot.total, pageIndex: pageIndex, pageSize: pageSize)
-      pageIndex += 1
+      if bufferedFrom >= buffered.count && buffered.count > 0 && !storageExhausted {
+        // Keep memory flat: drop the consumed read before the next one.
+        buffered = []
+        bufferedFrom = 0
+      }
+      delivered += Int64(items.count)
+      let remaining = Swift.max(0, snapshot.total - delivered)
       // An empty read means storage has nothing more; stop rather than loop.
       done = remaining == 0 || items.isEmpty
       return BackendPullPage(items: items, remaining: done ? 0 : remaining)

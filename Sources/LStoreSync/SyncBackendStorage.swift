@@ -23,9 +23,12 @@ public protocol SyncBackendStorage: AnyObject, Sendable {
 }
 
 /// The stored head moved under the backend (two servers writing one storage).
-public struct StorageHeadMismatch: Error, Sendable {
+public struct StorageHeadMismatch: Error, Sendable, CustomStringConvertible {
   public let storedHead: Int64
   public init(storedHead: Int64) { self.storedHead = storedHead }
+  public var description: String {
+    "the store's head moved to e\(storedHead) while the push was being written (pull, then push again)"
+  }
 }
 
 /// A store id the backend refuses: it must pass `Identifiers.isValidStoreID`

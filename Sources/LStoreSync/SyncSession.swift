@@ -8,12 +8,17 @@ import LStoreKit
 /// - messages are handled in arrival order, except pulls, which run beside later messages
 ///   so a long pull never delays a push;
 /// - pushes are handed to the backend in arrival order without waiting for the previous
-///   one's answer (up to `maxPushesInFlight`), so a client may pipeline them; the backend
-///   answers them in that order, each `PushAck` only once the push is durable;
+///   one's answer (up to `ConnectionLimits.maxPushesInFlight`), so a client may pipeline
+///   them; the backend answers them in that order, each `PushAck` only once the push is durable;
 /// - a `PushAck` is queued before the broadcast of the same push;
 /// - while a pull is sending pages, broadcasts for this connection are held back and sent
 ///   after its last page, minus those the pull already contained, so a client never sees
 ///   a live event between the pages of a pull.
+///
+/// Memory a client controls is bounded (`ConnectionLimits`): pushes and pulls in flight,
+/// and the bytes queued for it. While too much is queued the connection stops reading and
+/// its pulls pause; when broadcasts alone overflow the queue, the client is not reading and
+/// the connection is closed (`run`'s `close`).
 public final class SyncSession: Sendable {
   /// What happened, for the server's log. Never carries secrets.
   public enum Event: Sendable {
@@ -24,36 +29,23 @@ public final class SyncSession: Sendable {
     case adminReset
     case adminRefused
     case failed(requestId: String, message: String)
+    /// The connection was closed by the server (a client that does not read).
+    case closed(reason: String)
   }
 
   public let storeId: String
   private let backend: SyncBackend
   private let adminSecret: String?
   private let onEvent: @Sendable (Event) -> Void
-  private let outbox: AsyncStream<Outgoing>.Continuation
-  private let outgoing: AsyncStream<Outgoing>
+  public let limits: ConnectionLimits
+  private let outbound: OutboundQueue
   private let pullState = Locked(PullState())
-  private let pushWindow = Locked(PushWindow())
+  private let pushWindow: InFlightWindow
+  private let pullWindow: InFlightWindow
 
-  /// The most pushes of one connection that may be queued in the backend, unanswered; the
-  /// connection stops reading while it has that many, so a pipelining client cannot make
-  /// the server buffer without bound.
-  public static let maxPushesInFlight = 256
-
-  /// A pull waits for its page to be written every this many pages.
-  static let pullPagesAhead = 8
-
-  private struct PushWindow {
-    var inFlight = 0
-    var reader: CheckedContinuation<Void, Never>?
-  }
-
-  private struct Outgoing: Sendable {
-    var text: String
-    /// Resumed once the text is written (or the connection is gone): how a pull paces
-    /// itself to the socket instead of queueing a million events in memory.
-    var written: CheckedContinuation<Void, Never>?
-  }
+  /// The most pushes of one connection that may be queued in the backend, unanswered, by
+  /// default; the connection stops reading while it has that many.
+  public static let maxPushesInFlight = ConnectionLimits.standard.maxPushesInFlight
 
   private struct PullState {
     var activePulls = 0
@@ -61,64 +53,83 @@ public final class SyncSession: Sendable {
   }
 
   /// - Parameter adminSecret: the secret admin messages must carry; nil refuses them all.
-  public init(backend: SyncBackend, storeId: String, adminSecret: String?,
+  public init(backend: SyncBackend, storeId: String, adminSecret: String?, limits: ConnectionLimits = .standard,
               onEvent: @escaping @Sendable (Event) -> Void = { _ in }) {
     self.backend = backend
     self.storeId = storeId
     self.adminSecret = adminSecret
     self.onEvent = onEvent
-    (outgoing, outbox) = AsyncStream<Outgoing>.makeStream()
+    self.limits = limits
+    outbound = OutboundQueue(limits: limits)
+    pushWindow = InFlightWindow(limit: limits.maxPushesInFlight)
+    pullWindow = InFlightWindow(limit: limits.maxPullsInFlight)
   }
 
-  /// Serves the connection until `inbound` ends. `send` writes one text message; once it
-  /// throws, nothing more is written.
+  /// Serves the connection until `inbound` ends, and rethrows the error it ended with once
+  /// everything is cleaned up. `send` writes one text message; once it
+  /// throws, nothing more is written. `close` is called (once) when the server gives up on
+  /// the client because it does not read (more than `outboundCloseBytes` queued): it must
+  /// close the socket, which ends `inbound`.
   public func run<Inbound: AsyncSequence>(
-    inbound: Inbound, send: @escaping @Sendable (String) async throws -> Void
+    inbound: Inbound, send: @escaping @Sendable (String) async throws -> Void,
+    close: @escaping @Sendable (String) -> Void = { _ in }
   ) async throws where Inbound.Element == String {
+    let onEvent = onEvent
+    outbound.setOverflowHandler { [limits] bytes in
+      let reason = "the client does not read: \(bytes) bytes queued for it, the limit is \(limits.outboundCloseBytes)"
+      onEvent(.closed(reason: reason))
+      close(reason)
+    }
     let subscription = try await backend.subscribe(storeId: storeId) { [weak self] broadcast in
       self?.deliver(broadcast)
     }
+    var inboundError: (any Error)?
     await withTaskGroup(of: Void.self) { writerGroup in
-      writerGroup.addTask { [outgoing] in
+      writerGroup.addTask { [outbound] in
         var broken = false
-        for await item in outgoing {
+        for await item in outbound.items {
           if !broken {
             do { try await send(item.text) } catch { broken = true }
           }
-          item.written?.resume()
+          outbound.wrote(item)
         }
       }
-      await withTaskGroup(of: Void.self) { pulls in
+      inboundError = await withTaskGroup(of: Void.self) { pulls -> (any Error)? in
+        var failure: (any Error)?
         do {
           for try await text in inbound {
+            guard !outbound.isClosed else { break }
             await handle(text, pulls: &pulls)
+            // Back-pressure: read the next request only once the client has read enough.
+            await outbound.waitForRoom()
           }
         } catch {
-          // The socket closed with an error: same as a close.
+          failure = error
         }
         pulls.cancelAll()
+        outbound.close()
+        return failure
       }
-      outbox.finish()
+      outbound.finish()
     }
     await backend.unsubscribe(subscription)
+    // The inbound side's failure (a frame that is not UTF-8, say) is the socket library's
+    // to answer with the right close code.
+    if let inboundError { throw inboundError }
   }
 
   // MARK: - Outgoing
 
-  private func enqueue(_ text: String) { outbox.yield(Outgoing(text: text, written: nil)) }
+  private func enqueue(_ text: String) { outbound.push(text) }
 
   private func enqueue(_ message: SyncMessage) { enqueue(message.encoded()) }
-
-  private func enqueueAndWait(_ text: String) async {
-    await withCheckedContinuation { continuation in
-      if case .terminated = outbox.yield(Outgoing(text: text, written: continuation)) { continuation.resume() }
-    }
-  }
 
   /// Called by the backend for every accepted push of this store.
   private func deliver(_ broadcast: SyncBackend.Broadcast) {
     pullState.withLock { state in
       if state.activePulls > 0 {
+        // Held broadcasts are memory the client makes us keep, too.
+        outbound.count(broadcast.text.utf8.count)
         state.held.append(broadcast)
       } else {
         enqueue(broadcast.text)
@@ -147,9 +158,13 @@ public final class SyncSession: Sendable {
     case .ping(let requestId):
       enqueue(.pong(requestId: requestId))
     case .pullRequest(let requestId, let cursor):
+      await pullWindow.reserve()
       // Hold broadcasts from now on, before the pull fixes its snapshot.
       pullState.withLock { $0.activePulls += 1 }
-      pulls.addTask { await self.servePull(requestId: requestId, cursor: cursor) }
+      pulls.addTask {
+        await self.servePull(requestId: requestId, cursor: cursor)
+        self.pullWindow.release()
+      }
     case .pushRequest(let requestId, let batch):
       await servePush(requestId: requestId, batch: batch)
     case .adminResetRoomRequest(let requestId, let secret):
@@ -159,14 +174,14 @@ public final class SyncSession: Sendable {
         onEvent(.adminReset)
         enqueue(.adminResetRoomResponse(requestId: requestId))
       } catch {
-        fail(requestId, "Reset failed: \(error)")
+        fail(requestId, "Reset failed", error)
       }
     case .adminInfoRequest(let requestId, let secret):
       guard isAdmin(secret) else { return refuseAdmin(requestId) }
       do {
         enqueue(.adminInfoResponse(requestId: requestId, info: try await backend.info(storeId: storeId)))
       } catch {
-        fail(requestId, "Info failed: \(error)")
+        fail(requestId, "Info failed", error)
       }
     case .pullResponse, .pushAck, .adminResetRoomResponse, .adminInfoResponse, .error, .pong:
       onEvent(.invalidMessage(reason: "client sent \(message.tag)"))
@@ -175,47 +190,24 @@ public final class SyncSession: Sendable {
   }
 
   private func servePush(requestId: String, batch: [WireEvent]) async {
-    await reservePushSlot()
-    let outbox = outbox
+    await pushWindow.reserve()
+    let outbound = outbound, pushWindow = pushWindow
     let onEvent = onEvent
-    await backend.submitPush(storeId: storeId, batch: batch, requestId: requestId) { [weak self] result in
+    await backend.submitPush(storeId: storeId, batch: batch, requestId: requestId) { result in
       switch result {
       case .success(let head):
-        outbox.yield(Outgoing(text: SyncMessage.pushAck(requestId: requestId).encoded(), written: nil))
+        outbound.push(SyncMessage.pushAck(requestId: requestId).encoded())
         onEvent(.pushAccepted(requestId: requestId, count: batch.count, head: head))
       case .failure(let rejection as PushRejection):
         onEvent(.pushRejected(requestId: requestId, count: batch.count, message: rejection.message))
-        outbox.yield(Outgoing(text: SyncMessage.error(requestId: requestId, message: rejection.message).encoded(), written: nil))
+        outbound.push(SyncMessage.error(requestId: requestId, message: rejection.message).encoded())
       case .failure(let error):
-        let message = "Push failed: \(error)"
-        onEvent(.failed(requestId: requestId, message: message))
-        outbox.yield(Outgoing(text: SyncMessage.error(requestId: requestId, message: message).encoded(), written: nil))
+        onEvent(.failed(requestId: requestId, message: "Push failed: \(error)"))
+        let message = "Push failed: " + ClientErrorText.text(error)
+        outbound.push(SyncMessage.error(requestId: requestId, message: message).encoded())
       }
-      self?.releasePushSlot()
+      pushWindow.release()
     }
-  }
-
-  /// Waits while `maxPushesInFlight` pushes of this connection are unanswered.
-  private func reservePushSlot() async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-      let now: Bool = pushWindow.withLock { window in
-        window.inFlight += 1
-        if window.inFlight <= Self.maxPushesInFlight { return true }
-        window.reader = continuation
-        return false
-      }
-      if now { continuation.resume() }
-    }
-  }
-
-  private func releasePushSlot() {
-    let reader: CheckedContinuation<Void, Never>? = pushWindow.withLock { window in
-      window.inFlight -= 1
-      guard window.inFlight <= Self.maxPushesInFlight, let reader = window.reader else { return nil }
-      window.reader = nil
-      return reader
-    }
-    reader?.resume()
   }
 
   private func servePull(requestId: String, cursor: Int64?) async {
@@ -227,16 +219,17 @@ public final class SyncSession: Sendable {
       var pageCount = 0
       for try await page in backend.pages(of: snapshot) {
         try Task.checkCancellation()
+        // Reading and encoding the next page overlaps with the socket until the bytes
+        // queued for the client reach `outboundPauseBytes`; then the pull waits for it.
+        await outbound.waitForRoom()
+        guard !outbound.isClosed else { throw CancellationError() }
         let response = PullResponse(batch: page.items, context: .pull, requestId: requestId, remaining: page.remaining)
-        // Waiting for every `pullPagesAhead`-th page to be written keeps memory flat (at most
-        // about twice that many pages queued) while reading and encoding the next pages
-        // overlaps with the socket.
         let text = SyncMessage.pullResponse(response).encoded()
         pageCount += 1
-        if pageCount % Self.pullPagesAhead == 0 || page.remaining == 0 {
-          await enqueueAndWait(text)
+        if page.remaining == 0 {
+          await outbound.pushAndWait(text)
         } else {
-          enqueue(text)
+          outbound.push(text)
         }
       }
       onEvent(.pullServed(requestId: requestId, cursor: cursor, events: snapshot.total, pages: pageCount))
@@ -244,7 +237,7 @@ public final class SyncSession: Sendable {
       snapshotHead = .max
     } catch {
       snapshotHead = .max
-      fail(requestId, "Pull failed: \(error)")
+      fail(requestId, "Pull failed", error)
     }
   }
 
@@ -253,8 +246,12 @@ public final class SyncSession: Sendable {
     pullState.withLock { state in
       state.activePulls -= 1
       guard state.activePulls == 0 else { return }
-      for broadcast in state.held where broadcast.lastSeqNum > head || head == .max {
-        enqueue(broadcast.text)
+      for broadcast in state.held {
+        if broadcast.lastSeqNum > head || head == .max {
+          outbound.push(broadcast.text, counted: true)
+        } else {
+          outbound.uncount(broadcast.text.utf8.count)
+        }
       }
       state.held.removeAll()
     }
@@ -270,17 +267,16 @@ public final class SyncSession: Sendable {
     enqueue(.error(requestId: requestId, message: "Invalid admin secret"))
   }
 
-  private func fail(_ requestId: String, _ message: String) {
-    onEvent(.failed(requestId: requestId, message: message))
-    enqueue(.error(requestId: requestId, message: message))
+  /// Logs the whole error and tells the client only what `ClientErrorText` allows (never SQL).
+  private func fail(_ requestId: String, _ what: String, _ error: any Error) {
+    onEvent(.failed(requestId: requestId, message: "\(what): \(error)"))
+    enqueue(.error(requestId: requestId, message: "\(what): " + ClientErrorText.text(error)))
   }
 
   /// The `requestId` of a message that failed to decode, so the client can still match the
   /// error to its request; empty when there is none.
   static func requestIdIfAny(in text: String) -> String {
-    guard let json = try? JSONParser.parse(text), let id = json["requestId"] else { return "" }
-    if let id = id.stringValue { return id }
-    return id["requestId"]?.stringValue ?? ""
+    RequestIdScanner.scan(text) ?? ""
   }
 }
 

@@ -13,7 +13,8 @@ final class TestServer: @unchecked Sendable {
   private var task: Task<Void, Error>?
 
   init(authToken: String? = nil, jwtSecret: String? = nil, adminSecret: String? = "admin-secret",
-       directory: String? = nil, port: Int = 0, logLines: LogCapture? = nil) async throws {
+       directory: String? = nil, port: Int = 0, logLines: LogCapture? = nil,
+       limits: ConnectionLimits = .standard) async throws {
     let directory = directory ?? NSTemporaryDirectory() + "lstore-server-test-\(UUID().uuidString)"
     self.directory = directory
     let (ports, continuation) = AsyncStream<Int>.makeStream()
@@ -21,6 +22,7 @@ final class TestServer: @unchecked Sendable {
       host: "127.0.0.1", port: port, dataPath: directory + "/backend.db", authToken: authToken, jwtSecret: jwtSecret,
       adminSecret: adminSecret, logLevel: ProcessInfo.processInfo.environment["LSTORE_TEST_LOG"] != nil ? .debug : .critical,
       onListening: { _, port in continuation.yield(port) })
+    configuration.connectionLimits = limits
     if let logLines {
       configuration.logLevel = .trace
       configuration.logHandlerFactory = { label in logLines.handler(label: label) }

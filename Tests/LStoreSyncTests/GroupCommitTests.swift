@@ -181,8 +181,8 @@ final class GroupCommitTests: XCTestCase {
     }
     // Make the group's insert fail half way: e25 already exists.
     let other = try Connection(path: directory + "/backend.db")
-    try other.execute(#"CREATE TABLE IF NOT EXISTS "eventlog_todos" (seqNum INTEGER PRIMARY KEY NOT NULL, parentSeqNum INTEGER NOT NULL, name TEXT NOT NULL, args TEXT, createdAt TEXT NOT NULL, clientId TEXT NOT NULL, sessionId TEXT NOT NULL) STRICT"#)
-    try other.execute(#"INSERT INTO "eventlog_todos" VALUES (25, 24, 'x', NULL, 't', 'c', 's')"#)
+    try other.execute("CREATE TABLE IF NOT EXISTS \(try SQLiteSyncStorage.tableName("todos")) (seqNum INTEGER PRIMARY KEY NOT NULL, parentSeqNum INTEGER NOT NULL, name TEXT NOT NULL, args TEXT, createdAt TEXT NOT NULL, clientId TEXT NOT NULL, sessionId TEXT NOT NULL) STRICT")
+    try other.execute("INSERT INTO \(try SQLiteSyncStorage.tableName("todos")) VALUES (25, 24, 'x', NULL, 't', 'c', 's')")
     storage.open()
     await outcomes.wait(for: 4)
     let all = outcomes.all
@@ -190,7 +190,7 @@ final class GroupCommitTests: XCTestCase {
     XCTAssertTrue(all.dropFirst().allSatisfy { $0.hasPrefix("error:") }, "\(all)")
     XCTAssertEqual(try storage.head(storeId: "todos"), 10)
     XCTAssertEqual(try storage.count(storeId: "todos", after: 10, through: 100), 1, "only the planted row")
-    try other.execute(#"DELETE FROM "eventlog_todos" WHERE seqNum = 25"#)
+    try other.execute("DELETE FROM \(try SQLiteSyncStorage.tableName("todos")) WHERE seqNum = 25")
     let head = try await backend.push(storeId: "todos", batch: makeEvents(from: 11, count: 30), requestId: "again")
     XCTAssertEqual(head, 40)
   }
@@ -201,12 +201,12 @@ final class GroupCommitTests: XCTestCase {
     await backend.submitPush(storeId: "todos", batch: makeEvents(from: 11, count: 10, clientId: "z"), requestId: "z~0") { outcomes.record($0) }
     // The storage fails the group (e15 already exists): not a parent refusal, an error.
     let other = try Connection(path: directory + "/backend.db")
-    try other.execute(#"CREATE TABLE IF NOT EXISTS "eventlog_todos" (seqNum INTEGER PRIMARY KEY NOT NULL, parentSeqNum INTEGER NOT NULL, name TEXT NOT NULL, args TEXT, createdAt TEXT NOT NULL, clientId TEXT NOT NULL, sessionId TEXT NOT NULL) STRICT"#)
-    try other.execute(#"INSERT INTO "eventlog_todos" VALUES (15, 14, 'x', NULL, 't', 'c', 's')"#)
+    try other.execute("CREATE TABLE IF NOT EXISTS \(try SQLiteSyncStorage.tableName("todos")) (seqNum INTEGER PRIMARY KEY NOT NULL, parentSeqNum INTEGER NOT NULL, name TEXT NOT NULL, args TEXT, createdAt TEXT NOT NULL, clientId TEXT NOT NULL, sessionId TEXT NOT NULL) STRICT")
+    try other.execute("INSERT INTO \(try SQLiteSyncStorage.tableName("todos")) VALUES (15, 14, 'x', NULL, 't', 'c', 's')")
     storage.open()
     await outcomes.wait(for: 2)
     XCTAssertTrue(outcomes.all.last?.hasPrefix("error:") ?? false, "\(outcomes.all)")
-    try other.execute(#"DELETE FROM "eventlog_todos" WHERE seqNum = 15"#)
+    try other.execute("DELETE FROM \(try SQLiteSyncStorage.tableName("todos")) WHERE seqNum = 15")
     // Someone else's push ends exactly where z~0 would have.
     let head = try await backend.push(storeId: "todos", batch: makeEvents(from: 11, count: 10, clientId: "y"), requestId: "plain")
     XCTAssertEqual(head, 20)

@@ -179,7 +179,7 @@ final class SyncBackendTests: XCTestCase {
     try other.execute("UPDATE lstore_sync_heads SET head = 2 WHERE storeId = 'todos'")
 
     // An insert that fails half way (duplicate seqNum) rolls back the head too.
-    try other.execute("INSERT INTO \"eventlog_todos\" VALUES (4, 3, 'x', NULL, 't', 'c', 's')")
+    try other.execute("INSERT INTO \(try SQLiteSyncStorage.tableName("todos")) VALUES (4, 3, 'x', NULL, 't', 'c', 's')")
     XCTAssertThrowsError(try storage.append(storeId: "todos", events: makeEvents(from: 3, count: 2),
                                             createdAt: "t", expectedHead: 2))
     XCTAssertEqual(try storage.head(storeId: "todos"), 2)

@@ -143,9 +143,14 @@ public final class FileSource: ByteSource {
   }
 }
 
-/// Decompresses gzip (or zlib) from another source.
+/// Decompresses gzip (or zlib) from another source, refusing to inflate more than
+/// `maxInflatedBytes` (a small file can inflate a thousandfold).
 public final class GunzipSource: ByteSource {
+  /// The most bytes an imported gzip file may inflate to: 16 GiB.
+  public static let defaultMaxInflatedBytes: Int64 = 16 << 30
   private let next: ByteSource
+  private let maxInflatedBytes: Int64
+  private var inflated: Int64 = 0
   private var stream = z_stream()
   private static let capacity = 1 << 17
   private let input = UnsafeMutablePointer<UInt8>.allocate(capacity: GunzipSource.capacity)
@@ -154,9 +159,10 @@ public final class GunzipSource: ByteSource {
   private var sourceEnded = false
 
   /// `prefix` holds bytes already read from `next` (used to sniff the gzip magic).
-  public init(wrapping next: ByteSource, prefix: [UInt8] = []) throws {
+  public init(wrapping next: ByteSource, prefix: [UInt8] = [], maxInflatedBytes: Int64 = GunzipSource.defaultMaxInflatedBytes) throws {
     self.next = next
     self.pending = prefix
+    self.maxInflatedBytes = maxInflatedBytes
     guard lstore_inflate_init_auto(&stream) == Z_OK else { throw StreamError(description: "zlib: inflateInit2 failed") }
   }
 
@@ -166,6 +172,15 @@ public final class GunzipSource: ByteSource {
   }
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    let produced = try inflateSome(into: buffer)
+    inflated += Int64(produced)
+    if inflated > maxInflatedBytes {
+      throw StreamError(description: "the gzip stream inflates to more than \(maxInflatedBytes >> 20) MiB (the limit for an import)")
+    }
+    return produced
+  }
+
+  private func inflateSome(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     if ended { return 0 }
     while true {
       if stream.avail_in == 0 && !sourceEnded {
@@ -217,8 +232,13 @@ public final class GunzipSource: ByteSource {
   }
 }
 
-/// Reads lines from a source without holding more than one buffer in memory.
+/// Reads lines from a source without holding more than one buffer (and one line of at most
+/// `maxLineBytes`) in memory.
 public final class LineReader {
+  /// The longest line an import reads: 16 MiB (an event is at most 800,000 bytes; the
+  /// header holds the schema).
+  public static let defaultMaxLineBytes = 16 << 20
+  public let maxLineBytes: Int
   private let source: ByteSource
   private var buffer = [UInt8](repeating: 0, count: 1 << 17)
   private var start = 0
@@ -229,7 +249,10 @@ public final class LineReader {
   /// The total bytes handed out so far, line terminators included.
   public private(set) var bytesRead = 0
 
-  public init(source: ByteSource) { self.source = source }
+  public init(source: ByteSource, maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
+    self.source = source
+    self.maxLineBytes = maxLineBytes
+  }
 
   /// Opens a file or stdin (`-`), gunzipping when it starts with the gzip magic bytes.
   public static func open(path: String) throws -> LineReader {
@@ -273,6 +296,9 @@ public final class LineReader {
         }
         line.append(contentsOf: buffer[start..<end])
         start = end
+        if line.count > maxLineBytes {
+          throw StreamError(description: "line \(lineNumber + 1) is longer than \(maxLineBytes >> 20) MiB (the limit for one line of an import)")
+        }
       }
       if eof {
         guard !line.isEmpty else { return false }

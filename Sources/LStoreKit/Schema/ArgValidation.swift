@@ -11,7 +11,13 @@ extension ArgType {
   /// Checks `value` against the type and returns it in its stored (encoded) form: object
   /// keys in declaration order, defaults filled in, dates in `toISOString` form.
   /// Unknown keys, missing required fields and wrong types are errors.
+  /// Args over `EventLimits` (depth, size) are refused whatever the type says.
   public func normalize(_ value: JSONValue, path: String = "") throws -> JSONValue {
+    if path.isEmpty, let violation = EventLimits.violation(args: value) { throw ArgsError(path: "", reason: violation) }
+    return try normalizeChecked(value, path: path)
+  }
+
+  private func normalizeChecked(_ value: JSONValue, path: String) throws -> JSONValue {
     switch self {
     case .string:
       guard case .string = value else { throw mismatch(value, path) }

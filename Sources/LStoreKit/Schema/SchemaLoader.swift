@@ -16,6 +16,10 @@ public enum SchemaLoader {
     return try parse(text, file: path)
   }
 
+  /// The most YAML nodes a schema may expand to, aliases counted at every use: far above
+  /// any real schema, far below what nested aliases ("billion laughs") expand to.
+  public static let maxNodes = 100_000
+
   public static func parse(_ text: String, file: String) throws -> Schema {
     let root: Node
     do {
@@ -26,7 +30,19 @@ public enum SchemaLoader {
     } catch let error as SchemaError {
       throw error
     } catch {
-      throw SchemaError(file: file, location: "", reason: "not valid YAML or JSON: \(error)")
+      // Yams describes an error over several lines, the last two quoting the YAML line and
+      // a caret under it: keep the description, on one line.
+      var lines = "\(error)".split(separator: "\n", omittingEmptySubsequences: true).map {
+        $0.trimmingCharacters(in: .whitespaces)
+      }
+      if lines.count >= 3, let caret = lines.last, caret.allSatisfy({ $0 == "^" || $0 == " " }) { lines.removeLast(2) }
+      let reason = lines.map { $0.hasSuffix(":") ? String($0.dropLast()) : $0 }.joined(separator: ": ")
+      throw SchemaError(file: file, location: "", reason: "not valid YAML or JSON: \(reason)")
+    }
+    // Composing shares an anchored node among its aliases; reading walks every use, so a
+    // few nested aliases would make it walk billions of nodes. Count first, with a cap.
+    guard Reader.expandedNodeCount(root, limit: maxNodes) <= maxNodes else {
+      throw SchemaError(file: file, location: "", reason: "the schema expands to more than \(maxNodes) YAML nodes (nested aliases?)")
     }
     var reader = Reader(file: file)
     let schema = try reader.readSchema(root)
@@ -74,6 +90,26 @@ private struct Reader {
     for (key, _) in entries where !allowed.contains(key) {
       throw fail(location, "unknown key '\(key)' (expected one of: \(allowed.sorted().joined(separator: ", ")))")
     }
+  }
+
+  /// The nodes under `root`, each alias use counted again; stops counting past `limit`.
+  static func expandedNodeCount(_ root: Node, limit: Int) -> Int {
+    var count = 0
+    var stack = [root]
+    while let node = stack.popLast() {
+      count += 1
+      if count > limit { return count }
+      switch node {
+      case .scalar, .alias: break
+      case .sequence(let sequence): stack.append(contentsOf: sequence)
+      case .mapping(let mapping):
+        for (key, value) in mapping {
+          stack.append(key)
+          stack.append(value)
+        }
+      }
+    }
+    return count
   }
 
   /// YAML → JSON, with YAML's own typing of plain scalars (`false`, `3`, `null`).
@@ -303,6 +339,10 @@ private struct Reader {
     }
     guard let statements else {
       throw fail(location, "missing 'materializer' (SQL; use [] for an event that changes no state)")
+    }
+    if let blank = statements.firstIndex(where: { $0.allSatisfy(\.isWhitespace) }) {
+      let which = statements.count == 1 ? "" : "[\(blank)]"
+      throw fail("\(location), materializer\(which)", "the SQL is empty (use [] for an event that changes no state)")
     }
     for field in args.fields where SchemaLoader.contextParameters.contains(field.name) {
       throw fail("\(location), field '\(field.name)'", "the name is reserved for the event context")

@@ -41,7 +41,8 @@ public struct JSONParser {
 
   private let bytes: UnsafeBufferPointer<UInt8>
   private var position = 0
-  private static let maxDepth = 512
+  /// The deepest nesting any document may have (see `EventLimits.maxArgsDepth` for args).
+  public static let maxDepth = 512
 
   private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 

@@ -1,0 +1,76 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The longest request line plus headers the server reads (NIO's and Hummingbird's
+/// default, set explicitly): 80 KiB. A longer one is answered `431` and the connection closed.
+let maxRequestHeadBytes = 80 * 1024
+
+/// Wraps the HTTP/WebSocket child channel so a request the HTTP decoder refuses (a request
+/// line or headers over `maxRequestHeadBytes`, malformed HTTP) gets an answer and a closed
+/// connection. Without it, a decoder error before the upgrade negotiation ends reaches no
+/// handler that answers: the client waits until it gives up.
+struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
+  typealias Value = Inner.Value
+  let inner: Inner
+
+  func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+    inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+      try channel.pipeline.syncOperations.addHandler(RequestHeadGuard())
+      return value
+    }
+  }
+
+  func handle(value: Value, logger: Logger) async { await inner.handle(value: value, logger: logger) }
+}
+
+/// Inbound only (writes of any type pass by untouched, before and after an upgrade). On an
+/// HTTP parser error before any request went through, writes `431` (head too large) or
+/// `400` with a one-line reason, and closes.
+final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
+  typealias InboundIn = HTTPServerRequestPart
+  private var sawRequest = false
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    sawRequest = true
+    context.fireChannelRead(data)
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    guard let parserError = error as? HTTPParserError, !sawRequest else {
+      context.fireErrorCaught(error)
+      return
+    }
+    sawRequest = true
+    let (status, text): (HTTPResponseStatus, String) = parserError == .headerOverflow
+      ? (.requestHeaderFieldsTooLarge, "Request refused: the request line and headers exceed \(maxRequestHeadBytes / 1024) KiB")
+      : (.badRequest, "Request refused: malformed HTTP request")
+    var body = context.channel.allocator.buffer(capacity: text.utf8.count)
+    body.writeString(text)
+    let headers = HTTPHeaders([("Connection", "close"), ("Content-Type", "text/plain; charset=utf-8"),
+                               ("Content-Length", "\(body.readableBytes)")])
+    let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+    context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+    context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+    context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+      context.close(promise: nil)
+    }
+  }
+}
+
+extension HTTPServerBuilder {
+  /// `http1WebSocketUpgrade` with `RequestHeadGuard` in every connection's pipeline.
+  static func guardedHTTP1WebSocketUpgrade(
+    configuration: HTTP1WebSocketUpgradeChannel.Configuration,
+    shouldUpgrade: @escaping @Sendable (HTTPRequest, any Channel, Logger) async throws
+      -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
+  ) -> HTTPServerBuilder {
+    .init { responder in
+      GuardedChildChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration,
+                                                              shouldUpgrade: shouldUpgrade))
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+
+/// Files and arguments built to hurt: each is refused quickly, with one line naming the
+/// limit it broke, in little memory, and the store is left as it was.
+final class HostileFilesTests: XCTestCase {
+  var sandbox: Sandbox!
+
+  override func setUpWithError() throws {
+    sandbox = try Sandbox()
+    try sandbox.initStore()
+  }
+
+  override func tearDown() { sandbox = nil }
+
+  /// The largest resident size of any child this process has waited for, in bytes.
+  func childrenPeakRSS() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return usage.ru_maxrss * 1024
+  }
+
+  func eventCount() throws -> Int? {
+    jsonLines(try sandbox.lstore("status", "--json")).first?["events"] as? Int
+  }
+
+  func testAGzipThatInflatesToAHugeLineIsRefusedEarlyAndSmall() throws {
+    // About 250 kB of gzip inflating to one 256 MiB line.
+    let made = try sandbox.shell("head -c 268435456 /dev/zero | tr '\\0' 'a' | gzip -1 > bomb.gz && wc -c < bomb.gz")
+    XCTAssertEqual(made.status, 0, "\(made)")
+    let started = Date()
+    let result = try sandbox.lstore("import", sandbox.path("bomb.gz"))
+    let elapsed = Date().timeIntervalSince(started)
+    assertError(result, 65, ["line 1 is longer than 16 MiB", "the limit for one line of an import"])
+    XCTAssertLessThan(elapsed, 20)
+    XCTAssertLessThan(childrenPeakRSS(), 300 << 20, "peak RSS \(childrenPeakRSS() >> 20) MiB")
+    XCTAssertEqual(try eventCount(), 0)
+  }
+
+  func testASchemaWithNestedAliasesIsRefusedQuicklyNamingTheLimit() throws {
+    var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in 1...6 {
+      yaml += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+    }
+    yaml += "name: laughs\ntables: {}\nevents: {}\n"
+    _ = try sandbox.write("laughs.yaml", yaml)
+    let started = Date()
+    let result = try sandbox.lstore("init", "--schema", sandbox.path("laughs.yaml"), sandbox.path("laughs"))
+    XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+    assertError(result, 65, ["the schema expands to more than 100000 YAML nodes"])
+    XCTAssertFalse(sandbox.exists("laughs/.lstore"))
+  }
+
+  func testAYAMLSyntaxErrorIsOneLine() throws {
+    _ = try sandbox.write("broken.yaml", "tables: [\n")
+    let result = try sandbox.lstore("init", "--schema", sandbox.path("broken.yaml"), sandbox.path("broken"))
+    assertError(result, 65, ["not valid YAML or JSON", "did not find expected node content"])
+  }
+
+  func testAWhitespaceOnlyMaterializerIsRefused() throws {
+    for materializer in [#""   ""#, #"["INSERT INTO t (id) VALUES ($id)", " \t "]"#] {
+      _ = try sandbox.write("blank.yaml", """
+        name: blank
+        tables:
+          t:
+            columns:
+              id: { type: text, primaryKey: true }
+        events:
+          v1.X:
+            args: { id: string }
+            materializer: \(materializer)
+        """)
+      let result = try sandbox.lstore("init", "--schema", sandbox.path("blank.yaml"), sandbox.path("blank"))
+      assertError(result, 65, ["v1.X", "materializer", "the SQL is empty"])
+    }
+  }
+
+  func testInvalidUTF8InAnArgumentIsRefusedLikeInAFile() throws {
+    let result = try sandbox.shell(#"lstore commit v1.TodoCreated "$(printf '{"id":"t1","text":"\xff\xfe"}')""#)
+    assertError(result, 65, ["argument 3 is not valid UTF-8"])
+    XCTAssertEqual(try eventCount(), 0)
+    // The same bytes in a file are refused too.
+    let file = sandbox.path("bad.jsonl")
+    FileManager.default.createFile(atPath: file, contents: Data(#"{"name":"v1.TodoCreated","args":{"id":"t1","text":""#.utf8) + Data([0xFF, 0xFE]) + Data(#""}}"#.utf8 + [0x0A]))
+    let fromFile = try sandbox.lstore("commit", "--file", file)
+    XCTAssertEqual(fromFile.status, 65, "\(fromFile)")
+  }
+}
