@@ -1,4 +1,9 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Records the row changes a connection makes to its `main` database between `begin()` and
 /// `finish()`, and returns them as a changeset: the bytes `sqlite3session_changeset` returns

@@ -14,12 +14,18 @@ final class ChangesetRecorderTests: XCTestCase {
     CREATE TABLE t5 (x, y);
     CREATE TABLE t6 (id TEXT PRIMARY KEY, r REAL, i INTEGER, b BLOB, t TEXT, v ANY) STRICT;
     CREATE TABLE t7 (a NUMERIC, b, c DOUBLE PRECISION, PRIMARY KEY (a, b));
+    """
+
+  /// A trigger's changes are "indirect". (Applying a changeset fires triggers too, so the
+  /// round trip of inverting and applying is only checked without it.)
+  static let trigger = """
     CREATE TRIGGER t3_mirror AFTER UPDATE OF c ON t3 BEGIN
       INSERT OR REPLACE INTO t2 (k, n, r, x) VALUES ('trigger:' || new.b, new.a, 0.5, new.c);
     END;
     """
 
-  static let tables = ["t1", "t2", "t3", "t4", "t5", "t6", "t7"]
+  /// The tables changesets cover (t5 has no primary key: neither the session nor the recorder records it).
+  static let tables = ["t1", "t2", "t3", "t4", "t6", "t7"]
 
   struct Pair {
     let recorded: Connection
@@ -56,10 +62,18 @@ final class ChangesetRecorderTests: XCTestCase {
   static func dump(_ connection: Connection) throws -> String {
     var out = ""
     for table in tables {
-      let statement = try connection.prepare("SELECT * FROM \(table) ORDER BY 1, 2, 3")
+      // t2 is a rowid table, where a TEXT PRIMARY KEY can hold NULL: such rows are not
+      // recorded (by the session either), so they are left out.
+      let filter = table == "t2" ? " WHERE k IS NOT NULL" : ""
+      let statement = try connection.prepare("SELECT * FROM \(table)\(filter) ORDER BY 1, 2")
       let columns = statement.columnCount
       try statement.forEachRow { row in
-        out += table + ":" + (0..<columns).map { "\(row.value($0))/\(typeName(row.value($0)))" }.joined(separator: "|") + "\n"
+        out += table + ":" + (0..<columns).map { column in
+          // The session compares REALs with ==, so 0.0 to -0.0 is no change: compare them as equal.
+          var value = row.value(column)
+          if case .real(let v) = value, v == 0 { value = .real(0) }
+          return "\(value)/\(typeName(value))"
+        }.joined(separator: "|") + "\n"
       }
     }
     return out
@@ -115,8 +129,8 @@ final class ChangesetRecorderTests: XCTestCase {
     }
   }
 
-  static func statement(_ random: inout Random) -> String {
-    let table = random.pick(["t1", "t1", "t2", "t2", "t3", "t3", "t4", "t5", "t6", "t6", "t7"])
+  static func statement(_ random: inout Random, realKeys: Bool) -> String {
+    let table = random.pick(["t1", "t1", "t2", "t2", "t3", "t3", realKeys ? "t4" : "t1", "t5", "t6", "t6", "t7"])
     func v() -> String { literal(&random) }
     func strictValue(_ column: String) -> String {
       switch column {
@@ -175,12 +189,24 @@ final class ChangesetRecorderTests: XCTestCase {
   }
 
   func testRandomWorkloadsMatchTheSessionExtensionByteForByteAndInvert() throws {
-    for seed: UInt64 in [1, 2, 3, 4] {
-      let pair = try Pair()
+    try randomWorkloads(seeds: [1, 2, 3, 4], schema: Self.schema, roundTrip: true, realKeys: false)
+  }
+
+  /// With a trigger, and with writes to t4, whose primary key is REAL: there the session
+  /// itself can record one row under two keys (an integral REAL reads as INTEGER from the
+  /// new record and as REAL from the old one), so its changesets do not always invert
+  /// cleanly; only the bytes are compared.
+  func testRandomWorkloadsWithATriggerAndARealKeyMatchTheSessionExtensionByteForByte() throws {
+    try randomWorkloads(seeds: [5, 6, 7], schema: Self.schema + Self.trigger, roundTrip: false, realKeys: true)
+  }
+
+  private func randomWorkloads(seeds: [UInt64], schema: String, roundTrip: Bool, realKeys: Bool) throws {
+    for seed in seeds {
+      let pair = try Pair(schema: schema)
       var random = Random(state: seed)
       var nonEmpty = 0
       for _ in 0..<250 {
-        let statements = (0..<(1 + random.int(6))).map { _ in Self.statement(&random) }
+        let statements = (0..<(1 + random.int(6))).map { _ in Self.statement(&random, realKeys: realKeys) }
         let before = try Self.dump(pair.recorded)
         // Statements that fail (a type constraint of the strict table) are left out of both.
         let valid = try runnable(statements, on: pair.recorded)
@@ -188,9 +214,15 @@ final class ChangesetRecorderTests: XCTestCase {
         nonEmpty += 1
         let after = try Self.dump(pair.recorded)
         XCTAssertEqual(try Self.dump(pair.reference), after)
+        guard roundTrip else { continue }
         // What we wrote must invert and apply: back to the state before, and forward again.
         try Changeset.apply(try Changeset.invert(changeset), to: pair.recorded)
-        XCTAssertEqual(try Self.dump(pair.recorded), before, "inverse of \(valid)")
+        let restored = try Self.dump(pair.recorded)
+        if restored != before {
+          let a = Set(restored.split(separator: "\n")), b = Set(before.split(separator: "\n"))
+          XCTFail("inverse of \(valid): now \(a.subtracting(b).sorted()), before \(b.subtracting(a).sorted()) \(Self.hex(changeset))")
+          return
+        }
         try Changeset.apply(changeset, to: pair.recorded)
         XCTAssertEqual(try Self.dump(pair.recorded), after, "re-apply of \(valid)")
       }
@@ -270,7 +302,7 @@ final class ChangesetRecorderTests: XCTestCase {
   }
 
   func testTriggerChangesAreIndirect() throws {
-    let pair = try Pair()
+    let pair = try Pair(schema: Self.schema + Self.trigger)
     try pair.event(["INSERT INTO t3 (a, b, c) VALUES (1, 'x', 1)"])
     let changeset = try XCTUnwrap(try pair.event(["UPDATE t3 SET c = 2 WHERE a = 1"]))
     // The trigger's insert into t2 carries the indirect flag (the byte after the op).
