@@ -63,6 +63,8 @@ public final class ChangesetRecorder {
     /// reports: generated columns). The session fails such a changeset with SQLITE_SCHEMA.
     var unsupported = false
     var select: Statement?
+    /// The changeset's table header, built on first use.
+    var header: [UInt8] = []
 
     // Per recording.
     var recordingID = -1
@@ -131,15 +133,20 @@ public final class ChangesetRecorder {
     stop()
     if let failure { throw failure }
     var output: [UInt8] = []
+    output.reserveCapacity(bytes.count + 64)
     for table in touched where table.entryCount > 0 {
       if table.unsupported {
         throw SQLiteError(code: SQLITE_SCHEMA, message: "cannot record changes to table \(table.name) (generated columns)")
       }
       let headerStart = output.count
-      output.append(0x54)  // 'T'
-      appendVarint(UInt32(table.columnCount), to: &output)
-      output.append(contentsOf: table.keyPositions)
-      output.append(contentsOf: table.cName.map { UInt8(bitPattern: $0) })  // with the NUL
+      if table.header.isEmpty {
+        // 'T', the column count, the key positions, the name with its NUL.
+        table.header.append(0x54)
+        appendVarint(UInt32(table.columnCount), to: &table.header)
+        table.header.append(contentsOf: table.keyPositions)
+        table.header.append(contentsOf: table.cName.map { UInt8(bitPattern: $0) })
+      }
+      output.append(contentsOf: table.header)
       let afterHeader = output.count
       if table.selectFinalRows { try readFinalRows(table) }
       for bucket in 0..<table.buckets.count {
@@ -219,6 +226,7 @@ public final class ChangesetRecorder {
 
   private func load(_ table: Table) throws {
     table.select = nil
+    table.header = []
     if table.name.lowercased() == "sqlite_stat1" {
       // The session pretends (tbl, idx) is the primary key of sqlite_stat1.
       table.isStat1 = true
