@@ -70,6 +70,10 @@ public final class ChangesetRecorder {
     var recordingID = -1
     var buckets: [Int32] = []
     var entryCount = 0
+    /// This recording's entries of the table, in the order they were added.
+    var entryIndices: [Int32] = []
+    /// The buckets this recording filled while the table had its first size.
+    var usedSlots: [Int32] = []
 
     init(name: String) {
       self.name = name
@@ -149,11 +153,22 @@ public final class ChangesetRecorder {
       output.append(contentsOf: table.header)
       let afterHeader = output.count
       if table.selectFinalRows { try readFinalRows(table) }
-      for bucket in 0..<table.buckets.count {
-        var index = table.buckets[bucket]
-        while index >= 0 {
-          emit(entries[Int(index)], table: table, to: &output)
-          index = entries[Int(index)].next
+      if table.buckets.count == Self.firstSize {
+        // Not rehashed: the buckets in order, each one's chain newest first. Sorting the few
+        // entries gives that order without walking all 256 buckets.
+        let size = UInt32(Self.firstSize)
+        let ordered = table.entryIndices.count == 1 ? table.entryIndices : table.entryIndices.sorted { a, b in
+          let slotA = entries[Int(a)].hash % size, slotB = entries[Int(b)].hash % size
+          return slotA != slotB ? slotA < slotB : a > b
+        }
+        for index in ordered { emit(entries[Int(index)], table: table, to: &output) }
+      } else {
+        for bucket in 0..<table.buckets.count {
+          var index = table.buckets[bucket]
+          while index >= 0 {
+            emit(entries[Int(index)], table: table, to: &output)
+            index = entries[Int(index)].next
+          }
         }
       }
       if output.count == afterHeader { output.removeSubrange(headerStart...) }
@@ -269,7 +284,15 @@ public final class ChangesetRecorder {
     if table.recordingID != recordingID {
       table.recordingID = recordingID
       table.entryCount = 0
-      table.buckets.removeAll(keepingCapacity: true)
+      // An empty hash table of the session's first size (256 buckets, as sessionGrowHash
+      // makes on the first change), reusing the last one's storage when it did not grow.
+      if table.buckets.count == Self.firstSize {
+        for slot in table.usedSlots { table.buckets[Int(slot)] = -1 }
+      } else {
+        table.buckets = [Int32](repeating: -1, count: Self.firstSize)
+      }
+      table.usedSlots.removeAll(keepingCapacity: true)
+      table.entryIndices.removeAll(keepingCapacity: true)
       touched.append(table)
     }
     guard table.hasKey else { return }
@@ -296,9 +319,10 @@ public final class ChangesetRecorder {
   /// `sessionPreupdateOneChange`: finds or adds the entry of the row the hook reports, by its
   /// old key (`useNew` false) or new key. Returns its index, or -1 when the key holds a NULL.
   private func change(op: Int32, useNew: Bool, table: Table, db: OpaquePointer, depth: Int32) -> Int {
-    // Grow the hash table (sessionGrowHash): 256 buckets at first, doubled when half full.
-    if table.buckets.isEmpty || table.entryCount >= table.buckets.count / 2 {
-      let newCount = 2 * (table.buckets.isEmpty ? 128 : table.buckets.count)
+    // Grow the hash table (sessionGrowHash): 256 buckets at first (set up when the table is
+    // first touched), doubled when half full.
+    if table.entryCount >= table.buckets.count / 2 {
+      let newCount = 2 * table.buckets.count
       var newBuckets = [Int32](repeating: -1, count: newCount)
       for bucket in 0..<table.buckets.count {
         var index = table.buckets[bucket]
@@ -363,6 +387,8 @@ public final class ChangesetRecorder {
                          keyStart: keyStart, keyEnd: Int32(keys.count), hash: hash,
                          oldStart: oldStart, oldEnd: Int32(bytes.count), currentStart: -1, currentEnd: -1))
     table.buckets[slot] = Int32(entries.count - 1)
+    if table.buckets.count == Self.firstSize { table.usedSlots.append(Int32(slot)) }
+    table.entryIndices.append(Int32(entries.count - 1))
     table.entryCount += 1
     return entries.count - 1
   }
@@ -431,9 +457,8 @@ public final class ChangesetRecorder {
       statement = try connection.prepare(sql)
       table.select = statement
     }
-    for bucket in 0..<table.buckets.count {
-      var index = table.buckets[bucket]
-      while index >= 0 {
+    for index in table.entryIndices {
+      do {
         let entry = entries[Int(index)]
         statement.reset()
         sqlite3_clear_bindings(statement.handle)
@@ -453,7 +478,6 @@ public final class ChangesetRecorder {
         } else {
           entries[Int(index)].currentStart = -1
         }
-        index = entry.next
       }
     }
     statement.reset()
@@ -644,6 +668,9 @@ public final class ChangesetRecorder {
     }
     return b == scratchKey.count
   }
+
+  /// The session's first hash table size.
+  static let firstSize = 256
 
   @inline(__always)
   static func hashAppend(_ hash: UInt32, _ add: UInt32) -> UInt32 { (hash &<< 3) ^ hash ^ add }
