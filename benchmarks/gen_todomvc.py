@@ -19,7 +19,13 @@ events pulled from apps do.
 Numbering follows LiveStore: a synced event after (g, c) is (g+1, 0) with parent (g, 0);
 a client-only event after (g, c) is (g, c+1) with parent (g, c).
 
-Usage: gen_todomvc.py N OUT_DIR SCHEMA_HASHES_JSON [--store-id ID] [--seed S]
+With --mix half the events are half v1.TodoCreated, half v1.TodoCompleted (each completes a
+random open todo), the workload of issue 10's bars; the set then also holds
+
+  <out>/commit.ndjson     the same events as `lstore commit --file` input ({"name","args"}
+                          per line), committed by one client and session.
+
+Usage: gen_todomvc.py N OUT_DIR SCHEMA_HASHES_JSON [--store-id ID] [--seed S] [--mix todomvc|half]
 SCHEMA_HASHES_JSON maps event names to their schemaHash (read from a state database's
 __livestore_schema_event_defs by run.sh), so the events carry the hashes lstore writes.
 """
@@ -75,13 +81,17 @@ def main():
     ap.add_argument("hashes")
     ap.add_argument("--store-id", default="bench-todos")
     ap.add_argument("--seed", type=int, default=20250101)
+    ap.add_argument("--mix", choices=("todomvc", "half"), default="todomvc")
     a = ap.parse_args()
+    half = a.mix == "half"
 
     hashes = json.loads(open(a.hashes).read())
     rng = random.Random(a.seed)
     os.makedirs(a.out, exist_ok=True)
 
-    clients = [(f"client{i}", f"sess{i}") for i in range(4)]
+    clients = [(f"client{i}", f"sess{i}") for i in range(1 if half else 4)]
+    commit_file = open(os.path.join(a.out, "commit.ndjson"), "w") if half else None
+    open_todos = []  # half mix: created, not yet completed
     # uiState per session (the client document, id = session id), as stored.
     ui = {sess: {"newTodoText": "", "filter": "all"} for _, sess in clients}
     typing = {sess: "" for _, sess in clients}
@@ -124,9 +134,35 @@ def main():
             live[i] = last
             live_index[last] = i
 
+    def choose_half():
+        """Half mix: a new todo, then completing a random open one, alternately."""
+        nonlocal next_todo
+        if n_events_half[0] % 2 == 0 or not open_todos:
+            tid = f"todo-{next_todo:07d}"
+            next_todo += 1
+            text = rng.choice(WORDS) + " " + rng.choice(WORDS)
+            open_todos.append(tid)
+            args = '{"id":%s,"text":%s}' % (js(tid), js(text))
+            sql = "INSERT INTO todos (id, text, completed) VALUES (%s, %s, 0);" % (sql_text(tid), sql_text(text))
+            return "v1.TodoCreated", args, sql, False
+        i = rng.randrange(len(open_todos))
+        tid = open_todos[i]
+        open_todos[i] = open_todos[-1]
+        open_todos.pop()
+        return ("v1.TodoCompleted", '{"id":%s}' % js(tid),
+                "UPDATE todos SET completed = 1 WHERE id = %s;" % sql_text(tid), False)
+
+    n_events_half = [0]
+
     def choose_event(sess):
         """One event as (name, args JSON, SQL statement, clientOnly)."""
         nonlocal next_todo, clear_rows
+        if half:
+            event = choose_half()
+            n_events_half[0] += 1
+            if commit_file:
+                commit_file.write('{"name":%s,"args":%s}\n' % (js(event[0]), event[1]))
+            return event
         r = rng.random()
         # Weights: created 26 %, completed 16 %, uncompleted 4 %, deleted 9 %,
         # cleared completed 0.001 %, uiStateSet 45 % (typing and filter changes).
@@ -222,6 +258,8 @@ def main():
             sql_file.write("\n")
             sql_out.clear()
     body.close()
+    if commit_file:
+        commit_file.close()
     sql_file.write("\n".join(sql_out))
     sql_file.write("\nCOMMIT;\n")
     sql_file.close()

@@ -4,7 +4,9 @@
 #   bash benchmarks/run.sh [N]        N events (default 1000000)
 #
 # Environment: REPS (repetitions per measurement, default 3; the median is reported),
-# PENDING=0 to skip the all-pending (changeset) variant, KEEP=1 to keep the stores,
+# PENDING=0 to skip the all-pending (changeset) variant of the TodoMVC-mix set,
+# MIXED=0 to skip the TodoMVC-mix set (only the half-created/half-completed set of issue 10),
+# KEEP=1 to keep the stores,
 # LSTORE=/path/to/lstore to measure another binary (no build; e.g. an older commit's).
 # What each row measures is described in docs/benchmarks.md.
 set -euo pipefail
@@ -12,6 +14,7 @@ set -euo pipefail
 N=${1:-1000000}
 REPS=${REPS:-3}
 PENDING=${PENDING:-1}
+MIXED=${MIXED:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=$ROOT/bench-data
 WORK=$DATA/work-$N
@@ -67,6 +70,17 @@ fi
 EXPORT_IN=$SET/events.ndjson.gz
 REF_SQL=$SET/reference.sql
 
+# The case users run (issue 10): N events, half v1.TodoCreated, half v1.TodoCompleted.
+HSET=$DATA/todomvc-half-$N
+if [ "$(cat "$HSET/stamp" 2>/dev/null)" != "$STAMP" ]; then
+  say "generating $N half-created/half-completed TodoMVC events into $HSET"
+  rm -rf "$HSET"
+  python3 "$ROOT/benchmarks/gen_todomvc.py" "$N" "$HSET" "$WORK/hashes.json" --store-id bench-half --mix half >&2
+  echo "$STAMP" > "$HSET/stamp"
+else
+  say "reusing the data set in $HSET"
+fi
+
 # --- measuring -------------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
 : > "$RESULTS"
@@ -91,13 +105,14 @@ print(f"{sys.argv[2]}\t{wall:.3f}\t{rss}\t{cpu:.2f}")
 EOF
 }
 
-run_reference() {
-  rm -f "$WORK/ref.db"
-  "$SQLITE3" "$WORK/ref.db" < "$WORK/ddl.sql"
+run_reference() {  # run_reference [SQL DB NAME]
+  local sql=${1:-$REF_SQL} db=${2:-$WORK/ref.db} name=${3:-sqlite3}
+  rm -f "$db"
+  "$SQLITE3" "$db" < "$WORK/ddl.sql"
   # Same storage settings lstore's rebuild uses (Rematerializer.swift): no journal, no sync.
   "$GNU_TIME" -v -o "$TIMEOUT" "$SQLITE3" -cmd "PRAGMA journal_mode=OFF" -cmd "PRAGMA synchronous=OFF" \
-    -cmd "PRAGMA cache_size=-32768" "$WORK/ref.db" < "$REF_SQL" > /dev/null
-  record sqlite3
+    -cmd "PRAGMA cache_size=-32768" "$db" < "$sql" > /dev/null
+  record "$name"
 }
 
 new_store() {  # new_store DIR STORE_ID
@@ -144,32 +159,75 @@ run_materialize_pending() {
   record materialize-pending
 }
 
+# The half set: every row in the confirmed and the all-pending variant.
+HSTORE=$WORK/half-confirmed
+HPSTORE=$WORK/half-pending
+HCSTORE=$WORK/half-commit
+run_half() {
+  run_reference "$HSET/reference.sql" "$WORK/half-ref.db" h-sqlite3
+  # commit --file: local events are pending until pushed, so every one gets a changeset.
+  new_store "$HCSTORE" bench-half-commit
+  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HCSTORE" commit -m bulk --file "$HSET/commit.ndjson" > /dev/null
+  record h-commit
+  # import into the export's storeId: the header's backend head confirms every event.
+  new_store "$HSTORE" bench-half
+  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HSTORE" import "$HSET/events.ndjson.gz" > /dev/null
+  record h-import
+  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HSTORE" materialize > /dev/null
+  record h-materialize
+  # import into another storeId: nothing is confirmed, every event is pending.
+  new_store "$HPSTORE" bench-half-fork
+  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HPSTORE" import "$HSET/events.ndjson.gz" > /dev/null
+  record h-import-pending
+  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HPSTORE" materialize > /dev/null
+  record h-materialize-pending
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 for rep in $(seq 1 "$REPS"); do
   say "repetition $rep of $REPS"
-  run_reference
-  run_import
-  run_materialize
-  run_export
-  run_export_gzip
-  run_log
-  run_log_events
+  if [ "$MIXED" = 1 ]; then
+    run_reference
+    run_import
+    run_materialize
+    run_export
+    run_export_gzip
+    run_log
+    run_log_events
+  fi
+  run_half
 done
 
 # --- checks (not timed) ------------------------------------------------------------------
 say "checking results"
-STATE=$(ls "$STORE"/.lstore/branches/main/state*.db)
-for table in todos uiState; do
-  a=$("$SQLITE3" "$WORK/ref.db" "SELECT * FROM $table ORDER BY id" | sha256sum)
-  b=$("$SQLITE3" "$STATE" "SELECT * FROM $table ORDER BY id" | sha256sum)
-  [ "$a" = "$b" ] || { echo "FAIL: table $table differs between lstore's state and the sqlite3 reference" >&2; exit 1; }
+same_table() {  # same_table REF_DB STATE_DB TABLE WHAT
+  local a b
+  a=$("$SQLITE3" "$1" "SELECT * FROM $3 ORDER BY id" | sha256sum)
+  b=$("$SQLITE3" "$2" "SELECT * FROM $3 ORDER BY id" | sha256sum)
+  [ "$a" = "$b" ] || { echo "FAIL: table $3 differs between $4 and the sqlite3 reference" >&2; exit 1; }
+}
+changesets() {  # changesets STATE_DB: rows with a changeset blob
+  "$SQLITE3" "$1" "SELECT count(*) FROM __livestore_session_changeset WHERE changeset IS NOT NULL"
+}
+if [ "$MIXED" = 1 ]; then
+  STATE=$(ls "$STORE"/.lstore/branches/main/state*.db)
+  for table in todos uiState; do same_table "$WORK/ref.db" "$STATE" "$table" "lstore's state"; done
+  cmp -s <(gzip -dc "$EXPORT_IN" | tail -n +2) <(tail -n +2 "$WORK/out.ndjson") \
+    || { echo "FAIL: export is not byte-identical to the imported file (apart from the header)" >&2; exit 1; }
+  cmp -s <(gzip -dc "$WORK/out.ndjson.gz" | tail -n +2) <(tail -n +2 "$WORK/out.ndjson") \
+    || { echo "FAIL: export --gzip differs from export" >&2; exit 1; }
+fi
+for store in "$HSTORE" "$HPSTORE" "$HCSTORE"; do
+  same_table "$WORK/half-ref.db" "$(ls "$store"/.lstore/branches/main/state*.db)" todos "the state of $(basename "$store")"
 done
-cmp -s <(gzip -dc "$EXPORT_IN" | tail -n +2) <(tail -n +2 "$WORK/out.ndjson") \
-  || { echo "FAIL: export is not byte-identical to the imported file (apart from the header)" >&2; exit 1; }
-cmp -s <(gzip -dc "$WORK/out.ndjson.gz" | tail -n +2) <(tail -n +2 "$WORK/out.ndjson") \
-  || { echo "FAIL: export --gzip differs from export" >&2; exit 1; }
+[ "$(changesets "$(ls "$HSTORE"/.lstore/branches/main/state*.db)")" = 0 ] \
+  || { echo "FAIL: the confirmed half store holds changesets" >&2; exit 1; }
+for store in "$HPSTORE" "$HCSTORE"; do
+  n=$(changesets "$(ls "$store"/.lstore/branches/main/state*.db)")
+  [ "$n" = "$N" ] || { echo "FAIL: expected $N changesets in $(basename "$store"), found $n" >&2; exit 1; }
+done
 
-if [ "$PENDING" = 1 ]; then
+if [ "$PENDING" = 1 ] && [ "$MIXED" = 1 ]; then
   say "all-pending variant (one repetition)"
   run_import_pending
   run_materialize_pending
@@ -178,62 +236,72 @@ if [ "$PENDING" = 1 ]; then
 fi
 
 # --- report ------------------------------------------------------------------------------
-python3 - "$RESULTS" "$N" "$SET/dataset.json" "$LOAD_BEFORE" > "$WORK/report.md" <<'EOF'
-import json, statistics, sys
+python3 - "$RESULTS" "$N" "$SET/dataset.json" "$HSET/dataset.json" "$LOAD_BEFORE" > "$WORK/report.md" <<'EOF'
+import json, os, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
     name, wall, rss, cpu = line.split("\t")
     rows.setdefault(name, []).append((float(wall), int(rss), float(cpu)))
 n = int(sys.argv[2])
-ds = json.load(open(sys.argv[3]))
 med = {k: statistics.median(w for w, _, _ in v) for k, v in rows.items()}
 cpu = {k: statistics.median(c for _, _, c in v) for k, v in rows.items()}
 rss = {k: max(r for _, r, _ in v) / 1024 for k, v in rows.items()}
-ref = med["sqlite3"]
 MB = 100
-bars = {
-    "sqlite3": ("reference", None),
-    "materialize": ("ratio ≤ 1.00", lambda: med["materialize"] / ref <= 1.0),
-    "import": ("≥ 200,000 ev/s", lambda: n / med["import"] >= 200_000),
-    "export": ("≥ 500,000 ev/s", lambda: n / med["export"] >= 500_000),
-    "export-gzip": ("(reported)", None),
-    "log-oneline": ("< 2 s", lambda: med["log-oneline"] < 2.0),
-    "log-oneline-events": ("< 2 s", lambda: med["log-oneline-events"] < 2.0),
-    "import-pending": ("(reported)", None),
-    "materialize-pending": ("(reported)", None),
-}
-what = {
-    "sqlite3": "sqlite3 CLI: equivalent SQL, one transaction",
-    "materialize": "lstore materialize (from scratch)",
-    "import": "lstore import (gzip NDJSON)",
-    "export": "lstore export -o file",
-    "export-gzip": "lstore export --gzip -o file",
-    "log-oneline": "lstore log --oneline \\| cat",
-    "log-oneline-events": "lstore log --oneline --events \\| cat",
-    "import-pending": "import, every event pending (changesets)",
-    "materialize-pending": "materialize, every event pending (changesets)",
-}
-print(f"N = {n:,} events ({ds['commits']:,} commits, {ds['todos']:,} todos, mix {json.dumps(ds['mix'], sort_keys=True)}); "
-      f"median of {len(rows['sqlite3'])} runs, max RSS over runs")
+runs = max(len(v) for v in rows.values())
+load = open('/proc/loadavg').read().split()[0]
+print(f"median of {runs} runs (all-pending rows of the TodoMVC mix: 1 run), max RSS over runs; "
+      f"load average before/after the runs: {sys.argv[5]} / {load} (2 cores: above 2, wall times include waiting for a CPU)")
 print()
-print(f"load average before/after the runs: {sys.argv[4]} / {open('/proc/loadavg').read().split()[0]} (2 cores: above 2, wall times include waiting for a CPU)")
-print()
-print("| benchmark | median s | events/s | ratio vs sqlite3 | CPU s (user+sys) | max RSS MB | bar | met |")
-print("|---|---:|---:|---:|---:|---:|---|---|")
-for k in what:
-    if k not in med:
-        continue
-    label, check = bars[k]
-    ok = [] if check is None else [check()]
-    if k != "sqlite3" and k != "export-gzip" and not k.endswith("pending"):
-        ok.append(rss[k] < MB)
-    met = "" if not ok else ("yes" if all(ok) else "**NO**")
-    if k != "sqlite3" and rss[k] >= MB:
-        label += f"; RSS < {MB} MB"
-    elif ok:
-        label += f"; RSS < {MB} MB"
-    print(f"| {what[k]} | {med[k]:.2f} | {n / med[k]:,.0f} | {med[k] / ref:.2f} | {cpu[k]:.2f} | {rss[k]:.0f} | {label} | {met} |")
+
+def table(ref, spec):
+    """spec: (key, label, bar text, check on (events/s, ratio) or None, RSS bar applies)."""
+    print("| benchmark | median s | events/s | ratio vs sqlite3 | CPU s (user+sys) | CPU ratio | max RSS MB | bar | met |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    for key, label, bar, check, rss_bar in spec:
+        if key not in med:
+            continue
+        ratio = med[key] / med[ref]
+        ok = [] if check is None else [check(n / med[key], ratio)]
+        if rss_bar:
+            ok.append(rss[key] < MB)
+            bar = (bar + "; " if bar else "") + f"RSS < {MB} MB"
+        met = "" if not ok else ("yes" if all(ok) else "**NO**")
+        print(f"| {label} | {med[key]:.2f} | {n / med[key]:,.0f} | {ratio:.2f} | {cpu[key]:.2f} | {cpu[key] / cpu[ref]:.2f} | "
+              f"{rss[key]:.0f} | {bar or '(reported)'} | {met} |")
+    print()
+
+if os.path.exists(sys.argv[4]) and "h-sqlite3" in med:
+    hs = json.load(open(sys.argv[4]))
+    print(f"### Half v1.TodoCreated, half v1.TodoCompleted (issue 10): N = {n:,} events ({hs['commits']:,} commits in the export, "
+          f"{hs['todos']:,} todos, mix {json.dumps(hs['mix'], sort_keys=True)})")
+    print()
+    table("h-sqlite3", [
+        ("h-sqlite3", "sqlite3 CLI: equivalent SQL, one transaction", "reference", None, False),
+        ("h-commit", "commit -m bulk --file (all pending: a changeset per event)", "≥ 250,000 ev/s", lambda eps, r: eps >= 250_000, True),
+        ("h-import", "import, confirmed (backend head covers every event)", "≥ 300,000 ev/s", lambda eps, r: eps >= 300_000, True),
+        ("h-import-pending", "import, all pending (a changeset per event)", "≥ 250,000 ev/s", lambda eps, r: eps >= 250_000, True),
+        ("h-materialize", "materialize, confirmed", "ratio ≤ 0.40", lambda eps, r: r <= 0.40, True),
+        ("h-materialize-pending", "materialize, all pending (a changeset per event)", "ratio ≤ 1.00", lambda eps, r: r <= 1.0, True),
+    ])
+
+if "sqlite3" in med:
+    ds = json.load(open(sys.argv[3]))
+    print(f"### TodoMVC mix: N = {n:,} events ({ds['commits']:,} commits, {ds['todos']:,} todos, mix {json.dumps(ds['mix'], sort_keys=True)})")
+    print()
+    table("sqlite3", [
+        ("sqlite3", "sqlite3 CLI: equivalent SQL, one transaction", "reference", None, False),
+        ("materialize", "lstore materialize (from scratch)", "ratio ≤ 1.00", lambda eps, r: r <= 1.0, True),
+        ("import", "lstore import (gzip NDJSON)", "≥ 200,000 ev/s", lambda eps, r: eps >= 200_000, True),
+        ("export", "lstore export -o file", "≥ 500,000 ev/s", lambda eps, r: eps >= 500_000, True),
+        ("export-gzip", "lstore export --gzip -o file", "", None, False),
+        ("log-oneline", "lstore log --oneline \\| cat", "< 2 s", lambda eps, r: n / eps < 2.0, True),
+        ("log-oneline-events", "lstore log --oneline --events \\| cat", "< 2 s", lambda eps, r: n / eps < 2.0, True),
+        ("import-pending", "import, every event pending (changesets)", "", None, True),
+        ("materialize-pending", "materialize, every event pending (changesets)", "", None, True),
+    ])
 EOF
 cat "$WORK/report.md"
 cp "$WORK/report.md" "$DATA/report-$N.md"
-if [ "${KEEP:-0}" != 1 ]; then rm -rf "$STORE" "$PSTORE" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/ref.db"; fi
+if [ "${KEEP:-0}" != 1 ]; then
+  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/ref.db" "$WORK/half-ref.db"
+fi

@@ -43,8 +43,11 @@ struct CommitCommand: ParsableCommand {
 
   func run() throws {
     let global = root.global
-    // An amend of the message alone reads no events (stdin may be a pipe in a script).
-    let inputs = amend && name == nil && file == nil ? [] : try readInputs()
+    // Events given as arguments are checked before the store is opened; events from a file
+    // or stdin are read one at a time inside the commit's transaction, so a commit of any
+    // size needs no more memory than one event (and still keeps all or nothing). An amend
+    // of the message alone reads no events (stdin may be a pipe in a script).
+    let source = amend && name == nil && file == nil ? InputSource(given: [], label: "args") : try openInputs()
     let store = try global.openStore()
     let schema = try store.loadSchema()
     let progress = ProgressReporter(quiet: global.quiet)
@@ -52,31 +55,68 @@ struct CommitCommand: ParsableCommand {
     progress.finish()
     if let rebuild = replica.rebuild { global.note("note: rebuilt state for the current schema (\(rebuild.events) events)") }
     let identity = Replica.Identity(clientId: store.config.clientId, sessionId: store.config.sessionId)
-    let result = amend
-      ? try replica.amend(message: message, adding: inputs, time: Clock.now(), identity: identity)
-      : try replica.commit(inputs, message: message ?? Self.summary(inputs), author: store.author(), time: Clock.now(),
-                           identity: identity)
-    let commit = result.commit!
+    if amend {
+      var inputs: [EventInput] = []
+      while let input = try source.next() { inputs.append(input) }
+      let amended = try replica.amend(message: message, adding: inputs, time: Clock.now(), identity: identity)
+      render(amended.commit!, count: amended.events.count, global: global)
+      return
+    }
+    let result: Replica.StreamedCommitResult
+    do {
+      result = try replica.commit(
+        streaming: source.next, message: { message ?? Self.summary($0) }, author: store.author(), time: Clock.now(),
+        identity: identity)
+    } catch StoreError.empty {
+      throw InputError.invalid("\(source.label): no events to commit")
+    }
+    render(result.commit!, count: result.count, global: global)
+  }
+
+  private func render(_ commit: Commit, count: Int, global: GlobalOptions) {
     let range = commit.first == commit.last ? "\(commit.first)" : "\(commit.first)..\(commit.last)"
     if json {
       let value: JSONValue = [
         "id": .string(commit.id), "first": .string(commit.first.description), "last": .string(commit.last.description),
-        "events": .integer(Int64(result.events.count)), "message": .string(commit.message),
+        "events": .integer(Int64(count)), "message": .string(commit.message),
       ]
       global.stdout.line(value.compactText)
     } else {
       let style = global.style
-      global.stdout.line("[\(style.yellow(String(commit.id.prefix(8))))] \(range) \(commit.message) (\(result.events.count) event\(result.events.count == 1 ? "" : "s"))")
+      global.stdout.line("[\(style.yellow(String(commit.id.prefix(8))))] \(range) \(commit.message) (\(count) event\(count == 1 ? "" : "s"))")
     }
   }
 
-  static func summary(_ inputs: [EventInput]) -> String {
-    if inputs.count == 1 { return inputs[0].name }
-    let names = Set(inputs.map(\.name))
-    return names.count == 1 ? "\(inputs.count) × \(inputs[0].name)" : "\(inputs.count) events"
+  static func summary(_ summary: Replica.StreamedCommitSummary) -> String {
+    if summary.count == 1 { return summary.firstName }
+    return summary.oneName ? "\(summary.count) × \(summary.firstName)" : "\(summary.count) events"
   }
 
-  func readInputs() throws -> [EventInput] {
+  /// Where the events come from: the command line, or NDJSON lines read on demand.
+  final class InputSource {
+    let label: String
+    private var given: [EventInput]
+    private let reader: LineReader?
+
+    init(given: [EventInput], label: String) {
+      self.given = given
+      self.label = label
+      reader = nil
+    }
+
+    init(reader: LineReader, label: String) {
+      given = []
+      self.reader = reader
+      self.label = label
+    }
+
+    func next() throws -> EventInput? {
+      guard let reader else { return given.isEmpty ? nil : given.removeFirst() }
+      return try EventLines.next(reader, label: label)
+    }
+  }
+
+  func openInputs() throws -> InputSource {
     if let name {
       var value: JSONValue = .object(JSONObject())
       if let args {
@@ -87,7 +127,7 @@ struct CommitCommand: ParsableCommand {
         }
       }
       guard case .object = value else { throw InputError.invalid("the args of \(name) must be a JSON object") }
-      return [EventInput(name: name, args: value, origin: "args")]
+      return InputSource(given: [EventInput(name: name, args: value, origin: "args")], label: "args")
     }
     let path = file ?? "-"
     if file == nil && isatty(0) != 0 {
@@ -99,34 +139,34 @@ struct CommitCommand: ParsableCommand {
     } catch let error as StreamError {
       throw InputError.notFound(error.description)
     }
-    let label = path == "-" ? "stdin" : path
-    return try EventLines.read(reader, label: label)
+    return InputSource(reader: reader, label: path == "-" ? "stdin" : path)
   }
 }
 
 /// NDJSON event input: `{"name": "...", "args": {...}}` per line.
 enum EventLines {
-  static func read(_ reader: LineReader, label: String) throws -> [EventInput] {
-    var inputs: [EventInput] = []
-    while try reader.next({ line, _ in
-      let origin = "\(label):\(reader.lineNumber)"
-      if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
-      let value: JSONValue
-      do {
-        value = try JSONParser.parse(line)
-      } catch {
-        throw InputError.invalid("\(origin): \(error)")
-      }
-      guard case .object(let object) = value else { throw InputError.invalid("\(origin): expected a JSON object") }
-      for key in object.keys where key != "name" && key != "args" {
-        throw InputError.invalid("\(origin): unknown key '\(key)' (an event line has \"name\" and \"args\")")
-      }
-      guard let name = object["name"]?.stringValue else { throw InputError.invalid("\(origin): missing \"name\"") }
-      let args = object["args"] ?? .object(JSONObject())
-      guard case .object = args else { throw InputError.invalid("\(origin): \"args\" must be an object") }
-      inputs.append(EventInput(name: name, args: args, origin: origin))
-    }) {}
-    guard !inputs.isEmpty else { throw InputError.invalid("\(label): no events to commit") }
-    return inputs
+  /// The next event, skipping blank lines; nil at the end of the input. Errors name the line.
+  static func next(_ reader: LineReader, label: String) throws -> EventInput? {
+    var input: EventInput? = nil
+    while input == nil, try reader.next({ line, _ in input = try parse(line, origin: "\(label):\(reader.lineNumber)") }) {}
+    return input
+  }
+
+  private static func parse(_ line: UnsafeBufferPointer<UInt8>, origin: @autoclosure () -> String) throws -> EventInput? {
+    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
+    let value: JSONValue
+    do {
+      value = try JSONParser.parse(line)
+    } catch {
+      throw InputError.invalid("\(origin()): \(error)")
+    }
+    guard case .object(let object) = value else { throw InputError.invalid("\(origin()): expected a JSON object") }
+    for key in object.keys where key != "name" && key != "args" {
+      throw InputError.invalid("\(origin()): unknown key '\(key)' (an event line has \"name\" and \"args\")")
+    }
+    guard let name = object["name"]?.stringValue else { throw InputError.invalid("\(origin()): missing \"name\"") }
+    let args = object["args"] ?? .object(JSONObject())
+    guard case .object = args else { throw InputError.invalid("\(origin()): \"args\" must be an object") }
+    return EventInput(name: name, args: args, origin: origin())
   }
 }

@@ -5,7 +5,8 @@ import LStoreSQLite
 ///
 /// Each event's SQL is prepared once and reused; parameters are bound straight from the
 /// parsed args. When asked, the effect of an event is recorded as a session changeset
-/// so it can be rolled back later (what LiveStore keeps for pending events).
+/// so it can be rolled back later (what LiveStore keeps for pending events), by a
+/// `ChangesetRecorder` that writes the bytes `sqlite3session_changeset` would.
 public final class MaterializerEngine {
   public let connection: Connection
   public let schema: Schema
@@ -30,7 +31,10 @@ public final class MaterializerEngine {
   @discardableResult
   public func apply(_ event: EventDefinition, args: JSONValue, context: EventContext, argsJSON: @autoclosure () -> String,
                     recordChangeset: Bool) throws -> [UInt8]? {
-    let session = recordChangeset ? try Session(connection: connection) : nil
+    let recorder = recordChangeset ? changesetRecorder : nil
+    try recorder?.begin()
+    var recorded = false
+    defer { if !recorded { recorder?.cancel() } }
     do {
       switch event.materializer {
       case .sql:
@@ -49,8 +53,13 @@ public final class MaterializerEngine {
       error.argsJSON = argsJSON()
       throw error
     }
-    return try session?.changeset()
+    recorded = true
+    return try recorder?.finish()
   }
+
+  /// Records pending events' changesets: the session extension's bytes, without a
+  /// session per event (whose SQL compilation cost several times the event itself).
+  private lazy var changesetRecorder = ChangesetRecorder(connection: connection)
 
   // MARK: - Declared SQL materializers
 

@@ -77,46 +77,22 @@ public final class Replica {
   }
 
   /// Validates `inputs` against the schema, then appends and materializes them as one
-  /// commit in one transaction: all of them are kept, or none.
+  /// commit in one transaction: all of them are kept, or none. The same path as a streamed
+  /// commit (`commit(streaming:)`), for inputs already in memory.
   public func commit(_ inputs: [EventInput], message: String?, author: Author, time: String,
                      identity: Identity) throws -> CommitResult {
     guard !inputs.isEmpty else { throw StoreError.empty("nothing to commit: no events given") }
-    // Check every event before writing anything, so the first error is reported with its origin.
-    var prepared: [(EventDefinition, JSONValue, String)] = []
-    prepared.reserveCapacity(inputs.count)
-    for input in inputs {
-      let (definition, args) = try validate(input, sessionId: identity.sessionId)
-      prepared.append((definition, args, args.compactText))
+    var index = 0
+    let result = try commit(streaming: {
+      defer { index += 1 }
+      return index < inputs.count ? inputs[index] : nil
+    }, message: { _ in message }, author: author, time: time, identity: identity)
+    var records: [EventRecord] = []
+    try eventlog.forEach(after: try eventlog.lastEvent(before: result.first) ?? .root, through: result.last) { row in
+      records.append(row.record)
+      return true
     }
-    return try connection.transaction(.immediate) {
-      let head = try eventlog.head()
-      let stateHead = try stateHead()
-      guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
-      var current = head
-      var records: [EventRecord] = []
-      records.reserveCapacity(prepared.count)
-      for (definition, args, argsJSON) in prepared {
-        let record = EventRecord(
-          seqNum: current.next(clientOnly: definition.clientOnly),
-          parentSeqNum: current.parentForNext(clientOnly: definition.clientOnly),
-          name: definition.name, argsJSON: argsJSON, clientId: identity.clientId, sessionId: identity.sessionId,
-          schemaHash: definition.schemaHash)
-        try apply(record, definition: definition, args: args, pending: true)
-        records.append(record)
-        current = record.seqNum
-      }
-      var commit: Commit? = nil
-      if let message {
-        let made = Commit(id: Identifiers.commitID(), first: records.first!.seqNum, last: current,
-                          message: message, author: author, time: time)
-        try eventlog.insert(made)
-        commit = made
-      }
-      try StateDatabase.writeHead(connection, head: current)
-      try journalAppend(note: HeadMoveNote(action: "commit", message: message ?? "\(records.count) events", time: time),
-                        from: head, to: current)
-      return CommitResult(commit: commit, events: records)
-    }
+    return CommitResult(commit: result.commit, events: records)
   }
 
   /// Checks an event against the schema and returns its definition and normalized args.
