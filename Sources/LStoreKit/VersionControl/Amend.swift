@@ -28,7 +28,7 @@ extension Replica {
       var amended = old
       amended.id = Identifiers.commitID()
       amended.message = message ?? old.message
-      let move = try moveHead(to: base, note: HeadMoveNote(action: "commit (amend)", message: amended.message, time: time)) { appender in
+      try moveHead(to: base, note: HeadMoveNote(action: "commit (amend)", message: amended.message, time: time)) { appender in
         try eventlog.forEachSavedEvent(entry: appender.entryId) { record, _ in
           records.append(try appender.append(record).record)
         }
@@ -44,7 +44,6 @@ extension Replica {
         amended.last = appender.head
         try appender.record(amended)
       }
-      _ = move
       return CommitResult(commit: amended, events: records)
     }
   }
