@@ -72,10 +72,11 @@ final class ReflogTests: XCTestCase {
     // Resetting to HEAD@{N} for every N, each from a copy of the store as it is now.
     let final = try head(replica)
     for n in 0..<entries.count {
+      // At the same depth: the store names its schema by a path relative to its directory
+      // when the schema is near (a clone under /tmp), so a copy one level up would not find it.
       let copy = try TemporaryDirectory()
-      try FileManager.default.removeItem(atPath: copy.path)
-      try FileManager.default.copyItem(atPath: directory.file("store"), toPath: copy.path)
-      let other = try Store.discover(from: copy.path)
+      try FileManager.default.copyItem(atPath: directory.file("store"), toPath: copy.file("store"))
+      let other = try Store.discover(from: copy.file("store"))
       let otherReplica = try Fixtures.openReplica(other)
       XCTAssertEqual(try head(otherReplica), final)
       try otherReplica.reset(to: .reflog(index: n), store: other, note: note())
