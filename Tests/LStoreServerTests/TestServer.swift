@@ -43,12 +43,31 @@ final class TestServer: @unchecked Sendable {
 
   var wsURL: String { "ws://127.0.0.1:\(port)" }
 
+  /// Stops the server and waits for it, at most 10 s: a graceful shutdown waits for open
+  /// connections, and a test may leave one the server has stopped reading (back-pressure),
+  /// which must not hang the suite (seen in a fresh-clone CI run).
   func stop() async {
-    task?.cancel()
-    _ = await task?.result
+    guard let task else { return }
+    task.cancel()
+    let finished = StopFlag()
+    Task.detached {
+      _ = await task.result
+      finished.set()
+    }
+    for _ in 0..<200 where !finished.isSet {
+      try? await Task.sleep(for: .milliseconds(50))
+    }
   }
 
   func removeData() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+/// Set once from another task, read by the waiter.
+final class StopFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = false
+  func set() { lock.lock(); value = true; lock.unlock() }
+  var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
 
 /// Error for a wait that ran out of time.
