@@ -23,9 +23,7 @@ struct CherryPickCommand: ParsableCommand {
     let global = root.global
     let store = try global.openStore()
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
-    if let state = try Rebase.loadState(replica.eventlog) {
-      throw RebaseError.inProgress(branch: store.branch, onto: state.ontoLabel)
-    }
+    try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let picks = try commits.map { text -> (source: Eventlog, commit: Commit) in
       let (branch, commit) = try store.findCommit(text)
       return (try store.openEventlog(branch: branch), commit)
@@ -60,9 +58,7 @@ struct RevertCommand: ParsableCommand {
     let global = root.global
     let store = try global.openStore()
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
-    if let state = try Rebase.loadState(replica.eventlog) {
-      throw RebaseError.inProgress(branch: store.branch, onto: state.ontoLabel)
-    }
+    try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let resolver = RevisionResolver(eventlog: replica.eventlog, store: store)
     guard let target = try replica.eventlog.commit(containing: try resolver.point(commit)) else {
       throw StoreError.notFound("'\(commit)' is not in a commit (only commits can be reverted)")

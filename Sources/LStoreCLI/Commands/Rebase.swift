@@ -94,9 +94,7 @@ struct RebaseCommand: ParsableCommand {
       try drive(rebase, outcome: try continueRebase ? rebase.continueRebase() : rebase.skip(), output: output, store: store)
       return
     }
-    if let state = try Rebase.loadState(replica.eventlog) {
-      throw RebaseError.inProgress(branch: store.branch, onto: state.ontoLabel)
-    }
+    try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let onto = try resolveUpstream(store: store, eventlog: replica.eventlog)
     let preparation = try Rebase.prepare(replica, store: store, onto: onto)
     if preparation.upToDate && !interactive && plan == nil {

@@ -32,9 +32,7 @@ struct ResetCommand: ParsableCommand {
     let global = root.global
     let store = try global.openStore()
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
-    if let state = try Rebase.loadState(replica.eventlog) {
-      throw RebaseError.inProgress(branch: store.branch, onto: state.ontoLabel)
-    }
+    try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let target: ResetTarget
     switch try RevisionResolver(eventlog: replica.eventlog, store: store).resolve(revision) {
     case .point(let seqNum, nil): target = .point(seqNum)

@@ -69,9 +69,7 @@ extension RemoteOptions {
     try store.checkBranchSyncs()
     let (_, location, storeId) = try resolve(in: store)
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
-    if let state = try Rebase.loadState(replica.eventlog) {
-      throw RebaseError.inProgress(branch: store.branch, onto: state.ontoLabel)
-    }
+    try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let transport = try await Transports.open(location: location, storeId: storeId, payload: try payload(), now: Clock.now(),
                                               localEventlog: store.eventlogPath, live: live)
     var companion: SyncTransport? = nil

@@ -62,9 +62,7 @@ public final class PullIntegration {
       let stateHead = try replica.stateHead()
       let head = try replica.eventlog.head()
       guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
-      if let state = try Rebase.loadState(replica.eventlog) {
-        throw RebaseError.inProgress(branch: "this", onto: state.ontoLabel)
-      }
+      try Rebase.refuseIfInProgress(replica.eventlog, branch: "this")
       originalHead = head
       // Saved before anything changes: undoing the pull truncates to the confirmed boundary
       // and puts these back, exactly as they were.

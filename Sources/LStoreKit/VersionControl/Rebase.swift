@@ -171,6 +171,12 @@ public final class Rebase {
     return Rebase(replica: replica, state: state, time: time)
   }
 
+  /// Refuses a command that moves the head (other than commit, amend and the rebase's own
+  /// controls) while a rebase is in progress on the branch.
+  public static func refuseIfInProgress(_ eventlog: Eventlog, branch: String) throws {
+    if let state = try loadState(eventlog) { throw RebaseError.inProgress(branch: branch, onto: state.ontoLabel) }
+  }
+
   public static func loadState(_ eventlog: Eventlog) throws -> RebaseState? {
     guard let text = try eventlog.meta(RebaseState.metaKey) else { return nil }
     do {
@@ -241,9 +247,7 @@ public final class Rebase {
   public static func start(_ replica: Replica, store: Store?, preparation: RebasePreparation, steps: [RebaseStep],
                            strategy: RebaseStrategy, kind: RebaseState.Kind = .rebase,
                            time: @escaping () -> String) throws -> Rebase {
-    if let existing = try loadState(replica.eventlog) {
-      throw RebaseError.inProgress(branch: store?.branch ?? "this", onto: existing.ontoLabel)
-    }
+    try refuseIfInProgress(replica.eventlog, branch: store?.branch ?? "this")
     let connection = replica.connection
     return try connection.inTransaction {
       var upstreamThrough = preparation.base
