@@ -25,13 +25,18 @@ public enum Transports {
 
   /// The transport for a companion store (lstore's own records) of the same remote: the same
   /// protocol at another store id, or for a path remote a companion file beside that store.
-  public static func openCompanion(location: String, storeId: String, payload: JSONValue?, now: String) async throws -> SyncTransport {
+  public static func openCompanion(location: String, storeId: String, payload: JSONValue?, now: String,
+                                   live: Bool = false) async throws -> SyncTransport {
     let lower = location.lowercased()
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") || lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-      return try await open(location: location, storeId: storeId, payload: payload, now: now)
+      return try await open(location: location, storeId: storeId, payload: payload, now: now, live: live)
     }
     let path = lower.hasPrefix("file://") ? String(location.dropFirst(7)) : location
     let directory = path.hasSuffix(StoreLocator.directoryName) ? path : (path as NSString).appendingPathComponent(StoreLocator.directoryName)
+    // Companion files live inside an existing store: a mistyped path must not become one.
+    guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json")) else {
+      throw TransportError(.unavailable, "no store at \(path) (a remote is ws://…, http://… or a path to a store)")
+    }
     return try CompanionFileTransport(storeDirectory: directory, storeId: storeId)
   }
 }

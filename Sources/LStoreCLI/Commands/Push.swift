@@ -10,10 +10,17 @@ struct PushCommand: AsyncParsableCommand {
       Sends the synced events after the backend head, in order, in batches. Client-only \
       events are never pushed. When the backend has events this store has not pulled, \
       nothing changes locally and lstore exits with code 3: run 'lstore pull', then push.
+      On main, events go to the store id itself; any other branch has a remote store of its \
+      own (a companion store id, see docs/version-control.md), which the first push fills \
+      with the branch's whole history and adds to the remote's branch list. \
+      'lstore push origin experiment' pushes branch experiment from any branch.
       """)
 
   @ParentCommand var root: LStoreCommand
   @OptionGroup var remote: RemoteOptions
+
+  @Argument(help: ArgumentHelp("The branch to push (default: the current one).", valueName: "branch"))
+  var branch: String?
 
   @Flag(name: .long, help: "Print the result as JSON.")
   var json = false
@@ -22,7 +29,7 @@ struct PushCommand: AsyncParsableCommand {
     let global = root.global
     let progress = ProgressReporter(quiet: global.quiet)
     defer { progress.finish() }
-    let (result, remoteName, records) = try await remote.withSyncClient(global) { client in
+    let (result, remoteName, records) = try await remote.withSyncClient(global, branch: branch, publishBranch: true) { client in
       let pushed = try await client.push(progress: progress.handler)
       return (pushed, client.transport.description, try await client.exchangeRecords())
     }

@@ -62,6 +62,12 @@ struct StatusCommand: ParsableCommand {
         schemaLine = "\(store.config.schema): \(error)"
       }
     }
+    // A branch other than main syncs with a remote store of its own.
+    let upstream = try store.flatMap { try BranchUpstream.of(eventlog, branch: $0.branch) }
+    if let store, let upstream {
+      object["upstream"] = ["branch": .string(upstream.name), "storeId": .string(upstream.storeId(for: store.config.storeId)),
+                            "publishedHead": .string(SeqNum(global: try upstream.publishedHead(eventlog)).description)]
+    }
     let rebase = store == nil ? nil : try Rebase.loadState(eventlog)
     if let rebase {
       object["rebase"] = [
@@ -89,6 +95,11 @@ struct StatusCommand: ParsableCommand {
         out.line("Remote:       \(name) \(remote.url)\(remote.storeId.map { " (store \($0))" } ?? "")")
       } else {
         out.line("Remote:       none (lstore remote add origin ws://127.0.0.1:8787)")
+      }
+      if let upstream {
+        let published = try upstream.publishedHead(eventlog)
+        out.line("Upstream:     branch '\(upstream.name)' on the remote (store \(upstream.storeId(for: store.config.storeId))), "
+                 + (published == 0 ? "not pushed yet" : "holding e1..e\(published)"))
       }
       out.line("State:        \(stateLine)")
     }

@@ -60,34 +60,55 @@ struct RemoteOptions: ParsableArguments {
 }
 
 extension RemoteOptions {
-  /// Opens the store's replica and a transport to the chosen remote, runs `body` with a sync
-  /// client over them, and closes the transport whatever happens.
-  func withSyncClient<T>(_ global: GlobalOptions, live: Bool = false, _ body: (SyncClient) async throws -> T) async throws -> T {
-    let store = try global.openStore()
-    // A branch has no remote store of its own yet: syncing it through the store's id would
-    // send its events to main's backend store, where main would then rebase on them.
-    try store.checkBranchSyncs()
-    let (_, location, storeId) = try resolve(in: store)
+  /// Opens the replica of the current branch (or of `branch`) and a transport to the remote
+  /// store it syncs with, runs `body` with a sync client over them, and closes the
+  /// transports whatever happens. main syncs with the app's store id; any other branch with
+  /// a store of its own (`BranchUpstream`), so main's store never receives a branch's events.
+  /// Afterwards the remote's branch list is read (and, with `publishBranch`, this branch
+  /// added to it) for `branch -r` and `switch`.
+  func withSyncClient<T>(_ global: GlobalOptions, live: Bool = false, branch: String? = nil, publishBranch: Bool = false,
+                         _ body: (SyncClient) async throws -> T) async throws -> T {
+    var store = try global.openStore()
+    if let branch, branch != store.branch { store = try store.onBranch(branch) }
+    let (remoteName, location, storeId) = try resolve(in: store)
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
-    let transport = try await Transports.open(location: location, storeId: storeId, payload: try payload(), now: Clock.now(),
-                                              localEventlog: store.eventlogPath, live: live)
-    var companion: SyncTransport? = nil
-    do {
-      let client = SyncClient(replica: replica, transport: transport)
-      // Commit records travel on a companion store id, never on the app's own.
-      let recordsId = CompanionStores.records(of: storeId)
-      let opened = try await Transports.openCompanion(location: location, storeId: recordsId, payload: try payload(),
-                                                      now: Clock.now())
-      companion = opened
-      client.records = (opened, storeId, Replica.Identity(clientId: store.config.clientId, sessionId: store.config.sessionId))
-      let result = try await body(client)
+    let upstream = try BranchUpstream.of(replica.eventlog, branch: store.branch)
+    let targetId = upstream?.storeId(for: storeId) ?? storeId
+    let payload = try payload()
+    let transport = upstream == nil
+      ? try await Transports.open(location: location, storeId: storeId, payload: payload, now: Clock.now(),
+                                  localEventlog: store.eventlogPath, live: live)
+      : try await Transports.openCompanion(location: location, storeId: targetId, payload: payload, now: Clock.now(), live: live)
+    var companions: [SyncTransport] = []
+    func closeAll() async {
       await transport.close()
-      await companion?.close()
+      for companion in companions { await companion.close() }
+    }
+    do {
+      let identity = Replica.Identity(clientId: store.config.clientId, sessionId: store.config.sessionId)
+      let client = SyncClient(replica: replica, transport: transport, upstream: upstream)
+      // Commit records travel on a companion store id, never on the app's own.
+      let records = try await Transports.openCompanion(location: location, storeId: CompanionStores.records(of: targetId),
+                                                       payload: payload, now: Clock.now())
+      companions.append(records)
+      client.records = (records, targetId, identity)
+      let result = try await body(client)
+      let index = try await Transports.openCompanion(location: location, storeId: CompanionStores.branches(of: storeId),
+                                                     payload: payload, now: Clock.now())
+      companions.append(index)
+      let names = if let upstream, publishBranch {
+        try await RemoteBranchIndex.publish(upstream.name, storeId: storeId, transport: index, identity: identity)
+      } else {
+        try await RemoteBranchIndex.names(storeId: storeId, transport: index).names
+      }
+      let head = try upstream?.publishedHead(replica.eventlog) ?? replica.eventlog.backendHead()
+      try store.recordRemoteBranches(remote: remoteName ?? location, names: names,
+                                     heads: [upstream?.name ?? Store.syncedBranch: head])
+      await closeAll()
       return result
     } catch {
-      await transport.close()
-      await companion?.close()
+      await closeAll()
       throw error
     }
   }

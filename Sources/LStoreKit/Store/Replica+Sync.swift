@@ -54,6 +54,7 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case rebaseFailed(original: SeqNum, rebased: SeqNum, name: String, reason: String)
   case outOfOrder(expected: Int64, got: Int64)
   case remoteBehind(local: Int64, remote: Int64)
+  case branchDiverged(seqNum: Int64)
 
   public var description: String {
     switch self {
@@ -73,6 +74,8 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
       return "rebase stopped: pending event \(original) \(name) (would become \(rebased)) fails on top of the pulled events: \(reason); the store is unchanged. Resolve by fixing the schema's materializer, or drop the event (export, edit, re-import), then pull again"
     case .outOfOrder(let expected, let got):
       return "the remote sent e\(got) where e\(expected) was expected"
+    case .branchDiverged(let seqNum):
+      return "the remote branch's e\(seqNum) differs from this branch's e\(seqNum), which is confirmed: they are different branches with one name; rename this one ('lstore branch -m <new-name>'), then 'lstore switch <name>' fetches the remote one"
     case .remoteBehind(let local, let remote):
       return "the remote's head (e\(remote)) is behind this store's backend head (e\(local)): it was reset, or it is another backend or store id; check 'lstore remote list'"
     }

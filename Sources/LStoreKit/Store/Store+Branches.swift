@@ -63,7 +63,13 @@ extension Store {
         where try copy.tableExists(table) {
           try copy.execute("DROP TABLE \(table.quotedIdentifier)")
         }
-        if try copy.tableExists("lstore_meta") { try copy.execute("DELETE FROM lstore_meta WHERE key IN ('rebase', 'rebase-plan')") }
+        // The new branch syncs with a remote store of its own, empty so far: what the source
+        // knew of its remote stores (published records, upstream) is not true of it.
+        if try copy.tableExists("lstore_meta") {
+          let keys = ["rebase", "rebase-plan", CommitRecordSync.headKey, CommitRecordSync.publishedKey,
+                      BranchUpstream.nameKey, BranchUpstream.headKey]
+          try copy.execute("DELETE FROM lstore_meta WHERE key IN (\(keys.map { _ in "?" }.joined(separator: ", ")))", keys.map { .text($0) })
+        }
       }
       if cut < head {
         let eventlog = Eventlog(connection: copy)
@@ -144,13 +150,7 @@ extension Store {
 }
 
 extension Store {
-  /// The branch that push and pull sync with the store's id on the backend.
+  /// The branch that syncs with the store's own id on the backend; every other branch has a
+  /// remote store of its own (`BranchUpstream`).
   public static let syncedBranch = "main"
-
-  /// Refuses push and pull on any other branch: until branches have remote stores of their
-  /// own, syncing one would write its events into main's store on the backend.
-  public func checkBranchSyncs() throws {
-    guard branch != Self.syncedBranch else { return }
-    throw StoreError.readOnly("branch '\(branch)' has no remote store of its own: push and pull sync only branch '\(Self.syncedBranch)' (store '\(config.storeId)'); to publish this work, 'lstore switch \(Self.syncedBranch)', 'lstore rebase \(branch)', then push")
-  }
 }

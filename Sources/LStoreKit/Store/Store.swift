@@ -23,7 +23,9 @@ public final class Store {
     (branchDirectory as NSString).appendingPathComponent(StateDatabase.fileName(for: schema))
   }
 
-  public init(directory: String) throws {
+  /// Opens the store on its current branch (`HEAD`), or on `branch` when given (a command
+  /// that names another branch, such as `push origin experiment`).
+  public init(directory: String, branch: String? = nil) throws {
     self.directory = directory
     self.config = try StoreConfig.read(from: Self.configPath(directory))
     guard config.formatVersion <= StoreConfig.currentFormatVersion else {
@@ -31,7 +33,7 @@ public final class Store {
     }
     let headPath = (directory as NSString).appendingPathComponent("HEAD")
     let head = (try? String(contentsOfFile: headPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-    self.branch = (head?.isEmpty == false ? head : nil) ?? "main"
+    self.branch = branch ?? (head?.isEmpty == false ? head : nil) ?? "main"
     Self.recoverInterruptedTransactions(in: branchDirectory)
   }
 
@@ -49,6 +51,12 @@ public final class Store {
   }
 
   /// Finds the store from `directory` upward (or `LSTORE_DIR`) and opens it.
+  /// The same store opened on another branch.
+  public func onBranch(_ name: String) throws -> Store {
+    guard branchExists(name) else { throw StoreError.notFound("no branch '\(name)' (see 'lstore branch')") }
+    return try Store(directory: directory, branch: name)
+  }
+
   public static func discover(from directory: String) throws -> Store {
     try Store(directory: StoreLocator.find(from: directory))
   }

@@ -11,6 +11,15 @@ public enum CompanionStores {
   /// The store holding lstore's records for `storeId`: commit records (`lstore.Commit`).
   public static func records(of storeId: String) -> String { "lstorerec" + hash96(storeId) }
 
+  /// The store holding branch `name`'s events (its whole history) for `storeId`.
+  public static func branch(of storeId: String, named name: String) -> String {
+    // A NUL cannot appear in a store id or a branch name: the pair is unambiguous.
+    "lstorebrn" + hash96(storeId + "\u{0}" + name)
+  }
+
+  /// The store listing the published branches of `storeId` (`lstore.Branch` events).
+  public static func branches(of storeId: String) -> String { "lstorebrs" + hash96(storeId) }
+
   static func hash96(_ text: String) -> String {
     // Two FNV-1a passes with different offset bases (64 + 32 bits): not cryptographic, but
     // accidental collisions need ~2^48 store ids.

@@ -10,9 +10,15 @@ public final class SyncClient {
   /// Where commit records travel (a companion store of the same remote), when set.
   public var records: (transport: SyncTransport, storeId: String, identity: Replica.Identity)?
 
-  public init(replica: Replica, transport: SyncTransport) {
+  /// Set when the replica is a branch other than main syncing with its own remote store
+  /// (see `BranchUpstream`): that store may not have all of the branch's confirmed history
+  /// yet, so push starts from what it has, and pull checks what it sends against it.
+  public let upstream: BranchUpstream?
+
+  public init(replica: Replica, transport: SyncTransport, upstream: BranchUpstream? = nil) {
     self.replica = replica
     self.transport = transport
+    self.upstream = upstream
   }
 
   /// Exchanges commit records with the companion store: receives other clones' records
@@ -30,11 +36,18 @@ public final class SyncClient {
     let integration = try PullIntegration(replica: replica)
     do {
       var received = 0
-      try await transport.pull(after: integration.cursor) { page in
-        try integration.apply(page.events)
+      let start = try upstream.map { min(try $0.publishedHead(replica.eventlog), integration.cursor) } ?? integration.cursor
+      var remoteHead = start
+      try await transport.pull(after: start) { page in
+        // Events the branch has as confirmed history must be the same on its remote store.
+        let shared = page.events.prefix { $0.seqNum <= integration.cursor }
+        for event in shared { try BranchUpstream.checkShared(event, in: replica.eventlog) }
+        try integration.apply(Array(page.events.dropFirst(shared.count)))
+        remoteHead = page.events.last?.seqNum ?? remoteHead
         received += page.events.count
         progress?(Progress(done: received, total: received + page.remaining, label: "pulling"))
       }
+      if let upstream { try upstream.setPublishedHead(max(remoteHead, start), replica.eventlog) }
       return try integration.finish()
     } catch {
       integration.abort()
@@ -58,8 +71,10 @@ public final class SyncClient {
     var result = PushResult()
     let startHead = try replica.eventlog.backendHead()
     result.backendHead = startHead
-    let total = try replica.eventlog.pendingCount().synced
-    var cursor = startHead
+    // A branch's remote store may lag its confirmed history (created from main's): that
+    // part is sent first, and stays as it is locally (it is confirmed already).
+    var cursor = try upstream.map { min(try $0.publishedHead(replica.eventlog), startHead) } ?? startHead
+    let total = try replica.eventlog.pendingCount().synced + Int(startHead - cursor)
     // Each accepted push call is confirmed with the metadata the backend gave it. A crash
     // between the backend's ack and this confirmation only means the next push is refused
     // for events the backend already has; the next pull recognizes them as ours.
@@ -69,8 +84,12 @@ public final class SyncClient {
       let remote = try batch.map(Self.remoteEvent)
       switch try await transport.push(remote) {
       case .accepted(let metadata):
-        try replica.confirmPushed(from: cursor + 1, through: remote.last!.seqNum, metadata: metadata)
-        cursor = remote.last!.seqNum
+        let last = remote.last!.seqNum
+        if last > startHead {
+          try replica.confirmPushed(from: max(cursor, startHead) + 1, through: last, metadata: metadata)
+        }
+        try upstream?.setPublishedHead(last, replica.eventlog)
+        cursor = last
         result.pushed += remote.count
         result.batches += 1
         progress?(Progress(done: result.pushed, total: total, label: "pushing"))
