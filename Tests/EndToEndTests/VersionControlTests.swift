@@ -653,25 +653,25 @@ final class VersionControlTests: XCTestCase {
     try store.assertSound()
   }
 
-  func testPushFromABranchIsRefusedAndItsAdviceWorks() throws {
+  func testPushFromABranchGoesToItsOwnRemoteStoreNeverMains() throws {
     let store = try pushed()
     try store.ok("push")
     try store.ok("switch", "-c", "feat")
     try store.create("f1", "feat one")
-    let refused = try store.run("push")
-    XCTAssertEqual(refused.status, 2, "\(refused)")
-    let advice = "'lstore switch main', 'lstore rebase feat', then push"
-    XCTAssertTrue(refused.stderr.contains("branch 'feat' has no remote store of its own: push and pull sync only branch 'main' (store 'todos'); to publish this work, \(advice)"), refused.stderr)
-    XCTAssertEqual(try store.run("pull").status, 2)
-    let remoteBefore = try store.sqlite(store.sandbox.path("other/.lstore/branches/main/eventlog@4.db"), "SELECT count(*) FROM eventlog;")
-    XCTAssertEqual(remoteBefore, "3\n", "nothing of the branch was sent")
-    // Following the advice publishes the branch's work.
-    try store.ok("switch", "main")
-    try store.ok("rebase", "feat")
     let pushed = try store.ok("push")
-    XCTAssertTrue(pushed.stdout.contains("backend head is e4"), pushed.stdout)
-    XCTAssertEqual(try store.sqlite(store.sandbox.path("other/.lstore/branches/main/eventlog@4.db"),
-                                    "SELECT group_concat(json_extract(argsJson, '$.id')) FROM eventlog;"), "t1,t2,t3,f1\n")
+    XCTAssertTrue(pushed.stdout.contains("Pushed 4 events"), "the branch's store gets its whole history: \(pushed)")
+    let remoteMain = store.sandbox.path("other/.lstore/branches/main/eventlog@4.db")
+    XCTAssertEqual(try store.sqlite(remoteMain, "SELECT count(*) FROM eventlog;"), "3\n", "main's store is untouched")
+    let companions = try FileManager.default.contentsOfDirectory(atPath: store.sandbox.path("other/.lstore/companions"))
+    let branchStore = try XCTUnwrap(companions.first { $0.hasPrefix("lstorebrn") })
+    XCTAssertEqual(try store.sqlite(store.sandbox.path("other/.lstore/companions/\(branchStore)"),
+                                    "SELECT group_concat(json_extract(args, '$.id')) FROM events;"), "t1,t2,t3,f1\n")
+    XCTAssertEqual(try store.ok("pull").stdout.contains("Already up to date"), true)
+    // main's own push and pull still use the store id.
+    try store.ok("switch", "main")
+    try store.create("m1", "main one")
+    XCTAssertTrue(try store.ok("push").stdout.contains("backend head is e4"))
+    XCTAssertEqual(try store.sqlite(remoteMain, "SELECT group_concat(json_extract(argsJson, '$.id')) FROM eventlog;"), "t1,t2,t3,m1\n")
     try store.assertSound()
   }
 }

@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+
+/// Branches that travel over the sync protocol through a real `lstore serve`: each branch
+/// other than main on a remote store of its own, listed for other clones, fetched by
+/// `switch`, and never written into main's store.
+final class BranchSyncTests: XCTestCase {
+  private var sandbox: Sandbox!
+  private var server: SyncEndToEndTests.Server!
+
+  override func setUpWithError() throws {
+    sandbox = try Sandbox()
+    server = try SyncEndToEndTests.Server(sandbox: sandbox)
+  }
+
+  override func tearDown() {
+    server?.kill()
+  }
+
+  /// A clone with `origin` pointing at the server.
+  private func clone(_ directory: String, client: String) throws -> VCStore {
+    let store = try VCStore(sandbox: sandbox, directory: directory, clientId: client)
+    try store.ok("remote", "add", "origin", server.url)
+    return store
+  }
+
+  /// The app's own store on the backend, as a LiveStore app would read it.
+  private func appStoreEvents() throws -> [String] {
+    let result = try sandbox.shell("curl -sf \(server.httpURL)/api/v1/stores/todos/events")
+    XCTAssertEqual(result.status, 0, result.description)
+    let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    let batch = object?["batch"] as? [[String: Any]] ?? []
+    return batch.map { item in "\((item["eventEncoded"] as? [String: Any])?["name"] ?? "")" }
+  }
+
+  func testABranchPushedByOneCloneIsFetchedAndExtendedByAnother() throws {
+    let a = try clone("a", client: "A")
+    let b = try clone("b", client: "B")
+    try a.create("t1", "First")
+    try a.create("t2", "Second")
+    try a.ok("push")
+    let mainTodos = try a.todos()
+    try a.ok("switch", "-c", "feat")
+    try a.create("f1", "Feature one")
+    try a.event("v1.TodoRenamed", #"{"id":"t1","text":"renamed on feat"}"#, "Rename on feat")
+    let pushed = try a.ok("push")
+    XCTAssertTrue(pushed.stdout.contains("Pushed 4 events"), "the whole history of the branch: \(pushed)")
+    XCTAssertEqual(try appStoreEvents(), ["v1.TodoCreated", "v1.TodoCreated"], "main's store gets nothing of the branch")
+    XCTAssertEqual(try a.ok("branch", "-r").lines, ["  origin/feat\te4", "  origin/main\te2"])
+
+    // Another clone learns of the branch on its next pull, and fetches it by switching.
+    try b.ok("pull")
+    XCTAssertEqual(try b.ok("branch", "-r", "--json").lines.sorted(), [
+      #"{"remote":"origin","name":"feat","head":null}"#, #"{"remote":"origin","name":"main","head":"e2"}"#,
+    ])
+    let switched = try b.ok("switch", "feat")
+    XCTAssertTrue(switched.stderr.contains("Fetched branch 'feat' from origin (4 events, head e4)"), switched.stderr)
+    XCTAssertEqual(try b.history(), try a.history(), "the same commits and messages")
+    XCTAssertEqual(try b.commitIds(), try a.commitIds(), "with the same ids")
+    XCTAssertEqual(try b.todos("feat"), try a.todos("feat"))
+    XCTAssertEqual(try b.ok("status", "--json").stdout.contains(#""upstream":{"branch":"feat""#), true)
+
+    // B extends the branch; A pulls it on its branch, and main stays as it was everywhere.
+    try b.create("f2", "From B on feat")
+    XCTAssertTrue(try b.ok("push").stdout.contains("Pushed 1 event"))
+    let pulled = try a.ok("pull")
+    XCTAssertTrue(pulled.stdout.contains("Pulled 1 event"), pulled.stdout)
+    XCTAssertTrue(pulled.stderr.contains("Received 1 commit record"), pulled.stderr)
+    XCTAssertEqual(try a.history(), try b.history())
+    XCTAssertEqual(try appStoreEvents().count, 2)
+    try a.ok("switch", "main")
+    XCTAssertEqual(try a.ok("pull").stdout.contains("Already up to date"), true)
+    XCTAssertEqual(try a.todos(), mainTodos)
+    try a.assertSound("a")
+    try b.assertSound("b")
+  }
+
+  func testPushOriginBranchPublishesAnotherBranchWithoutSwitching() throws {
+    let a = try clone("a", client: "A")
+    try a.create("t1", "First")
+    try a.ok("branch", "feat")
+    try a.ok("switch", "feat")
+    try a.create("f1", "Feature one")
+    try a.ok("switch", "main")
+    let pushed = try a.ok("push", "origin", "feat")
+    XCTAssertTrue(pushed.stdout.contains("Pushed 2 events"), pushed.stdout)
+    XCTAssertEqual(try a.ok("status").stdout.contains("On branch main"), true, "still on main")
+    XCTAssertEqual(try appStoreEvents(), [], "main was not pushed")
+    XCTAssertEqual(try a.ok("branch", "-r").lines, ["  origin/feat\te2"])
+    let unknown = try a.run("push", "origin", "nope")
+    XCTAssertEqual(unknown.status, 66, unknown.description)
+    XCTAssertTrue(unknown.stderr.contains("no branch 'nope'"), unknown.stderr)
+  }
+
+  func testTwoBranchesWithOneNameAreRefusedAndTheAdviceWorks() throws {
+    let a = try clone("a", client: "A")
+    let b = try clone("b", client: "B")
+    try a.create("t1", "First")
+    try a.create("t2", "Second")
+    try a.ok("push")
+    // A's feat parts from main at e1; B's starts at main's head (e2, confirmed).
+    try a.ok("branch", "feat", "e1")
+    try a.ok("switch", "feat")
+    try a.create("f1", "A's feature")
+    try a.ok("push")
+    try b.ok("pull")
+    try b.ok("switch", "-c", "feat")
+    try b.create("g1", "B's own feat")
+    let before = try b.dump("feat")
+    XCTAssertEqual(try b.run("push").status, 3, "the remote branch is ahead of what B's feat has published")
+    let refused = try b.run("pull")
+    XCTAssertEqual(refused.status, 2, refused.description)
+    let advice = "rename this one ('lstore branch -m <new-name>'), then 'lstore switch <name>' fetches the remote one"
+    XCTAssertTrue(refused.stderr.contains("the remote branch's e2 differs from this branch's e2, which is confirmed"), refused.stderr)
+    XCTAssertTrue(refused.stderr.contains(advice), refused.stderr)
+    XCTAssertEqual(try b.dump("feat"), before, "nothing changed")
+    // The advice, followed.
+    try b.ok("branch", "-m", "mine")
+    try b.ok("switch", "feat")
+    XCTAssertEqual(try b.history(), try a.history())
+    try b.ok("switch", "mine")
+    XCTAssertEqual(try b.history().last?.hasSuffix("B's own feat"), true)
+    XCTAssertTrue(try b.ok("push").stdout.contains("Pushed 3 events"), "mine is a branch of its own on the remote")
+    XCTAssertEqual(try b.ok("branch", "-r").lines, ["  origin/feat\te2", "  origin/main\te2", "  origin/mine\te3"])
+    try b.assertSound()
+  }
+
+  func testSwitchToAnUnknownBranchSaysWhereBranchesAreListed() throws {
+    let a = try clone("a", client: "A")
+    let result = try a.run("switch", "nope")
+    XCTAssertEqual(result.status, 66)
+    XCTAssertTrue(result.stderr.contains("'lstore branch -r' lists the remote's branches after a push or pull"), result.stderr)
+  }
+}
