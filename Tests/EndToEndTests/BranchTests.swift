@@ -36,4 +36,26 @@ final class BranchTests: XCTestCase {
     XCTAssertEqual(try sandbox.lstore("branch", "-D", "experiment").status, 0, "the advice works")
     XCTAssertEqual(try sandbox.lstore("branch").lines, ["* main\te2 (2 events)"])
   }
+
+  func testCreatingAndSwitchingBranchesIsJournaled() throws {
+    let store = try VCStore()
+    try store.create("t1", "one")
+    try store.create("t2", "two")
+    try store.ok("branch", "feat", "e1")
+    try store.ok("switch", "feat")
+    func entries() throws -> [String] {
+      try store.ok("reflog", "--json").lines.map { line in
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+        return "\(object["action"] ?? "?"): \(object["message"] ?? "?")"
+      }
+    }
+    XCTAssertEqual(try entries(), ["switch: moving from main to feat", "branch: created from main at e1"])
+    // Moves that change no event leave the head where it is when reset to.
+    try store.ok("reset", "--hard", "HEAD@{1}")
+    XCTAssertEqual(try store.history(), ["e1 one"])
+    try store.ok("switch", "main")
+    XCTAssertEqual(try entries().first, "switch: moving from feat to main")
+    XCTAssertEqual(try entries().count, 3, "main's two commits, then the switch back")
+    try store.assertSound()
+  }
 }

@@ -54,7 +54,7 @@ final class VersionControlTests: XCTestCase {
     let actions = try store.ok("reflog", "--json").lines.prefix(5).map {
       (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["action"] as? String ?? "?"
     }
-    XCTAssertEqual(actions, ["rebase (finish)", "rebase (pick)", "rebase (pick)", "rebase (start)", "commit"])
+    XCTAssertEqual(actions, ["rebase (finish)", "rebase (pick)", "rebase (pick)", "rebase (start)", "switch"], "the switch to feat is journaled too")
   }
 
   func testRebaseOntoAnEarlierPointOfABranchAndFastForward() throws {

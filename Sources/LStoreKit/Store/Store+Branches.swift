@@ -101,15 +101,22 @@ extension Store {
       try? FileManager.default.removeItem(atPath: staging)
       throw error
     }
+    try Eventlog.journal(eventlogPath: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"),
+                         note: HeadMoveNote(action: "branch", message: "created from \(branch) at \(cut)", time: now))
     return BranchInfo(name: name, isCurrent: false, head: cut, events: try Eventlog(
       connection: try Connection(path: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"), mode: .readOnly)).count())
   }
 
   /// Makes `name` the current branch.
-  public func switchBranch(to name: String) throws {
+  public func switchBranch(to name: String, now: String = ISODate.now()) throws {
     guard branchExists(name) else { throw StoreError.notFound("no branch '\(name)' (see 'lstore branch')") }
     let head = (directory as NSString).appendingPathComponent("HEAD")
     try FileSync.write(Data("\(name)\n".utf8), to: head)
+    // Journaled in the branch switched to, as git's HEAD reflog records a checkout.
+    if name != branch {
+      try Eventlog.journal(eventlogPath: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"),
+                           note: HeadMoveNote(action: "switch", message: "moving from \(branch) to \(name)", time: now))
+    }
   }
 
   /// Deletes a branch that is not the current one.

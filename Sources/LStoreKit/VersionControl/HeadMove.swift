@@ -140,32 +140,12 @@ extension Replica {
     return try connection.transaction(.immediate, run)
   }
 
-  /// Journals an append-only head move (a commit, an import) that removed nothing.
   func journalAppend(note: HeadMoveNote, from oldHead: SeqNum, to newHead: SeqNum) throws {
-    let backendHead = try eventlog.backendHead()
-    let id = try openReflogEntry(note: note, base: oldHead, oldHead: oldHead, oldBackendHead: backendHead)
-    try connection.cached("UPDATE log.lstore_reflog SET newHeadGlobal = ?, newHeadClient = ? WHERE id = ?")
-      .execute([.integer(newHead.global), .integer(newHead.client), .integer(id)])
+    try eventlog.journalAppend(note: note, from: oldHead, to: newHead)
   }
 
-  /// Starts a reflog entry (creating the reflog tables on first use); the move fills in
-  /// the new head when it is done.
   func openReflogEntry(note: HeadMoveNote, base: SeqNum, oldHead: SeqNum, oldBackendHead: Int64) throws -> Int64 {
-    // Checked each time: a transaction that created the tables may have been rolled back.
-    if !eventlog.hasReflog {
-      for statement in Reflog.ddl { try connection.execute(statement) }
-    }
-    try connection.cached("""
-      INSERT INTO log.lstore_reflog (action, message, time, baseGlobal, baseClient, oldHeadGlobal, oldHeadClient,
-        newHeadGlobal, newHeadClient, oldBackendHead, newBackendHead, removed)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-      """).execute([
-        .text(note.action), .text(note.message), .text(note.time), .integer(base.global), .integer(base.client),
-        .integer(oldHead.global), .integer(oldHead.client), .integer(oldHead.global), .integer(oldHead.client),
-        .integer(oldBackendHead), .integer(oldBackendHead),
-      ])
-    // The entry just inserted (last_insert_rowid() is refused by the materializer sandbox).
-    return try connection.cached("SELECT max(id) FROM log.lstore_reflog").first { $0.int64(0) } ?? 0
+    try eventlog.openReflogEntry(note: note, base: base, oldHead: oldHead, oldBackendHead: oldBackendHead)
   }
 
   /// Copies the events after `base` (with their changesets) and the commits that hold any
@@ -195,6 +175,50 @@ extension Replica {
     if let lastKept = try eventlog.lastEvent(before: base.next(clientOnly: true)) {
       try connection.cached("UPDATE log.lstore_commit SET lastGlobal = ?, lastClient = ? WHERE (lastGlobal, lastClient) > (?, ?)")
         .execute([.integer(lastKept.global), .integer(lastKept.client), .integer(base.global), .integer(base.client)])
+    }
+  }
+}
+
+/// The journal itself, on an eventlog attached as `log` (a replica's, or one opened alone by
+/// `journal(eventlogPath:note:)`).
+extension Eventlog {
+  /// Journals an append-only head move (a commit, an import) that removed nothing.
+  func journalAppend(note: HeadMoveNote, from oldHead: SeqNum, to newHead: SeqNum) throws {
+    let backendHead = try backendHead()
+    let id = try openReflogEntry(note: note, base: oldHead, oldHead: oldHead, oldBackendHead: backendHead)
+    try connection.cached("UPDATE log.lstore_reflog SET newHeadGlobal = ?, newHeadClient = ? WHERE id = ?")
+      .execute([.integer(newHead.global), .integer(newHead.client), .integer(id)])
+  }
+
+  /// Starts a reflog entry (creating the reflog tables on first use); the move fills in
+  /// the new head when it is done.
+  func openReflogEntry(note: HeadMoveNote, base: SeqNum, oldHead: SeqNum, oldBackendHead: Int64) throws -> Int64 {
+    // Checked each time: a transaction that created the tables may have been rolled back.
+    if !hasReflog {
+      for statement in Reflog.ddl { try connection.execute(statement) }
+    }
+    try connection.cached("""
+      INSERT INTO log.lstore_reflog (action, message, time, baseGlobal, baseClient, oldHeadGlobal, oldHeadClient,
+        newHeadGlobal, newHeadClient, oldBackendHead, newBackendHead, removed)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+      """).execute([
+        .text(note.action), .text(note.message), .text(note.time), .integer(base.global), .integer(base.client),
+        .integer(oldHead.global), .integer(oldHead.client), .integer(oldHead.global), .integer(oldHead.client),
+        .integer(oldBackendHead), .integer(oldBackendHead),
+      ])
+    // The entry just inserted (last_insert_rowid() is refused by the materializer sandbox).
+    return try connection.cached("SELECT max(id) FROM log.lstore_reflog").first { $0.int64(0) } ?? 0
+  }
+
+  /// Journals a head move that changed no event (a branch created or switched to) in the
+  /// branch eventlog at `path`.
+  static func journal(eventlogPath path: String, note: HeadMoveNote) throws {
+    let connection = try Connection(path: ":memory:", mode: .create)
+    try connection.attach(path: path, as: "log")
+    let eventlog = Eventlog(connection: connection, schemaName: "log")
+    try connection.transaction(.immediate) {
+      let head = try eventlog.head()
+      try eventlog.journalAppend(note: note, from: head, to: head)
     }
   }
 }
