@@ -57,7 +57,7 @@ public struct LStoreCommand: AsyncParsableCommand {
       Foundation.exit(ExitStatus.invalidInput.rawValue)
     }
     do {
-      var command = try parseAsRoot()
+      var command = try parseAsRoot(LogCommand.expandingCountShorthand(Array(CommandLine.arguments.dropFirst())))
       if var asyncCommand = command as? AsyncParsableCommand {
         try await asyncCommand.run()
       } else {

@@ -161,7 +161,7 @@ final class ReadmeFlowTests: XCTestCase {
     XCTAssertEqual(commitJSON["message"] as? String, "From stdin")
     XCTAssertEqual((commitJSON["events"] as? [[String: Any]])?.count, 1)
     assertError(try sandbox.lstore("show", "e9"), 66, ["no event e9", "head is e4"])
-    assertError(try sandbox.lstore("show", "fffffffffff"), 66, ["no event or commit 'fffffffffff'"])
+    assertError(try sandbox.lstore("show", "fffffffffff"), 66, ["unknown revision 'fffffffffff': no event, commit or branch by that name"])
   }
 
   private func clientId() throws -> String {

@@ -12,6 +12,10 @@ struct LogCommand: ParsableCommand {
       format is stable (docs/output-formats.md):
         {"seqNum":"e3","parentSeqNum":"e2","name":…,"args":{…},"clientId":…,"sessionId":…,
          "schemaHash":…,"syncMetadata":{"_tag":"None"},"clientOnly":false,"commit":{"id":…,"message":…}|null}
+      <revision> limits the history as git's does (see lstore-revisions): 'lstore log e20' \
+      or 'log HEAD~2' shows it through that point, 'log feat' another branch's history, \
+      'log main..feat' the events of feat that main does not have (after where they part), \
+      'log feat..' those of HEAD that feat does not have. -<n> is -n <n>, as in git.
       --oneline prints one line per commit (or per event with --events):
         <commit id, 16 hex> <first>..<last> <message>        (commits; '-' for no commit)
         <seqNum> <name> <args JSON>                          (events)
@@ -19,6 +23,9 @@ struct LogCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
   @OptionGroup var filter: EventFilterOptions
+
+  @Argument(help: ArgumentHelp("A revision (e20, HEAD~2, a commit, a branch) or a range A..B.", valueName: "revision"))
+  var revision: String?
 
   @Flag(name: .long, help: "One line per commit, or per event with --events.")
   var oneline = false
@@ -37,8 +44,14 @@ struct LogCommand: ParsableCommand {
 
   func run() throws {
     let global = root.global
-    let (eventlog, _) = try global.openEventlogForReading()
-    let (after, through) = try filter.range()
+    var (eventlog, store) = try global.openEventlogForReading()
+    var (after, through) = try filter.range()
+    if let revision {
+      let range = try RevisionResolver(eventlog: eventlog, store: store).range(revision)
+      eventlog = range.eventlog
+      after = max(after, range.after)
+      through = min(through ?? range.through, range.through)
+    }
     let out = global.stdout
     if json || events {
       try printEvents(eventlog, after: after, through: through, out: out, style: global.style)
@@ -48,6 +61,23 @@ struct LogCommand: ParsableCommand {
   }
 
   private var order: Eventlog.Order { reverse ? .ascending : .descending }
+
+  /// git's `log -3` is `log -n 3`: rewritten before parsing, for the log command only.
+  static func expandingCountShorthand(_ arguments: [String]) -> [String] {
+    guard let command = arguments.firstIndex(of: "log") else { return arguments }
+    var result = Array(arguments[...command])
+    var literal = false
+    for argument in arguments[(command + 1)...] {
+      if argument == "--" { literal = true }
+      if !literal, argument.count > 1, argument.first == "-", argument.dropFirst().allSatisfy(\.isASCII),
+         argument.dropFirst().allSatisfy(\.isNumber) {
+        result += ["-n", String(argument.dropFirst())]
+      } else {
+        result.append(argument)
+      }
+    }
+    return result
+  }
 
   // The loops below read every option into a local first: an ArgumentParser property
   // wrapper costs a generic metadata lookup on each access, which showed up as a fifth of

@@ -8,16 +8,17 @@ struct ShowCommand: ParsableCommand {
     commandName: "show",
     abstract: "Show one event (args, metadata, the rows it changed) or one commit.",
     discussion: """
-      <ref> is an event's sequence number (e5, e5+1) or a commit id (any unique prefix of at least \
-      4 characters; a bare number is taken as a commit id prefix when one matches, else as \
-      an event). \
+      <ref> is an event's sequence number (e5, e5+1), or any other revision (see \
+      lstore-revisions): a commit id (any unique prefix of at least 4 characters; a bare \
+      number is taken as a commit id prefix when one matches, else as an event), HEAD, \
+      HEAD~2, a branch, which show the commit there. \
       The rows an event changed come from the changeset LiveStore keeps in the state \
       database for events not yet confirmed by a backend.
       """)
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: ArgumentHelp("An event (e5, e5+1) or a commit id prefix.", valueName: "ref"))
+  @Argument(help: ArgumentHelp("An event (e5, e5+1), a commit id prefix, or a revision (HEAD~2, a branch).", valueName: "ref"))
   var ref: String
 
   @Flag(name: .long, help: "Print JSON (see docs/output-formats.md).")
@@ -26,24 +27,12 @@ struct ShowCommand: ParsableCommand {
   func run() throws {
     let global = root.global
     let (eventlog, store) = try global.openEventlogForReading()
-    // `e5` and `e5+1` name events. A bare number is a commit id prefix when one matches
-    // (ids are hex, so "1089754" can be either), and an event otherwise.
-    // A commit id can start with "e" too: an `e…` that names no event is a commit prefix.
-    if let seqNum = SeqNum(ref), ref.first == "e" || ref.first == "E", try eventlog.event(at: seqNum) != nil || !ref.allSatisfy(\.isHexDigit) || ref.count < 4 {
-      try showEvent(seqNum, eventlog: eventlog, store: store, global: global)
-      return
+    switch try RevisionResolver(eventlog: eventlog, store: store).shown(ref) {
+    case .event(let seqNum, let log):
+      try showEvent(seqNum, eventlog: log, store: log === eventlog ? store : nil, global: global)
+    case .commit(let commit, let log):
+      try showCommit(commit, eventlog: log, global: global)
     }
-    // As git, an abbreviated id needs at least 4 characters.
-    let matches = ref.count >= 4 ? try eventlog.commits(withIDPrefix: ref.lowercased()) : []
-    if matches.isEmpty, let seqNum = SeqNum(ref), Int(ref) != nil {
-      try showEvent(seqNum, eventlog: eventlog, store: store, global: global)
-      return
-    }
-    guard !matches.isEmpty else { throw StoreError.notFound("no event or commit '\(ref)'") }
-    guard matches.count == 1 else {
-      throw StoreError.ambiguous("commit id prefix '\(ref)' is ambiguous: \(matches.map { String($0.id.prefix(12)) }.joined(separator: ", "))")
-    }
-    try showCommit(matches[0], eventlog: eventlog, global: global)
   }
 
   func statePath(_ store: Store?) -> String? {

@@ -77,6 +77,7 @@ public enum ResolvedRevision: Equatable, Sendable {
 public enum RevisionError: Error, Equatable, Sendable, CustomStringConvertible {
   case malformed(String)
   case unknown(String)
+  case noEvent(String, head: SeqNum)
   case ambiguous(String, [String])
   case tooFarBack(String, available: Int)
   case reflogTooShort(String, entries: Int)
@@ -87,6 +88,7 @@ public enum RevisionError: Error, Equatable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .malformed(let text): return "'\(text)' is not a revision (see 'man lstore-revisions': e5, a commit id, HEAD~2, HEAD@{1}, a branch)"
+    case .noEvent(let text, let head): return "no event \(text) (head is \(head))"
     case .unknown(let text): return "unknown revision '\(text)': no event, commit or branch by that name"
     case .ambiguous(let text, let ids):
       return "commit id prefix '\(text)' is ambiguous: \(ids.joined(separator: ", ")); give more characters"
@@ -152,19 +154,84 @@ public struct RevisionResolver {
 
   /// A point on the current branch: an event, or a commit (its last event).
   private func resolveName(_ name: String, text: String) throws -> SeqNum {
+    switch try match(name, text: text) {
+    case .event(let seqNum): return seqNum
+    case .commit(let commit): return commit.last
+    }
+  }
+
+  private enum NameMatch {
+    case event(SeqNum)
+    case commit(Commit)
+  }
+
+  private func match(_ name: String, text: String) throws -> NameMatch {
     // `e5` is an event; a commit id can also start with "e" and be all digits after it, so
     // a missing event is looked up as a commit before giving up.
     if let seqNum = SeqNum(name), name.first == "e" || name.first == "E",
        try seqNum == .root || eventlog.event(at: seqNum) != nil {
-      return seqNum
+      return .event(seqNum)
     }
+    // As git, an abbreviated id needs at least 4 characters.
     let matches = name.count >= 4 && name.allSatisfy(\.isHexDigit) ? try eventlog.commits(withIDPrefix: name.lowercased()) : []
     if matches.count > 1 { throw RevisionError.ambiguous(name, matches.map { String($0.id.prefix(12)) }) }
-    if let commit = matches.first { return commit.last }
+    if let commit = matches.first { return .commit(commit) }
     if let seqNum = SeqNum(name), Int(name) != nil, try seqNum == .root || eventlog.event(at: seqNum) != nil {
-      return seqNum
+      return .event(seqNum)
+    }
+    if SeqNum(name) != nil, name.first == "e" || name.first == "E" {
+      throw RevisionError.noEvent(text, head: try eventlog.head())
     }
     throw RevisionError.unknown(text)
+  }
+
+  /// The eventlog of `branch` (nil: the one resolved against).
+  private func eventlog(of branch: String?) throws -> Eventlog {
+    guard let branch, let store else { return eventlog }
+    return try store.openEventlog(branch: branch)
+  }
+
+  /// What `show` displays for a revision: the event a sequence number names, else the
+  /// commit holding the point (`HEAD`, `HEAD~2`, a branch, a commit id), or the event there
+  /// when no commit holds it.
+  public enum Shown {
+    case event(SeqNum, Eventlog)
+    case commit(Commit, Eventlog)
+  }
+
+  public func shown(_ text: String) throws -> Shown {
+    let revision = try Revision.parse(text)
+    if case .name(let name) = revision.base, revision.back == 0, store?.branchExists(name) != true || name == store?.branch,
+       case .event(let seqNum) = try match(name, text: text) {
+      return .event(seqNum, eventlog)
+    }
+    guard case .point(let point, let branch) = try resolve(revision) else { throw RevisionError.notAPoint(text) }
+    let log = try eventlog(of: branch)
+    guard point != .root else { throw RevisionError.unknown(text) }
+    if let commit = try log.commit(containing: point) { return .commit(commit, log) }
+    return .event(point, log)
+  }
+
+  /// The events `text` selects for `log`: `B` is the history through B; `A..B` the events of
+  /// B that A does not have (git's range: after where the two part, or after A when it is
+  /// B's ancestor); an empty side is HEAD. On B's branch.
+  public func range(_ text: String) throws -> (eventlog: Eventlog, branch: String?, after: SeqNum, through: SeqNum) {
+    func point(_ side: Substring) throws -> (SeqNum, Eventlog, String?) {
+      let revision = side.isEmpty ? "HEAD" : String(side)
+      guard case .point(let seqNum, let branch) = try resolve(revision) else { throw RevisionError.notAPoint(revision) }
+      return (seqNum, try eventlog(of: branch), branch)
+    }
+    guard let dots = text.range(of: "..") else {
+      let (through, log, branch) = try point(Substring(text))
+      return (log, branch, .root, through)
+    }
+    guard !text[dots.upperBound...].contains(".."), !text[dots.upperBound...].hasPrefix(".") else {
+      throw RevisionError.malformed(text)
+    }
+    let (a, logA, branchA) = try point(text[..<dots.lowerBound])
+    let (b, logB, branchB) = try point(text[dots.upperBound...])
+    let after = branchA == branchB ? a : min(a, try logA.mergeBase(with: logB))
+    return (logB, branchB, after, b)
   }
 
   /// Resolves a revision that must be a point on the current branch.

@@ -1,0 +1,58 @@
+import Foundation
+import XCTest
+
+/// git's revision syntax in `log` and `show`, resolved by the library's one parser.
+final class RevisionSyntaxTests: XCTestCase {
+  /// main: c1..c4 (e1..e4); feat from e2 with f1 (e3 there).
+  private func forked() throws -> VCStore {
+    let store = try VCStore()
+    for index in 1...4 { try store.create("t\(index)", "c\(index)") }
+    try store.ok("branch", "feat", "e2")
+    try store.ok("switch", "feat")
+    try store.create("f1", "f1")
+    try store.ok("switch", "main")
+    return store
+  }
+
+  /// `log --oneline` messages, newest first.
+  private func messages(_ store: VCStore, _ arguments: String...) throws -> [String] {
+    let result = try store.run(["log", "--oneline"] + arguments)
+    XCTAssertEqual(result.status, 0, result.description)
+    return result.lines.map { String($0.split(separator: " ", maxSplits: 2).last ?? "") }
+  }
+
+  func testLogTakesACountARevisionOrARange() throws {
+    let store = try forked()
+    XCTAssertEqual(try messages(store, "-1"), ["c4"], "git's -<n>")
+    XCTAssertEqual(try messages(store, "e2"), ["c2", "c1"])
+    XCTAssertEqual(try messages(store, "HEAD~1"), ["c3", "c2", "c1"])
+    XCTAssertEqual(try messages(store, "feat"), ["f1", "c2", "c1"], "another branch's history, from main")
+    XCTAssertEqual(try messages(store, "main..feat"), ["f1"], "what feat has that main does not")
+    XCTAssertEqual(try messages(store, "feat..main"), ["c4", "c3"])
+    XCTAssertEqual(try messages(store, "feat.."), ["c4", "c3"], "an empty side is HEAD")
+    XCTAssertEqual(try messages(store, "e1..e3"), ["c3", "c2"])
+    XCTAssertEqual(try messages(store, "e3..e1"), [], "nothing when A is past B")
+    XCTAssertEqual(try messages(store, "--events", "HEAD~3"), [#"{"id":"t1","text":"t1"}"#])
+    XCTAssertEqual(try store.ok("log", "--json", "feat").lines.count, 3)
+    let malformed = try store.run("log", "e1..e2..e3")
+    XCTAssertEqual(malformed.status, 64, malformed.description)
+    let unknown = try store.run("log", "nope")
+    XCTAssertEqual(unknown.status, 66, unknown.description)
+    XCTAssertTrue(unknown.stderr.contains("unknown revision 'nope'"), unknown.stderr)
+  }
+
+  func testShowNamesCommitsByRevisionAndEventsBySequenceNumber() throws {
+    let store = try forked()
+    XCTAssertTrue(try store.ok("show", "HEAD").stdout.contains("    c4"), "HEAD is the newest commit")
+    XCTAssertTrue(try store.ok("show", "HEAD~2").stdout.contains("    c2"))
+    XCTAssertTrue(try store.ok("show", "@~3").stdout.contains("    c1"))
+    let feat = try store.ok("show", "feat")
+    XCTAssertTrue(feat.stdout.contains("    f1"), feat.stdout)
+    XCTAssertTrue(try store.ok("show", "e1").stdout.hasPrefix("event e1"), "a sequence number is the event")
+    let missing = try store.run("show", "e9")
+    XCTAssertEqual(missing.status, 66)
+    XCTAssertTrue(missing.stderr.contains("no event e9 (head is e4)"), missing.stderr)
+    let tooFar = try store.run("show", "HEAD~9")
+    XCTAssertEqual(tooFar.status, 66, tooFar.description)
+  }
+}
