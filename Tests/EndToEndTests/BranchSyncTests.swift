@@ -131,4 +131,36 @@ final class BranchSyncTests: XCTestCase {
     XCTAssertEqual(result.status, 66)
     XCTAssertTrue(result.stderr.contains("'lstore branch -r' lists the remote's branches after a push or pull"), result.stderr)
   }
+
+  func testLogGraphAllDrawsEveryBranchFromWhereItPartsWithLocalAndRemoteHeads() throws {
+    let a = try clone("a", client: "A")
+    try a.create("t1", "First")
+    try a.create("t2", "Second")
+    try a.ok("push")
+    try a.ok("branch", "feat", "e1")
+    try a.ok("switch", "feat")
+    try a.create("f1", "f1")
+    try a.ok("push")
+    try a.ok("switch", "-c", "sub")
+    try a.create("s1", "s1")
+    try a.ok("switch", "main")
+    try a.create("c3", "c3")
+    try a.ok("branch", "same")
+    func drawn(_ arguments: String...) throws -> [String] {
+      try a.ok(["log"] + arguments).lines.map {
+        $0.replacingOccurrences(of: "[0-9a-f]{16}", with: "ID", options: .regularExpression)
+      }
+    }
+    XCTAssertEqual(try drawn("--graph", "--all"), [
+      "* ID e3 (HEAD -> main, same) c3",
+      "* ID e2 (origin/main) Second",
+      "| * ID e3 (sub) s1",
+      "| * ID e2 (feat, origin/feat) f1",
+      "|/",
+      "* ID e1 First",
+    ])
+    XCTAssertEqual(try drawn("--all", "-n", "3"), ["ID e3 (HEAD -> main, same) c3", "ID e2 (origin/main) Second", "ID e3 (sub) s1"])
+    XCTAssertEqual(try drawn("--graph"), ["* ID e3 (HEAD -> main) c3", "* ID e2 (origin/main) Second", "* ID e1 First"])
+    XCTAssertEqual(try a.run("log", "--graph", "--json").status, 64, "--graph draws lines, not JSON")
+  }
 }

@@ -16,9 +16,7 @@ final class RevisionSyntaxTests: XCTestCase {
 
   /// `log --oneline` messages, newest first.
   private func messages(_ store: VCStore, _ arguments: String...) throws -> [String] {
-    let result = try store.run(["log", "--oneline"] + arguments)
-    XCTAssertEqual(result.status, 0, result.description)
-    return result.lines.map { String($0.split(separator: " ", maxSplits: 2).last ?? "") }
+    try store.ok(["log", "--oneline"] + arguments).lines.map { String($0.split(separator: " ", maxSplits: 2).last ?? "") }
   }
 
   func testLogTakesACountARevisionOrARange() throws {

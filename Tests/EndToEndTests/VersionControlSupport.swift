@@ -54,6 +54,11 @@ final class VCStore {
   /// Runs lstore and fails the test unless it exits 0.
   @discardableResult
   func ok(_ arguments: String..., env: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> CommandResult {
+    try ok(arguments, env: env, file: file, line: line)
+  }
+
+  @discardableResult
+  func ok(_ arguments: [String], env: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> CommandResult {
     let result = try run(arguments, env: env)
     XCTAssertEqual(result.status, 0, "lstore \(arguments.joined(separator: " ")): \(result)", file: file, line: line)
     return result

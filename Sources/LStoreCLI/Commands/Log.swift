@@ -16,6 +16,9 @@ struct LogCommand: ParsableCommand {
       or 'log HEAD~2' shows it through that point, 'log feat' another branch's history, \
       'log main..feat' the events of feat that main does not have (after where they part), \
       'log feat..' those of HEAD that feat does not have. -<n> is -n <n>, as in git.
+      --graph draws the history as a tree, one line per commit: with --all every branch, \
+      each drawn from where it parts from the branch it was made from, with local heads \
+      (HEAD -> main) and remote heads as of the last push or pull (origin/main) marked.
       --oneline prints one line per commit (or per event with --events):
         <commit id, 16 hex> <first>..<last> <message>        (commits; '-' for no commit)
         <seqNum> <name> <args JSON>                          (events)
@@ -39,11 +42,29 @@ struct LogCommand: ParsableCommand {
   @Flag(name: .long, help: "Oldest first.")
   var reverse = false
 
+  @Flag(name: .long, help: "Draw history as a tree, one line per commit, with branch and remote heads.")
+  var graph = false
+
+  @Flag(name: .long, help: "Every branch, each from where it parts from another (with or without --graph).")
+  var all = false
+
   @Option(name: [.customShort("n"), .customLong("max-count")], help: "Show at most this many commits (or events).")
   var maxCount: Int?
 
+  func validate() throws {
+    if graph || all {
+      if json || events || reverse || revision != nil || filter.isActive || filter.from != nil || filter.to != nil {
+        throw ValidationError("--graph and --all show whole branches: no --json, --events, --reverse, revision or filter")
+      }
+    }
+  }
+
   func run() throws {
     let global = root.global
+    if graph || all {
+      try printGraph(global)
+      return
+    }
     var (eventlog, store) = try global.openEventlogForReading()
     var (after, through) = try filter.range()
     if let revision {
@@ -61,6 +82,30 @@ struct LogCommand: ParsableCommand {
   }
 
   private var order: Eventlog.Order { reverse ? .ascending : .descending }
+
+  func printGraph(_ global: GlobalOptions) throws {
+    let store = try global.openStore()
+    let style = global.style
+    let names = all ? try store.listBranches().map(\.name) : [store.branch]
+    var printed = 0
+    let maxCount = self.maxCount
+    let graph = self.graph
+    try HistoryGraph.walk(store: store, branches: names) { line in
+      guard let unit = line.unit else {
+        if graph { global.stdout.line(line.graph.trimmingCharacters(in: .whitespaces)) }
+        return true
+      }
+      if let maxCount, printed >= maxCount { return false }
+      printed += 1
+      let range = unit.first == unit.last ? unit.first.description : "\(unit.first)..\(unit.last)"
+      let id = unit.commit.map { style.yellow($0.id) } ?? style.dim("-")
+      let heads = line.decorations.isEmpty ? "" : " (" + line.decorations.map { head in
+        head.hasPrefix("HEAD -> ") ? style.green(head) : head.contains("/") ? style.red(head) : style.green(head)
+      }.joined(separator: ", ") + ")"
+      global.stdout.line("\(graph ? line.graph : "")\(id) \(range)\(heads) \(unit.summary)")
+      return true
+    }
+  }
 
   /// git's `log -3` is `log -n 3`: rewritten before parsing, for the log command only.
   static func expandingCountShorthand(_ arguments: [String]) -> [String] {
