@@ -674,4 +674,38 @@ final class VersionControlTests: XCTestCase {
     XCTAssertEqual(try store.sqlite(remoteMain, "SELECT group_concat(json_extract(argsJson, '$.id')) FROM eventlog;"), "t1,t2,t3,m1\n")
     try store.assertSound()
   }
+
+  func testSoftResetUngroupsCommitsForOneNewCommitAndIsUndoable() throws {
+    let store = try VCStore()
+    for index in 1...4 { try store.create("t\(index)", "c\(index)") }
+    let events = try store.events()
+    let todos = try store.todos()
+    let soft = try store.ok("reset", "--soft", "HEAD~3")
+    XCTAssertEqual(soft.stdout, "Ungrouped 3 commits after e1 (3 events kept); 'lstore commit -m <message>' commits them as one\n")
+    XCTAssertEqual(try store.events(), events, "the events stay")
+    XCTAssertEqual(try store.todos(), todos, "and the state")
+    XCTAssertEqual(try store.history().first, "e1 c1")
+    let ungrouped = try store.history()
+    XCTAssertEqual(ungrouped.count, 2, "c1 and one run of uncommitted events: \(ungrouped)")
+    // The advice, followed: git's squash.
+    try store.ok("commit", "-m", "squashed")
+    XCTAssertEqual(try store.history(), ["e1 c1", "e2..e4 squashed"])
+    XCTAssertEqual(try store.events(), events)
+    try store.assertSound("after the squash")
+    let nothing = try store.run("commit", "-m", "again")
+    XCTAssertNotEqual(nothing.status, 0, "nothing left to group: \(nothing)")
+    // Journaled like any move: the four commits come back.
+    try store.ok("reset", "--hard", "HEAD@{2}")
+    XCTAssertEqual(try store.history(), ["e1 c1", "e2 c2", "e3 c3", "e4 c4"])
+    try store.assertSound("after undoing")
+  }
+
+  func testSoftResetLeavesConfirmedCommitsAlone() throws {
+    let store = try pushed()
+    let refused = try store.run("reset", "--soft", "e1")
+    XCTAssertEqual(refused.status, 2, refused.description)
+    XCTAssertTrue(refused.stderr.contains("the backend has confirmed"), refused.stderr)
+    XCTAssertEqual(try store.ok("reset", "--soft", "e2").stdout.contains("Ungrouped 1 commit after e2"), true)
+    XCTAssertEqual(try store.run("reset", "--soft", "--hard", "e2").status, 64)
+  }
 }

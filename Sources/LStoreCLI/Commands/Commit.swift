@@ -47,7 +47,10 @@ struct CommitCommand: ParsableCommand {
     // or stdin are read one at a time inside the commit's transaction, so a commit of any
     // size needs no more memory than one event (and still keeps all or nothing). An amend
     // of the message alone reads no events (stdin may be a pipe in a script).
-    let source = amend && name == nil && file == nil ? InputSource(given: [], label: "args") : try openInputs()
+    // With no events at all (a terminal on stdin, or an empty pipe), commit groups the
+    // pending events no commit holds, such as those a 'reset --soft' ungrouped.
+    let noEvents = !amend && name == nil && file == nil && isatty(0) != 0
+    let source = amend && name == nil && file == nil || noEvents ? InputSource(given: [], label: "args") : try openInputs()
     let store = try global.openStore()
     let schema = try store.loadSchema()
     let progress = ProgressReporter(quiet: global.quiet)
@@ -68,6 +71,12 @@ struct CommitCommand: ParsableCommand {
         streaming: source.next, message: { message ?? Self.summary($0) }, author: store.author(), time: Clock.now(),
         identity: identity)
     } catch StoreError.empty {
+      if name == nil && file == nil,
+         let grouped = try replica.commitUngrouped(message: { message ?? "\($0) events" }, author: store.author(), time: Clock.now()) {
+        render(grouped.commit!, count: grouped.count, global: global)
+        return
+      }
+      if noEvents { throw InputError.usage("nothing to commit: give an event name and args, --file, or events on stdin") }
       throw InputError.invalid("\(source.label): no events to commit")
     }
     render(result.commit!, count: result.count, global: global)

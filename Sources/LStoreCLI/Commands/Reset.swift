@@ -13,8 +13,12 @@ struct ResetCommand: ParsableCommand {
       makes this branch a copy of that branch. Removed events are kept in the reflog, so a \
       reset is undone with 'lstore reset --hard HEAD@{1}'. Events the backend has confirmed \
       are never removed: such a reset is refused (exit 2) and 'lstore revert' is the way to \
-      undo them. An event store has no index or working tree, so --hard is the only mode \
-      and the default.
+      undo them. --hard is the default.
+      'lstore reset --soft <revision>' keeps every event and the state as they are and \
+      ungroups the commits after the revision (an event or commit of this branch); the next \
+      'lstore commit -m <message>' with no events commits those events as one: git's \
+      squash idiom. It is journaled like any move ('reset --hard HEAD@{1}' brings the \
+      commits back).
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -22,8 +26,15 @@ struct ResetCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("Where to move the head (see lstore-revisions).", valueName: "revision"))
   var revision: String
 
-  @Flag(name: .long, help: "Make the eventlog and state match the revision (the only mode; the default).")
+  @Flag(name: .long, help: "Make the eventlog and state match the revision (the default).")
   var hard = false
+
+  @Flag(name: .long, help: "Keep the events; ungroup the commits after the revision, for one new 'commit -m'.")
+  var soft = false
+
+  func validate() throws {
+    if hard && soft { throw ValidationError("--hard and --soft are exclusive") }
+  }
 
   @Flag(name: .long, help: "Print the result as JSON.")
   var json = false
@@ -33,6 +44,18 @@ struct ResetCommand: ParsableCommand {
     let store = try global.openStore()
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
+    if soft {
+      let point = try RevisionResolver(eventlog: replica.eventlog, store: store).point(revision)
+      let result = try replica.softReset(to: point, note: HeadMoveNote(action: "reset (soft)", message: "ungrouping after \(revision)", time: Clock.now()))
+      if json {
+        let value: JSONValue = ["head": .string(try replica.eventlog.head().description),
+                                "commits": .integer(Int64(result.commits)), "ungrouped": .integer(Int64(result.ungrouped))]
+        global.stdout.line(value.compactText)
+      } else {
+        global.stdout.line("Ungrouped \(counted(result.commits, "commit")) after \(point) (\(counted(result.ungrouped, "event")) kept); 'lstore commit -m <message>' commits them as one")
+      }
+      return
+    }
     let target: ResetTarget
     switch try RevisionResolver(eventlog: replica.eventlog, store: store).resolve(revision) {
     case .point(let seqNum, nil): target = .point(seqNum)
