@@ -30,10 +30,9 @@ public final class PullIntegration {
   }
 
   private let replica: Replica
-  private var pending: [EventRecord]
-  /// Index into `pending` of the next synced pending event a pulled event is compared with.
-  private var compareIndex = 0
-  private var rolledBack: [EventRecord] = []
+  /// How many events were pending when the pull began (all saved in its reflog entry, where
+  /// the replay reads them back: none is held in memory).
+  private var pendingCount = 0
   private var diverged = false
   private var backendHead: Int64
   private var result = Result()
@@ -53,12 +52,7 @@ public final class PullIntegration {
     do {
       backendHead = try replica.eventlog.backendHead()
       originalBackendHead = backendHead
-      var records: [EventRecord] = []
-      try replica.eventlog.forEach(after: SeqNum(global: backendHead, client: 0)) { row in
-        records.append(row.record)
-        return true
-      }
-      pending = records
+      pendingCount = try replica.eventlog.count(after: SeqNum.confirmedBoundary(backendHead: backendHead))
       let stateHead = try replica.stateHead()
       let head = try replica.eventlog.head()
       guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
@@ -68,9 +62,9 @@ public final class PullIntegration {
       // and puts these back, exactly as they were.
       let boundary = SeqNum.confirmedBoundary(backendHead: backendHead)
       entryId = try replica.openReflogEntry(note: HeadMoveNote(action: "pull", message: "pull", time: time()),
-                                            base: pending.isEmpty ? head : boundary, oldHead: head,
+                                            base: pendingCount == 0 ? head : boundary, oldHead: head,
                                             oldBackendHead: backendHead)
-      if !pending.isEmpty { try replica.saveEvents(after: boundary, entry: entryId) }
+      if pendingCount > 0 { try replica.saveEvents(after: boundary, entry: entryId) }
     } catch {
       try? replica.connection.execute("ROLLBACK")
       open = false
@@ -89,13 +83,13 @@ public final class PullIntegration {
       guard event.seqNum == backendHead + 1, event.parentSeqNum == backendHead else {
         throw SyncError.outOfOrder(expected: backendHead + 1, got: event.seqNum)
       }
-      if !diverged, let index = nextSyncedPendingIndex() {
-        let local = pending[index]
-        if local.seqNum.global == event.seqNum, local.name == event.name, local.clientId == event.clientId,
+      // The pending synced event a pulled event meets is the one at its number: pending
+      // synced events are numbered right after the backend head.
+      if !diverged, pendingCount > 0, let local = try replica.eventlog.event(at: SeqNum(global: event.seqNum)) {
+        if local.name == event.name, local.clientId == event.clientId,
            local.sessionId == event.sessionId, local.argsJSON == event.argsJSON {
           try replica.connection.cached("UPDATE log.eventlog SET syncMetadataJson = ? WHERE seqNumGlobal = ? AND seqNumClient = 0")
             .execute([.text(event.syncMetadataJSON), .integer(event.seqNum)])
-          compareIndex = index + 1
           backendHead = event.seqNum
           result.confirmed += 1
           result.pulled += 1
@@ -104,8 +98,8 @@ public final class PullIntegration {
         // Divergence: roll back the pending events from here on (client-only events before
         // this point stay where they are).
         diverged = true
-        rolledBack = Array(pending[index...])
-        let base = index > 0 ? pending[index - 1].seqNum : SeqNum.confirmedBoundary(backendHead: backendHead)
+        let base = max(SeqNum.confirmedBoundary(backendHead: backendHead),
+                       try replica.eventlog.lastEvent(before: local.seqNum) ?? .root)
         divergenceBase = base
         try replica.cutCommits(after: base)
         try replica.replayer.rollBack(after: base)
@@ -114,15 +108,6 @@ public final class PullIntegration {
       backendHead = event.seqNum
       result.pulled += 1
     }
-  }
-
-  private func nextSyncedPendingIndex() -> Int? {
-    var index = compareIndex
-    while index < pending.count {
-      if !pending[index].seqNum.isClientOnly { return index }
-      index += 1
-    }
-    return nil
   }
 
   private func applyRemote(_ event: RemoteEvent) throws {
@@ -160,9 +145,9 @@ public final class PullIntegration {
       if backendHead > (try replica.eventlog.backendHead()) { try replica.eventlog.setBackendHead(backendHead) }
       try replica.trimChangesets(below: backendHead)
       try StateDatabase.writeHead(replica.connection, head: try replica.eventlog.head())
-      if !rolledBack.isEmpty {
+      if diverged {
         let rebase = try Rebase.startPull(replica, entry: entryId, base: divergenceBase, originalHead: originalHead,
-                                          events: rolledBack, time: time)
+                                          time: time)
         if case .stopped(let stop) = try rebase.run() { result.stopped = stop }
         result.renumbered = rebase.moved
         result.rebased = rebase.moved.count
@@ -176,7 +161,7 @@ public final class PullIntegration {
       }
       try replica.connection.cached("""
         UPDATE log.lstore_reflog SET newHeadGlobal = ?, newHeadClient = ?, newBackendHead = ?, removed = ? WHERE id = ?
-        """).execute([.integer(head.global), .integer(head.client), .integer(backendHead), .integer(Int64(pending.count)),
+        """).execute([.integer(head.global), .integer(head.client), .integer(backendHead), .integer(Int64(pendingCount)),
                       .integer(entryId)])
       try replica.connection.execute("COMMIT")
       open = false

@@ -40,7 +40,7 @@ public final class SyncClient {
       var remoteHead = start
       try await transport.pull(after: start) { page in
         // Events the branch has as confirmed history must be the same on its remote store.
-        let shared = page.events.prefix { $0.seqNum <= integration.cursor }
+        let shared = upstream == nil ? [] : page.events.prefix { $0.seqNum <= integration.cursor }
         for event in shared { try BranchUpstream.checkShared(event, in: replica.eventlog) }
         try integration.apply(Array(page.events.dropFirst(shared.count)))
         remoteHead = page.events.last?.seqNum ?? remoteHead

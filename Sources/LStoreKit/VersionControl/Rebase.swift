@@ -284,22 +284,24 @@ public final class Rebase {
     }
   }
 
-  /// The rebase a pull runs for its pending events after the divergence (`events`, saved in
-  /// the pull's reflog entry), inside the pull's transaction: LiveStore's rule (replay, no
-  /// conflict detection, no skipping), one step per commit or uncommitted run.
-  static func startPull(_ replica: Replica, entry: Int64, base: SeqNum, originalHead: SeqNum, events: [EventRecord],
+  /// The rebase a pull runs for its pending events after the divergence (those its reflog
+  /// entry saved after `base`, read back one at a time, none held), inside the pull's
+  /// transaction: LiveStore's rule (replay, no conflict detection, no skipping), one step
+  /// per commit or uncommitted run.
+  static func startPull(_ replica: Replica, entry: Int64, base: SeqNum, originalHead: SeqNum,
                         time: @escaping () -> String) throws -> Rebase {
     let commits = try replica.eventlog.savedCommits(entry: entry)
     var steps: [RebaseStep] = []
     var commitIndex = 0
-    for event in events {
+    try replica.eventlog.forEachSavedEvent(entry: entry) { event, _ in
+      guard event.seqNum > base else { return }
       while commitIndex < commits.count, commits[commitIndex].last < event.seqNum { commitIndex += 1 }
       let commit = commitIndex < commits.count && commits[commitIndex].contains(event.seqNum) ? commits[commitIndex] : nil
       if var last = steps.last, last.commit?.id == commit?.id,
          commit != nil || (last.text == event.clientId + "\u{0}" + event.sessionId) {
         last.last = event.seqNum
         steps[steps.count - 1] = last
-        continue
+        return
       }
       var template = commit.map(CommitTemplate.init)
       // The part of a commit before the divergence keeps its id; the moved part gets its own.
