@@ -86,8 +86,7 @@ public final class PullIntegration {
       // The pending synced event a pulled event meets is the one at its number: pending
       // synced events are numbered right after the backend head.
       if !diverged, pendingCount > 0, let local = try replica.eventlog.event(at: SeqNum(global: event.seqNum)) {
-        if local.name == event.name, local.clientId == event.clientId,
-           local.sessionId == event.sessionId, local.argsJSON == event.argsJSON {
+        if event.isEncoded(like: local) {
           try replica.connection.cached("UPDATE log.eventlog SET syncMetadataJson = ? WHERE seqNumGlobal = ? AND seqNumClient = 0")
             .execute([.text(event.syncMetadataJSON), .integer(event.seqNum)])
           backendHead = event.seqNum

@@ -1,6 +1,13 @@
 /// An event as a sync backend holds it: LiveStore's `AnyEncodedGlobal` plus the backend's
 /// per-event metadata (Cloudflare: `{"createdAt": …}`).
 public struct RemoteEvent: Equatable, Sendable {
+  /// Whether a pulled event is `local` as LiveStore compares them (its encoded form: name,
+  /// args text, client and session; the caller matches the numbers): how a pull recognizes
+  /// its own pending events, and a branch its shared history.
+  public func isEncoded(like local: EventRecord) -> Bool {
+    name == local.name && clientId == local.clientId && sessionId == local.sessionId && argsJSON == local.argsJSON
+  }
+
   public var seqNum: Int64
   public var parentSeqNum: Int64
   public var name: String

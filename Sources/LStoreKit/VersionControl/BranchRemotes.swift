@@ -47,9 +47,7 @@ public struct BranchUpstream: Sendable {
   /// A pulled event at a position the branch has confirmed must be the same event.
   static func checkShared(_ event: RemoteEvent, in eventlog: Eventlog) throws {
     let local = try eventlog.event(at: SeqNum(global: event.seqNum, client: 0))
-    guard let local, local.name == event.name, local.clientId == event.clientId,
-          local.sessionId == event.sessionId, local.argsJSON == event.argsJSON
-    else { throw SyncError.branchDiverged(seqNum: event.seqNum) }
+    guard let local, event.isEncoded(like: local) else { throw SyncError.branchDiverged(seqNum: event.seqNum) }
   }
 }
 
