@@ -148,7 +148,6 @@ public final class Rebase {
   public let replica: Replica
   public private(set) var state: RebaseState
   private let time: () -> String
-  private var upstreamIdentities: Set<EventIdentity>? = nil
   /// A dry run records conflicts and failures and goes on, instead of stopping.
   private var collecting = false
   /// Events dropped because they failed (strategy `ours`, or a dry run), this process.
@@ -491,7 +490,8 @@ public final class Rebase {
     guard let first = step.first, let last = step.last else { return }
     let eventlog = replica.eventlog
     let connection = replica.connection
-    let identities = try upstreamSet()
+    let identities = UpstreamIdentities(eventlog: eventlog, base: state.base, through: state.upstreamThrough)
+    try identities.prepare()
     let note = HeadMoveNote(action: "\(state.kind.rawValue) (\(step.verb.rawValue))",
                             message: step.text ?? step.commit?.message ?? step.reference, time: time())
     var newState = state
@@ -502,7 +502,7 @@ public final class Rebase {
       var dropped: [SeqNum] = []
       try eventlog.forEachSavedEvent(entry: state.startEntry, through: last) { record, changeset in
         guard record.seqNum >= first, !excluded.contains(record.seqNum) else { return }
-        if identities.contains(EventIdentity(record)) {
+        if try identities.contains(record) {
           newState.skippedEquivalent += 1
           return
         }
@@ -613,21 +613,6 @@ public final class Rebase {
     if let error = error as? MaterializeError { return error.reason }
     return "\(error)"
   }
-
-  /// Identities of the new base's events after the merge base, for leaving out replayed
-  /// events it already has (git skips commits already upstream).
-  private func upstreamSet() throws -> Set<EventIdentity> {
-    if let known = upstreamIdentities { return known }
-    var set = Set<EventIdentity>()
-    if state.upstreamThrough > state.base {
-      try replica.eventlog.forEach(after: state.base, through: state.upstreamThrough) { row in
-        set.insert(EventIdentity(row.record))
-        return true
-      }
-    }
-    upstreamIdentities = set
-    return set
-  }
 }
 
 extension RebaseState {
@@ -640,19 +625,6 @@ extension RebaseState {
 
 /// What identifies an event across histories: LiveStore's pull recognises a client's own
 /// events by name, args, client and session.
-struct EventIdentity: Hashable {
-  var name: String
-  var args: String
-  var clientId: String
-  var sessionId: String
-  init(_ record: EventRecord) {
-    name = record.name
-    args = record.argsJSON
-    clientId = record.clientId
-    sessionId = record.sessionId
-  }
-}
-
 /// What `rebase --dry-run` found.
 public struct DryRunReport: Equatable, Sendable {
   public var ontoLabel: String

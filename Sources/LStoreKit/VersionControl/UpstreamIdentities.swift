@@ -1,0 +1,60 @@
+import LStoreSQLite
+
+/// The new base's events after the merge base, as a rebase looks them up to leave out
+/// replayed events the base already has (git skips commits already upstream): a temporary
+/// table of 64-bit fingerprints with the events' numbers, so memory stays flat however
+/// long the new base is. A fingerprint match is confirmed against the event itself.
+struct UpstreamIdentities {
+  static let table = "lstore_upstream_identity"
+  let eventlog: Eventlog
+  let base: SeqNum
+  let through: SeqNum
+
+  /// Fills the table when it is missing (a rolled-back transaction drops it too) or holds
+  /// another range.
+  func prepare() throws {
+    let connection = eventlog.connection
+    let key = "\(base)..\(through)"
+    if try connection.tableExists(Self.table, schema: "temp"),
+       try connection.scalar("SELECT value FROM temp.lstore_upstream_range") == .text(key) { return }
+    try connection.execute("DROP TABLE IF EXISTS temp.\(Self.table)")
+    try connection.execute("DROP TABLE IF EXISTS temp.lstore_upstream_range")
+    try connection.execute("CREATE TEMP TABLE \(Self.table) (fingerprint INTEGER NOT NULL, seqNumGlobal INTEGER NOT NULL, seqNumClient INTEGER NOT NULL)")
+    try connection.execute("CREATE TEMP TABLE lstore_upstream_range (value TEXT NOT NULL)")
+    try connection.execute("INSERT INTO temp.lstore_upstream_range VALUES (?)", [.text(key)])
+    guard through > base else { return }
+    let insert = try connection.cached("INSERT INTO temp.\(Self.table) VALUES (?, ?, ?)")
+    try eventlog.forEach(after: base, through: through) { row in
+      try insert.execute([.integer(Self.fingerprint(row.record)), .integer(row.seqNum.global), .integer(row.seqNum.client)])
+      return true
+    }
+    try connection.execute("CREATE INDEX temp.\(Self.table)_fingerprint ON \(Self.table) (fingerprint)")
+  }
+
+  /// Whether the new base has an event encoded as `record` (name, args, client, session).
+  func contains(_ record: EventRecord) throws -> Bool {
+    var found = false
+    let candidates = try eventlog.connection.cached("SELECT seqNumGlobal, seqNumClient FROM temp.\(Self.table) WHERE fingerprint = ?")
+    var numbers: [SeqNum] = []
+    try candidates.forEachRow([.integer(Self.fingerprint(record))]) { numbers.append(SeqNum(global: $0.int64(0), client: $0.int64(1))) }
+    for number in numbers {
+      guard let event = try eventlog.event(at: number) else { continue }
+      if event.name == record.name, event.argsJSON == record.argsJSON, event.clientId == record.clientId,
+         event.sessionId == record.sessionId {
+        found = true
+        break
+      }
+    }
+    return found
+  }
+
+  /// FNV-1a over the four fields, each followed by a NUL (which none of them holds).
+  static func fingerprint(_ record: EventRecord) -> Int64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for field in [record.name, record.argsJSON, record.clientId, record.sessionId] {
+      for byte in field.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+      hash = (hash ^ 0) &* 0x0000_0100_0000_01b3
+    }
+    return Int64(bitPattern: hash)
+  }
+}
