@@ -164,7 +164,12 @@ enum EventLines {
     for key in object.keys where key != "name" && key != "args" {
       throw InputError.invalid("\(origin()): unknown key '\(key)' (an event line has \"name\" and \"args\")")
     }
-    guard let name = object["name"]?.stringValue else { throw InputError.invalid("\(origin()): missing \"name\"") }
+    guard let name = object["name"]?.stringValue else {
+      if case .loneSurrogateString? = object["name"] {
+        throw InputError.invalid("\(origin()): \"name\" holds a lone surrogate (only args may)")
+      }
+      throw InputError.invalid("\(origin()): missing \"name\"")
+    }
     let args = object["args"] ?? .object(JSONObject())
     guard case .object = args else { throw InputError.invalid("\(origin()): \"args\" must be an object") }
     return EventInput(name: name, args: args, origin: origin())
