@@ -82,6 +82,17 @@ final class ExactArgsTests: XCTestCase {
     }
     XCTAssertTrue(reply.hasPrefix(#"{"_tag":"WSMessage.Error","requestId":"p1""#), reply)
     XCTAssertTrue(reply.contains("clientId holds a lone surrogate"), reply)
+    // A request id with one is refused too, and the refusal carries that id exactly, so the
+    // client waiting on it sees it.
+    let idReplies = try await offPool { () -> [String] in
+      try pusher.sendText(#"{"_tag":"WSMessage.Ping","requestId":"q\ud800"}"#)
+      try pusher.sendText(#"{"_tag":"WSMessage.PushReq","batch":[\#(Self.event(1))],"requestId":"\uDC00"}"#)
+      return try (0..<2).map { _ in try pusher.readText() }
+    }
+    XCTAssertEqual(idReplies, [
+      #"{"_tag":"WSMessage.Error","requestId":"q\ud800","message":"Invalid message: message.requestId holds a lone surrogate (only args may)"}"#,
+      #"{"_tag":"WSMessage.Error","requestId":"\udc00","message":"Invalid message: message.requestId holds a lone surrogate (only args may)"}"#,
+    ])
     let port = server.port
     let posted = try await offPool {
       try RawHTTP.request(port: port, "POST", "/api/v1/stores/ids/events", body: #"{"batch":[\#(Self.event(1, clientId: #"\udc00"#))]}"#)
