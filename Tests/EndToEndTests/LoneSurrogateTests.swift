@@ -86,6 +86,13 @@ final class LoneSurrogateTests: XCTestCase {
       let fsck = try sandbox.lstore(["-C", clone, "fsck"])
       XCTAssertEqual(fsck.status, 0, "\(clone): \(fsck)")
     }
+    // A push over HTTP (from a clone), pulled back over WebSocket.
+    let second = #"{"id":"n2","text":"\udfff","data":["\ud800\ud800"]}"#
+    XCTAssertEqual(try sandbox.lstore(["-C", "c", "commit", "noteSet", second]).status, 0)
+    let pushHTTP = try sandbox.lstore(["-C", "c", "push", server.httpURL])
+    XCTAssertEqual(pushHTTP.status, 0, pushHTTP.description)
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "pull", server.url]).status, 0)
+    XCTAssertEqual(try loggedArgs(sandbox, "a"), [Self.stored, second])
     // Rebuilding the state from the eventlog reads the args as stored.
     let materialize = try sandbox.lstore(["-C", "b", "materialize"])
     XCTAssertEqual(materialize.status, 0, materialize.description)
