@@ -7,13 +7,17 @@ import LStoreKit
 enum RequestIdScanner {
   /// The top-level `requestId` string, or the string `requestId` inside a top-level
   /// `requestId` object (a `PullRes`); nil when there is none or the text is not an object.
-  static func scan(_ text: String) -> String? {
+  static func scan(_ text: String) -> String? { scanValue(text)?.stringValue }
+
+  /// As `scan`, as a JSON string value: a `.loneSurrogateString` for an id holding a lone
+  /// surrogate, which the answer must echo exactly for the client to match it.
+  static func scanValue(_ text: String) -> JSONValue? {
     let bytes = Array(text.utf8)
     var index = 0
     return requestId(in: bytes, at: &index, nested: false)
   }
 
-  private static func requestId(in bytes: [UInt8], at index: inout Int, nested: Bool) -> String? {
+  private static func requestId(in bytes: [UInt8], at index: inout Int, nested: Bool) -> JSONValue? {
     skipSpace(bytes, &index)
     guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
     index += 1
@@ -22,7 +26,7 @@ enum RequestIdScanner {
       guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
       let keyStart = index
       guard skipString(bytes, &index) else { return nil }
-      let key = decodeString(bytes[keyStart..<index])
+      let key = decodeString(bytes[keyStart..<index])?.stringValue
       skipSpace(bytes, &index)
       guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
       index += 1
@@ -45,8 +49,8 @@ enum RequestIdScanner {
     }
   }
 
-  private static func decodeString(_ token: ArraySlice<UInt8>) -> String? {
-    guard case .string(let value)? = try? JSONParser.parse(String(decoding: token, as: UTF8.self)) else { return nil }
+  private static func decodeString(_ token: ArraySlice<UInt8>) -> JSONValue? {
+    guard let value = try? JSONParser.parse(String(decoding: token, as: UTF8.self)), value.isString else { return nil }
     return value
   }
 

@@ -28,6 +28,11 @@ struct JSONFields {
   func string(_ key: String) throws -> String {
     let value = try required(key)
     guard let string = value.stringValue else {
+      // Only args are kept exactly with a lone surrogate (an app's data); an id or an event
+      // name with one is refused rather than changed.
+      if case .loneSurrogateString = value {
+        throw SyncProtocolError("\(what).\(key) holds a lone surrogate (only args may)")
+      }
       throw SyncProtocolError("\(what).\(key) must be a string, got \(value.kindName)")
     }
     return string

@@ -149,9 +149,21 @@ public final class SyncSession: Sendable {
     do {
       message = try SyncMessage.decode(text)
     } catch {
-      let requestId = Self.requestIdIfAny(in: text)
       onEvent(.invalidMessage(reason: "\(error)"))
-      enqueue(.error(requestId: requestId, message: "Invalid message: \(error)"))
+      let reason = "Invalid message: \(error)"
+      if case .loneSurrogateString(let units)? = RequestIdScanner.scanValue(text) {
+        // An id no String holds (a lone surrogate, refused as an id) is echoed exactly all
+        // the same, so the client waiting on it sees the refusal.
+        var writer = JSONWriter()
+        writer.appendASCII(#"{"_tag":"WSMessage.Error","requestId":"#)
+        writer.writeString(utf16: units)
+        writer.appendASCII(#","message":"#)
+        writer.writeString(reason)
+        writer.appendASCII("}")
+        enqueue(writer.string)
+      } else {
+        enqueue(.error(requestId: Self.requestIdIfAny(in: text), message: reason))
+      }
       return
     }
     switch message {

@@ -26,6 +26,21 @@ final class ArgValidationTests: XCTestCase {
     XCTAssertEqual(try normalized(todo, #"{"id":"t1","text":"Buy milk"}"#), #"{"id":"t1","text":"Buy milk"}"#)
   }
 
+  /// A lone surrogate is a string to JavaScript: a `string` field keeps it exactly, a `json`
+  /// field too (in keys as well); a `date` cannot be one, and a key holding one is never a
+  /// declared field (issue 12).
+  func testLoneSurrogatesAreStringsKeptExactly() throws {
+    XCTAssertEqual(try normalized(todo, #"{"text":"\ud800x","id":"\udc00"}"#), #"{"id":"\udc00","text":"\ud800x"}"#)
+    let withJSON = ArgType.object([F(name: "data", type: .json), F(name: "tags", type: .array(.string))])
+    XCTAssertEqual(try normalized(withJSON, #"{"data":{"\ude00\ud83d":["\udbff"]},"tags":["\ud800"]}"#),
+                   #"{"data":{"\ude00\ud83d":["\udbff"]},"tags":["\ud800"]}"#)
+    assertArgsError(.object([F(name: "at", type: .date)]), #"{"at":"2026-01-01\ud800"}"#, path: "at",
+                    reason: "(with a lone surrogate) is not an ISO-8601 date")
+    assertArgsError(.object([F(name: "\u{FFFD}", type: .string, optional: true, defaultValue: nil)]), #"{"\ud800":"x"}"#,
+                    path: "\u{FFFD}", reason: "unknown field")
+    assertArgsError(todo, #"{"id":"t1","text":"x","\ud800":1}"#, path: "\u{FFFD}", reason: "unknown field")
+  }
+
   func testUnknownFieldIsRejected() {
     assertArgsError(todo, #"{"id":"t1","text":"x","txt":"y"}"#, path: "txt", reason: "unknown field (expected id, text)")
     assertArgsError(.object([]), #"{"a":1}"#, path: "a", reason: "expected no fields")

@@ -307,6 +307,25 @@ final class ExportImportTests: XCTestCase {
     try assertRejected(try reseal(duplicate, header: header), into: target, ["v1.TodoCreated", "UNIQUE constraint failed"])
   }
 
+  /// A lone surrogate in args is an app's data and is imported exactly (issue 12); one in an
+  /// id is refused, never changed to U+FFFD.
+  func testLoneSurrogatesAreKeptInArgsAndRefusedInIds() throws {
+    let (target, rest) = try halfTarget()
+    let (header, body, _) = parts(rest)
+    let inIds = body.map { $0.replacingOccurrences(of: #""clientId":""#, with: #""clientId":"\udc00"#) }
+    XCTAssertNotEqual(inIds, body)
+    try assertRejected(try reseal(inIds, header: header), into: target, ["'clientId' holds a lone surrogate"])
+    let inArgs = body.map { $0.replacingOccurrences(of: #"{"id":"t4","text":"later"}"#, with: #"{"id":"t4","text":"la\uD800ter\ude00"}"#) }
+    XCTAssertNotEqual(inArgs, body)
+    _ = try importBytes(try reseal(inArgs, header: header), into: target)
+    var found: [String] = []
+    try target.eventlog.forEach { row in
+      if row.argsJSON.contains("t4") { found.append(row.argsJSON) }
+      return true
+    }
+    XCTAssertEqual(found, [#"{"id":"t4","text":"la\ud800ter\ude00"}"#])
+  }
+
   func testHeadMismatchIsRefused() throws {
     let (target, rest) = try halfTarget()
     // The full export starts at e0 but the target is at e4.

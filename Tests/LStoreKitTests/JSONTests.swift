@@ -114,6 +114,79 @@ final class JSONTests: XCTestCase {
     assertRoundTrip("{\"ключ\":\"значение\"}", "{\"ключ\":\"значение\"}")
   }
 
+  // MARK: - Lone surrogates (issue 12)
+
+  /// `JSON.stringify` keeps a lone surrogate as a lowercase `\udXXX` escape (ES2019), and
+  /// `JSON.parse` gives it back as that code unit: an app's args can hold one, and lstore
+  /// must keep it exactly (not U+FFFD). Expected outputs as Node.js writes them.
+  func testLoneSurrogatesRoundTripExactly() {
+    // High without low, low alone, a reversed pair, a high before a non-low escape.
+    assertRoundTrip(#""\ud800""#, #""\ud800""#)
+    assertRoundTrip(#""\udfff""#, #""\udfff""#)
+    assertRoundTrip(#""\ude00\ud83d""#, #""\ude00\ud83d""#)
+    assertRoundTrip(#""a\ud800b\u0041\ud800\u0042""#, #""a\ud800bA\ud800B""#)
+    assertRoundTrip(#""\ud800\ud800\udc00""#, #""\ud800𐀀""#)
+    assertRoundTrip(#""\ud800\n""#, #""\ud800\n""#)
+    // Uppercase hex is read; JSON.stringify writes lowercase.
+    assertRoundTrip(#""\uD800\uDBFF""#, #""\ud800\udbff""#)
+    // With escapes, quotes and non-ASCII text around it, and a valid pair beside it.
+    assertRoundTrip(#""é\"\n\ud83d\ude00\udc00😀\\""#, #""é\"\n😀\udc00😀\\""#)
+    // A literal U+FFFD stays U+FFFD; only the escape is a surrogate.
+    assertRoundTrip("\"\u{FFFD}\\ud800\u{FFFD}\"", "\"\u{FFFD}\\ud800\u{FFFD}\"")
+    // Inside arrays and objects, in values and in keys.
+    assertRoundTrip(#"["\ud800",{"k":"\udc00"}]"#, #"["\ud800",{"k":"\udc00"}]"#)
+    assertRoundTrip(#"{"\ud800":1,"a\udc00":{"\ude00\ud83d":"\ud83d\ude00"}}"#,
+                    #"{"\ud800":1,"a\udc00":{"\ude00\ud83d":"😀"}}"#)
+  }
+
+  func testValidPairsStillDecodeToOneScalar() throws {
+    XCTAssertEqual(try JSONParser.parse(#""\ud83d\ude00""#), .string("😀"))
+    XCTAssertEqual(try JSONParser.parse(#"{"\ud83d\ude00":"x"}"#)["😀"], .string("x"))
+    XCTAssertEqual(JSONValue.string(utf16: [0xD83D, 0xDE00]), .string("😀"))
+    assertRoundTrip(#"{"\ud83d\ude00":"\ud83d\ude00"}"#, #"{"😀":"😀"}"#)
+  }
+
+  func testLoneSurrogateStringValue() throws {
+    let value = try JSONParser.parse(#""a\ud800""#)
+    XCTAssertEqual(value, .loneSurrogateString([0x61, 0xD800]))
+    XCTAssertNotEqual(value, .string("a\u{FFFD}"))
+    XCTAssertNotEqual(value, try JSONParser.parse(#""a\ud801""#))
+    XCTAssertNil(value.stringValue)
+    XCTAssertTrue(value.isString)
+    XCTAssertEqual(value.repairedStringValue, "a\u{FFFD}")
+    XCTAssertEqual(JSONValue.string(utf16: [0x61, 0xD800]), value)
+    XCTAssertEqual(value.kindName, "a string with a lone surrogate")
+  }
+
+  /// Keys are exact too: two lone surrogates are two keys (both show as U+FFFD), a repeated
+  /// one is one key, and no String lookup reaches a lone-surrogate key.
+  func testLoneSurrogateKeysStayDistinct() throws {
+    assertRoundTrip(#"{"\ud800":1,"\ud801":2,"\ufffd":3,"\ud800":4}"#, "{\"\\ud800\":4,\"\\ud801\":2,\"\u{FFFD}\":3}")
+    let object = try XCTUnwrap(try JSONParser.parse(#"{"\ud800":1,"\ufffd":3,"2":5}"#).objectValue)
+    XCTAssertEqual(object.keys, ["2", "\u{FFFD}", "\u{FFFD}"])
+    XCTAssertEqual(object["\u{FFFD}"], 3)
+    XCTAssertEqual(object.loneSurrogateKey(at: 1), [0xD800])
+    XCTAssertNil(object.loneSurrogateKey(at: 2))
+    XCTAssertEqual(object.keyValue(at: 1), .loneSurrogateString([0xD800]))
+    XCTAssertNotEqual(object, try XCTUnwrap(try JSONParser.parse(#"{"\ud801":1,"\ufffd":3,"2":5}"#).objectValue))
+    // Editing by String keys keeps the lone-surrogate key where it is.
+    var edited = object
+    edited["1"] = 0
+    edited["\u{FFFD}"] = nil
+    edited["z"] = true
+    XCTAssertEqual(JSONValue.object(edited).compactText, #"{"1":0,"2":5,"\ud800":1,"z":true}"#)
+    // Array-index keys stay first, as in JavaScript.
+    XCTAssertEqual(JSONValue.object(edited.movingToFront("z")).compactText, #"{"1":0,"2":5,"z":true,"\ud800":1}"#)
+    XCTAssertEqual(JSONValue.object(object).prettyText(), "{\n  \"2\": 5,\n  \"\\ud800\": 1,\n  \"\u{FFFD}\": 3\n}")
+  }
+
+  /// What is escaped as text must still be counted by the args limits.
+  func testLoneSurrogatesCountTowardsTheArgsSizeLimit() throws {
+    let big = try JSONParser.parse("\"" + String(repeating: #"\ud800"#, count: EventLimits.maxArgsBytes / 6 + 1) + "\"")
+    XCTAssertNotNil(EventLimits.violation(args: ["text": big]))
+    XCTAssertNil(EventLimits.violation(args: ["text": try JSONParser.parse(#""\ud800""#)]))
+  }
+
   // MARK: - Errors carry a byte offset
 
   private func assertRejected(_ input: String, offset: Int, reason: String? = nil,

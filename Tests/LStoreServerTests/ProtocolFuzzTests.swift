@@ -7,7 +7,7 @@ import XCTest
 
 /// A seeded, bounded protocol fuzzer against a real server on loopback. Bursts of random
 /// and mutated frames (valid messages, malformed JSON, wrong shapes, deep nesting, invalid
-/// UTF-8, fragments, control frames, oversized lengths) and HTTP bodies; after each burst
+/// UTF-8, lone surrogates, fragments, control frames, oversized lengths) and HTTP bodies; after each burst
 /// the server must still answer, a pull must return exactly the acknowledged events, and
 /// memory must stay bounded. Set LSTORE_FUZZ_SEED to replay another sequence.
 final class ProtocolFuzzTests: XCTestCase {
@@ -62,18 +62,39 @@ final class ProtocolFuzzTests: XCTestCase {
     return String((0..<int(0...maxLength)).map { _ in alphabet[int(0...alphabet.count - 1)] })
   }
 
+  /// A string of UTF-16 code units that often holds lone surrogates (high, low, reversed
+  /// pairs), which JavaScript apps can send and the server must keep exactly.
+  func randomUTF16String(_ maxLength: Int) -> JSONValue {
+    let alphabet: [UInt16] = [0x61, 0x22, 0x5C, 0x0A, 0xE9, 0xFFFD, 0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xD83D, 0xDE00]
+    return .string(utf16: (0..<int(0...maxLength)).map { _ in alphabet[int(0...alphabet.count - 1)] })
+  }
+
   func randomJSON(depth: Int) -> JSONValue {
     switch int(0...(depth > 0 ? 7 : 4)) {
     case 0: return .null
     case 1: return .bool(chance(50))
     case 2: return .integer(Int64(int(-1_000_000...1_000_000)))
     case 3: return .number(Double(int(-1000...1000)) / 7)
-    case 4: return .string(randomString(12))
+    case 4: return chance(15) ? randomUTF16String(8) : .string(randomString(12))
     case 5: return .array((0..<int(0...4)).map { _ in randomJSON(depth: depth - 1) })
     default:
-      var object = JSONObject()
-      for _ in 0..<int(0...4) { object[randomString(6)] = randomJSON(depth: depth - 1) }
-      return .object(object)
+      // Keys are distinct as UTF-16, as JSON.parse sees them (two lone surrogates are two keys).
+      var entries: [(key: String, value: JSONValue)] = []
+      var loneSurrogateKeys: [[UInt16]?] = []
+      var seen = Set<[UInt16]>()
+      for _ in 0..<int(0...4) {
+        let key = chance(15) ? randomUTF16String(4) : .string(randomString(6))
+        let units: [UInt16]
+        switch key {
+        case .loneSurrogateString(let lone): units = lone
+        default: units = Array((key.stringValue ?? "").utf16)
+        }
+        let value = randomJSON(depth: depth - 1)
+        guard seen.insert(units).inserted else { continue }
+        entries.append((key.repairedStringValue ?? "", value))
+        if case .loneSurrogateString = key { loneSurrogateKeys.append(units) } else { loneSurrogateKeys.append(nil) }
+      }
+      return .object(JSONObject(entries, loneSurrogateKeys: loneSurrogateKeys))
     }
   }
 

@@ -10,7 +10,9 @@ struct CommitCommand: ParsableCommand {
       Events come from the arguments (NAME and ARGS as a JSON object), from --file (NDJSON, \
       one {"name": …, "args": {…}} per line; - for stdin), or from stdin when it is not a \
       terminal. Every event is checked against the schema before anything is written; then \
-      all of them are applied and appended in one transaction, or none.
+      all of them are applied and appended in one transaction, or none. Args are kept \
+      exactly as given, a lone surrogate such as "\\ud800" included (a text column of the \
+      state gets U+FFFD for it); they nest at most 256 levels and hold at most 790,000 bytes.
       The author comes from LSTORE_AUTHOR_NAME/LSTORE_AUTHOR_EMAIL, the store config, or \
       GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL; the time from LSTORE_DATE, else now.
       """)
@@ -173,7 +175,12 @@ enum EventLines {
     for key in object.keys where key != "name" && key != "args" {
       throw InputError.invalid("\(origin()): unknown key '\(key)' (an event line has \"name\" and \"args\")")
     }
-    guard let name = object["name"]?.stringValue else { throw InputError.invalid("\(origin()): missing \"name\"") }
+    guard let name = object["name"]?.stringValue else {
+      if case .loneSurrogateString? = object["name"] {
+        throw InputError.invalid("\(origin()): \"name\" holds a lone surrogate (only args may)")
+      }
+      throw InputError.invalid("\(origin()): missing \"name\"")
+    }
     let args = object["args"] ?? .object(JSONObject())
     guard case .object = args else { throw InputError.invalid("\(origin()): \"args\" must be an object") }
     return EventInput(name: name, args: args, origin: origin())

@@ -339,6 +339,9 @@ public enum Importer {
   static func parseEvent(_ object: JSONObject, lineNumber: Int) throws -> EventRecord {
     func string(_ key: String) throws -> String {
       guard let text = object[key]?.stringValue else {
+        if case .loneSurrogateString? = object[key] {
+          throw ExportFormatError(line: lineNumber, reason: "the event's '\(key)' holds a lone surrogate (only args may)")
+        }
         throw ExportFormatError(line: lineNumber, reason: "the event has no '\(key)' string")
       }
       return text

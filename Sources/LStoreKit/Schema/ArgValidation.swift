@@ -20,7 +20,8 @@ extension ArgType {
   private func normalizeChecked(_ value: JSONValue, path: String) throws -> JSONValue {
     switch self {
     case .string:
-      guard case .string = value else { throw mismatch(value, path) }
+      // A string with a lone surrogate is a string to JavaScript, and is kept exactly.
+      guard value.isString else { throw mismatch(value, path) }
       return value
     case .number:
       switch value {
@@ -37,6 +38,9 @@ extension ArgType {
       guard case .bool = value else { throw mismatch(value, path) }
       return value
     case .date:
+      if case .loneSurrogateString = value {
+        throw ArgsError(path: path, reason: "'\(value.repairedStringValue ?? "")' (with a lone surrogate) is not an ISO-8601 date")
+      }
       guard case .string(let text) = value else { throw mismatch(value, path) }
       guard let millis = ISODate.parse(text) else {
         throw ArgsError(path: path, reason: "'\(text)' is not an ISO-8601 date")
@@ -61,7 +65,9 @@ extension ArgType {
       return .array(try elements.enumerated().map { try item.normalize($1, path: "\(path)[\($0)]") })
     case .object(let fields):
       guard case .object(let object) = value else { throw mismatch(value, path) }
-      for key in object.keys where !fields.contains(where: { $0.name == key }) {
+      // A key holding a lone surrogate is never a declared field name (no String equals it).
+      for (index, key) in object.keys.enumerated()
+      where object.loneSurrogateKey(at: index) != nil || !fields.contains(where: { $0.name == key }) {
         let allowed = fields.map(\.name).joined(separator: ", ")
         throw ArgsError(path: join(path, key), reason: "unknown field (expected \(allowed.isEmpty ? "no fields" : allowed))")
       }

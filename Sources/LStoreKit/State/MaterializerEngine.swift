@@ -153,6 +153,9 @@ public final class MaterializerEngine {
     case .integer(let v): statement.bind(v, at: index)
     case .number(let v): statement.bind(v, at: index)
     case .string(let s): statement.bind(s, at: index)
+    // SQLite TEXT holds valid UTF-8 only: the column gets U+FFFD for each lone surrogate
+    // (the eventlog keeps the args exactly, as their `\udXXX` escape).
+    case .loneSurrogateString: statement.bind(value.repairedStringValue ?? "", at: index)
     case .array, .object:
       scratch.removeAll()
       scratch.write(value)
@@ -267,13 +270,13 @@ public final class MaterializerEngine {
 
   /// The document id as TEXT: its string, or "" when it is not a string.
   private func bindText(_ value: JSONValue?, to statement: Statement, at index: Int32) {
-    if case .string(let text)? = value { statement.bind(text, at: index) } else { statement.bind("", at: index) }
+    statement.bind(value?.repairedStringValue ?? "", at: index)
   }
 
   // MARK: - livestore.RawSql
 
   private func runRawSQL(args: JSONValue) throws {
-    guard let sql = args["sql"]?.stringValue else { return }
+    guard let sql = args["sql"]?.repairedStringValue else { return }
     let statements: [Statement]
     if let cached = rawStatements[sql] {
       statements = cached

@@ -113,10 +113,8 @@ public final class Replica {
       case .fixed(let id): object["id"] = .string(id)
       case .none: break  // left missing: validation reports it
       }
-      if let id = object["id"] {
-        var reordered = JSONObject([("id", id)])
-        for (key, value) in object where key != "id" { reordered[key] = value }
-        args = .object(reordered)
+      if object["id"] != nil {
+        args = .object(object.movingToFront("id"))
       }
     }
     do {

@@ -25,6 +25,7 @@ public enum EventLimits {
       case .null, .bool: estimate += 5
       case .integer, .number: estimate += 24
       case .string(let text): estimate += text.utf8.count * 6 + 2
+      case .loneSurrogateString(let units): estimate += units.count * 6 + 2
       case .array(let elements):
         deepest = max(deepest, depth + 1)
         estimate += 2 + elements.count

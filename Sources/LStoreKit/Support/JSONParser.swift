@@ -63,7 +63,10 @@ public struct JSONParser {
     switch bytes[position] {
     case UInt8(ascii: "{"): return try parseObject(depth: depth)
     case UInt8(ascii: "["): return try parseArray(depth: depth)
-    case UInt8(ascii: "\""): return .string(try parseString())
+    case UInt8(ascii: "\""):
+      let (text, units) = try parseString()
+      if let units { return .loneSurrogateString(units) }
+      return .string(text)
     case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
     case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
     case UInt8(ascii: "n"): try expectLiteral("null"); return .null
@@ -83,6 +86,8 @@ public struct JSONParser {
   private mutating func parseObject(depth: Int) throws -> JSONValue {
     position += 1
     var entries: [(key: String, value: JSONValue)] = []
+    // Allocated at the first key holding a lone surrogate: one slot per entry.
+    var loneSurrogateKeys: [[UInt16]?]? = nil
     skipWhitespace()
     if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
       position += 1
@@ -92,22 +97,34 @@ public struct JSONParser {
     while true {
       skipWhitespace()
       guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-      let key = try parseString()
+      let (key, keyUnits) = try parseString()
       skipWhitespace()
       guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
       position += 1
       skipWhitespace()
       let value = try parseValue(depth: depth + 1)
       // JSON.parse keeps the first position of a repeated key and its last value.
-      if let index = entries.firstIndex(where: { $0.key == key }) {
-        entries[index].value = value
+      // Keys are compared exactly: two lone surrogates are different keys, though both show
+      // as U+FFFD.
+      let existing = loneSurrogateKeys == nil && keyUnits == nil
+        ? entries.firstIndex { $0.key == key }
+        : entries.indices.first { entries[$0].key == key && (loneSurrogateKeys?[$0] ?? nil) == keyUnits }
+      if let existing {
+        entries[existing].value = value
       } else {
+        if keyUnits != nil, loneSurrogateKeys == nil {
+          loneSurrogateKeys = Array(repeating: nil, count: entries.count)
+        }
         entries.append((key, value))
+        loneSurrogateKeys?.append(keyUnits)
       }
       skipWhitespace()
       guard position < bytes.count else { throw error("unexpected end of input in an object") }
       if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-      if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(JSONObject(entries)) }
+      if bytes[position] == UInt8(ascii: "}") {
+        position += 1
+        return .object(JSONObject(entries, loneSurrogateKeys: loneSurrogateKeys))
+      }
       throw error("expected ',' or '}'")
     }
   }
@@ -131,7 +148,10 @@ public struct JSONParser {
     }
   }
 
-  private mutating func parseString() throws -> String {
+  /// Parses a string. Its text, and when it holds a lone surrogate (an escape such as
+  /// `\ud800` that no valid pair completes, which `JSON.stringify` writes for one) also
+  /// its exact UTF-16 code units: the text then has U+FFFD in place of each lone surrogate.
+  private mutating func parseString() throws -> (String, [UInt16]?) {
     position += 1
     let start = position
     // Fast path: no escapes.
@@ -142,8 +162,8 @@ public struct JSONParser {
         let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
         position += 1
         // ASCII needs no validation; `String(decoding:)` takes its fast path for it.
-        if ascii { return String(decoding: slice, as: UTF8.self) }
-        return try Self.validatedString(slice, offset: start)
+        if ascii { return (String(decoding: slice, as: UTF8.self), nil) }
+        return (try Self.validatedString(slice, offset: start), nil)
       }
       if byte == UInt8(ascii: "\\") { break }
       if byte < 0x20 { throw error("a control character must be escaped inside a string") }
@@ -151,12 +171,16 @@ public struct JSONParser {
       position += 1
     }
     var buffer = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
+    // Each lone surrogate: where its U+FFFD stand-in starts in `buffer`, and its code unit.
+    var loneSurrogates: [(offset: Int, unit: UInt16)] = []
     while position < bytes.count {
       let byte = bytes[position]
       switch byte {
       case UInt8(ascii: "\""):
         position += 1
-        return try buffer.withUnsafeBufferPointer { try Self.validatedString($0, offset: start) }
+        let text = try buffer.withUnsafeBufferPointer { try Self.validatedString($0, offset: start) }
+        if loneSurrogates.isEmpty { return (text, nil) }
+        return (text, Self.utf16(text, replacing: loneSurrogates))
       case UInt8(ascii: "\\"):
         position += 1
         guard position < bytes.count else { throw error("unexpected end of input in a string") }
@@ -185,9 +209,14 @@ public struct JSONParser {
               position = save
             }
           }
-          // A lone surrogate cannot live in a Swift string: it becomes U+FFFD.
-          let unicode = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-          buffer.append(contentsOf: Array(String(Character(unicode)).utf8))
+          if let unicode = Unicode.Scalar(scalar) {
+            buffer.append(contentsOf: UTF8.encode(unicode)!)
+          } else {
+            // A lone surrogate cannot live in a Swift string: the text gets U+FFFD (so the
+            // UTF-8 check of the whole buffer stays as it is) and the code unit is recorded.
+            loneSurrogates.append((buffer.count, UInt16(scalar)))
+            buffer.append(contentsOf: [0xEF, 0xBF, 0xBD])
+          }
         default:
           throw JSONSyntaxError(offset: position - 1, reason: "invalid escape sequence")
         }
@@ -198,6 +227,25 @@ public struct JSONParser {
       }
     }
     throw error("unterminated string")
+  }
+
+  /// The UTF-16 code units of `text` with the U+FFFD at each recorded UTF-8 offset
+  /// replaced by its lone surrogate.
+  private static func utf16(_ text: String, replacing loneSurrogates: [(offset: Int, unit: UInt16)]) -> [UInt16] {
+    var units: [UInt16] = []
+    units.reserveCapacity(text.utf16.count)
+    var offset = 0
+    var next = 0
+    for scalar in text.unicodeScalars {
+      if next < loneSurrogates.count, loneSurrogates[next].offset == offset {
+        units.append(loneSurrogates[next].unit)
+        next += 1
+      } else {
+        units.append(contentsOf: UTF16.encode(scalar)!)
+      }
+      offset += UTF8.width(scalar)
+    }
+    return units
   }
 
   /// The bytes as a String, or an error when they are not valid UTF-8. Repairing decoding

@@ -8,8 +8,8 @@ extension JSONValue {
       return "[\n" + elements.map { pad + $0.prettyText(indent: indent, level: level + 1) }.joined(separator: ",\n")
         + "\n" + closePad + "]"
     case .object(let object) where !object.isEmpty:
-      return "{\n" + object.entries.map { entry in
-        pad + JSONValue.string(entry.key).compactText + ": " + entry.value.prettyText(indent: indent, level: level + 1)
+      return "{\n" + object.entries.enumerated().map { index, entry in
+        pad + object.keyValue(at: index).compactText + ": " + entry.value.prettyText(indent: indent, level: level + 1)
       }.joined(separator: ",\n") + "\n" + closePad + "}"
     default:
       return compactText

@@ -15,6 +15,7 @@ public struct JSONWriter {
     case .integer(let v): writeInteger(v)
     case .number(let v): writeNumber(v)
     case .string(let s): writeString(s)
+    case .loneSurrogateString(let units): writeString(utf16: units)
     case .array(let elements):
       bytes.append(UInt8(ascii: "["))
       for (i, element) in elements.enumerated() {
@@ -26,7 +27,7 @@ public struct JSONWriter {
       bytes.append(UInt8(ascii: "{"))
       for (i, entry) in object.entries.enumerated() {
         if i > 0 { bytes.append(UInt8(ascii: ",")) }
-        writeString(entry.key)
+        if let units = object.loneSurrogateKey(at: i) { writeString(utf16: units) } else { writeString(entry.key) }
         bytes.append(UInt8(ascii: ":"))
         write(entry.value)
       }
@@ -172,8 +173,43 @@ public struct JSONWriter {
     }
   }
 
+  /// Writes UTF-16 code units as a JSON string as `JSON.stringify` does (ES2019): valid
+  /// text as `writeString` writes it, each lone surrogate as a lowercase `\udXXX` escape.
+  public mutating func writeString(utf16 units: [UInt16]) {
+    bytes.append(UInt8(ascii: "\""))
+    var runStart = 0
+    var i = 0
+    func flush(to end: Int) {
+      guard runStart < end else { return }
+      var text = String(decoding: units[runStart..<end], as: UTF16.self)
+      text.withUTF8 { appendEscaped($0) }
+    }
+    while i < units.count {
+      let unit = units[i]
+      if unit & 0xF800 == 0xD800 {
+        if unit < 0xDC00, i + 1 < units.count, units[i + 1] & 0xFC00 == 0xDC00 {
+          i += 2  // a valid pair: part of the run
+          continue
+        }
+        flush(to: i)
+        bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), Self.hex[Int(unit >> 12)],
+                                  Self.hex[Int(unit >> 8 & 0xF)], Self.hex[Int(unit >> 4 & 0xF)], Self.hex[Int(unit & 0xF)]])
+        runStart = i + 1
+      }
+      i += 1
+    }
+    flush(to: units.count)
+    bytes.append(UInt8(ascii: "\""))
+  }
+
   private mutating func writeStringUTF8(_ utf8: UnsafeBufferPointer<UInt8>) {
     bytes.append(UInt8(ascii: "\""))
+    appendEscaped(utf8)
+    bytes.append(UInt8(ascii: "\""))
+  }
+
+  /// Appends valid UTF-8 escaped for the inside of a JSON string (no quotes).
+  private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
     do {
       var runStart = 0
       for (i, byte) in utf8.enumerated() {
@@ -196,7 +232,6 @@ public struct JSONWriter {
       }
       bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
     }
-    bytes.append(UInt8(ascii: "\""))
   }
 }
 

@@ -118,10 +118,12 @@ public enum CommitRecordSync {
             return false
           }
           guard !overlaps else { continue }
-          try eventlog.insert(Commit(id: id, first: first, last: last, message: args["message"]?.stringValue ?? "",
-                                     author: Author(name: args["authorName"]?.stringValue ?? "",
-                                                    email: args["authorEmail"]?.stringValue ?? ""),
-                                     time: args["time"]?.stringValue ?? ""))
+          // The record's texts go to SQLite TEXT columns: a lone surrogate becomes U+FFFD
+          // there (the event itself keeps it exactly).
+          try eventlog.insert(Commit(id: id, first: first, last: last, message: args["message"]?.repairedStringValue ?? "",
+                                     author: Author(name: args["authorName"]?.repairedStringValue ?? "",
+                                                    email: args["authorEmail"]?.repairedStringValue ?? ""),
+                                     time: args["time"]?.repairedStringValue ?? ""))
           received += 1
           // A record someone else published is not ours to publish again.
           let published = try eventlog.meta(publishedKey).flatMap(SeqNum.init) ?? .root
