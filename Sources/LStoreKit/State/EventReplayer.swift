@@ -32,12 +32,19 @@ public final class EventReplayer {
 
   /// The args rule itself, for code that replays without a replica (a scratch state).
   public static func normalizedArgs(of record: EventRecord, definition: EventDefinition) throws -> JSONValue {
+    try normalizedArgs(parsing: { try JSONParser.parse(record.argsJSON) }, seqNum: record.seqNum, name: record.name,
+                       argsJSON: record.argsJSON, definition: definition)
+  }
+
+  /// The rule on args parsed by `parse` (a bulk replay parses the row's bytes directly):
+  /// null args are `{}`, then the definition normalizes them; any failure is `invalidArgs`.
+  static func normalizedArgs(parsing parse: () throws -> JSONValue, seqNum: SeqNum, name: String,
+                             argsJSON: @autoclosure () -> String, definition: EventDefinition) throws -> JSONValue {
     do {
-      let parsed = try JSONParser.parse(record.argsJSON)
+      let parsed = try parse()
       return try definition.args.normalize(parsed.isNull ? .object(JSONObject()) : parsed)
     } catch {
-      throw ReplayError.invalidArgs(seqNum: record.seqNum, name: record.name, argsJSON: record.argsJSON,
-                                    reason: "\(error)")
+      throw ReplayError.invalidArgs(seqNum: seqNum, name: name, argsJSON: argsJSON(), reason: "\(error)")
     }
   }
 

@@ -19,6 +19,17 @@ public struct Progress: Sendable {
 
 public typealias ProgressHandler = (Progress) -> Void
 
+/// Hands the changesets of the events after `after` to `body` during a rebuild (revert reads
+/// a pushed commit's row changes this way: confirmed events keep no changeset).
+public struct ChangesetObserver {
+  public var after: SeqNum
+  public var body: (SeqNum, [UInt8]) throws -> Void
+  public init(after: SeqNum, body: @escaping (SeqNum, [UInt8]) throws -> Void) {
+    self.after = after
+    self.body = body
+  }
+}
+
 /// Rebuilds a state database from an eventlog, from scratch.
 ///
 /// The new state is written to a temporary file beside the target and renamed over it
@@ -26,7 +37,8 @@ public typealias ProgressHandler = (Progress) -> Void
 public enum Rematerializer {
   public static func rebuild(
     eventlogPath: String, statePath: String, schema: Schema, until: SeqNum? = nil,
-    updatedAt: String, progress: ProgressHandler? = nil
+    updatedAt: String, progress: ProgressHandler? = nil,
+    observing observer: ChangesetObserver? = nil
   ) throws -> MaterializeReport {
     let started = DispatchTime.now()
     // A name of its own per process: two rebuilds at once must not share a scratch file.
@@ -70,20 +82,17 @@ public enum Rematerializer {
           }
           let name = lastName
           let definition = lastDefinition!
-          let args: JSONValue
-          do {
-            let parsed = try JSONParser.parse(row.argsUTF8)
-            args = try definition.args.normalize(parsed)
-          } catch {
-            throw ReplayError.invalidArgs(seqNum: seqNum, name: name, argsJSON: row.argsJSON, reason: "\(error)")
-          }
+          let args = try EventReplayer.normalizedArgs(parsing: { try JSONParser.parse(row.argsUTF8) }, seqNum: seqNum,
+                                                      name: name, argsJSON: row.argsJSON, definition: definition)
           // Only events the backend has not confirmed can be rolled back by a rebase, so
           // only they need a changeset (LiveStore trims the others after every pull).
-          let pending = seqNum.global > backendHead || (seqNum.global == backendHead && seqNum.client > 0)
+          let pending = seqNum.isPending(backendHead: backendHead)
+          let observed = observer.map { seqNum > $0.after } ?? false
           let context = EventContext(seqNum: seqNum, name: name, clientId: row.clientId, sessionId: row.sessionId)
           let changeset = try engine.apply(definition, args: args, context: context, argsJSON: row.argsJSON,
-                                           recordChangeset: pending)
+                                           recordChangeset: pending || observed)
           if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset) }
+          if observed, let changeset { try observer!.body(seqNum, changeset) }
           count += 1
           through = seqNum
           if let progress, count % 50_000 == 0 { progress(Progress(done: count, total: total, label: "materializing")) }

@@ -500,7 +500,7 @@ public final class Rebase {
       var events: [(EventRecord, [UInt8]?)] = []
       var conflicts: [CellConflict] = []
       var dropped: [SeqNum] = []
-      try eventlog.forEachSavedEvent(entry: state.startEntry, through: last) { record, changeset in
+      try eventlog.forEachSavedEvent(entry: state.startEntry, from: first, through: last) { record, changeset in
         guard record.seqNum >= first, !excluded.contains(record.seqNum) else { return }
         if try identities.contains(record) {
           newState.skippedEquivalent += 1

@@ -88,14 +88,18 @@ extension Eventlog {
   }
 
   /// The events an entry removed (and saved), in order, with their changesets.
-  func forEachSavedEvent(entry: Int64, through: SeqNum? = nil,
+  func forEachSavedEvent(entry: Int64, from: SeqNum = .root, through: SeqNum? = nil,
                          _ body: (EventRecord, [UInt8]?) throws -> Void) throws {
     let through = through ?? SeqNum(global: .max, client: .max)
+    // Bounded on both sides: a rebase reads one step's events per step, and reading from the
+    // entry's start each time would make a long rebase quadratic.
     let statement = try connection.cached("""
       SELECT \(Eventlog.columns), changeset FROM \(schemaName.quotedIdentifier).lstore_reflog_event
-      WHERE entry = ? AND (seqNumGlobal, seqNumClient) <= (?, ?) ORDER BY seqNumGlobal, seqNumClient
+      WHERE entry = ? AND (seqNumGlobal, seqNumClient) >= (?, ?) AND (seqNumGlobal, seqNumClient) <= (?, ?)
+      ORDER BY seqNumGlobal, seqNumClient
       """)
-    try statement.forEachRow([.integer(entry), .integer(through.global), .integer(through.client)]) { row in
+    try statement.forEachRow([.integer(entry), .integer(from.global), .integer(from.client),
+                              .integer(through.global), .integer(through.client)]) { row in
       try body(EventRow(statement: row).record, row.blob(10))
     }
   }

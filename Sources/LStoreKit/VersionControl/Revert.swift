@@ -52,29 +52,17 @@ extension Replica {
   }
 
   /// The row changes a commit made, replayed into a scratch state (confirmed events keep no
-  /// changesets): the state just before it, then its events with a session each.
+  /// changesets) by the rebuild, which records a changeset for each of its events.
   func changes(of commit: Commit) throws -> [Changeset.Change] {
     let scratch = statePath + ".revert-\(getpid())-\(Identifiers.nanoid(length: 6))"
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     let before = try eventlog.lastEvent(before: commit.first) ?? .root
-    _ = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: scratch, schema: schema, until: before,
-                                   updatedAt: "1970-01-01T00:00:00.000Z")
-    let connection = try Connection(path: scratch, mode: .readWrite)
-    try connection.attach(path: eventlogPath, as: "log")
-    let engine = try MaterializerEngine(connection: connection, schema: schema)
     var changes: [Changeset.Change] = []
-    try Eventlog(connection: connection, schemaName: "log").forEach(after: before, through: commit.last) { row in
-      let record = row.record
-      guard let definition = schema.event(named: record.name) else {
-        throw ReplayError.unknownEvent(seqNum: record.seqNum, name: record.name, schema: schema.source)
-      }
-      let args = try EventReplayer.normalizedArgs(of: record, definition: definition)
-      let context = EventContext(seqNum: record.seqNum, name: record.name, clientId: record.clientId, sessionId: record.sessionId)
-      if let changeset = try engine.apply(definition, args: args, context: context, argsJSON: record.argsJSON, recordChangeset: true) {
-        changes.append(contentsOf: try Changeset.changes(in: changeset))
-      }
-      return true
-    }
+    _ = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: scratch, schema: schema, until: commit.last,
+                                   updatedAt: "1970-01-01T00:00:00.000Z",
+                                   observing: ChangesetObserver(after: before) { _, changeset in
+                                     changes.append(contentsOf: try Changeset.changes(in: changeset))
+                                   })
     return changes
   }
 
