@@ -48,7 +48,7 @@ struct ShowCommand: ParsableCommand {
     let commit = try eventlog.commit(containing: seqNum)
     let changes = try statePath(store).flatMap { try RowChanges.read(statePath: $0, seqNum: seqNum) }
     let backendHead = try eventlog.backendHead()
-    let confirmed = !seqNum.isClientOnly && seqNum.global <= backendHead
+    let confirmed = !seqNum.isPending(backendHead: backendHead)
     let out = global.stdout
     if json {
       var writer = JSONWriter()

@@ -49,7 +49,6 @@ public enum Importer {
         backendHead = min(header.backendHead, header.head.global)
         try eventlog.setBackendHead(backendHead)
       }
-      let pendingAfter = SeqNum(global: backendHead, client: 0)
 
       // Reading, decompressing, checksumming, parsing and validating the lines runs on a
       // second thread (ReadStage); this thread only writes: commits, state and eventlog
@@ -66,7 +65,7 @@ public enum Importer {
               try eventlog.appendCommit(commit)
               commits += 1
             }
-            try replica.apply(record, definition: definition, args: args, pending: record.seqNum > pendingAfter)
+            try replica.apply(record, definition: definition, args: args, pending: record.seqNum.isPending(backendHead: backendHead))
             head = record.seqNum
             events += 1
             if let progress, events % 50_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }

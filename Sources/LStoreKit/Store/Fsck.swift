@@ -107,7 +107,7 @@ public enum Fsck {
         }
         if status.stale { add(.warning, "state", "built with other materializers than the schema's (rebuilt on the next commit)") }
         let connection = try Connection(path: statePath, mode: .readOnly)
-        try eventlog.forEach(after: SeqNum(global: backendHead, client: 0), through: stateHead) { row in
+        try eventlog.forEach(after: SeqNum.confirmedBoundary(backendHead: backendHead), through: stateHead) { row in
           if try !StateDatabase.changeset(connection, seqNum: row.seqNum).found {
             add(.error, row.seqNum.description, "pending but the state has no changeset for it: a rebase could not roll it back (lstore materialize)")
           }
