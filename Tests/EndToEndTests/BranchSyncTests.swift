@@ -47,6 +47,7 @@ final class BranchSyncTests: XCTestCase {
     XCTAssertTrue(pushed.stdout.contains("Pushed 4 events"), "the whole history of the branch: \(pushed)")
     XCTAssertEqual(try appStoreEvents(), ["v1.TodoCreated", "v1.TodoCreated"], "main's store gets nothing of the branch")
     XCTAssertEqual(try a.ok("branch", "-r").lines, ["  origin/feat\te4", "  origin/main\te2"])
+    XCTAssertEqual(try a.ok("log", "--oneline", "@{u}..").lines, [], "@{u} is what the branch's own store holds")
 
     // Another clone learns of the branch on its next pull, and fetches it by switching.
     try b.ok("pull")

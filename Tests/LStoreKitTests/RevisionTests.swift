@@ -78,7 +78,7 @@ final class RevisionTests: XCTestCase {
     XCTAssertEqual(entry.newHead, SeqNum(global: 6))
 
     assertThrows(try point("HEAD~5"), contains: ["goes back further than history (4 units of history there)"])
-    assertThrows(try point("e9"), contains: ["unknown revision 'e9'"])
+    assertThrows(try point("e9"), contains: ["no event e9 (head is e6)"])
     assertThrows(try point("nope"), contains: ["unknown revision 'nope'"])
     assertThrows(try point("abc"), contains: ["unknown revision 'abc'"])
     assertThrows(try point("side"), contains: ["'side' is a point on branch 'side', not on this branch"])

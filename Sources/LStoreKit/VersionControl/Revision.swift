@@ -125,7 +125,14 @@ public struct RevisionResolver {
     let point: SeqNum
     switch revision.base {
     case .head: point = try eventlog.head()
-    case .upstream: point = SeqNum.confirmedBoundary(backendHead: try eventlog.backendHead())
+    case .upstream:
+      // git's @{u}: what the branch's remote store holds (main's is the backend head; another
+      // branch's store may hold less of its confirmed history, see BranchUpstream).
+      if let store, let upstream = try BranchUpstream.of(eventlog, branch: store.branch) {
+        point = SeqNum.confirmedBoundary(backendHead: try upstream.publishedHead(eventlog))
+      } else {
+        point = SeqNum.confirmedBoundary(backendHead: try eventlog.backendHead())
+      }
     case .reflog(let index):
       guard store != nil else { throw RevisionError.noStore(revision.text) }
       guard revision.back == 0 else { throw RevisionError.malformed(revision.text) }
