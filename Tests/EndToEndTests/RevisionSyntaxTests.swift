@@ -22,6 +22,9 @@ final class RevisionSyntaxTests: XCTestCase {
   func testLogTakesACountARevisionOrARange() throws {
     let store = try forked()
     XCTAssertEqual(try messages(store, "-1"), ["c4"], "git's -<n>")
+    XCTAssertEqual(try messages(store, "-2", "--reverse"), ["c3", "c4"], "the newest two, oldest first, as git")
+    XCTAssertEqual(try messages(store, "--events", "-1", "--reverse"), [#"{"id":"t4","text":"t4"}"#])
+    XCTAssertEqual(try messages(store, "-9", "--reverse"), ["c1", "c2", "c3", "c4"])
     XCTAssertEqual(try messages(store, "e2"), ["c2", "c1"])
     XCTAssertEqual(try messages(store, "HEAD~1"), ["c3", "c2", "c1"])
     XCTAssertEqual(try messages(store, "feat"), ["f1", "c2", "c1"], "another branch's history, from main")

@@ -73,6 +73,9 @@ struct LogCommand: ParsableCommand {
       after = max(after, range.after)
       through = min(through ?? range.through, range.through)
     }
+    if reverse, let maxCount, maxCount > 0 {
+      after = try startOfNewest(maxCount, eventlog, after: after, through: through)
+    }
     let out = global.stdout
     if json || events {
       try printEvents(eventlog, after: after, through: through, out: out, style: global.style)
@@ -190,20 +193,31 @@ struct LogCommand: ParsableCommand {
   }
 
   func printCommits(_ eventlog: Eventlog, after: SeqNum, through: SeqNum?, out: OutputStream, style: Style) throws {
-    let commits = try eventlog.commitCursor(after: after, through: through, order: order)
-    var tracker = CommitTracker(cursor: commits, ascending: reverse)
-    let reverse = self.reverse
     let oneline = self.oneline
     let maxCount = self.maxCount
+    var printed = 0
+    try walkGroups(eventlog, after: after, through: through, order: order) { group in
+      if let maxCount, printed >= maxCount { return false }
+      render(group, oneline: oneline, out: out, style: style)
+      printed += 1
+      return true
+    }
+  }
+
+  /// The entries of history in `order` that the filter matches, each handed to `visit`
+  /// (return false to stop): a commit, or a run of uncommitted events of one client and session.
+  private func walkGroups(_ eventlog: Eventlog, after: SeqNum, through: SeqNum?, order: Eventlog.Order,
+                          visit: (Group) throws -> Bool) throws {
+    let ascending = order == .ascending
+    let commits = try eventlog.commitCursor(after: after, through: through, order: order)
+    var tracker = CommitTracker(cursor: commits, ascending: ascending)
     let filter = self.filter
     let filterActive = filter.isActive
     var group: Group? = nil
-    var printed = 0
-    func flush() {
+    var stopped = false
+    func flush() throws {
       guard let current = group, current.matched else { return }
-      if let maxCount, printed >= maxCount { return }
-      render(current, oneline: oneline, out: out, style: style)
-      printed += 1
+      if try !visit(current) { stopped = true }
     }
     try eventlog.forEach(after: after, through: through, order: order) { row in
       let seqNum = row.seqNum
@@ -216,20 +230,43 @@ struct LogCommand: ParsableCommand {
           : current.ordinal == nil && current.clientId == row.clientId && current.sessionId == row.sessionId
         if same {
           group!.count += 1
-          if reverse { group!.newest = seqNum } else { group!.oldest = seqNum }
+          if ascending { group!.newest = seqNum } else { group!.oldest = seqNum }
           if matches { group!.matched = true }
           return true
         }
       }
-      flush()
-      if let maxCount, printed >= maxCount { group = nil; return false }
+      try flush()
+      if stopped { group = nil; return false }
       let commit = ordinal == nil ? nil : commits.current
       group = Group(commit: commit, ordinal: ordinal, clientId: commit == nil ? row.clientId : "",
                     sessionId: commit == nil ? row.sessionId : "", newest: seqNum, oldest: seqNum, count: 1,
                     matched: matches)
       return true
     }
-    flush()
+    if !stopped { try flush() }
+  }
+
+  /// With --reverse, -n keeps the newest entries (as git does) and shows them oldest first:
+  /// where the oldest of them starts, found walking back.
+  private func startOfNewest(_ count: Int, _ eventlog: Eventlog, after: SeqNum, through: SeqNum?) throws -> SeqNum {
+    var oldest: SeqNum? = nil
+    var seen = 0
+    if json || events {
+      let filter = self.filter
+      try eventlog.forEach(after: after, through: through, order: .descending) { row in
+        guard !filter.isActive || filter.matches(row) else { return true }
+        oldest = row.seqNum
+        seen += 1
+        return seen < count
+      }
+    } else {
+      try walkGroups(eventlog, after: after, through: through, order: .descending) { group in
+        oldest = group.oldest
+        seen += 1
+        return seen < count
+      }
+    }
+    return max(after, oldest?.justBefore ?? after)
   }
 
   private func render(_ group: Group, oneline: Bool, out: OutputStream, style: Style) {

@@ -24,9 +24,7 @@ struct EventFilterOptions: ParsableArguments {
     if let from {
       guard let seq = SeqNum(from) else { throw InputError.usage("--from: '\(from)' is not a sequence number like e5 or e5+1") }
       // "after" is exclusive: step back to just before `seq`.
-      after = seq.client > 0 ? SeqNum(global: seq.global, client: seq.client - 1)
-        : seq.global > 0 ? SeqNum(global: seq.global - 1, client: .max) : .root
-      if seq == .root { after = .root }
+      after = seq.justBefore
     }
     if let to {
       guard let seq = SeqNum(to) else { throw InputError.usage("--to: '\(to)' is not a sequence number like e5 or e5+1") }
@@ -67,5 +65,13 @@ enum Glob {
       }
     }
     return rest.isEmpty
+  }
+}
+
+extension SeqNum {
+  /// The greatest sequence number below this one: an exclusive lower bound that includes it.
+  var justBefore: SeqNum {
+    if self == .root { return .root }
+    return client > 0 ? SeqNum(global: global, client: client - 1) : global > 0 ? SeqNum(global: global - 1, client: .max) : .root
   }
 }

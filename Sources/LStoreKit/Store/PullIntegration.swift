@@ -149,7 +149,7 @@ public final class PullIntegration {
                                           time: time)
         if case .stopped(let stop) = try rebase.run() { result.stopped = stop }
         result.renumbered = rebase.moved
-        result.rebased = rebase.moved.count
+        result.rebased = rebase.movedCount
       }
       let head = try replica.eventlog.head()
       if result.pulled == 0 && !diverged {

@@ -152,8 +152,11 @@ public final class Rebase {
   private var collecting = false
   /// Events dropped because they failed (strategy `ours`, or a dry run), this process.
   public private(set) var failures: [RebaseState.Stop] = []
-  /// Original → new numbers of the events this process replayed.
+  /// Original → new numbers of the events this process replayed, for a pull's report (kept
+  /// for pulls only: a rebase reports counts, and the list grows with the events).
   public private(set) var moved: [(SeqNum, SeqNum)] = []
+  /// How many events this process replayed.
+  public private(set) var movedCount = 0
   private lazy var columnNames = ColumnNames(connection: replica.connection)
 
   init(replica: Replica, state: RebaseState, time: @escaping () -> String) {
@@ -547,7 +550,8 @@ public final class Rebase {
         }
       }
       newState.appliedEvents += events.count
-      moved.append(contentsOf: movedHere)
+      movedCount += movedHere.count
+      if state.kind == .pull { moved.append(contentsOf: movedHere) }
       try recordCommit(step, firstNew: firstNew, appender: appender, state: &newState)
       newState.next = index + 1
       if step.verb == .edit && !collecting {
