@@ -22,6 +22,9 @@ public final class Eventlog {
   /// The storage format this reader understands (LiveStore 0.3.x).
   public static let formatVersion = 4
 
+  /// The eventlog's file name in a store (LiveStore's node adapter names files by format).
+  public static let fileName = "eventlog@\(formatVersion).db"
+
   /// Creates an eventlog file exactly as LiveStore does, plus lstore's own tables.
   public static func create(path: String) throws {
     let connection = try Connection(path: path, mode: .create)

@@ -6,7 +6,7 @@ import LStoreSQLite
 public enum StateDatabase {
   /// LiveStore's node adapter name: `state<hash>@4.db`. The hash covers the tables only,
   /// so a table change selects a new, empty file, which is then rebuilt from the eventlog.
-  public static func fileName(for schema: Schema) -> String { "state\(schema.stateHash)@4.db" }
+  public static func fileName(for schema: Schema) -> String { "state\(schema.stateHash)@\(Eventlog.formatVersion).db" }
 
   /// Creates the tables in the connection's `main` database, which must be empty.
   static func createTables(on connection: Connection, schema: Schema, updatedAt: String) throws {

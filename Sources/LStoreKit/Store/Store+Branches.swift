@@ -16,7 +16,7 @@ extension Store {
   func branchDirectory(_ name: String) -> String { (branchesDirectory as NSString).appendingPathComponent(name) }
 
   public func branchExists(_ name: String) -> Bool {
-    FileManager.default.fileExists(atPath: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"))
+    FileManager.default.fileExists(atPath: eventlogPath(branch: name))
   }
 
   public func listBranches() throws -> [BranchInfo] {
@@ -24,7 +24,7 @@ extension Store {
     let names = try FileManager.default.contentsOfDirectory(atPath: branchesDirectory)
       .filter { !$0.hasPrefix(".") && branchExists($0) }.sorted()
     return try names.map { name in
-      let connection = try Connection(path: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"), mode: .readOnly)
+      let connection = try Connection(path: eventlogPath(branch: name), mode: .readOnly)
       let eventlog = Eventlog(connection: connection)
       return BranchInfo(name: name, isCurrent: name == branch, head: try eventlog.head(), events: try eventlog.count())
     }
@@ -47,7 +47,7 @@ extension Store {
     try? FileManager.default.removeItem(atPath: staging)
     try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
     do {
-      let eventlogCopy = (staging as NSString).appendingPathComponent("eventlog@4.db")
+      let eventlogCopy = (staging as NSString).appendingPathComponent(Eventlog.fileName)
       // A read transaction holds the shared lock while the file is cloned, so no writer
       // can commit halfway through the copy.
       try source.connection.transaction(.deferred) {
@@ -101,10 +101,10 @@ extension Store {
       try? FileManager.default.removeItem(atPath: staging)
       throw error
     }
-    try Eventlog.journal(eventlogPath: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"),
+    try Eventlog.journal(eventlogPath: eventlogPath(branch: name),
                          note: HeadMoveNote(action: "branch", message: "created from \(branch) at \(cut)", time: now))
     return BranchInfo(name: name, isCurrent: false, head: cut, events: try Eventlog(
-      connection: try Connection(path: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"), mode: .readOnly)).count())
+      connection: try Connection(path: eventlogPath(branch: name), mode: .readOnly)).count())
   }
 
   /// Makes `name` the current branch.
@@ -114,7 +114,7 @@ extension Store {
     try FileSync.write(Data("\(name)\n".utf8), to: head)
     // Journaled in the branch switched to, as git's HEAD reflog records a checkout.
     if name != branch {
-      try Eventlog.journal(eventlogPath: (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db"),
+      try Eventlog.journal(eventlogPath: eventlogPath(branch: name),
                            note: HeadMoveNote(action: "switch", message: "moving from \(branch) to \(name)", time: now))
     }
   }

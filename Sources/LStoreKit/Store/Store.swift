@@ -14,7 +14,7 @@ public final class Store {
   public var workDirectory: String { (directory as NSString).deletingLastPathComponent }
   public var configPath: String { Self.configPath(directory) }
   public var branchDirectory: String { (directory as NSString).appendingPathComponent("branches/\(branch)") }
-  public var eventlogPath: String { (branchDirectory as NSString).appendingPathComponent("eventlog@4.db") }
+  public var eventlogPath: String { (branchDirectory as NSString).appendingPathComponent(Eventlog.fileName) }
   public var schemaPath: String { StoreLocator.absolute(config.schema, relativeTo: workDirectory) }
 
   static func configPath(_ directory: String) -> String { (directory as NSString).appendingPathComponent("config.json") }
@@ -93,7 +93,7 @@ public final class Store {
                                schema: relativePath(schemaAbsolute, from: work))
       try config.write(to: configPath(staging))
       try "main\n".write(toFile: staging + "/HEAD", atomically: true, encoding: .utf8)
-      let eventlogPath = staging + "/branches/main/eventlog@4.db"
+      let eventlogPath = staging + "/branches/main/" + Eventlog.fileName
       try Eventlog.create(path: eventlogPath)
       try Eventlog.setMetaStandalone(path: eventlogPath, key: "storeId", value: options.storeId)
       _ = try Rematerializer.rebuild(eventlogPath: eventlogPath,

@@ -255,13 +255,13 @@ extension Store {
   /// Another branch's eventlog, read-only.
   public func openEventlog(branch name: String) throws -> Eventlog {
     guard branchExists(name) else { throw StoreError.notFound("no branch '\(name)' (see 'lstore branch')") }
-    let path = (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db")
+    let path = eventlogPath(branch: name)
     let eventlog = Eventlog(connection: try Connection(path: path, mode: .readOnly))
     try eventlog.validate()
     return eventlog
   }
 
   public func eventlogPath(branch name: String) -> String {
-    (branchDirectory(name) as NSString).appendingPathComponent("eventlog@4.db")
+    (branchDirectory(name) as NSString).appendingPathComponent(Eventlog.fileName)
   }
 }
