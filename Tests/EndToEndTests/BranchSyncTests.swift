@@ -164,4 +164,30 @@ final class BranchSyncTests: XCTestCase {
     XCTAssertEqual(try drawn("--graph"), ["* ID e3 (HEAD -> main) c3", "* ID e2 (origin/main) Second", "* ID e1 First"])
     XCTAssertEqual(try a.run("log", "--graph", "--json").status, 64, "--graph draws lines, not JSON")
   }
+
+  func testPushDeleteTakesABranchOffTheRemotesList() throws {
+    let a = try clone("a", client: "A")
+    let b = try clone("b", client: "B")
+    try a.create("t1", "First")
+    try a.ok("push")
+    try a.ok("switch", "-c", "feat")
+    try a.create("f1", "f1")
+    try a.ok("push")
+    try b.ok("pull")
+    XCTAssertEqual(try b.ok("branch", "-r").lines, ["  origin/feat\t(head not seen)", "  origin/main\te1"])
+    let deleted = try a.ok("push", "origin", "--delete", "feat")
+    XCTAssertEqual(deleted.stdout, "Deleted branch 'feat' from the remote's list\n")
+    XCTAssertEqual(try a.ok("branch", "-r").lines, ["  origin/main\te1"])
+    XCTAssertEqual(try a.ok("branch").lines.count, 2, "the local branch stays")
+    try b.ok("pull")
+    XCTAssertEqual(try b.ok("branch", "-r").lines, ["  origin/main\te1"])
+    XCTAssertEqual(try b.run("switch", "feat").status, 66)
+    let again = try a.run("push", "origin", "--delete", "feat")
+    XCTAssertEqual(again.status, 66, again.description)
+    XCTAssertTrue(again.stderr.contains("no branch 'feat' on the remote"), again.stderr)
+    XCTAssertEqual(try a.run("push", "--delete").status, 64)
+    // Pushing the branch lists it again.
+    try a.ok("push")
+    XCTAssertEqual(try a.ok("branch", "-r").lines, ["  origin/feat\te2", "  origin/main\te1"])
+  }
 }

@@ -13,7 +13,9 @@ struct PushCommand: AsyncParsableCommand {
       On main, events go to the store id itself; any other branch has a remote store of its \
       own (a companion store id, see docs/version-control.md), which the first push fills \
       with the branch's whole history and adds to the remote's branch list. \
-      'lstore push origin experiment' pushes branch experiment from any branch.
+      'lstore push origin experiment' pushes branch experiment from any branch; \
+      'lstore push origin --delete experiment' takes it off the remote's branch list (its \
+      remote store keeps the events: the protocol cannot delete them).
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -22,11 +24,25 @@ struct PushCommand: AsyncParsableCommand {
   @Argument(help: ArgumentHelp("The branch to push (default: the current one).", valueName: "branch"))
   var branch: String?
 
+  @Flag(name: [.customShort("d"), .customLong("delete")], help: "Take <branch> off the remote's branch list instead of pushing.")
+  var delete = false
+
   @Flag(name: .long, help: "Print the result as JSON.")
   var json = false
 
+  func validate() throws {
+    if delete && (branch == nil || branch == Store.syncedBranch) {
+      throw ValidationError("--delete needs the branch to delete from the remote's list (not main)")
+    }
+  }
+
   func run() async throws {
     let global = root.global
+    if delete, let branch {
+      try await remote.deleteRemoteBranch(branch, global)
+      global.stdout.line("Deleted branch '\(branch)' from the remote's list")
+      return
+    }
     let progress = ProgressReporter(quiet: global.quiet)
     defer { progress.finish() }
     let (result, remoteName, records) = try await remote.withSyncClient(global, branch: branch, publishBranch: true) { client in

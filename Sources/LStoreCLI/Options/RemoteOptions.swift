@@ -114,6 +114,26 @@ extension RemoteOptions {
   }
 }
 
+extension RemoteOptions {
+  /// `push --delete <branch>`: takes the branch off the remote's list, and off what this
+  /// store knows of it.
+  func deleteRemoteBranch(_ name: String, _ global: GlobalOptions) async throws {
+    let store = try global.openStore()
+    let (remoteName, location, storeId) = try resolve(in: store)
+    let index = try await Transports.openCompanion(location: location, storeId: CompanionStores.branches(of: storeId),
+                                                   payload: try payload(), now: Clock.now())
+    do {
+      let identity = Replica.Identity(clientId: store.config.clientId, sessionId: store.config.sessionId)
+      let names = try await RemoteBranchIndex.unpublish(name, storeId: storeId, transport: index, identity: identity)
+      try store.recordRemoteBranches(remote: remoteName ?? location, names: names, heads: [:])
+      await index.close()
+    } catch {
+      await index.close()
+      throw error
+    }
+  }
+}
+
 enum RemoteLocation {
   static func looksLikeLocation(_ text: String) -> Bool {
     text.contains("://") || text.hasPrefix("/") || text.hasPrefix(".") || FileManager.default.fileExists(atPath: text)

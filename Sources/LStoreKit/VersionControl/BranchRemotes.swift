@@ -57,17 +57,39 @@ public struct BranchUpstream: Sendable {
 public enum RemoteBranchIndex {
   public static let eventName = "lstore.Branch"
 
-  /// The branch names published for `storeId`, in the order they were published.
+  /// The branch names published for `storeId` and not deleted since, in the order they
+  /// were published.
   public static func names(storeId: String, transport: SyncTransport) async throws -> (names: [String], head: Int64) {
     var names: [String] = []
     var head: Int64 = 0
     try await transport.pull(after: 0) { page in
       for event in page.events where event.name == eventName && event.args?["store"]?.stringValue == storeId {
-        if let name = event.args?["name"]?.stringValue, !names.contains(name) { names.append(name) }
+        guard let name = event.args?["name"]?.stringValue else { continue }
+        if event.args?["deleted"] == .bool(true) {
+          names.removeAll { $0 == name }
+        } else if !names.contains(name) {
+          names.append(name)
+        }
       }
       head = page.events.last?.seqNum ?? head
     }
     return (names, head)
+  }
+
+  /// Takes `name` off the list (`push --delete`): the list is a store of events, so a
+  /// deletion is one more record. The branch's own store keeps its events; pushing the
+  /// branch again lists it again.
+  public static func unpublish(_ name: String, storeId: String, transport: SyncTransport,
+                               identity: Replica.Identity) async throws -> [String] {
+    for _ in 0..<2 {
+      let (names, head) = try await Self.names(storeId: storeId, transport: transport)
+      guard names.contains(name) else { throw StoreError.notFound("no branch '\(name)' on the remote (see 'lstore branch -r')") }
+      let event = RemoteEvent(seqNum: head + 1, parentSeqNum: head, name: eventName,
+                              args: ["store": .string(storeId), "name": .string(name), "deleted": .bool(true)],
+                              clientId: identity.clientId, sessionId: identity.sessionId)
+      if case .accepted = try await transport.push([event]) { return names.filter { $0 != name } }
+    }
+    throw StoreError.busy("the remote's branch list changed while deleting '\(name)'; try again")
   }
 
   /// Adds `name` to the index unless it is there (a second clone publishing the same name
