@@ -74,6 +74,7 @@ extension RemoteOptions {
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let upstream = try BranchUpstream.of(replica.eventlog, branch: store.branch)
+    try upstream?.prepareFirstSync(replica.eventlog)
     let targetId = upstream?.storeId(for: storeId) ?? storeId
     let payload = try payload()
     let transport = upstream == nil

@@ -25,6 +25,14 @@ public struct BranchUpstream: Sendable {
     return BranchUpstream(name: try eventlog.meta(nameKey) ?? branch)
   }
 
+  /// Before a branch's first sync: a branch made by an lstore without branch stores copied
+  /// main's commit-record cursors, which describe main's records store, not this branch's.
+  public func prepareFirstSync(_ eventlog: Eventlog) throws {
+    guard try eventlog.meta(Self.headKey) == nil, eventlog.hasLStoreRecords else { return }
+    try eventlog.connection.cached("DELETE FROM \(eventlog.schemaName.quotedIdentifier).lstore_meta WHERE key IN (?, ?)")
+      .execute([.text(CommitRecordSync.headKey), .text(CommitRecordSync.publishedKey)])
+  }
+
   /// The remote store this branch syncs with, for the app's store id `storeId`.
   public func storeId(for storeId: String) -> String { CompanionStores.branch(of: storeId, named: name) }
 
