@@ -56,6 +56,13 @@ public struct LStoreCommand: AsyncParsableCommand {
       OutputStream.standardError.flush()
       Foundation.exit(ExitStatus.invalidInput.rawValue)
     }
+    // An unknown command word: git's message, before ArgumentParser calls it an unexpected
+    // argument of the root command.
+    if let message = UsageErrors.unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
+      OutputStream.standardError.line("lstore: error: \(message)")
+      OutputStream.standardError.flush()
+      Foundation.exit(ExitStatus.usage.rawValue)
+    }
     do {
       var command = try parseAsRoot()
       if var asyncCommand = command as? AsyncParsableCommand {
@@ -75,9 +82,15 @@ public struct LStoreCommand: AsyncParsableCommand {
         OutputStream.standardError.line("lstore: error: \(error.description)")
         Foundation.exit(ExitStatus.failure.rawValue)
       }
-      // Usage errors, --help, --version and the like: ArgumentParser reports those itself.
+      // A command's own exit status (fsck with findings): it has said what it had to.
+      if let exit = error as? ExitCode { Foundation.exit(exit.rawValue) }
       if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
-        exit(withError: error)
+        // --help, --version, completion requests: ArgumentParser prints those itself.
+        guard exitCode(for: error) != .success else { exit(withError: error) }
+        // Usage errors: one line in lstore's format, like every other error.
+        OutputStream.standardError.line("lstore: error: \(UsageErrors.oneLine(fullMessage(for: error)))")
+        OutputStream.standardError.flush()
+        Foundation.exit(ExitStatus.usage.rawValue)
       }
       OutputStream.standardError.line("lstore: error: \(error)")
       Foundation.exit(ExitStatus.failure.rawValue)

@@ -31,6 +31,7 @@ struct RemoteCommand: ParsableCommand {
         throw StoreError.remoteExists(name)
       }
       if let storeId, !Identifiers.isValidStoreID(storeId) { throw StoreError.invalidStoreId(storeId) }
+      try RemoteLocation.checkScheme(url)
       let location = RemoteLocation.normalize(url, relativeTo: FileManager.default.currentDirectoryPath)
       try store.updateConfig { config in
         config.remotes = (config.remotes ?? [:]).merging([name: .init(url: location, storeId: storeId)]) { $1 }

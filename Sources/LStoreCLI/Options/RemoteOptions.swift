@@ -50,8 +50,10 @@ struct RemoteOptions: ParsableArguments {
       throw InputError.usage("no remote given and no default remote; add one with 'lstore remote add origin ws://127.0.0.1:8787'")
     }
     if let config = store.config.remotes?[chosen] {
+      try RemoteLocation.checkScheme(config.url)
       return (chosen, config.url, storeId ?? config.storeId ?? store.config.storeId)
     }
+    try RemoteLocation.checkScheme(chosen)
     guard RemoteLocation.looksLikeLocation(chosen) else {
       throw StoreError.notFound("no remote named '\(chosen)' (see 'lstore remote list')")
     }
@@ -94,6 +96,17 @@ extension RemoteOptions {
 }
 
 enum RemoteLocation {
+  static let schemes = ["ws", "wss", "http", "https", "file"]
+
+  /// A URL whose scheme lstore does not speak is a usage error (64), not an unreachable
+  /// remote: no retry will help, the command line has to change.
+  static func checkScheme(_ text: String) throws {
+    guard let range = text.range(of: "://") else { return }
+    let scheme = text[..<range.lowerBound].lowercased()
+    guard !schemes.contains(scheme) else { return }
+    throw InputError.usage("'\(text)' is not a remote lstore can use: give ws://host:port, http://host:port (or wss://, https://) or a path to another store")
+  }
+
   static func looksLikeLocation(_ text: String) -> Bool {
     text.contains("://") || text.hasPrefix("/") || text.hasPrefix(".") || FileManager.default.fileExists(atPath: text)
   }
