@@ -2,16 +2,27 @@ import Foundation
 import LStoreKit
 import LStoreSyncWebSocket
 
+/// A live connection's drop and return (for commands that say so on stderr).
+public typealias ConnectionChange = LStoreSyncWebSocket.ConnectionChange
+
 /// Picks the transport for a remote location.
 public enum Transports {
   /// - Parameter localEventlog: the syncing store's own eventlog, which a path remote must not be.
   /// - Parameter live: the transport will follow live updates, so a WebSocket keeps
   ///   reconnecting; otherwise a lost connection ends the command with an error.
+  /// - Parameter onConnectionChange: told when a live WebSocket connection drops and
+  ///   comes back.
   public static func open(location: String, storeId: String, payload: JSONValue?, now: String,
-                          localEventlog: String? = nil, live: Bool = false) async throws -> SyncTransport {
+                          localEventlog: String? = nil, live: Bool = false,
+                          onConnectionChange: (@Sendable (ConnectionChange) -> Void)? = nil) async throws -> SyncTransport {
     let lower = location.lowercased()
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") {
-      return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload, reconnect: live)
+      do {
+        return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload, reconnect: live,
+                                                    onConnectionChange: onConnectionChange)
+      } catch let error as WebSocketSyncError where error.connectFailure == .upgradeRefused {
+        throw await ConnectErrors.probeRefusedUpgrade(url: location, storeId: storeId, payload: payload)
+      }
     }
     if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
       return try HTTPTransport(url: location, storeId: storeId, payload: payload)

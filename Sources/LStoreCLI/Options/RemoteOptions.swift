@@ -72,8 +72,18 @@ extension RemoteOptions {
     let (_, location, storeId) = try resolve(in: store)
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
+    // A following pull reconnects by itself; the user is told, or a dropped connection
+    // would look like a quiet backend. Written with one write(2) each: this runs on the
+    // client's connection task, not the main one.
+    let quiet = global.quiet
+    let onConnectionChange: @Sendable (ConnectionChange) -> Void = { change in
+      guard !quiet else { return }
+      let line = change == .lost ? "Connection to \(location) lost; reconnecting…\n" : "Reconnected to \(location); catching up\n"
+      FileHandle.standardError.write(Data(line.utf8))
+    }
     let transport = try await Transports.open(location: location, storeId: storeId, payload: try payload(), now: Clock.now(),
-                                              localEventlog: store.eventlogPath, live: live)
+                                              localEventlog: store.eventlogPath, live: live,
+                                              onConnectionChange: live ? onConnectionChange : nil)
     var companion: SyncTransport? = nil
     do {
       let client = SyncClient(replica: replica, transport: transport)
