@@ -1,0 +1,158 @@
+import Foundation
+import XCTest
+
+/// What a git user expects of the command line (issue 11): git's treatment of unknown
+/// commands and options in lstore's one error format, network errors a user can act on,
+/// exit codes as the README's table says.
+final class GitUserTests: XCTestCase {
+  var sandbox: Sandbox!
+
+  override func setUpWithError() throws {
+    sandbox = try Sandbox()
+    try sandbox.initStore()
+    assertStatus(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"t1","text":"Buy milk"}"#, "-m", "First"), 0)
+  }
+
+  override func tearDown() { sandbox = nil }
+
+  // MARK: - Unknown commands and options
+
+  func testUnknownCommandNamesTheMostSimilarOne() throws {
+    let typo = try sandbox.lstore("stauts")
+    assertError(typo, 64, [])
+    XCTAssertEqual(typo.stderr,
+                   "lstore: error: 'stauts' is not an lstore command. See 'lstore --help'. The most similar command is 'status'.\n")
+    // After global options too.
+    assertError(try sandbox.lstore("-C", ".", "--color", "never", "sho", "e1"), 64,
+                ["'sho' is not an lstore command", "The most similar command is 'show'"])
+    // Nothing close: no suggestion.
+    let far = try sandbox.lstore("frobnicate")
+    assertError(far, 64, ["'frobnicate' is not an lstore command. See 'lstore --help'."])
+    XCTAssertFalse(far.stderr.contains("similar"), far.stderr)
+    // A subcommand of remote.
+    assertError(try sandbox.lstore("remote", "ad", "origin", "ws://127.0.0.1:1"), 64,
+                ["'ad' is not an 'lstore remote' command", "'lstore remote add'"])
+  }
+
+  func testGitCommandsLStoreLacksNameTheLStoreWay() throws {
+    assertError(try sandbox.lstore("checkout", "main"), 64,
+                ["'checkout' is not an lstore command", "The lstore way: 'lstore switch <branch>'"])
+    assertError(try sandbox.lstore("add", "x"), 64, ["lstore has no index", "'lstore commit <name> <args>'"])
+    assertError(try sandbox.lstore("merge", "feat"), 64, ["'lstore rebase <branch>'"])
+    assertError(try sandbox.lstore("fetch"), 64, ["'lstore pull'"])
+    // reset is an lstore command: its own errors, not "not a command".
+    let reset = try sandbox.lstore("reset", "e3")
+    XCTAssertFalse(reset.stderr.contains("not an lstore command"), "\(reset)")
+    XCTAssertTrue(reset.stderr.hasPrefix("lstore: error: "), "\(reset)")
+  }
+
+  /// Every usage error, ArgumentParser's included, is one `lstore: error:` line naming the
+  /// command's --help; no `Error:` prefix, no usage block.
+  func testArgumentParserErrorsUseTheOneErrorFormat() throws {
+    let cases: [([String], [String])] = [
+      (["log", "--bogus"], ["unknown option '--bogus'", "See 'lstore log --help'."]),
+      (["log", "--jsno"], ["unknown option '--jsno'", "Did you mean '--json'?"]),
+      (["init"], ["missing expected argument '--schema <path>'", "See 'lstore init --help'."]),
+      (["show"], ["missing expected argument '<ref>'", "See 'lstore show --help'."]),
+      (["commit", "v1.TodoCreated", "{}", "--file", "x.ndjson"], ["give either an event", "See 'lstore commit --help'."]),
+      (["commit", "--file"], ["missing value for '--file <path>'"]),
+      (["serve", "--port", "70000"], ["--port must be between 0 and 65535"]),
+      (["--color", "purple", "log"], ["purple"]),
+      (["log", "extra", "words", "here"], ["unexpected argument"]),
+    ]
+    for (arguments, fragments) in cases {
+      let result = try sandbox.lstore(arguments)
+      assertError(result, 64, fragments)
+      XCTAssertFalse(result.stderr.contains("Error:"), "\(arguments): \(result)")
+      XCTAssertFalse(result.stderr.contains("Usage:"), "\(arguments): \(result)")
+    }
+    // --help and --version still print and exit 0.
+    XCTAssertTrue(try sandbox.lstore("log", "--help").stdout.contains("USAGE: lstore log"))
+    assertStatus(try sandbox.lstore("--version"), 0)
+    assertStatus(try sandbox.lstore("help", "log"), 0)
+  }
+
+  // MARK: - Network errors
+
+  /// A loopback port nothing listens on (bound and released by this process).
+  static func closedPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw SandboxError(message: "socket failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw SandboxError(message: "bind failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+  }
+
+  func testNothingListeningIsSaidPlainly() throws {
+    let port = try Self.closedPort()
+    for url in ["ws://127.0.0.1:\(port)", "http://127.0.0.1:\(port)"] {
+      for command in ["push", "pull"] {
+        let result = try sandbox.lstore(command, url)
+        assertError(result, 69, ["nothing listens on 127.0.0.1:\(port)", "is the server running?"])
+        for leak in ["SingleConnectionFailure", "Connection errors", "errno", "Couldn't connect"] {
+          XCTAssertFalse(result.stderr.contains(leak), "\(command) \(url): \(result)")
+        }
+      }
+    }
+  }
+
+  func testARefusedAuthTokenIsSaidTheSameOverWebSocketAndHTTPAndLogged() throws {
+    let server = try SyncEndToEndTests.Server(sandbox: sandbox, extra: ["--auth-token", "s3cret-token"])
+    defer { server.kill() }
+    for url in [server.url, server.httpURL] {
+      let wrong = try sandbox.lstore("push", url, "--auth-token", "wrong-token-123")
+      assertError(wrong, 69, ["the server refused the auth token (\(url)"])
+      XCTAssertFalse(wrong.stderr.contains("upgrade"), wrong.stderr)
+      let missing = try sandbox.lstore("push", url)
+      assertError(missing, 69, ["the server requires an auth token (\(url))", "LSTORE_AUTH_TOKEN"])
+    }
+    assertStatus(try sandbox.lstore("push", server.httpURL, "--auth-token", "s3cret-token"), 0)
+    // Each refused connection is in the server's log, with its reason and without the token.
+    let log = try waitFor("the server's log of 4 refusals") { () -> String? in
+      let log = server.log
+      return log.components(separatedBy: "connection refused").count - 1 >= 4 ? log : nil
+    }
+    XCTAssertTrue(log.contains("Invalid auth token"), log)
+    XCTAssertTrue(log.contains("Missing auth token"), log)
+    XCTAssertFalse(log.contains("wrong-token-123"), log)
+    XCTAssertFalse(log.contains("s3cret-token"), log)
+    XCTAssertTrue(log.contains("storeId=todos"), log)
+  }
+
+  func testAFollowingPullSaysWhenItsConnectionDropsAndComesBack() throws {
+    var server: SyncEndToEndTests.Server? = try SyncEndToEndTests.Server(sandbox: sandbox)
+    let port = server!.port
+    let url = server!.url
+    let follow = try sandbox.start(LStoreBinary.path, ["pull", "--follow", url])
+    defer { follow.kill(SIGTERM); _ = try? follow.wait() }
+    let stderr = { (try? String(contentsOfFile: follow.errPath, encoding: .utf8)) ?? "" }
+    _ = try waitFor("Following") { stderr().contains("Following \(url)") ? true : nil }
+    server!.kill(SIGKILL)
+    _ = try waitFor("the lost line") { stderr().contains("Connection to \(url) lost; reconnecting") ? true : nil }
+    XCTAssertFalse(stderr().contains("Reconnected"), stderr())
+    // The same port again (the follower keeps retrying it).
+    server = try SyncEndToEndTests.Server(sandbox: sandbox, port: port)
+    _ = try waitFor("the reconnected line") { stderr().contains("Reconnected to \(url)") ? true : nil }
+    XCTAssertTrue(follow.process.isRunning)
+    server?.kill()
+  }
+
+  /// Polls `condition` until it returns a value (at most 30 s).
+  @discardableResult
+  func waitFor<T>(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> T?) throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if let value = try condition() { return value }
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw SandboxError(message: "timed out waiting for \(what)")
+  }
+}
