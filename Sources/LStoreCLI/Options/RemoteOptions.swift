@@ -66,10 +66,11 @@ extension RemoteOptions {
   /// client over them, and closes the transport whatever happens.
   func withSyncClient<T>(_ global: GlobalOptions, live: Bool = false, _ body: (SyncClient) async throws -> T) async throws -> T {
     let store = try global.openStore()
+    // The command line first (a usage error whatever the store's state), then the state.
+    let (_, location, storeId) = try resolve(in: store)
     // A branch has no remote store of its own yet: syncing it through the store's id would
     // send its events to main's backend store, where main would then rebase on them.
     try store.checkBranchSyncs()
-    let (_, location, storeId) = try resolve(in: store)
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     // A following pull reconnects by itself; the user is told, or a dropped connection
