@@ -9,7 +9,9 @@ struct ImportCommand: ParsableCommand {
     discussion: """
       The export's first parent must be this store's head. Everything is checked (checksum, \
       parent chain, args against the schema, materializers) inside one transaction: a \
-      truncated or damaged file, or any failing event, leaves the store unchanged. A line is       at most 16 MiB and a gzip file may inflate to at most 16 GiB; args nest at most 256       levels and hold at most 790,000 bytes.
+      truncated or damaged file, or any failing event, leaves the store unchanged. A line is \
+      at most 16 MiB and a gzip file may inflate to at most 16 GiB; args nest at most 256 \
+      levels and hold at most 790,000 bytes.
       """)
 
   @ParentCommand var root: LStoreCommand

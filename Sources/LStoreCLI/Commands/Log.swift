@@ -8,13 +8,18 @@ struct LogCommand: ParsableCommand {
     abstract: "Show history, newest first: commits, or every event with --events.",
     discussion: """
       Events that arrived without a commit (pulled from apps) are grouped into runs from \
-      one client and session. --json prints one JSON object per event, newest first; the \
-      format is stable (docs/output-formats.md):
-        {"seqNum":"e3","parentSeqNum":"e2","name":…,"args":{…},"clientId":…,"sessionId":…,
-         "schemaHash":…,"syncMetadata":{"_tag":"None"},"clientOnly":false,"commit":{"id":…,"message":…}|null}
+      one client and session.
+
+      --json prints one JSON object per event, newest first; the format is stable \
+      (docs/output-formats.md):
+        {"seqNum":"e3","parentSeqNum":"e2","name":…,"args":{…},
+         "clientId":…,"sessionId":…,"schemaHash":…,
+         "syncMetadata":{"_tag":"None"},"clientOnly":false,
+         "commit":{"id":…,"message":…}|null}
+
       --oneline prints one line per commit (or per event with --events):
-        <commit id, 16 hex> <first>..<last> <message>        (commits; '-' for no commit)
-        <seqNum> <name> <args JSON>                          (events)
+        <commit id, 16 hex> <first>..<last> <message>   (commits; - for none)
+        <seqNum> <name> <args JSON>                     (events)
       """)
 
   @ParentCommand var root: LStoreCommand

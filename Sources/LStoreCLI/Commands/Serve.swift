@@ -16,7 +16,10 @@ struct ServeCommand: AsyncParsableCommand {
       LSTORE_JWT_SECRET, LSTORE_ADMIN_SECRET. They never appear in the log. Stop with Ctrl-C \
       or SIGTERM: pushes in progress finish first.
 
-      Limits: an event is at most 800,000 bytes and its args nest at most 256 levels; pull       pages hold at most 100 events and 900,000 bytes; a message is at most 16 MiB; each       connection has at most 256 pushes and 4 pulls in flight and stops being read while 8 MiB       wait to be sent to it (closed at 64 MiB). docs/sync-server.md lists every limit and its error.
+      Limits: an event is at most 800,000 bytes and its args nest at most 256 levels; pull \
+      pages hold at most 100 events and 900,000 bytes; a message is at most 16 MiB; each \
+      connection has at most 256 pushes and 4 pulls in flight and stops being read while 8 MiB \
+      wait to be sent to it (closed at 64 MiB). docs/sync-server.md lists every limit and its error.
       """)
 
   @ParentCommand var root: LStoreCommand
