@@ -258,6 +258,14 @@ _lstore_commit() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion commit -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_log() {
@@ -319,6 +327,18 @@ _lstore_branch() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion branch -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    2)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion branch -- positional@1 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_switch() {
@@ -327,6 +347,14 @@ _lstore_switch() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion switch -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_rebase() {
@@ -344,6 +372,14 @@ _lstore_rebase() {
         ;;
     '--strategy')
         __lstore_add_completions -W 'stop'$'\n''ours'$'\n''theirs'$'\n''replay'
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion rebase -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -371,6 +407,14 @@ _lstore_reset() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion reset -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_reflog() {
@@ -509,6 +553,14 @@ _lstore_remote_remove() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion remote remove -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_remote_list() {
@@ -525,6 +577,14 @@ _lstore_remote_set-default() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion remote set-default -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_push() {
@@ -547,6 +607,14 @@ _lstore_push() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion push -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_pull() {
@@ -566,6 +634,14 @@ _lstore_pull() {
         ;;
     '--auth-file')
         __lstore_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion pull -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
         return
         ;;
     esac

@@ -145,6 +145,78 @@ final class GitUserTests: XCTestCase {
     server?.kill()
   }
 
+  // MARK: - Man pages and completions
+
+  func testManPagesAreNamedAsGitsWithEveryCharacterIntact() throws {
+    let man = LStoreBinary.repositoryRoot.appendingPathComponent("man").path
+    let pages = try FileManager.default.contentsOfDirectory(atPath: man).sorted()
+    XCTAssertTrue(pages.contains("lstore.1"), "\(pages)")
+    for page in ["lstore-log.1", "lstore-show.1", "lstore-switch.1", "lstore-remote-add.1"] {
+      XCTAssertTrue(pages.contains(page), "no \(page) in \(pages)")
+    }
+    XCTAssertEqual(pages.filter { $0.hasPrefix("lstore.") && $0 != "lstore.1" }, [], "git's naming is lstore-<command>.1")
+    let log = try String(contentsOfFile: man + "/lstore-log.1", encoding: .utf8)
+    XCTAssertTrue(log.contains(".Dt LSTORE-LOG 1"), log)
+    XCTAssertFalse(log.contains(#""name":,"#), "a dropped …: \(log)")
+    XCTAssertTrue(log.contains(#""name":\[u2026],"args":{\[u2026]}"#), log)
+    let root = try String(contentsOfFile: man + "/lstore.1", encoding: .utf8)
+    XCTAssertTrue(root.contains(".Xr lstore-log 1"), root)
+    // Rendered as man shows it: the … is there, and the JSON example is not broken up.
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/man") else { return }
+    let rendered = try sandbox.shell("MANWIDTH=80 man -l \(man)/lstore-log.1 2>/dev/null", env: ["LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"])
+    XCTAssertTrue(rendered.stdout.contains(#"{"seqNum":"e3","parentSeqNum":"e2","name":…,"args":{…},"#), rendered.stdout)
+  }
+
+  func testLogHelpKeepsItsJSONExampleWhole() throws {
+    let help = try sandbox.lstore("log", "--help")
+    XCTAssertTrue(help.lines.contains(#"  {"seqNum":"e3","parentSeqNum":"e2","name":…,"args":{…},"#), help.stdout)
+    XCTAssertTrue(help.lines.contains(#"   "commit":{"id":…,"message":…}|null}"#), help.stdout)
+    // No command's help has a line broken into a blank-looking line (a word longer than the
+    // width), or runs of spaces inside a sentence.
+    let commands = try sandbox.lstore("--help").lines.filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }
+      .compactMap { $0.split(separator: " ").first.map(String.init) }.filter { $0.first?.isLetter == true }
+    XCTAssertGreaterThan(commands.count, 15, "\(commands)")
+    for command in commands {
+      let text = try sandbox.lstore(command, "--help").stdout
+      for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        XCTAssertFalse(!line.isEmpty && line.allSatisfy { $0 == " " }, "\(command) --help: a line of spaces")
+        XCTAssertNil(line.range(of: #"[a-z,;.]      +[a-z]"#, options: .regularExpression), "\(command) --help: \(line)")
+      }
+    }
+  }
+
+  /// Completes `words` (the last one being completed) with the committed bash script.
+  func complete(_ words: [String], cwd: String = ".") throws -> [String] {
+    let script = LStoreBinary.repositoryRoot.appendingPathComponent("completions/lstore.bash").path
+    let quoted = words.map { "'" + $0 + "'" }.joined(separator: " ")
+    let result = try sandbox.shell("""
+      cd \(sandbox.path(cwd)) && source \(script)
+      COMP_WORDS=(\(quoted)); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+      COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}; COMPREPLY=()
+      _lstore lstore "${COMP_WORDS[$COMP_CWORD]}" "${COMP_WORDS[$COMP_CWORD-1]}"
+      printf '%s\\n' "${COMPREPLY[@]}"
+      """)
+    XCTAssertEqual(result.stderr, "", "\(words): \(result)")
+    return result.lines
+  }
+
+  func testCompletionOffersBranchesRemotesAndEventNames() throws {
+    assertStatus(try sandbox.lstore("branch", "feature-x"), 0)
+    assertStatus(try sandbox.lstore("remote", "add", "origin", "ws://127.0.0.1:1"), 0)
+    assertStatus(try sandbox.lstore("remote", "add", "backup", "http://127.0.0.1:2"), 0)
+    XCTAssertEqual(try complete(["lstore", "switch", ""]), ["feature-x", "main"])
+    XCTAssertEqual(try complete(["lstore", "switch", "fe"]), ["feature-x"])
+    XCTAssertEqual(try complete(["lstore", "branch", "-d", ""]), ["feature-x", "main"])
+    XCTAssertEqual(try complete(["lstore", "push", ""]), ["backup", "origin"])
+    XCTAssertEqual(try complete(["lstore", "pull", "o"]), ["origin"])
+    XCTAssertEqual(try complete(["lstore", "remote", "remove", ""]), ["backup", "origin"])
+    XCTAssertEqual(try complete(["lstore", "commit", "v1.TodoC"]),
+                   ["v1.TodoClearedCompleted", "v1.TodoCompleted", "v1.TodoCreated"])
+    // From elsewhere, with -C; and outside any store, nothing (and no error).
+    XCTAssertEqual(try complete(["lstore", "-C", sandbox.root, "switch", ""], cwd: "/"), ["feature-x", "main"])
+    XCTAssertEqual(try complete(["lstore", "switch", ""], cwd: "/"), [])
+  }
+
   /// Polls `condition` until it returns a value (at most 30 s).
   @discardableResult
   func waitFor<T>(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> T?) throws -> T {

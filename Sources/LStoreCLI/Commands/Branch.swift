@@ -17,8 +17,10 @@ struct BranchCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: "The branch to create, delete or rename (omit to list branches).") var name: String?
-  @Argument(help: ArgumentHelp("Where the new branch starts, or the new name with -m (default: the head).", valueName: "start"))
+  @Argument(help: "The branch to create, delete or rename (omit to list branches).", completion: Completions.branches)
+  var name: String?
+  @Argument(help: ArgumentHelp("Where the new branch starts, or the new name with -m (default: the head).", valueName: "start"),
+            completion: Completions.branches)
   var startPoint: String?
 
   @Option(name: .long, help: ArgumentHelp("Where the new branch starts (a revision).", valueName: "revision"))
@@ -87,7 +89,7 @@ struct SwitchCommand: ParsableCommand {
     abstract: "Make another branch current (its state is already materialized).")
 
   @ParentCommand var root: LStoreCommand
-  @Argument(help: "The branch.") var name: String
+  @Argument(help: "The branch.", completion: Completions.branches) var name: String
   @Flag(name: [.short, .customLong("create")], help: "Create the branch from the current head first.") var create = false
 
   func run() throws {

@@ -17,7 +17,7 @@ struct CommitCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: ArgumentHelp("The event name, e.g. v1.TodoCreated.", valueName: "name"))
+  @Argument(help: ArgumentHelp("The event name, e.g. v1.TodoCreated.", valueName: "name"), completion: Completions.eventNames)
   var name: String?
 
   @Argument(help: ArgumentHelp("The event's args as a JSON object (default: {}).", valueName: "args"))

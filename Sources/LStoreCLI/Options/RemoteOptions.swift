@@ -6,7 +6,8 @@ import LStoreRemote
 /// How push and pull find their backend and authenticate.
 struct RemoteOptions: ParsableArguments {
   @Argument(help: ArgumentHelp(
-    "A remote name, or a URL (ws://, http://) or store path (default: the default remote).", valueName: "remote"))
+    "A remote name, or a URL (ws://, http://) or store path (default: the default remote).", valueName: "remote"),
+            completion: Completions.remotes)
   var remote: String?
 
   @Option(name: .customLong("store-id"), help: "The storeId on the backend (default: the remote's, else this store's).")
