@@ -145,6 +145,31 @@ final class GitUserTests: XCTestCase {
     server?.kill()
   }
 
+  // MARK: - materialize --until
+
+  func testMaterializeUntilLeavesTheBranchStateCurrentAndRefusesPastTheHead() throws {
+    assertStatus(try sandbox.lstore("commit", "v1.TodoCompleted", #"{"id":"t1"}"#, "-m", "Done"), 0)
+    let state = try sandbox.statePath()
+    let before = try sandbox.sqlite(state, "SELECT * FROM todos")
+    // Without -o: refused with the command to run instead; nothing changed.
+    assertError(try sandbox.lstore("materialize", "--until", "e1"), 64,
+                ["--until e1 builds a past state", "'lstore materialize --until e1 -o state-e1.db'"])
+    XCTAssertEqual(try sandbox.sqlite(state, "SELECT * FROM todos"), before)
+    // With -o: the past state in that file, the branch's state untouched, commit works.
+    assertStatus(try sandbox.lstore("materialize", "--until", "e1", "-o", "past.db"), 0)
+    XCTAssertEqual(try sandbox.sqlite("past.db", "SELECT id, completed FROM todos"), "t1|0\n")
+    XCTAssertEqual(try sandbox.sqlite(state, "SELECT * FROM todos"), before)
+    assertStatus(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"t2","text":"x"}"#), 0)
+    // The head itself needs no -o (it is the current state).
+    assertStatus(try sandbox.lstore("materialize", "--until", "e3"), 0)
+    // Past the head: the error `branch x e20` gives, and no file.
+    let branch = try sandbox.lstore("branch", "x", "e20")
+    let past = try sandbox.lstore("materialize", "--until", "e20", "-o", "far.db")
+    assertError(past, branch.status, ["unknown revision 'e20'"])
+    XCTAssertEqual(past.stderr, branch.stderr)
+    XCTAssertFalse(sandbox.exists("far.db"))
+  }
+
   // MARK: - Man pages and completions
 
   func testManPagesAreNamedAsGitsWithEveryCharacterIntact() throws {
