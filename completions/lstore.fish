@@ -237,7 +237,7 @@ complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options 
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore materialize" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore fsck" schema' -l 'schema' -d 'Check against this schema file instead of the store\'s.' -rfa '(set -l exts \'yaml\' \'yml\' \'json\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore fsck" replay' -l 'replay' -d 'Also rebuild state from scratch and compare every table with the store\'s state.'
-complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore fsck" json' -l 'json' -d 'One JSON object per finding: {severity, subject, message}.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore fsck" json' -l 'json' -d 'One JSON object per finding: {severity, subject, message}, then {events, errors, warnings}.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore fsck" version' -l 'version' -d 'Show the version.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore fsck" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" o output' -s 'o' -l 'output' -d 'Write to this file (written whole, then renamed into place).' -rF

@@ -73,6 +73,7 @@ public struct LStoreCommand: AsyncParsableCommand {
       OutputStream.standardOutput.flush()
     } catch {
       OutputStream.standardOutput.flush()
+      ProgressReporter.clearAll()
       if let (status, message) = ExitStatus.classify(error) {
         OutputStream.standardError.line("lstore: error: \(message)")
         OutputStream.standardError.flush()

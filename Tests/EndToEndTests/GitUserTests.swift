@@ -170,6 +170,79 @@ final class GitUserTests: XCTestCase {
     XCTAssertFalse(sandbox.exists("far.db"))
   }
 
+  // MARK: - Progress and interrupts
+
+  /// Runs `command` (a shell line) on a pseudo-terminal (script(1)); the terminal's output
+  /// goes to `transcript`. Returns the running script and the file where the shell wrote
+  /// its pid (lstore's, after exec).
+  func onTerminal(_ command: String, transcript: String) throws -> (RunningCommand, String) {
+    let pidFile = sandbox.path("\(transcript).pid")
+    // \$\$: expanded by the shell script(1) starts, not by the one that starts script.
+    let line = #"echo \$\$ > '"# + pidFile + "'; exec " + command
+    let running = try sandbox.start("/bin/bash", ["-c", "script -qec \"\(line)\" /dev/null > '\(sandbox.path(transcript))'"],
+                                    env: ["TERM": "xterm"])
+    return (running, pidFile)
+  }
+
+  func transcript(_ name: String) -> String { (try? String(contentsOfFile: sandbox.path(name), encoding: .utf8)) ?? "" }
+
+  func testProgressOnATerminalIsClearedAndCtrlCSaysNothingWasWritten() throws {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("no script(1)") }
+    let count = 100_000
+    var lines = ""
+    lines.reserveCapacity(count * 64)
+    for i in 0..<count { lines += #"{"name":"v1.TodoCreated","args":{"id":"p\#(i)","text":"todo \#(i)"}}"# + "\n" }
+    try sandbox.write("many.ndjson", lines)
+    let clearLine = "\r\u{1B}[K"
+
+    // commit --file: progress on the terminal, cleared before the result.
+    let (commit, _) = try onTerminal("lstore commit --file many.ndjson -m many", transcript: "commit.out")
+    assertStatus(try commit.wait(), 0)
+    let committed = transcript("commit.out")
+    XCTAssertTrue(committed.contains("\rcommitting: "), committed.suffix(300).debugDescription)
+    let result = try XCTUnwrap(committed.range(of: "] e2..e\(count + 1) many (\(count) events)"), committed.suffix(300).debugDescription)
+    let lastProgress = try XCTUnwrap(committed.range(of: "\rcommitting: ", options: .backwards))
+    XCTAssertTrue(committed[lastProgress.upperBound..<result.lowerBound].contains(clearLine + "["),
+                  "cleared before the result: \(committed.suffix(300).debugDescription)")
+    // Not on a terminal: no progress at all.
+    try sandbox.write("few.ndjson", String(lines.prefix(64 * 5000)).split(separator: "\n").dropLast().map { $0.replacingOccurrences(of: #""p"#, with: #""q"#) }.joined(separator: "\n") + "\n")
+    let piped = try sandbox.lstore("commit", "--file", "few.ndjson")
+    assertStatus(piped, 0)
+    XCTAssertEqual(piped.stderr, "")
+
+    // fsck --replay and materialize: progress too, cleared.
+    for (command, label) in [("lstore fsck --replay", "replaying: "), ("lstore materialize", "materializing: ")] {
+      let (running, _) = try onTerminal(command, transcript: "step.out")
+      assertStatus(try running.wait(), 0)
+      let text = transcript("step.out")
+      XCTAssertTrue(text.contains("\r" + label), "\(command): \(text.suffix(300).debugDescription)")
+      let last = try XCTUnwrap(text.range(of: "\r" + label, options: .backwards))
+      XCTAssertTrue(text[last.upperBound...].contains(clearLine), "\(command): the line is cleared: \(text.suffix(300).debugDescription)")
+    }
+
+    // Ctrl-C during an import: the line cleared, one line saying nothing was written, 130,
+    // and nothing was.
+    assertStatus(try sandbox.lstore("export", "-o", "all.ndjson"), 0)
+    try sandbox.initStore("other")
+    let (importing, pidFile) = try onTerminal("lstore -C other import all.ndjson", transcript: "import.out")
+    try waitFor("the import's progress") { transcript("import.out").contains("\rimporting: ") ? true : nil }
+    let pid = try XCTUnwrap(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+    kill(pid, SIGINT)
+    let interrupted = try importing.wait()
+    XCTAssertEqual(interrupted.status, 130, "\(interrupted)")
+    let text = transcript("import.out")
+    XCTAssertTrue(text.hasSuffix(clearLine + "lstore: error: interrupted; nothing was written\r\n"), text.suffix(300).debugDescription)
+    XCTAssertFalse(text.contains("Imported"), text.suffix(300).debugDescription)
+    XCTAssertEqual(jsonLines(try sandbox.lstore("-C", "other", "status", "--json")).first?["events"] as? Int, 0)
+    assertStatus(try sandbox.lstore("-C", "other", "fsck"), 0)
+  }
+
+  func testFsckJSONOnACleanStorePrintsItsSummary() throws {
+    let clean = try sandbox.lstore("fsck", "--json")
+    assertStatus(clean, 0)
+    XCTAssertEqual(clean.lines, [#"{"events":1,"errors":0,"warnings":0}"#])
+  }
+
   // MARK: - Man pages and completions
 
   func testManPagesAreNamedAsGitsWithEveryCharacterIntact() throws {

@@ -50,7 +50,9 @@ struct CommitCommand: ParsableCommand {
     let source = amend && name == nil && file == nil ? InputSource(given: [], label: "args") : try openInputs()
     let store = try global.openStore()
     let schema = try store.loadSchema()
-    let progress = ProgressReporter(quiet: global.quiet)
+    // One transaction: an interrupted commit leaves the store as it was.
+    let progress = ProgressReporter(quiet: global.quiet, interrupted: "nothing was written")
+    defer { progress.finish() }
     let replica = try store.openReplica(schema: schema, now: Clock.now(), progress: progress.handler)
     progress.finish()
     if let rebuild = replica.rebuild { global.note("note: rebuilt state for the current schema (\(rebuild.events) events)") }
@@ -64,12 +66,20 @@ struct CommitCommand: ParsableCommand {
     }
     let result: Replica.StreamedCommitResult
     do {
+      // Events from a file are counted as they are read (their total is not known).
+      var read = 0
       result = try replica.commit(
-        streaming: source.next, message: { message ?? Self.summary($0) }, author: store.author(), time: Clock.now(),
+        streaming: {
+          let input = try source.next()
+          read += 1
+          if read % 1_000 == 0 { progress.draw(LStoreKit.Progress(done: read, total: nil, label: "committing")) }
+          return input
+        }, message: { message ?? Self.summary($0) }, author: store.author(), time: Clock.now(),
         identity: identity)
     } catch StoreError.empty {
       throw InputError.invalid("\(source.label): no events to commit")
     }
+    progress.finish()
     render(result.commit!, count: result.count, global: global)
   }
 

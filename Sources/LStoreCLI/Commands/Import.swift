@@ -32,7 +32,8 @@ struct ImportCommand: ParsableCommand {
     } catch let error as StreamError {
       throw InputError.notFound(error.description)
     }
-    let progress = ProgressReporter(quiet: global.quiet)
+    // One transaction: an interrupted import leaves the store as it was.
+    let progress = ProgressReporter(quiet: global.quiet, interrupted: "nothing was written")
     let replica = try store.openReplica(schema: schema, now: Clock.now(), progress: progress.handler)
     let report: ImportReport
     do {

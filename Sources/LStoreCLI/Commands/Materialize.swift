@@ -66,7 +66,8 @@ struct MaterializeCommand: ParsableCommand {
     guard !FileIdentity.same(statePath, eventlogPath) else {
       throw InputError.usage("--output is the eventlog itself; give another path for the state file")
     }
-    let progress = ProgressReporter(quiet: global.quiet)
+    // The new state is renamed into place only when complete.
+    let progress = ProgressReporter(quiet: global.quiet, interrupted: "nothing was written")
     let report = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: statePath, schema: loaded,
                                             until: untilSeq, updatedAt: Clock.now(), progress: progress.handler)
     progress.finish()
