@@ -243,6 +243,42 @@ final class GitUserTests: XCTestCase {
     XCTAssertEqual(clean.lines, [#"{"events":1,"errors":0,"warnings":0}"#])
   }
 
+  // MARK: - Wording
+
+  func testWordingAfterAPushAndForBadBranchNames() throws {
+    // A client-only event under the pushed head.
+    assertStatus(try sandbox.lstore("commit", "uiStateSet", #"{"value":{"filter":"active"}}"#), 0)
+    assertStatus(try sandbox.lstore("commit", "v1.TodoCompleted", #"{"id":"t1"}"#, "-m", "Done"), 0)
+    try sandbox.initStore("remote")
+    assertStatus(try sandbox.lstore("push", "remote"), 0)
+    let status = try sandbox.lstore("status")
+    XCTAssertTrue(status.stdout.contains("Backend head: e2 — 0 pending to push; 1 client-only event (never pushed)"), status.stdout)
+    let json = try XCTUnwrap(jsonLines(try sandbox.lstore("status", "--json")).first)
+    XCTAssertEqual(json["clientOnly"] as? Int, 1)
+    XCTAssertEqual(json["pending"] as? Int, 0)
+
+    // A confirmed event: its rows derived by replay, as for a pending one.
+    let shown = try sandbox.lstore("show", "e1")
+    assertStatus(shown, 0)
+    XCTAssertTrue(shown.stdout.hasSuffix("Changes (derived by replaying the eventlog up to e1):\n  INSERT todos (id='t1', text='Buy milk', completed=0, deletedAt=NULL)\n"), shown.stdout)
+    XCTAssertFalse(shown.stdout.contains("not recorded"), shown.stdout)
+    let first = try XCTUnwrap(jsonLines(try sandbox.lstore("show", "--json", "e1")).first)
+    XCTAssertEqual(first["changesReplayed"] as? Bool, true)
+    let changes = try XCTUnwrap(first["changes"] as? [[String: Any]])
+    XCTAssertEqual(changes.count, 1)
+    XCTAssertEqual(changes.first?["operation"] as? String, "insert")
+    XCTAssertEqual((changes.first?["new"] as? [String: Any])?["text"] as? String, "Buy milk")
+    // The state itself is untouched by the replay.
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath(), "SELECT id, completed FROM todos"), "t1|1\n")
+
+    // Branch names are branch names, never events.
+    for arguments in [["branch", "bad name"], ["branch", "bad name", "e1"], ["switch", "-c", "bad name"], ["branch", "-m", "bad name"]] {
+      let result = try sandbox.lstore(arguments)
+      assertError(result, 65, ["invalid branch name 'bad name'"])
+      XCTAssertFalse(result.stderr.contains("event"), "\(arguments): \(result)")
+    }
+  }
+
   // MARK: - Man pages and completions
 
   func testManPagesAreNamedAsGitsWithEveryCharacterIntact() throws {

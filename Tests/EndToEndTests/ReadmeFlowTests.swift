@@ -117,7 +117,7 @@ final class ReadmeFlowTests: XCTestCase {
     assertStatus(status, 0)
     XCTAssertTrue(status.stdout.contains("On branch main of store 'todos'"), status.stdout)
     XCTAssertTrue(status.stdout.contains("Head:         e4 (5 events, 3 commits)"), status.stdout)
-    XCTAssertTrue(status.stdout.contains("4 pending to push, 1 client-only"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("4 pending to push; 1 client-only event (never pushed)"), status.stdout)
     XCTAssertTrue(status.stdout.contains("state-48884714638@4.db: materialized through e4"), status.stdout)
     let statusJSON = try XCTUnwrap(jsonLines(try sandbox.lstore("status", "--json")).first)
     XCTAssertEqual(statusJSON["head"] as? String, "e4")
