@@ -279,6 +279,58 @@ final class GitUserTests: XCTestCase {
     }
   }
 
+  // MARK: - Install and demo
+
+  func testInstallPutsTheBinaryManPagesAndCompletionsUnderThePrefix() throws {
+    let script = LStoreBinary.repositoryRoot.appendingPathComponent("scripts/install.sh").path
+    let prefix = sandbox.path("prefix")
+    // --binary: the binary under test, no build (a release build is too slow for a test).
+    let installed = try sandbox.shell("bash '\(script)' --prefix '\(prefix)' --binary '\(LStoreBinary.path)'")
+    assertStatus(installed, 0)
+    XCTAssertTrue(installed.stdout.contains("installed lstore \(try sandbox.lstore("--version").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) as \(prefix)/bin/lstore"), "\(installed)")
+    XCTAssertTrue(installed.stdout.contains("export PATH=\"\(prefix)/bin:$PATH\""), "not on PATH yet: \(installed)")
+    for file in ["bin/lstore", "share/man/man1/lstore.1", "share/man/man1/lstore-log.1", "share/man/man1/lstore-remote-add.1",
+                 "share/bash-completion/completions/lstore", "share/zsh/site-functions/_lstore",
+                 "share/fish/vendor_completions.d/lstore.fish"] {
+      XCTAssertTrue(sandbox.exists("prefix/" + file), "no \(file)")
+    }
+    // On PATH, lstore and `man lstore-log` work.
+    let used = try sandbox.shell("export PATH='\(prefix)/bin':/usr/bin:/bin; cd '\(sandbox.root)'; lstore log --oneline",
+                                 env: ["PATH": "/usr/bin:/bin"])
+    XCTAssertTrue(used.stdout.contains(" e1 First"), "\(used)")
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/man") {
+      let page = try sandbox.shell("MANPATH='\(prefix)/share/man' man -w lstore-log")
+      XCTAssertEqual(page.stdout, "\(prefix)/share/man/man1/lstore-log.1\n", "\(page)")
+    }
+    // A second install over the first is fine; a wrong option is a usage error.
+    assertStatus(try sandbox.shell("bash '\(script)' --prefix '\(prefix)' --binary '\(LStoreBinary.path)' --quiet"), 0)
+    assertStatus(try sandbox.shell("bash '\(script)' --prefix '\(prefix)' --frobnicate"), 64)
+    assertStatus(try sandbox.shell("bash '\(script)' --prefix '\(prefix)' --binary '\(sandbox.path("nope"))'"), 66)
+  }
+
+  func testTheDemoPrintsOnlyItsCommandsQuotedToPasteAndTheirOutput() throws {
+    let script = LStoreBinary.repositoryRoot.appendingPathComponent("scripts/demo.sh").path
+    let demo = try sandbox.shell("bash '\(script)' --binary '\(LStoreBinary.path)'",
+                                 env: ["LSTORE_DEMO_DIR": sandbox.path("demo"), "NO_COLOR": ""])
+    assertStatus(demo, 0)
+    let output = demo.stdout + demo.stderr
+    XCTAssertFalse(output.contains("\u{1B}"), "no escape codes into a file or pipe")
+    for noise in ["Compiling", "Building", "warning:", "Fetching", "install:"] {
+      XCTAssertFalse(output.contains(noise), "\(noise) in the demo's output")
+    }
+    XCTAssertTrue(demo.stdout.contains("Pushed 1 event to ws://"), demo.stdout)
+    // Each echoed command, pasted into a shell, gives back the words that were run.
+    let commandLines = demo.lines.filter { $0.hasPrefix("$ lstore ") }
+    XCTAssertGreaterThan(commandLines.count, 20)
+    let alice = try XCTUnwrap(commandLines.first { $0.contains("Alice") && $0.contains(" commit ") }, "\(commandLines)")
+    let words = try sandbox.shell("lstore() { printf '%s\\n' \"$@\"; }; " + alice.dropFirst(2))
+    XCTAssertEqual(words.lines, ["-C", sandbox.path("demo/alice"), "commit", "v1.TodoCreated",
+                                 #"{"id":"t5","text":"Book the dentist"}"#, "-m", "Alice's todo"], alice)
+    // Every line is a command, its output, or blank: the demo says nothing of its own but
+    // its closing line and the server's port.
+    XCTAssertTrue(demo.stdout.hasSuffix("Demo stores are in \(sandbox.path("demo")) (alice and bob; backend in \(sandbox.path("demo"))/backend).\n"))
+  }
+
   // MARK: - Man pages and completions
 
   func testManPagesAreNamedAsGitsWithEveryCharacterIntact() throws {
