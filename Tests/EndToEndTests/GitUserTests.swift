@@ -25,6 +25,9 @@ final class GitUserTests: XCTestCase {
     // After global options too.
     assertError(try sandbox.lstore("-C", ".", "--color", "never", "sho", "e1"), 64,
                 ["'sho' is not an lstore command", "The most similar command is 'show'"])
+    // help of an unknown command.
+    assertError(try sandbox.lstore("help", "stauts"), 64, ["'stauts' is not an lstore command", "'status'"])
+    assertStatus(try sandbox.lstore("help", "status"), 0)
     // Nothing close: no suggestion.
     let far = try sandbox.lstore("frobnicate")
     assertError(far, 64, ["'frobnicate' is not an lstore command. See 'lstore --help'."])

@@ -19,6 +19,10 @@ enum UsageErrors {
   /// that are ArgumentParser's own (completion requests, script generation) are left to it.
   static func unknownCommand(in arguments: [String]) -> String? {
     guard let (word, index) = firstWord(arguments, from: 0) else { return nil }
+    // `lstore help stauts`: the command asked about must exist too.
+    if word == "help", let (topic, _) = firstWord(arguments, from: index + 1), topic != "help" {
+      return unknownCommandMessage(topic)
+    }
     guard let command = LStoreCommand.configuration.subcommands.first(where: { $0._commandName == word || $0.configuration.aliases.contains(word) }) else {
       return unknownCommandMessage(word)
     }
