@@ -406,6 +406,16 @@ final class GitUserTests: XCTestCase {
     XCTAssertEqual(try complete(["lstore", "switch", ""], cwd: "/"), [])
   }
 
+  func testServeSaysWhenItsPortIsTaken() throws {
+    let server = try SyncEndToEndTests.Server(sandbox: sandbox)
+    defer { server.kill() }
+    let second = try sandbox.lstore("serve", "--port", String(server.port), "--data", "other")
+    assertError(second, 1, ["cannot listen on 127.0.0.1:\(server.port): the port is in use", "--port 0"])
+    XCTAssertFalse(second.stderr.contains("errno"), second.stderr)
+    assertError(try sandbox.lstore("serve", "--host", "999.1.1.1", "--port", "0", "--data", "other"), 64,
+                ["'999.1.1.1' is not an address of this machine"])
+  }
+
   /// Polls `condition` until it returns a value (at most 30 s).
   @discardableResult
   func waitFor<T>(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> T?) throws -> T {

@@ -75,6 +75,19 @@ struct ServeCommand: AsyncParsableCommand {
       authToken: secret(authToken, "LSTORE_AUTH_TOKEN"), jwtSecret: secret(jwtSecret, "LSTORE_JWT_SECRET"),
       adminSecret: secret(adminSecret, "LSTORE_ADMIN_SECRET"),
       logLevel: ServerLogLevel(rawValue: logLevel) ?? .info)
-    try await runSyncServer(configuration)
+    do {
+      try await runSyncServer(configuration)
+    } catch {
+      // The socket library's errors name its functions (`bind(descriptor:ptr:bytes:)`): say
+      // what failed in the user's terms.
+      let text = String(describing: error)
+      if text.contains("Address already in use") {
+        throw InputError(status: .failure, message: "cannot listen on \(host):\(port): the port is in use (another lstore serve?); pick another with --port, or --port 0 for a free one")
+      }
+      if text.contains("UnknownHost") || text.contains("Cannot assign requested address") {
+        throw InputError.usage("cannot listen on \(host):\(port): '\(host)' is not an address of this machine")
+      }
+      throw error
+    }
   }
 }
