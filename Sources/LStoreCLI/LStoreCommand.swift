@@ -16,7 +16,7 @@ public struct LStoreCommand: AsyncParsableCommand {
 
       Exit codes: 0 success, 1 failure, 2 refused by the store's state, 3 push rejected \
       (remote ahead), 4 rebase stopped on a conflict, 64 usage error, 65 invalid input, \
-      66 not found, 69 remote unavailable.
+      66 not found, 69 remote unavailable, 130 interrupted.
       """,
     version: version,
     groupedSubcommands: [

@@ -30,7 +30,7 @@ final class ExitCodeTableTests: XCTestCase {
 
   func testEveryCodeInTheReadmeTableIsProducedAndNoOther() throws {
     let table = try Self.readmeCodes()
-    XCTAssertEqual(Set(table.keys), [0, 1, 2, 3, 4, 64, 65, 66, 69], "the table as parsed: \(table)")
+    XCTAssertEqual(Set(table.keys), [0, 1, 2, 3, 4, 64, 65, 66, 69, 130], "the table as parsed: \(table)")
 
     // Two stores and a path remote; on a, branches that conflict (for 4).
     let store = try VCStore(directory: "a")
@@ -79,6 +79,15 @@ final class ExitCodeTableTests: XCTestCase {
         XCTAssertTrue(result.stderr.hasPrefix("lstore: error: "), "\(testCase.why): \(result)")
       }
     }
+    // 130: an import interrupted (SIGINT as Ctrl-C sends it); the store is unchanged.
+    try sandbox.write("big.ndjson", ExportWriter.todos(count: 20_000, firstParent: 0, idPrefix: "big"))
+    let before = jsonLines(try sandbox.lstore(["status", "--json"], cwd: "remote")).first?["events"] as? Int
+    let importing = try sandbox.start(LStoreBinary.path, ["import", sandbox.path("big.ndjson")], cwd: "remote")
+    importing.kill(SIGINT)
+    let interrupted = try importing.wait()
+    XCTAssertEqual(interrupted.status, 130, "\(interrupted)")
+    produced.insert(interrupted.status)
+    XCTAssertEqual(jsonLines(try sandbox.lstore(["status", "--json"], cwd: "remote")).first?["events"] as? Int, before)
     XCTAssertEqual(produced, Set(table.keys), "codes in the table that no case produced, or the other way round")
   }
 }
