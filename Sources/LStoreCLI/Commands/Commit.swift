@@ -61,6 +61,7 @@ struct CommitCommand: ParsableCommand {
       var inputs: [EventInput] = []
       while let input = try source.next() { inputs.append(input) }
       let amended = try replica.amend(message: message, adding: inputs, time: Clock.now(), identity: identity)
+      progress.operationEnded()
       render(amended.commit!, count: amended.events.count, global: global)
       return
     }
@@ -79,7 +80,7 @@ struct CommitCommand: ParsableCommand {
     } catch StoreError.empty {
       throw InputError.invalid("\(source.label): no events to commit")
     }
-    progress.finish()
+    progress.operationEnded()
     render(result.commit!, count: result.count, global: global)
   }
 

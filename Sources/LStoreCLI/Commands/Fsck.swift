@@ -37,7 +37,7 @@ struct FsckCommand: ParsableCommand {
       eventlog: eventlog, schema: loaded, statePath: store.flatMap { store in loaded.map { store.statePath(for: $0) } },
       eventlogPath: store?.eventlogPath ?? global.resolve(global.eventlog ?? ""),
       options: .init(replay: replay), now: Clock.now(), progress: progress.handler)
-    progress.finish()
+    progress.operationEnded()
     let out = global.stdout
     for finding in report.findings {
       if json {

@@ -39,10 +39,10 @@ struct ImportCommand: ParsableCommand {
     do {
       report = try Importer.run(reader, into: replica, storeId: store.config.storeId, progress: progress.handler)
     } catch let error as StreamError {
-      progress.finish()
+      progress.operationEnded()
       throw InputError.invalid("\(path): \(error.description); nothing was imported")
     }
-    progress.finish()
+    progress.operationEnded()
     if json {
       let value: JSONValue = [
         "events": .integer(Int64(report.events)), "commits": .integer(Int64(report.commits)),

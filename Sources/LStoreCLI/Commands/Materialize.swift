@@ -70,7 +70,7 @@ struct MaterializeCommand: ParsableCommand {
     let progress = ProgressReporter(quiet: global.quiet, interrupted: "nothing was written")
     let report = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: statePath, schema: loaded,
                                             until: untilSeq, updatedAt: Clock.now(), progress: progress.handler)
-    progress.finish()
+    progress.operationEnded()
     if json {
       let value: JSONValue = [
         "events": .integer(Int64(report.events)), "through": .string(report.through.description),

@@ -62,6 +62,14 @@ final class ProgressReporter {
     if Self.active === self { Self.active = nil }
   }
 
+  /// The interruptible operation is over (its transaction committed): Ctrl-C from here on
+  /// is the default again, since "nothing was written" would no longer be true.
+  func operationEnded() {
+    finish()
+    signal(SIGINT, SIG_DFL)
+    InterruptNotice.message = nil
+  }
+
   deinit { finish() }
 
   /// Clears any progress line (before an error message).
