@@ -45,7 +45,7 @@ if [[ -z "$binary" ]]; then
     echo "install: the build failed" >&2
     exit 1
   fi
-  binary="$(swift build -c "$configuration" --show-bin-path)/lstore"
+  binary="$(swift build -c "$configuration" --show-bin-path 2>/dev/null)/lstore"
 fi
 [[ -x "$binary" ]] || { echo "install: no lstore binary at $binary" >&2; exit 66; }
 
