@@ -60,6 +60,9 @@ final class ExitCodeTableTests: XCTestCase {
       // On branch feat, which does not sync: the command line is still checked first.
       Case(why: "a URL scheme lstore does not speak", arguments: ["push", "ftp://example.com/x"], status: 64),
       Case(why: "a remote added with such a URL", arguments: ["remote", "add", "up", "ftp://example.com/x"], status: 64),
+      Case(why: "a remote URL without a host", arguments: ["push", "ws://"], status: 64, cwd: "b"),
+      Case(why: "a remote URL with an impossible port", arguments: ["pull", "http://127.0.0.1:99999"], status: 64, cwd: "b"),
+      Case(why: "an invalid store id", arguments: ["push", "--store-id", "bad id", "../remote"], status: 65, cwd: "b"),
       Case(why: "args that do not match the schema", arguments: ["commit", "v1.TodoCreated", #"{"id":"t9"}"#], status: 65),
       Case(why: "a schema error", arguments: ["init", "--schema", sandbox.path("broken.yaml"), sandbox.path("fresh")], status: 65),
       Case(why: "no such event", arguments: ["show", "e42"], status: 66),

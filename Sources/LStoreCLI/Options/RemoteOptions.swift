@@ -69,6 +69,7 @@ extension RemoteOptions {
     let store = try global.openStore()
     // The command line first (a usage error whatever the store's state), then the state.
     let (_, location, storeId) = try resolve(in: store)
+    guard Identifiers.isValidStoreID(storeId) else { throw StoreError.invalidStoreId(storeId) }
     // A branch has no remote store of its own yet: syncing it through the store's id would
     // send its events to main's backend store, where main would then rebase on them.
     try store.checkBranchSyncs()
@@ -110,13 +111,24 @@ extension RemoteOptions {
 enum RemoteLocation {
   static let schemes = ["ws", "wss", "http", "https", "file"]
 
-  /// A URL whose scheme lstore does not speak is a usage error (64), not an unreachable
-  /// remote: no retry will help, the command line has to change.
+  /// A URL whose scheme lstore does not speak, or with no host or an impossible port, is a
+  /// usage error (64), not an unreachable remote: no retry will help, the command line has
+  /// to change.
   static func checkScheme(_ text: String) throws {
     guard let range = text.range(of: "://") else { return }
     let scheme = text[..<range.lowerBound].lowercased()
-    guard !schemes.contains(scheme) else { return }
-    throw InputError.usage("'\(text)' is not a remote lstore can use: give ws://host:port, http://host:port (or wss://, https://) or a path to another store")
+    guard schemes.contains(scheme) else {
+      throw InputError.usage("'\(text)' is not a remote lstore can use: give ws://host:port, http://host:port (or wss://, https://) or a path to another store")
+    }
+    guard scheme != "file" else { return }
+    // A network URL needs a host, and a port a socket can have.
+    let components = URLComponents(string: text)
+    guard let host = components?.host, !host.isEmpty else {
+      throw InputError.usage("'\(text)' has no host: give \(scheme)://host:port, e.g. \(scheme)://127.0.0.1:8787")
+    }
+    if let port = components?.port, !(1...65_535).contains(port) {
+      throw InputError.usage("'\(text)': port \(port) is not between 1 and 65535")
+    }
   }
 
   static func looksLikeLocation(_ text: String) -> Bool {
