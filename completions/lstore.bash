@@ -391,6 +391,14 @@ _lstore_cherry-pick() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options -1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion cherry-pick -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_revert() {
@@ -399,6 +407,14 @@ _lstore_revert() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion revert -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_reset() {

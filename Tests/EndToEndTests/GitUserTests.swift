@@ -401,6 +401,11 @@ final class GitUserTests: XCTestCase {
     XCTAssertEqual(try complete(["lstore", "remote", "remove", ""]), ["backup", "origin"])
     XCTAssertEqual(try complete(["lstore", "commit", "v1.TodoC"]),
                    ["v1.TodoClearedCompleted", "v1.TodoCompleted", "v1.TodoCreated"])
+    // Revisions: branches, HEAD, and commit ids by their first characters.
+    XCTAssertEqual(try complete(["lstore", "reset", ""]), ["feature-x", "main", "HEAD"])
+    let id = try XCTUnwrap(jsonLines(try sandbox.lstore("log", "--json")).first?["commit"] as? [String: Any])["id"] as! String
+    XCTAssertEqual(try complete(["lstore", "revert", String(id.prefix(3))]), [id])
+    XCTAssertEqual(try complete(["lstore", "rebase", "ma"]), ["main"])
     // From elsewhere, with -C; and outside any store, nothing (and no error).
     XCTAssertEqual(try complete(["lstore", "-C", sandbox.root, "switch", ""], cwd: "/"), ["feature-x", "main"])
     XCTAssertEqual(try complete(["lstore", "switch", ""], cwd: "/"), [])

@@ -20,7 +20,7 @@ struct BranchCommand: ParsableCommand {
   @Argument(help: "The branch to create, delete or rename (omit to list branches).", completion: Completions.branches)
   var name: String?
   @Argument(help: ArgumentHelp("Where the new branch starts, or the new name with -m (default: the head).", valueName: "start"),
-            completion: Completions.branches)
+            completion: Completions.revisions)
   var startPoint: String?
 
   @Option(name: .long, help: ArgumentHelp("Where the new branch starts (a revision).", valueName: "revision"))

@@ -25,6 +25,18 @@ enum Completions {
     return matching(names, prefix)
   }
 
+  /// Revisions: branch names, HEAD, and the ids of commits whose id starts with what is
+  /// typed (once it is hex).
+  static let revisions = CompletionKind.custom { (words: [String], _: Int, prefix: String) -> [String] in
+    guard let store = store(words) else { return [] }
+    var candidates = ((try? store.listBranches().map(\.name)) ?? []) + ["HEAD"]
+    if !prefix.isEmpty, prefix.allSatisfy(\.isHexDigit), let eventlog = try? store.openEventlog(readOnly: true),
+       let commits = try? eventlog.commits(withIDPrefix: prefix.lowercased()) {
+      candidates += commits.prefix(50).map(\.id)
+    }
+    return matching(candidates, prefix)
+  }
+
   static let remotes = CompletionKind.custom { (words: [String], _: Int, prefix: String) -> [String] in
     guard let store = store(words) else { return [] }
     return matching((store.config.remotes ?? [:]).keys.sorted(), prefix)
