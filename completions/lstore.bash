@@ -258,14 +258,22 @@ _lstore_commit() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion commit -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_log() {
     repeating_flags=()
-    non_repeating_flags=(--oneline --events --json --reverse --version -h --help)
+    non_repeating_flags=(--oneline --events --json --reverse --graph --all --version -h --help)
     repeating_options=(--name)
     non_repeating_options=(--client --session --from --to -n --max-count)
-    __lstore_offer_flags_options 0
+    __lstore_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
@@ -308,7 +316,7 @@ _lstore_status() {
 
 _lstore_branch() {
     repeating_flags=()
-    non_repeating_flags=(-d --delete -D -m --move --json --version -h --help)
+    non_repeating_flags=(-d --delete -D -m --move -r --remotes --json --version -h --help)
     repeating_options=()
     non_repeating_options=(--at)
     __lstore_offer_flags_options 2
@@ -319,14 +327,52 @@ _lstore_branch() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion branch -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    2)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion branch -- positional@1 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_switch() {
     repeating_flags=()
     non_repeating_flags=(-c --create --version -h --help)
     repeating_options=()
-    non_repeating_options=()
-    __lstore_offer_flags_options 1
+    non_repeating_options=(--store-id --auth-token --auth-file)
+    __lstore_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store-id')
+        return
+        ;;
+    '--auth-token')
+        return
+        ;;
+    '--auth-file')
+        __lstore_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion switch -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    2)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion switch -- positional@1 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_rebase() {
@@ -347,6 +393,14 @@ _lstore_rebase() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion rebase -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_cherry-pick() {
@@ -355,6 +409,14 @@ _lstore_cherry-pick() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options -1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion cherry-pick -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_revert() {
@@ -363,14 +425,30 @@ _lstore_revert() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion revert -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_reset() {
     repeating_flags=()
-    non_repeating_flags=(--hard --json --version -h --help)
+    non_repeating_flags=(--hard --soft --json --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion reset -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_reflog() {
@@ -509,6 +587,14 @@ _lstore_remote_remove() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion remote remove -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_remote_list() {
@@ -525,14 +611,22 @@ _lstore_remote_set-default() {
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion remote set-default -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _lstore_push() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(-d --delete --json --version -h --help)
     repeating_options=()
     non_repeating_options=(--store-id --auth-token --auth-file)
-    __lstore_offer_flags_options 1
+    __lstore_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
@@ -544,6 +638,18 @@ _lstore_push() {
         ;;
     '--auth-file')
         __lstore_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion push -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
+        return
+        ;;
+    2)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion push -- positional@1 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -566,6 +672,14 @@ _lstore_pull() {
         ;;
     '--auth-file')
         __lstore_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __lstore_add_completions -W "$(__lstore_custom_complete ---completion pull -- positional@0 "${COMP_CWORD}" "$(__lstore_cursor_index_in_current_word)")"
         return
         ;;
     esac

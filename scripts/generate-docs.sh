@@ -14,8 +14,26 @@ bin="$(swift build --show-bin-path)"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 mkdir -p "$out/man" "$out/completions"
+# generate-manual drops every non-ASCII character (…, →, —): it reads the command tree
+# from this wrapper, which spells each one as an ASCII placeholder, and the pages get
+# them back as roff's \[uXXXX] below.
+wrapper="$out/lstore"
+cat >"$wrapper" <<WRAPPER
+#!/usr/bin/env bash
+"$bin/lstore" "\$@" | perl -CS -pe 's/([^\\x00-\\x7F])/sprintf("LSTOREU%04XZ", ord(\$1))/ge'
+WRAPPER
+chmod +x "$wrapper"
 # A fixed date keeps the pages reproducible, so CI can compare them byte for byte.
-"$bin/generate-manual" "$bin/lstore" --multi-page --date 2026-01-01 --output-directory "$out/man" >/dev/null
+"$bin/generate-manual" "$wrapper" --multi-page --date 2026-01-01 --output-directory "$out/man" >/dev/null
+rm "$wrapper"
+# git's names: lstore-log.1 (so 'man lstore-log' finds it), LSTORE-LOG in the header and
+# in cross references.
+for page in "$out"/man/lstore.*.1; do
+  name="$(basename "$page" .1)"
+  mv "$page" "$out/man/${name//./-}.1"
+done
+perl -pi -e 's/LSTOREU([0-9A-F]{4})Z/\\[u$1]/g;
+  if (/^\.(Dt|Xr) /) { s/\b(lstore|LSTORE)\.([A-Za-z0-9.-]+)/my ($a, $b) = ($1, $2); $b =~ s#\.#-#g; "$a-$b"/ge }' "$out"/man/*.1
 "$bin/lstore" --generate-completion-script bash >"$out/completions/lstore.bash"
 "$bin/lstore" --generate-completion-script zsh >"$out/completions/_lstore"
 "$bin/lstore" --generate-completion-script fish >"$out/completions/lstore.fish"

@@ -16,7 +16,7 @@ public struct LStoreCommand: AsyncParsableCommand {
 
       Exit codes: 0 success, 1 failure, 2 refused by the store's state, 3 push rejected \
       (remote ahead), 4 rebase stopped on a conflict, 64 usage error, 65 invalid input, \
-      66 not found, 69 remote unavailable.
+      66 not found, 69 remote unavailable, 130 interrupted.
       """,
     version: version,
     groupedSubcommands: [
@@ -56,6 +56,13 @@ public struct LStoreCommand: AsyncParsableCommand {
       OutputStream.standardError.flush()
       Foundation.exit(ExitStatus.invalidInput.rawValue)
     }
+    // An unknown command word: git's message, before ArgumentParser calls it an unexpected
+    // argument of the root command.
+    if let message = UsageErrors.unknownCommand(in: Array(CommandLine.arguments.dropFirst())) {
+      OutputStream.standardError.line("lstore: error: \(message)")
+      OutputStream.standardError.flush()
+      Foundation.exit(ExitStatus.usage.rawValue)
+    }
     do {
       var command = try parseAsRoot(LogCommand.expandingCountShorthand(Array(CommandLine.arguments.dropFirst())))
       if var asyncCommand = command as? AsyncParsableCommand {
@@ -66,6 +73,7 @@ public struct LStoreCommand: AsyncParsableCommand {
       OutputStream.standardOutput.flush()
     } catch {
       OutputStream.standardOutput.flush()
+      ProgressReporter.clearAll()
       if let (status, message) = ExitStatus.classify(error) {
         OutputStream.standardError.line("lstore: error: \(message)")
         OutputStream.standardError.flush()
@@ -75,9 +83,15 @@ public struct LStoreCommand: AsyncParsableCommand {
         OutputStream.standardError.line("lstore: error: \(error.description)")
         Foundation.exit(ExitStatus.failure.rawValue)
       }
-      // Usage errors, --help, --version and the like: ArgumentParser reports those itself.
+      // A command's own exit status (fsck with findings): it has said what it had to.
+      if let exit = error as? ExitCode { Foundation.exit(exit.rawValue) }
       if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
-        exit(withError: error)
+        // --help, --version, completion requests: ArgumentParser prints those itself.
+        guard exitCode(for: error) != .success else { exit(withError: error) }
+        // Usage errors: one line in lstore's format, like every other error.
+        OutputStream.standardError.line("lstore: error: \(UsageErrors.oneLine(fullMessage(for: error)))")
+        OutputStream.standardError.flush()
+        Foundation.exit(ExitStatus.usage.rawValue)
       }
       OutputStream.standardError.line("lstore: error: \(error)")
       Foundation.exit(ExitStatus.failure.rawValue)

@@ -44,11 +44,12 @@ public final class HTTPTransport: SyncTransport {
     do {
       (data, response) = try await session.data(for: request)
     } catch {
-      throw TransportError(.unavailable, "cannot reach \(base.absoluteString): \(error.localizedDescription)")
+      throw ConnectErrors.translate(error, url: base)
     }
     let status = (response as? HTTPURLResponse)?.statusCode ?? 0
     if status == 401 || status == 403 {
-      throw TransportError(.unauthorized, "\(base.absoluteString) refused the credentials (HTTP \(status))")
+      throw ConnectErrors.refusal(url: base.absoluteString, status: status, serverText: json(data)["error"]?.stringValue ?? "",
+                                  sentToken: token != nil)
     }
     // Not an lstore backend at that address, or one that is restarting.
     if status == 404 || status >= 500 {

@@ -2,16 +2,27 @@ import Foundation
 import LStoreKit
 import LStoreSyncWebSocket
 
+/// A live connection's drop and return (for commands that say so on stderr).
+public typealias ConnectionChange = LStoreSyncWebSocket.ConnectionChange
+
 /// Picks the transport for a remote location.
 public enum Transports {
   /// - Parameter localEventlog: the syncing store's own eventlog, which a path remote must not be.
   /// - Parameter live: the transport will follow live updates, so a WebSocket keeps
   ///   reconnecting; otherwise a lost connection ends the command with an error.
+  /// - Parameter onConnectionChange: told when a live WebSocket connection drops and
+  ///   comes back.
   public static func open(location: String, storeId: String, payload: JSONValue?, now: String,
-                          localEventlog: String? = nil, live: Bool = false) async throws -> SyncTransport {
+                          localEventlog: String? = nil, live: Bool = false,
+                          onConnectionChange: (@Sendable (ConnectionChange) -> Void)? = nil) async throws -> SyncTransport {
     let lower = location.lowercased()
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") {
-      return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload, reconnect: live)
+      do {
+        return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload, reconnect: live,
+                                                    onConnectionChange: onConnectionChange)
+      } catch let error as WebSocketSyncError where error.connectFailure == .upgradeRefused {
+        throw await ConnectErrors.probeRefusedUpgrade(url: location, storeId: storeId, payload: payload)
+      }
     }
     if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
       return try HTTPTransport(url: location, storeId: storeId, payload: payload)
@@ -26,10 +37,12 @@ public enum Transports {
   /// The transport for a companion store (lstore's own records) of the same remote: the same
   /// protocol at another store id, or for a path remote a companion file beside that store.
   public static func openCompanion(location: String, storeId: String, payload: JSONValue?, now: String,
-                                   live: Bool = false) async throws -> SyncTransport {
+                                   live: Bool = false,
+                                   onConnectionChange: (@Sendable (ConnectionChange) -> Void)? = nil) async throws -> SyncTransport {
     let lower = location.lowercased()
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") || lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-      return try await open(location: location, storeId: storeId, payload: payload, now: now, live: live)
+      return try await open(location: location, storeId: storeId, payload: payload, now: now, live: live,
+                            onConnectionChange: onConnectionChange)
     }
     let path = lower.hasPrefix("file://") ? String(location.dropFirst(7)) : location
     let directory = path.hasSuffix(StoreLocator.directoryName) ? path : (path as NSString).appendingPathComponent(StoreLocator.directoryName)

@@ -47,12 +47,17 @@ struct HTTPAPI: Sendable {
     }
     if !authenticator.isOpen {
       let header = request.headers[.authorization] ?? ""
+      // Refusals are logged as the WebSocket endpoint logs them: the reason, never the token.
       guard header.hasPrefix("Bearer ") else {
+        logger.notice("connection refused", metadata: ["storeId": "\(storeId)", "status": "401", "path": "\(request.uri.path)",
+                                                        "reason": "Missing auth token"])
         return jsonResponse(.unauthorized, ["error": "Missing auth token: send Authorization: Bearer <token>"])
       }
       do {
         try await authenticator.check(token: String(header.dropFirst("Bearer ".count)), storeId: storeId)
       } catch {
+        logger.notice("connection refused", metadata: ["storeId": "\(storeId)", "status": "401", "path": "\(request.uri.path)",
+                                                        "reason": "\(error)"])
         return jsonResponse(.unauthorized, ["error": .string("\(error)")])
       }
     }

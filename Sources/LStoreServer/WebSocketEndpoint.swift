@@ -54,10 +54,15 @@ struct WebSocketEndpoint: Sendable {
     let target = request.path ?? "/"
     let (path, query) = Self.split(target)
     guard path.hasSuffix("/websocket") else { return .dontUpgrade }
-    // Refused connects are not upgraded: the router answers them with the right status.
-    guard await check(query: query, hasUpgrade: true) == nil,
-      let storeId = try? SyncURL.parseConnectQuery(query).storeId
-    else { return .dontUpgrade }
+    // Refused connects are not upgraded (the client sees 400). The upgrade handler answers
+    // them without the router, so they are logged here, with the reason and never the
+    // payload (which holds the token).
+    if let refusal = await check(query: query, hasUpgrade: true) {
+      logger.notice("connection refused", metadata: ["storeId": "\(refusal.storeId ?? "-")",
+                                                      "status": "\(refusal.status.code)", "reason": "\(refusal.text)"])
+      return .dontUpgrade
+    }
+    guard let storeId = try? SyncURL.parseConnectQuery(query).storeId else { return .dontUpgrade }
     let backend = backend, adminSecret = adminSecret, limits = limits
     var logger = logger
     logger[metadataKey: "storeId"] = "\(storeId)"

@@ -23,6 +23,14 @@ public enum WebSocketPushResult: Sendable, Equatable {
   case rejected(message: String)
 }
 
+/// A change of a reconnecting client's connection.
+public enum ConnectionChange: Sendable, Equatable {
+  /// The open connection dropped; the client is reconnecting.
+  case lost
+  /// A connection is open again (after `lost`); an active pull is re-sent from its head.
+  case restored
+}
+
 public struct WebSocketSyncError: Error, Sendable, CustomStringConvertible {
   public enum Kind: Sendable, Equatable {
     /// The first connection failed (unreachable, or refused: bad storeId, bad token).
@@ -38,7 +46,50 @@ public struct WebSocketSyncError: Error, Sendable, CustomStringConvertible {
 
   public let kind: Kind
   public let message: String
+  /// Why the first connection failed, for `connectFailed`: what a user can act on.
+  public var connectFailure: ConnectFailure? = nil
   public var description: String { message }
+}
+
+/// Why a connection could not be opened, told apart from the socket library's error values
+/// (which print as `Connection errors: SingleConnectionFailure(target: …)`).
+public enum ConnectFailure: Sendable, Equatable {
+  /// Nothing accepts connections at that address (ECONNREFUSED).
+  case nothingListens(host: String, port: Int)
+  /// The host name does not resolve.
+  case unresolved(host: String)
+  /// An HTTP server answered but did not upgrade to a WebSocket: a refused storeId or
+  /// payload (LiveStore answers 400), or not a sync server at that path.
+  case upgradeRefused
+  case other(String)
+
+  static func classify(_ error: Error) -> ConnectFailure {
+    if let error = error as? WebSocketClientError, error == .webSocketUpgradeFailed { return .upgradeRefused }
+    let text = String(describing: error)
+    // NIOConnectionError (NIOPosix, not a dependency of this module): read by reflection.
+    if String(describing: type(of: error)) == "NIOConnectionError" {
+      let mirror = Mirror(reflecting: error)
+      let host = mirror.descendant("host") as? String ?? "?"
+      let port = mirror.descendant("port") as? Int ?? 0
+      if text.hasPrefix("DNS error") { return .unresolved(host: host) }
+      if text.contains("Connection refused") || text.contains("errno: 111)") { return .nothingListens(host: host, port: port) }
+      if let errors = mirror.descendant("connectionErrors") as? [Any], let first = errors.first,
+         let inner = Mirror(reflecting: first).descendant("error") {
+        return .other("\(host):\(port): \(inner)")
+      }
+    }
+    return .other(text)
+  }
+
+  /// The sentence for a user; `url` is the remote as given.
+  public func message(url: String, storeId: String) -> String {
+    switch self {
+    case .nothingListens(let host, let port): return "nothing listens on \(host):\(port) (\(url)); is the server running?"
+    case .unresolved(let host): return "cannot resolve the host name '\(host)' of \(url)"
+    case .upgradeRefused: return "\(url) refused the WebSocket connection for store \(storeId) (a refused storeId or auth payload, or not a sync server)"
+    case .other(let text): return "cannot connect to \(url) for store \(storeId): \(text)"
+    }
+  }
 }
 
 /// A client of LiveStore's sync-cf 0.3 WebSocket protocol (lstore's `serve` or LiveStore's
@@ -66,6 +117,9 @@ public final class WebSocketSyncClient: Sendable {
     /// (`lstore push`, `lstore pull`): there a lost connection fails everything waiting, so
     /// the command ends with an error instead of waiting for a server that may never return.
     public var reconnect = true
+    /// Told when an open connection drops and when a reconnect succeeds (with `reconnect`),
+    /// so a long-running command can say so: the client itself carries on silently.
+    public var onConnectionChange: (@Sendable (ConnectionChange) -> Void)? = nil
     public init() {}
   }
 
@@ -364,7 +418,7 @@ public final class WebSocketSyncClient: Sendable {
             let client = WebSocketClient(url: socketURL, configuration: .init(maxFrameSize: options.maxMessageSize),
                                          logger: logger) { inbound, outbound, _ in
               opened.withLock { $0 = true }
-              takeFirstAttempt()?.resume()
+              if let first = takeFirstAttempt() { first.resume() } else { self.options.onConnectionChange?(.restored) }
               try await self.serve(inbound: inbound, outbound: outbound)
             }
             try await client.run()
@@ -373,9 +427,9 @@ public final class WebSocketSyncClient: Sendable {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
           }
           if let attempt = takeFirstAttempt() {
-            let reason = failure.map { ": \($0)" } ?? ""
-            attempt.resume(throwing: WebSocketSyncError(kind: .connectFailed,
-              message: "cannot connect to \(url) for store \(storeId)\(reason) (is the server running, and does it accept this storeId and auth payload?)"))
+            let reason = failure.map(ConnectFailure.classify) ?? .other("the connection closed")
+            attempt.resume(throwing: WebSocketSyncError(kind: .connectFailed, message: reason.message(url: url, storeId: storeId),
+                                                        connectFailure: reason))
             return
           }
           if opened.withLock({ $0 }) { backoff = options.initialBackoff }
@@ -387,6 +441,7 @@ public final class WebSocketSyncClient: Sendable {
           }
           failEverything(lost, includingPull: false)
           if state.withLock({ $0.closed }) { break }
+          if opened.withLock({ $0 }) { options.onConnectionChange?(.lost) }
           try? await Task.sleep(for: backoff)
           backoff = min(backoff * 2, options.maxBackoff)
         }

@@ -14,18 +14,26 @@ public final class WebSocketTransport: SyncTransport {
   public init(client: WebSocketSyncClient) { self.client = client }
 
   /// Connects to `url` (`ws://host:port`); throws `TransportError(.unavailable)` when the
-  /// server cannot be reached or refuses the storeId or payload.
+  /// server cannot be reached, and the client's `WebSocketSyncError` (`connectFailure`
+  /// `.upgradeRefused`) when it refuses the storeId or payload.
   /// - Parameter reconnect: keep reopening a lost connection (for live following); when
   ///   false, a lost connection fails the push or pull in progress and every later one.
-  public static func connect(url: String, storeId: String, payload: JSONValue?, reconnect: Bool = true) async throws
+  /// - Parameter onConnectionChange: told when a connection drops and comes back (with
+  ///   `reconnect`).
+  public static func connect(url: String, storeId: String, payload: JSONValue?, reconnect: Bool = true,
+                             onConnectionChange: (@Sendable (ConnectionChange) -> Void)? = nil) async throws
     -> WebSocketTransport
   {
     var options = WebSocketSyncClient.Options()
     options.reconnect = reconnect
+    options.onConnectionChange = onConnectionChange
     do {
       return WebSocketTransport(client: try await WebSocketSyncClient.connect(url: url, storeId: storeId, payload: payload,
                                                                               options: options))
     } catch let error as WebSocketSyncError {
+      // A refused upgrade carries no reason (the status and body are not kept): the caller
+      // can ask the server over plain HTTP (LStoreRemote's Transports does).
+      if error.connectFailure == .upgradeRefused { throw error }
       throw TransportError(.unavailable, error.message)
     }
   }

@@ -52,7 +52,7 @@ final class EventlogFileTests: XCTestCase {
     assertStatus(status, 0)
     XCTAssertTrue(status.stdout.contains("(read-only)"), status.stdout)
     XCTAssertTrue(status.stdout.contains("Head:         e2 (4 events, 0 commits)"), status.stdout)
-    XCTAssertTrue(status.stdout.contains("Backend head: e1 — 1 pending to push, 1 client-only"), status.stdout)
+    XCTAssertTrue(status.stdout.contains("Backend head: e1 — 1 pending to push; 2 client-only events (never pushed)"), status.stdout)
     let statusJSON = try XCTUnwrap(jsonLines(try sandbox.lstore("--eventlog", file, "status", "--json")).first)
     XCTAssertEqual(statusJSON["head"] as? String, "e2")
     XCTAssertEqual(statusJSON["backendHead"] as? String, "e1")

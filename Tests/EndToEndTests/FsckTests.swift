@@ -11,6 +11,8 @@ final class FsckTests: XCTestCase {
     let clean = try sandbox.lstore("fsck", "--replay")
     XCTAssertEqual(clean.status, 0, clean.description)
     XCTAssertEqual(clean.lines.last, "checked 2 events: 0 errors, 0 warnings")
+    // --json on a clean store: the summary line alone.
+    XCTAssertEqual(try sandbox.lstore("fsck", "--replay", "--json").lines, [#"{"events":2,"errors":0,"warnings":0}"#])
 
     // State that no longer matches a replay.
     let state = try sandbox.statePath()
@@ -18,7 +20,8 @@ final class FsckTests: XCTestCase {
     XCTAssertEqual(try sandbox.lstore("fsck").status, 0, "without --replay the tables are not compared")
     let replay = try sandbox.lstore("fsck", "--replay", "--json")
     XCTAssertEqual(replay.status, 1, replay.description)
-    XCTAssertEqual(replay.lines, [#"{"severity":"error","subject":"table todos","message":"differs from a replay of the eventlog: 1 rows missing, 1 rows that should not be there"}"#])
+    XCTAssertEqual(replay.lines, [#"{"severity":"error","subject":"table todos","message":"differs from a replay of the eventlog: 1 rows missing, 1 rows that should not be there"}"#,
+                                  #"{"events":2,"errors":1,"warnings":0}"#])
 
     // Args that no longer match, and a broken chain, in the eventlog itself.
     let eventlog = sandbox.path(".lstore/branches/main/eventlog@4.db")

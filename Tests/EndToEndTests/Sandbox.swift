@@ -252,10 +252,19 @@ struct CRC32 {
   }
 }
 
+/// The exit codes of the README's table (what scripts may rely on).
+let readmeExitCodes: Set<Int32> = Set(((try? ExitCodeTableTests.readmeCodes()) ?? [:]).keys)
+
 extension XCTestCase {
-  /// Asserts an exit status, printing the whole result when it differs.
+  /// Asserts an exit status, printing the whole result when it differs, and that the
+  /// status is one the README's table documents.
   func assertStatus(_ result: CommandResult, _ status: Int32, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(result.status, status, "\(result)", file: file, line: line)
+    assertDocumented(result.status, file: file, line: line)
+  }
+
+  func assertDocumented(_ status: Int32, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertTrue(readmeExitCodes.contains(status), "exit \(status) is not in the README's exit-code table", file: file, line: line)
   }
 
   /// Asserts a failure: the status, and exactly one line on stderr, `lstore: error: …`,
@@ -263,6 +272,7 @@ extension XCTestCase {
   func assertError(_ result: CommandResult, _ status: Int32, _ fragments: [String],
                    file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(result.status, status, "\(result)", file: file, line: line)
+    assertDocumented(result.status, file: file, line: line)
     XCTAssertEqual(result.stderrLines.count, 1, "one line on stderr: \(result)", file: file, line: line)
     XCTAssertTrue(result.stderr.hasPrefix("lstore: error: "), "\(result)", file: file, line: line)
     for fragment in fragments where !result.stderr.contains(fragment) {

@@ -9,8 +9,8 @@ final class SyncEndToEndTests: XCTestCase {
     let port: Int
     let errPath: String
 
-    init(sandbox: Sandbox, data: String = "backend", extra: [String] = []) throws {
-      command = try sandbox.start(LStoreBinary.path, ["serve", "--port", "0", "--data", sandbox.path(data)] + extra)
+    init(sandbox: Sandbox, data: String = "backend", port requested: Int = 0, extra: [String] = []) throws {
+      command = try sandbox.start(LStoreBinary.path, ["serve", "--port", String(requested), "--data", sandbox.path(data)] + extra)
       errPath = command.errPath
       var found: Int? = nil
       let deadline = Date().addingTimeInterval(20)

@@ -20,8 +20,10 @@ struct BranchCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: "The branch to create, delete or rename (omit to list branches).") var name: String?
-  @Argument(help: ArgumentHelp("Where the new branch starts, or the new name with -m (default: the head).", valueName: "start"))
+  @Argument(help: "The branch to create, delete or rename (omit to list branches).", completion: Completions.branches)
+  var name: String?
+  @Argument(help: ArgumentHelp("Where the new branch starts, or the new name with -m (default: the head).", valueName: "start"),
+            completion: Completions.revisions)
   var startPoint: String?
 
   @Option(name: .long, help: ArgumentHelp("Where the new branch starts (a revision).", valueName: "revision"))
@@ -112,7 +114,7 @@ struct SwitchCommand: AsyncParsableCommand {
       """)
 
   @ParentCommand var root: LStoreCommand
-  @Argument(help: "The branch.") var name: String
+  @Argument(help: "The branch.", completion: Completions.branches) var name: String
   @Flag(name: [.short, .customLong("create")], help: "Create the branch from the current head first.") var create = false
   @OptionGroup var remote: RemoteOptions
 

@@ -16,7 +16,7 @@ struct CherryPickCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: ArgumentHelp("The commits to replay.", valueName: "commit"))
+  @Argument(help: ArgumentHelp("The commits to replay.", valueName: "commit"), completion: Completions.revisions)
   var commits: [String]
 
   func run() throws {
@@ -51,7 +51,8 @@ struct RevertCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: ArgumentHelp("The commit to undo (an id or prefix, or a revision of this branch).", valueName: "commit"))
+  @Argument(help: ArgumentHelp("The commit to undo (an id or prefix, or a revision of this branch).", valueName: "commit"),
+            completion: Completions.revisions)
   var commit: String
 
   func run() throws {

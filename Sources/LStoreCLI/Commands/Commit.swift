@@ -19,7 +19,7 @@ struct CommitCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: ArgumentHelp("The event name, e.g. v1.TodoCreated.", valueName: "name"))
+  @Argument(help: ArgumentHelp("The event name, e.g. v1.TodoCreated.", valueName: "name"), completion: Completions.eventNames)
   var name: String?
 
   @Argument(help: ArgumentHelp("The event's args as a JSON object (default: {}).", valueName: "args"))
@@ -55,7 +55,9 @@ struct CommitCommand: ParsableCommand {
     let source = amend && name == nil && file == nil || noEvents ? InputSource(given: [], label: "args") : try openInputs()
     let store = try global.openStore()
     let schema = try store.loadSchema()
-    let progress = ProgressReporter(quiet: global.quiet)
+    // One transaction: an interrupted commit leaves the store as it was.
+    let progress = ProgressReporter(quiet: global.quiet, interrupted: "nothing was written")
+    defer { progress.finish() }
     let replica = try store.openReplica(schema: schema, now: Clock.now(), progress: progress.handler)
     progress.finish()
     if let rebuild = replica.rebuild { global.note("note: rebuilt state for the current schema (\(rebuild.events) events)") }
@@ -64,13 +66,21 @@ struct CommitCommand: ParsableCommand {
       var inputs: [EventInput] = []
       while let input = try source.next() { inputs.append(input) }
       let amended = try replica.amend(message: message, adding: inputs, time: Clock.now(), identity: identity)
+      progress.operationEnded()
       render(amended.commit!, count: amended.events.count, global: global)
       return
     }
     let result: Replica.StreamedCommitResult
     do {
+      // Events from a file are counted as they are read (their total is not known).
+      var read = 0
       result = try replica.commit(
-        streaming: source.next, message: { message ?? Self.summary($0) }, author: store.author(), time: Clock.now(),
+        streaming: {
+          let input = try source.next()
+          read += 1
+          if read % 1_000 == 0 { progress.draw(LStoreKit.Progress(done: read, total: nil, label: "committing")) }
+          return input
+        }, message: { message ?? Self.summary($0) }, author: store.author(), time: Clock.now(),
         identity: identity)
     } catch StoreError.empty {
       if name == nil && file == nil,
@@ -81,6 +91,7 @@ struct CommitCommand: ParsableCommand {
       if noEvents { throw InputError.usage("nothing to commit: give an event name and args, --file, or events on stdin") }
       throw InputError.invalid("\(source.label): no events to commit")
     }
+    progress.operationEnded()
     render(result.commit!, count: result.count, global: global)
   }
 

@@ -9,7 +9,9 @@ struct ImportCommand: ParsableCommand {
     discussion: """
       The export's first parent must be this store's head. Everything is checked (checksum, \
       parent chain, args against the schema, materializers) inside one transaction: a \
-      truncated or damaged file, or any failing event, leaves the store unchanged. A line is       at most 16 MiB and a gzip file may inflate to at most 16 GiB; args nest at most 256       levels and hold at most 790,000 bytes.
+      truncated or damaged file, or any failing event, leaves the store unchanged. A line is \
+      at most 16 MiB and a gzip file may inflate to at most 16 GiB; args nest at most 256 \
+      levels and hold at most 790,000 bytes.
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -30,16 +32,17 @@ struct ImportCommand: ParsableCommand {
     } catch let error as StreamError {
       throw InputError.notFound(error.description)
     }
-    let progress = ProgressReporter(quiet: global.quiet)
+    // One transaction: an interrupted import leaves the store as it was.
+    let progress = ProgressReporter(quiet: global.quiet, interrupted: "nothing was written")
     let replica = try store.openReplica(schema: schema, now: Clock.now(), progress: progress.handler)
     let report: ImportReport
     do {
       report = try Importer.run(reader, into: replica, storeId: store.config.storeId, progress: progress.handler)
     } catch let error as StreamError {
-      progress.finish()
+      progress.operationEnded()
       throw InputError.invalid("\(path): \(error.description); nothing was imported")
     }
-    progress.finish()
+    progress.operationEnded()
     if json {
       let value: JSONValue = [
         "events": .integer(Int64(report.events)), "commits": .integer(Int64(report.commits)),

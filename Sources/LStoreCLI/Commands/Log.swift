@@ -8,20 +8,27 @@ struct LogCommand: ParsableCommand {
     abstract: "Show history, newest first: commits, or every event with --events.",
     discussion: """
       Events that arrived without a commit (pulled from apps) are grouped into runs from \
-      one client and session. --json prints one JSON object per event, newest first; the \
-      format is stable (docs/output-formats.md):
-        {"seqNum":"e3","parentSeqNum":"e2","name":…,"args":{…},"clientId":…,"sessionId":…,
-         "schemaHash":…,"syncMetadata":{"_tag":"None"},"clientOnly":false,"commit":{"id":…,"message":…}|null}
+      one client and session.
+
+      --json prints one JSON object per event, newest first; the format is stable \
+      (docs/output-formats.md):
+        {"seqNum":"e3","parentSeqNum":"e2","name":…,"args":{…},
+         "clientId":…,"sessionId":…,"schemaHash":…,
+         "syncMetadata":{"_tag":"None"},"clientOnly":false,
+         "commit":{"id":…,"message":…}|null}
+
       <revision> limits the history as git's does (see lstore-revisions): 'lstore log e20' \
       or 'log HEAD~2' shows it through that point, 'log feat' another branch's history, \
       'log main..feat' the events of feat that main does not have (after where they part), \
       'log feat..' those of HEAD that feat does not have. -<n> is -n <n>, as in git.
+
       --graph draws the history as a tree, one line per commit: with --all every branch, \
       each drawn from where it parts from the branch it was made from, with local heads \
       (HEAD -> main) and remote heads as of the last push or pull (origin/main) marked.
+
       --oneline prints one line per commit (or per event with --events):
-        <commit id, 16 hex> <first>..<last> <message>        (commits; '-' for no commit)
-        <seqNum> <name> <args JSON>                          (events)
+        <commit id, 16 hex> <first>..<last> <message>   (commits; - for none)
+        <seqNum> <name> <args JSON>                     (events)
       """)
 
   @ParentCommand var root: LStoreCommand

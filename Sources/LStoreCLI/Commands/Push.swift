@@ -21,7 +21,8 @@ struct PushCommand: AsyncParsableCommand {
   @ParentCommand var root: LStoreCommand
   @OptionGroup var remote: RemoteOptions
 
-  @Argument(help: ArgumentHelp("The branch to push (default: the current one).", valueName: "branch"))
+  @Argument(help: ArgumentHelp("The branch to push (default: the current one).", valueName: "branch"),
+            completion: Completions.branches)
   var branch: String?
 
   @Flag(name: [.customShort("d"), .customLong("delete")], help: "Take <branch> off the remote's branch list instead of pushing.")

@@ -40,7 +40,8 @@ struct RebaseCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: ArgumentHelp("Where to replay the branch (a revision; default: main, or @{u} on main).", valueName: "upstream"))
+  @Argument(help: ArgumentHelp("Where to replay the branch (a revision; default: main, or @{u} on main).", valueName: "upstream"),
+            completion: Completions.revisions)
   var upstream: String?
 
   @Flag(name: [.short, .customLong("interactive")], help: "Edit the plan in an editor before the rebase starts.")

@@ -31,6 +31,7 @@ struct RemoteCommand: ParsableCommand {
         throw StoreError.remoteExists(name)
       }
       if let storeId, !Identifiers.isValidStoreID(storeId) { throw StoreError.invalidStoreId(storeId) }
+      try RemoteLocation.checkScheme(url)
       let location = RemoteLocation.normalize(url, relativeTo: FileManager.default.currentDirectoryPath)
       try store.updateConfig { config in
         config.remotes = (config.remotes ?? [:]).merging([name: .init(url: location, storeId: storeId)]) { $1 }
@@ -43,7 +44,7 @@ struct RemoteCommand: ParsableCommand {
   struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove a remote.")
     @ParentCommand var remote: RemoteCommand
-    @Argument(help: "The remote's name.") var name: String
+    @Argument(help: "The remote's name.", completion: Completions.remotes) var name: String
 
     func run() throws {
       let store = try remote.root.global.openStore()
@@ -80,7 +81,7 @@ struct RemoteCommand: ParsableCommand {
   struct SetDefault: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "set-default", abstract: "Make a remote the default.")
     @ParentCommand var remote: RemoteCommand
-    @Argument(help: "The remote's name.") var name: String
+    @Argument(help: "The remote's name.", completion: Completions.remotes) var name: String
 
     func run() throws {
       let store = try remote.root.global.openStore()

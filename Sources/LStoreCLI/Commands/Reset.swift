@@ -23,7 +23,8 @@ struct ResetCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
 
-  @Argument(help: ArgumentHelp("Where to move the head (see lstore-revisions).", valueName: "revision"))
+  @Argument(help: ArgumentHelp("Where to move the head (see lstore-revisions).", valueName: "revision"),
+            completion: Completions.revisions)
   var revision: String
 
   @Flag(name: .long, help: "Make the eventlog and state match the revision (the default).")

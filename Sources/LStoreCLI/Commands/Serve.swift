@@ -16,7 +16,10 @@ struct ServeCommand: AsyncParsableCommand {
       LSTORE_JWT_SECRET, LSTORE_ADMIN_SECRET. They never appear in the log. Stop with Ctrl-C \
       or SIGTERM: pushes in progress finish first.
 
-      Limits: an event is at most 800,000 bytes and its args nest at most 256 levels; pull       pages hold at most 100 events and 900,000 bytes; a message is at most 16 MiB; each       connection has at most 256 pushes and 4 pulls in flight and stops being read while 8 MiB       wait to be sent to it (closed at 64 MiB). docs/sync-server.md lists every limit and its error.
+      Limits: an event is at most 800,000 bytes and its args nest at most 256 levels; pull \
+      pages hold at most 100 events and 900,000 bytes; a message is at most 16 MiB; each \
+      connection has at most 256 pushes and 4 pulls in flight and stops being read while 8 MiB \
+      wait to be sent to it (closed at 64 MiB). docs/sync-server.md lists every limit and its error.
 
       Args are stored and returned exactly as received, a lone surrogate such as "\\ud800" \
       included; a name or id holding one is refused.
@@ -75,6 +78,19 @@ struct ServeCommand: AsyncParsableCommand {
       authToken: secret(authToken, "LSTORE_AUTH_TOKEN"), jwtSecret: secret(jwtSecret, "LSTORE_JWT_SECRET"),
       adminSecret: secret(adminSecret, "LSTORE_ADMIN_SECRET"),
       logLevel: ServerLogLevel(rawValue: logLevel) ?? .info)
-    try await runSyncServer(configuration)
+    do {
+      try await runSyncServer(configuration)
+    } catch {
+      // The socket library's errors name its functions (`bind(descriptor:ptr:bytes:)`): say
+      // what failed in the user's terms.
+      let text = String(describing: error)
+      if text.contains("Address already in use") {
+        throw InputError(status: .failure, message: "cannot listen on \(host):\(port): the port is in use (another lstore serve?); pick another with --port, or --port 0 for a free one")
+      }
+      if text.contains("UnknownHost") || text.contains("Cannot assign requested address") {
+        throw InputError.usage("cannot listen on \(host):\(port): '\(host)' is not an address of this machine")
+      }
+      throw error
+    }
   }
 }

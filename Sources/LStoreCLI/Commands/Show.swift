@@ -13,7 +13,8 @@ struct ShowCommand: ParsableCommand {
       number is taken as a commit id prefix when one matches, else as an event), HEAD, \
       HEAD~2, a branch, which show the commit there. \
       The rows an event changed come from the changeset LiveStore keeps in the state \
-      database for events not yet confirmed by a backend.
+      database for events not yet confirmed by a backend; for a confirmed event they are \
+      derived by replaying the eventlog up to it into a scratch state.
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -46,7 +47,15 @@ struct ShowCommand: ParsableCommand {
       throw StoreError.notFound("no event \(seqNum) (head is \(try eventlog.head()))")
     }
     let commit = try eventlog.commit(containing: seqNum)
-    let changes = try statePath(store).flatMap { try RowChanges.read(statePath: $0, seqNum: seqNum) }
+    let kept = try statePath(store).flatMap { try RowChanges.read(statePath: $0, seqNum: seqNum) }
+    // A confirmed event's changeset is trimmed (as LiveStore does): its rows are derived by
+    // replaying the eventlog up to it instead.
+    var replayed = false
+    var changes = kept
+    if kept == nil, let store, let schema = try? store.loadSchema() {
+      changes = try RowChanges.replayed(eventlogPath: store.eventlogPath, schema: schema, seqNum: seqNum, now: Clock.now())
+      replayed = changes != nil
+    }
     let backendHead = try eventlog.backendHead()
     let confirmed = !seqNum.isPending(backendHead: backendHead)
     let out = global.stdout
@@ -65,6 +74,7 @@ struct ShowCommand: ParsableCommand {
       object["confirmed"] = .bool(confirmed)
       object["commit"] = commit.map { ["id": .string($0.id), "message": .string($0.message)] } ?? .null
       object["changes"] = changes.map { .array($0.map(Self.changeJSON)) } ?? .null
+      object["changesReplayed"] = .bool(replayed)
       writer.write(.object(object))
       out.line(writer.string)
       return
@@ -79,9 +89,9 @@ struct ShowCommand: ParsableCommand {
     out.line("Args:")
     let args = (try? JSONParser.parse(record.argsJSON))?.prettyText() ?? record.argsJSON
     for line in args.split(separator: "\n") { out.line("  \(line)") }
-    out.line("Changes:")
+    out.line(replayed ? "Changes (derived by replaying the eventlog up to \(seqNum)):" : "Changes:")
     guard let changes else {
-      out.line("  (not recorded: state keeps changesets only for events a backend has not confirmed)")
+      out.line("  (not recorded: state keeps changesets only for events a backend has not confirmed; give a store to replay)")
       return
     }
     if changes.isEmpty { out.line("  (none)") }

@@ -18,6 +18,7 @@ struct StatusCommand: ParsableCommand {
     let head = try eventlog.head()
     let backendHead = try eventlog.backendHead()
     let pending = try eventlog.pendingCount()
+    let clientOnly = try eventlog.clientOnlyCount()
     let events = try eventlog.count()
     let commits = try eventlog.commitCount()
     var object = JSONObject()
@@ -38,6 +39,7 @@ struct StatusCommand: ParsableCommand {
     object["commits"] = .integer(Int64(commits))
     object["pending"] = .integer(Int64(pending.synced))
     object["pendingClientOnly"] = .integer(Int64(pending.clientOnly))
+    object["clientOnly"] = .integer(Int64(clientOnly))
     var stateLine = "not checked (no schema)"
     var schemaLine: String? = nil
     if let store {
@@ -89,7 +91,8 @@ struct StatusCommand: ParsableCommand {
       out.line("Eventlog file \(eventlog.path) (read-only)")
     }
     out.line("Head:         \(style.yellow(head.description)) (\(events) events, \(commits) commits)")
-    out.line("Backend head: \(SeqNum(global: backendHead)) — \(pending.synced) pending to push, \(pending.clientOnly) client-only")
+    // Client-only events are never pushed: all of them are counted, wherever they are.
+    out.line("Backend head: \(SeqNum(global: backendHead)) — \(pending.synced) pending to push; \(counted(clientOnly, "client-only event")) (never pushed)")
     if let store {
       if let name = store.config.defaultRemote, let remote = store.config.remotes?[name] {
         out.line("Remote:       \(name) \(remote.url)\(remote.storeId.map { " (store \($0))" } ?? "")")

@@ -36,7 +36,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       case .ambiguous: return (.usage, error.description)
       case .corrupt: return (.failure, error.description)
       }
-    case let error as SchemaError: return (.invalidInput, error.description)
+    case let error as SchemaError: return (error.isMissingFile ? .notFound : .invalidInput, error.description)
     case let error as MaterializeError: return (.invalidInput, error.description)
     case let error as ReplayError: return (.invalidInput, error.description)
     case let error as ExportFormatError: return (.invalidInput, error.description)

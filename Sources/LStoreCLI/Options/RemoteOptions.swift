@@ -6,7 +6,8 @@ import LStoreRemote
 /// How push and pull find their backend and authenticate.
 struct RemoteOptions: ParsableArguments {
   @Argument(help: ArgumentHelp(
-    "A remote name, or a URL (ws://, http://) or store path (default: the default remote).", valueName: "remote"))
+    "A remote name, or a URL (ws://, http://) or store path (default: the default remote).", valueName: "remote"),
+            completion: Completions.remotes)
   var remote: String?
 
   @Option(name: .customLong("store-id"), help: "The storeId on the backend (default: the remote's, else this store's).")
@@ -50,8 +51,10 @@ struct RemoteOptions: ParsableArguments {
       throw InputError.usage("no remote given and no default remote; add one with 'lstore remote add origin ws://127.0.0.1:8787'")
     }
     if let config = store.config.remotes?[chosen] {
+      try RemoteLocation.checkScheme(config.url)
       return (chosen, config.url, storeId ?? config.storeId ?? store.config.storeId)
     }
+    try RemoteLocation.checkScheme(chosen)
     guard RemoteLocation.looksLikeLocation(chosen) else {
       throw StoreError.notFound("no remote named '\(chosen)' (see 'lstore remote list')")
     }
@@ -70,17 +73,30 @@ extension RemoteOptions {
                          _ body: (SyncClient) async throws -> T) async throws -> T {
     var store = try global.openStore()
     if let branch, branch != store.branch { store = try store.onBranch(branch) }
+    // The command line first (a usage error whatever the store's state), then the state.
     let (remoteName, location, storeId) = try resolve(in: store)
+    guard Identifiers.isValidStoreID(storeId) else { throw StoreError.invalidStoreId(storeId) }
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let upstream = try BranchUpstream.of(replica.eventlog, branch: store.branch)
     try upstream?.prepareFirstSync(replica.eventlog)
     let targetId = upstream?.storeId(for: storeId) ?? storeId
     let payload = try payload()
+    // A following pull reconnects by itself; the user is told, or a dropped connection
+    // would look like a quiet backend. Written with one write(2) each: this runs on the
+    // client's connection task, not the main one.
+    let quiet = global.quiet
+    let onConnectionChange: @Sendable (ConnectionChange) -> Void = { change in
+      guard !quiet else { return }
+      let line = change == .lost ? "Connection to \(location) lost; reconnecting…\n" : "Reconnected to \(location); catching up\n"
+      FileHandle.standardError.write(Data(line.utf8))
+    }
     let transport = upstream == nil
       ? try await Transports.open(location: location, storeId: storeId, payload: payload, now: Clock.now(),
-                                  localEventlog: store.eventlogPath, live: live)
-      : try await Transports.openCompanion(location: location, storeId: targetId, payload: payload, now: Clock.now(), live: live)
+                                  localEventlog: store.eventlogPath, live: live,
+                                  onConnectionChange: live ? onConnectionChange : nil)
+      : try await Transports.openCompanion(location: location, storeId: targetId, payload: payload, now: Clock.now(),
+                                           live: live, onConnectionChange: live ? onConnectionChange : nil)
     var companions: [SyncTransport] = []
     func closeAll() async {
       await transport.close()
@@ -136,6 +152,28 @@ extension RemoteOptions {
 }
 
 enum RemoteLocation {
+  static let schemes = ["ws", "wss", "http", "https", "file"]
+
+  /// A URL whose scheme lstore does not speak, or with no host or an impossible port, is a
+  /// usage error (64), not an unreachable remote: no retry will help, the command line has
+  /// to change.
+  static func checkScheme(_ text: String) throws {
+    guard let range = text.range(of: "://") else { return }
+    let scheme = text[..<range.lowerBound].lowercased()
+    guard schemes.contains(scheme) else {
+      throw InputError.usage("'\(text)' is not a remote lstore can use: give ws://host:port, http://host:port (or wss://, https://) or a path to another store")
+    }
+    guard scheme != "file" else { return }
+    // A network URL needs a host, and a port a socket can have.
+    let components = URLComponents(string: text)
+    guard let host = components?.host, !host.isEmpty else {
+      throw InputError.usage("'\(text)' has no host: give \(scheme)://host:port, e.g. \(scheme)://127.0.0.1:8787")
+    }
+    if let port = components?.port, !(1...65_535).contains(port) {
+      throw InputError.usage("'\(text)': port \(port) is not between 1 and 65535")
+    }
+  }
+
   static func looksLikeLocation(_ text: String) -> Bool {
     text.contains("://") || text.hasPrefix("/") || text.hasPrefix(".") || FileManager.default.fileExists(atPath: text)
   }

@@ -1,22 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
 import LStoreKit
 
-/// A one-line progress display on stderr, shown only when stderr is a terminal.
+/// A one-line progress display on stderr, shown only when stderr is a terminal (and not
+/// with --quiet), at most ten times a second. The line is cleared when the operation ends,
+/// when lstore exits with an error (`ProgressReporter.clearAll`), and on Ctrl-C.
+///
+/// With `interrupted:`, Ctrl-C (SIGINT) during the operation clears the line,
+/// prints that sentence as lstore's one error line and exits 130: for operations that
+/// write in one transaction (or to a file renamed into place when complete), where being
+/// interrupted leaves the store as it was.
 final class ProgressReporter {
   private let stream = OutputStream.standardError
   private let enabled: Bool
   private var shown = false
+  private var lastDraw: UInt64 = 0
+  private var started: UInt64 = 0
 
-  init(quiet: Bool) { enabled = !quiet && OutputStream.standardError.isTerminal }
+  /// The reporter whose line is on screen, cleared before an error is printed.
+  nonisolated(unsafe) private static var active: ProgressReporter?
+
+  init(quiet: Bool, interrupted: String? = nil) {
+    enabled = !quiet && OutputStream.standardError.isTerminal
+    started = Self.now()
+    if let interrupted { InterruptNotice.install("lstore: error: interrupted; \(interrupted)\n") }
+  }
+
+  private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
   var handler: ProgressHandler? {
     guard enabled else { return nil }
-    return { [self] progress in
-      var line = "\r\(progress.label): \(progress.done)"
-      if let total = progress.total, total > 0 { line += " / \(total) (\(progress.done * 100 / total)%)" }
-      stream.write(line + "\u{1B}[K")
-      stream.flush()
-      shown = true
-    }
+    return { [self] progress in draw(progress) }
+  }
+
+  func draw(_ progress: LStoreKit.Progress) {
+    guard enabled else { return }
+    let now = Self.now()
+    // Nothing for the first 200 ms (a fast operation shows no flicker), then 10 per second.
+    guard now - started >= 200_000_000, now - lastDraw >= 100_000_000 else { return }
+    lastDraw = now
+    var line = "\r\(progress.label): \(progress.done)"
+    if let total = progress.total, total > 0 { line += " / \(total) (\(progress.done * 100 / total)%)" }
+    stream.write(line + "\u{1B}[K")
+    stream.flush()
+    shown = true
+    Self.active = self
+    InterruptNotice.lineShown = true
   }
 
   func finish() {
@@ -24,6 +57,45 @@ final class ProgressReporter {
       stream.write("\r\u{1B}[K")
       stream.flush()
       shown = false
+      InterruptNotice.lineShown = false
     }
+    if Self.active === self { Self.active = nil }
+  }
+
+  /// The interruptible operation is over (its transaction committed): Ctrl-C from here on
+  /// is the default again, since "nothing was written" would no longer be true.
+  func operationEnded() {
+    finish()
+    signal(SIGINT, SIG_DFL)
+    InterruptNotice.message = nil
+  }
+
+  deinit { finish() }
+
+  /// Clears any progress line (before an error message).
+  static func clearAll() { active?.finish() }
+}
+
+/// The SIGINT handler of an interruptible operation. A signal handler may only
+/// call async-signal-safe functions: the message is prepared as bytes beforehand and the
+/// handler uses write(2) and _exit(2) only.
+enum InterruptNotice {
+  nonisolated(unsafe) static var message: UnsafeMutableBufferPointer<UInt8>?
+  nonisolated(unsafe) static var lineShown = false
+  private static let clear: StaticString = "\r\u{1B}[K"
+
+  static func install(_ text: String) {
+    let bytes = Array(text.utf8)
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+    _ = buffer.initialize(from: bytes)
+    message = buffer
+    let handler: @convention(c) (Int32) -> Void = { _ in
+      if InterruptNotice.lineShown {
+        InterruptNotice.clear.withUTF8Buffer { _ = write(2, $0.baseAddress, $0.count) }
+      }
+      if let message = InterruptNotice.message { _ = write(2, message.baseAddress, message.count) }
+      _exit(130)
+    }
+    signal(SIGINT, handler)
   }
 }

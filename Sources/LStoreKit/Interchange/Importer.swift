@@ -68,7 +68,7 @@ public enum Importer {
             try replica.apply(record, definition: definition, args: args, pending: record.seqNum.isPending(backendHead: backendHead))
             head = record.seqNum
             events += 1
-            if let progress, events % 50_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }
+            if let progress, events % 5_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }
           case .failed(let error):
             throw error
           case .finished(let trailer):

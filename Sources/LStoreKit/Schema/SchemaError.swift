@@ -11,6 +11,12 @@ public struct SchemaError: Error, Equatable, Sendable, CustomStringConvertible {
     self.reason = reason
   }
 
+  /// The reason given when the schema file does not exist.
+  public static let noSuchFile = "no such schema file"
+
+  /// The file named is not there (rather than there and wrong).
+  public var isMissingFile: Bool { reason == Self.noSuchFile && location.isEmpty }
+
   public var description: String {
     location.isEmpty ? "\(file): \(reason)" : "\(file): \(location): \(reason)"
   }

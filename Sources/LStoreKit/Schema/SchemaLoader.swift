@@ -7,6 +7,10 @@ import Yams
 /// event, and the field, so a user can go straight to the line.
 public enum SchemaLoader {
   public static func load(path: String) throws -> Schema {
+    // A missing file is "not found" (exit 66), not a schema error: the fix is the path.
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw SchemaError(file: path, location: "", reason: SchemaError.noSuchFile)
+    }
     guard let data = FileManager.default.contents(atPath: path) else {
       throw SchemaError(file: path, location: "", reason: "cannot read the schema file")
     }

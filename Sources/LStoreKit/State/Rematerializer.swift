@@ -15,6 +15,12 @@ public struct Progress: Sendable {
   public var done: Int
   public var total: Int?
   public var label: String
+
+  public init(done: Int, total: Int?, label: String) {
+    self.done = done
+    self.total = total
+    self.label = label
+  }
 }
 
 public typealias ProgressHandler = (Progress) -> Void
@@ -95,7 +101,7 @@ public enum Rematerializer {
           if observed, let changeset { try observer!.body(seqNum, changeset) }
           count += 1
           through = seqNum
-          if let progress, count % 50_000 == 0 { progress(Progress(done: count, total: total, label: "materializing")) }
+          if let progress, count % 5_000 == 0 { progress(Progress(done: count, total: total, label: "materializing")) }
           return true
         }
         try StateDatabase.writeHead(connection, head: through)

@@ -27,7 +27,7 @@ public enum Fsck {
 
   /// Checks `eventlog` against `schema` (when given), and the state at `statePath` (when given).
   public static func check(eventlog: Eventlog, schema: Schema?, statePath: String?, eventlogPath: String,
-                           options: Options = Options(), now: String) throws -> Report {
+                           options: Options = Options(), now: String, progress: ProgressHandler? = nil) throws -> Report {
     var report = Report()
     func add(_ severity: FsckFinding.Severity, _ subject: String, _ message: String) {
       if report.findings.count < 1000 { report.findings.append(FsckFinding(severity: severity, subject: subject, message: message)) }
@@ -36,9 +36,11 @@ public enum Fsck {
     var previous = SeqNum.root
     var lastSynced: Int64 = 0
     var definitions: [String: EventDefinition] = [:]
+    let total = progress == nil ? nil : try eventlog.count()
     try eventlog.forEach { row in
       let seqNum = row.seqNum
       report.events += 1
+      if let progress, report.events % 5_000 == 0 { progress(Progress(done: report.events, total: total, label: "checking")) }
       let clientOnly = seqNum.isClientOnly
       let expected = previous.next(clientOnly: clientOnly)
       if seqNum != expected || row.parentSeqNum != previous.parentForNext(clientOnly: clientOnly) {
@@ -114,7 +116,8 @@ public enum Fsck {
           return true
         }
         if options.replay && stateHead == head && !status.stale {
-          try compareWithReplay(eventlogPath: eventlogPath, statePath: statePath, schema: schema, now: now, add: add)
+          try compareWithReplay(eventlogPath: eventlogPath, statePath: statePath, schema: schema, now: now, add: add,
+                                progress: progress)
         }
       } else {
         add(.warning, "state", "missing for this schema (built on the next commit or lstore materialize)")
@@ -125,11 +128,12 @@ public enum Fsck {
 
   /// Rebuilds state from scratch beside the real one and compares every user table.
   static func compareWithReplay(eventlogPath: String, statePath: String, schema: Schema, now: String,
-                                add: (FsckFinding.Severity, String, String) -> Void) throws {
+                                add: (FsckFinding.Severity, String, String) -> Void, progress: ProgressHandler? = nil) throws {
     let scratch = NSTemporaryDirectory() + "lstore-fsck-\(UUID().uuidString).db"
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     do {
-      _ = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: scratch, schema: schema, updatedAt: now)
+      _ = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: scratch, schema: schema, updatedAt: now,
+                                     progress: progress.map { report in { report(Progress(done: $0.done, total: $0.total, label: "replaying")) } })
     } catch {
       add(.error, "replay", "the eventlog does not replay with this schema: \(error)")
       return
