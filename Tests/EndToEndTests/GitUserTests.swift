@@ -168,7 +168,7 @@ final class GitUserTests: XCTestCase {
     // Past the head: the error `branch x e20` gives, and no file.
     let branch = try sandbox.lstore("branch", "x", "e20")
     let past = try sandbox.lstore("materialize", "--until", "e20", "-o", "far.db")
-    assertError(past, branch.status, ["unknown revision 'e20'"])
+    assertError(past, branch.status, ["no event e20 (head is e3)"])
     XCTAssertEqual(past.stderr, branch.stderr)
     XCTAssertFalse(sandbox.exists("far.db"))
   }
