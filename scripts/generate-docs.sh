@@ -34,6 +34,8 @@ for page in "$out"/man/lstore.*.1; do
 done
 perl -pi -e 's/LSTOREU([0-9A-F]{4})Z/\\[u$1]/g;
   if (/^\.(Dt|Xr) /) { s/\b(lstore|LSTORE)\.([A-Za-z0-9.-]+)/my ($a, $b) = ($1, $2); $b =~ s#\.#-#g; "$a-$b"/ge }' "$out"/man/*.1
+# Pages that are not a command's (lstore-revisions(7)) are written by hand in docs/man.
+cp docs/man/*.7 "$out/man/"
 "$bin/lstore" --generate-completion-script bash >"$out/completions/lstore.bash"
 "$bin/lstore" --generate-completion-script zsh >"$out/completions/_lstore"
 "$bin/lstore" --generate-completion-script fish >"$out/completions/lstore.fish"

@@ -49,12 +49,13 @@ if [[ -z "$binary" ]]; then
 fi
 [[ -x "$binary" ]] || { echo "install: no lstore binary at $binary" >&2; exit 66; }
 
-install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/bash-completion/completions" \
+install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/man/man7" "$prefix/share/bash-completion/completions" \
   "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
 # Copied to a temporary name and renamed, so a running lstore is never overwritten in place.
 install -m 755 "$binary" "$prefix/bin/.lstore.new"
 mv -f "$prefix/bin/.lstore.new" "$prefix/bin/lstore"
 install -m 644 "$root"/man/*.1 "$prefix/share/man/man1/"
+install -m 644 "$root"/man/*.7 "$prefix/share/man/man7/"
 install -m 644 "$root/completions/lstore.bash" "$prefix/share/bash-completion/completions/lstore"
 install -m 644 "$root/completions/_lstore" "$prefix/share/zsh/site-functions/_lstore"
 install -m 644 "$root/completions/lstore.fish" "$prefix/share/fish/vendor_completions.d/lstore.fish"

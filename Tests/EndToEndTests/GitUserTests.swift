@@ -292,7 +292,7 @@ final class GitUserTests: XCTestCase {
     assertStatus(installed, 0)
     XCTAssertTrue(installed.stdout.contains("installed lstore \(try sandbox.lstore("--version").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) as \(prefix)/bin/lstore"), "\(installed)")
     XCTAssertTrue(installed.stdout.contains("export PATH=\"\(prefix)/bin:$PATH\""), "not on PATH yet: \(installed)")
-    for file in ["bin/lstore", "share/man/man1/lstore.1", "share/man/man1/lstore-log.1", "share/man/man1/lstore-remote-add.1",
+    for file in ["bin/lstore", "share/man/man1/lstore.1", "share/man/man7/lstore-revisions.7", "share/man/man1/lstore-log.1", "share/man/man1/lstore-remote-add.1",
                  "share/bash-completion/completions/lstore", "share/zsh/site-functions/_lstore",
                  "share/fish/vendor_completions.d/lstore.fish"] {
       XCTAssertTrue(sandbox.exists("prefix/" + file), "no \(file)")
