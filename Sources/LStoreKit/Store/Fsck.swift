@@ -176,7 +176,7 @@ public enum Fsck {
     do {
       _ = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: scratch, schema: schema, updatedAt: now)
     } catch {
-      add(.replayFails, .error, "replay", "the eventlog does not replay with this schema: \(error)")
+      add(FsckFinding(code: .replayFails, severity: .error, subject: "replay", message: "the eventlog does not replay with this schema: \(error)"))
       return
     }
     let connection = try Connection(path: statePath, mode: .readOnly)
