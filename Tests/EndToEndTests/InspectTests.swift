@@ -7,7 +7,7 @@ final class InspectTests: XCTestCase {
   func makeStore() throws -> VCStore {
     let store = try VCStore()
     try store.create("t1", "c1", text: "one")
-    try store.create("t2", "c2", text: "two, \"quoted\"")
+    try store.create("t2", "c2", text: "two, too")
     try store.create("t3", "c3", text: "three")
     try store.event("v1.TodoCompleted", #"{"id":"t1"}"#, "c4")
     try store.event("v1.TodoRenamed", #"{"id":"t2","text":"deux"}"#, "c5")
@@ -99,12 +99,12 @@ final class InspectTests: XCTestCase {
       "todos: +0 -1 ~2",
       #"- {"id":"t3","text":"three","completed":0,"deletedAt":null}"#,
       "~ t1 completed: 0 -> 1",
-      "~ t2 text: two, \"quoted\" -> deux",
+      "~ t2 text: two, too -> deux",
     ], text.stdout)
 
     let json = try store.ok("diff", "e1", "e3", "--json", "--table", "todos")
     XCTAssertEqual(json.lines, [
-      #"{"table":"todos","added":[{"id":"t2","text":"two, \"quoted\"","completed":0,"deletedAt":null},{"id":"t3","text":"three","completed":0,"deletedAt":null}],"removed":[],"changed":[]}"#,
+      #"{"table":"todos","added":[{"id":"t2","text":"two, too","completed":0,"deletedAt":null},{"id":"t3","text":"three","completed":0,"deletedAt":null}],"removed":[],"changed":[]}"#,
     ])
 
     // Reversed, from the start (e0), and with the default <to> (HEAD).
@@ -121,7 +121,7 @@ final class InspectTests: XCTestCase {
     let ids = try store.commitIds()
     guard let c4 = ids["c4"], let c5 = ids["c5"] else { return XCTFail("\(ids)") }
     XCTAssertEqual(try store.ok("diff", String(c4.prefix(8)), String(c5.prefix(8)), "--table", "todos").lines,
-                   ["todos: +0 -0 ~1", "~ t2 text: two, \"quoted\" -> deux"])
+                   ["todos: +0 -0 ~1", "~ t2 text: two, too -> deux"])
     XCTAssertEqual(try store.ok("diff", "HEAD~1", "HEAD", "--table", "todos").lines.first, "todos: +0 -1 ~0")
 
     try store.ok("branch", "b1")
@@ -146,8 +146,12 @@ final class InspectTests: XCTestCase {
     XCTAssertEqual(unknownRevision.stderrLines, ["lstore: error: no event e99 (head is e6)"])
     let unknownName = try store.run("diff", "nosuchthing", "e2")
     XCTAssertEqual(unknownName.status, 66, unknownName.description)
-    let malformed = try store.run("diff", "e1..e2", "e3")
+    let malformed = try store.run("diff", "HEAD@{x}", "e3")
     XCTAssertEqual(malformed.status, 64, malformed.description)
+    XCTAssertEqual(try store.run("diff", "e1..e2..e3").status, 66, "not a revision either side")
+    // A..B is A B.
+    XCTAssertEqual(try store.ok("diff", "e2..e3", "--table", "todos").lines.first, "todos: +1 -0 ~0")
+    XCTAssertEqual(try store.ok("diff", "e5..", "--table", "todos").lines.first, "todos: +0 -1 ~0")
     let unknownTable = try store.run("diff", "e1", "e2", "--table", "nope")
     XCTAssertEqual(unknownTable.status, 66, unknownTable.description)
     XCTAssertEqual(unknownTable.stderrLines, ["lstore: error: no table 'nope' in the schema (tables: todos, uiState)"])
@@ -170,7 +174,7 @@ final class InspectTests: XCTestCase {
     XCTAssertTrue(json.lines[1].contains(#""value":"one""#), json.stdout)
 
     let text = try store.ok("blame", "todos", "t2")
-    XCTAssertEqual(text.lines.count, 4, text.stdout)
+    guard text.lines.count == 4 else { return XCTFail(text.description) }
     XCTAssertTrue(text.lines[1].hasPrefix("e5 "), text.stdout)
     XCTAssertTrue(text.lines[1].hasSuffix(" v1.TodoRenamed text      = deux"), text.stdout)
 

@@ -9,7 +9,8 @@ struct DiffCommand: ParsableCommand {
     abstract: "Rows added, removed and changed between two points of history.",
     discussion: """
       <from> and <to> are revisions (see lstore-revisions): events (e100), commit ids, \
-      HEAD~2, a branch (its head). The eventlog is replayed into two scratch states, one \
+      HEAD~2, a branch (its head); <to> is HEAD when omitted, and a single <from>..<to> \
+      means the same as the two (as git diff A..B). The eventlog is replayed into two scratch states, one \
       through each point, and every table is compared row by row, keyed by its primary key \
       (a table without one shows a changed row as removed and added). Nothing changes.
 
@@ -29,7 +30,7 @@ struct DiffCommand: ParsableCommand {
   var from: String
 
   @Argument(help: ArgumentHelp("The later point (default HEAD).", valueName: "to"))
-  var to: String = "HEAD"
+  var to: String?
 
   @Option(name: .long, help: ArgumentHelp("Compare only this table.", valueName: "name"))
   var table: String?
@@ -46,6 +47,12 @@ struct DiffCommand: ParsableCommand {
     let (eventlog, store) = try global.openEventlogForReading()
     guard let loaded = try schema.map({ try SchemaLoader.load(path: global.resolve($0)) }) ?? store.map({ try $0.loadSchema() }) else {
       throw StateDiffError.noSchema
+    }
+    var (from, to) = (from, to ?? "HEAD")
+    if self.to == nil, let dots = from.range(of: "..") {
+      (from, to) = (String(from[..<dots.lowerBound]), String(from[dots.upperBound...]))
+      if from.isEmpty { from = "HEAD" }
+      if to.isEmpty { to = "HEAD" }
     }
     let diff = try StateDiff.compute(
       resolver: RevisionResolver(eventlog: eventlog, store: store),
