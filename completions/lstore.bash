@@ -189,13 +189,13 @@ _lstore() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|config|commit|log|show|status|branch|switch|rebase|cherry-pick|revert|reset|reflog|materialize|fsck|export|import|remote|push|pull|serve|help)
+    init|config|commit|log|show|status|sql|diff|blame|branch|switch|rebase|cherry-pick|revert|reset|reflog|materialize|fsck|export|import|remote|push|pull|serve|help)
         # Offer subcommand argument completions
         "_lstore_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init config commit log show status branch switch rebase cherry-pick revert reset reflog materialize fsck export import remote push pull serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init config commit log show status sql diff blame branch switch rebase cherry-pick revert reset reflog materialize fsck export import remote push pull serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -262,10 +262,10 @@ _lstore_commit() {
 
 _lstore_log() {
     repeating_flags=()
-    non_repeating_flags=(--oneline --events --json --reverse --version -h --help)
+    non_repeating_flags=(--oneline --events --json --reverse --graph --all --version -h --help)
     repeating_options=(--name)
     non_repeating_options=(--client --session --from --to -n --max-count)
-    __lstore_offer_flags_options 0
+    __lstore_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
@@ -306,9 +306,52 @@ _lstore_status() {
     __lstore_offer_flags_options 0
 }
 
+_lstore_sql() {
+    repeating_flags=()
+    non_repeating_flags=(--json --csv --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __lstore_offer_flags_options 1
+}
+
+_lstore_diff() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--table --schema)
+    __lstore_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--table')
+        return
+        ;;
+    '--schema')
+        __lstore_add_completions -o plusdirs -fX '!*.@(yaml|yml|json)'
+        return
+        ;;
+    esac
+}
+
+_lstore_blame() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--schema)
+    __lstore_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--schema')
+        __lstore_add_completions -o plusdirs -fX '!*.@(yaml|yml|json)'
+        return
+        ;;
+    esac
+}
+
 _lstore_branch() {
     repeating_flags=()
-    non_repeating_flags=(-d --delete -D -m --move --json --version -h --help)
+    non_repeating_flags=(-d --delete -D -m --move -r --remotes --json --version -h --help)
     repeating_options=()
     non_repeating_options=(--at)
     __lstore_offer_flags_options 2
@@ -325,8 +368,22 @@ _lstore_switch() {
     repeating_flags=()
     non_repeating_flags=(-c --create --version -h --help)
     repeating_options=()
-    non_repeating_options=()
-    __lstore_offer_flags_options 1
+    non_repeating_options=(--store-id --auth-token --auth-file)
+    __lstore_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store-id')
+        return
+        ;;
+    '--auth-token')
+        return
+        ;;
+    '--auth-file')
+        __lstore_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _lstore_rebase() {
@@ -367,7 +424,7 @@ _lstore_revert() {
 
 _lstore_reset() {
     repeating_flags=()
-    non_repeating_flags=(--hard --json --version -h --help)
+    non_repeating_flags=(--hard --soft --json --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 1
@@ -532,7 +589,7 @@ _lstore_push() {
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--store-id --auth-token --auth-file)
-    __lstore_offer_flags_options 1
+    __lstore_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
