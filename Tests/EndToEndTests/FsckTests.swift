@@ -87,6 +87,14 @@ final class FsckTests: XCTestCase {
     XCTAssertEqual(try codes().1, ["backend-head-ahead"])
     try sql("UPDATE __livestore_sync_status SET head = 0")
 
+    // The changeset a rebase needs to roll back a pending event.
+    let state = try sandbox.statePath()
+    _ = try sandbox.shell("sqlite3 '\(state)' \"DELETE FROM __livestore_session_changeset WHERE seqNumGlobal = 2\"")
+    XCTAssertEqual(try codes().1, ["changeset-missing"])
+    XCTAssertEqual(try sandbox.lstore("fsck").lines.first, "error [changeset-missing]: e2: pending but the state has no changeset for it: a rebase could not roll it back (lstore materialize)")
+    XCTAssertEqual(try sandbox.lstore("materialize").status, 0)
+    XCTAssertEqual(try codes().1, [])
+
     // An lstore commit record naming events that are not there.
     try sql("DELETE FROM eventlog WHERE seqNumGlobal = 3")
     let (status, found) = try codes()
