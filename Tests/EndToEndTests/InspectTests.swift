@@ -27,6 +27,11 @@ final class InspectTests: XCTestCase {
       "t2          0  deux       NULL  1.5",
     ], table.stdout)
 
+    // A line break stays on its line in the table; in JSON and CSV it is kept.
+    XCTAssertEqual(try store.ok("sql", "select 'a' || char(10) || 'b' as v").lines, ["v", "----", #"a\nb"#])
+    XCTAssertEqual(try store.ok("sql", "--json", "select 'a' || char(10) || 'b' as v").lines, [#"{"v":"a\nb"}"#])
+    XCTAssertEqual(try store.ok("sql", "--csv", "select 'a' || char(10) || 'b' as v").stdout, "v\r\n\"a\nb\"\r\n")
+
     let json = try store.ok("sql", "--json", "select id, completed, deletedAt, 1.5 as r, x'00ff' as b from todos order by id")
     XCTAssertEqual(json.lines, [
       #"{"id":"t1","completed":1,"deletedAt":null,"r":1.5,"b":"x'00ff'"}"#,

@@ -58,7 +58,7 @@ struct BlameCommand: ParsableCommand {
       } else {
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         let commit = column.commitId.map { String($0.prefix(8)) } ?? "-"
-        out.line("\(pad(column.seqNum.description, eventWidth)) \(global.style.yellow(pad(commit, 8))) \(pad(column.eventName, nameWidth)) \(pad(column.name, columnWidth)) = \(SqlCommand.text(column.value, null: "NULL"))")
+        out.line("\(pad(column.seqNum.description, eventWidth)) \(global.style.yellow(pad(commit, 8))) \(pad(column.eventName, nameWidth)) \(pad(column.name, columnWidth)) = \(SqlCommand.cell(column.value))")
       }
     }
   }

@@ -90,7 +90,7 @@ struct DiffCommand: ParsableCommand {
       for row in table.removed { out.line(global.style.red("- \(rowText(row))")) }
       for change in table.changed {
         let differing = change.old.indices.filter { change.old[$0] != change.new[$0] }
-        let columns = differing.map { "\(table.columns[$0]): \(SqlCommand.text(change.old[$0], null: "NULL")) -> \(SqlCommand.text(change.new[$0], null: "NULL"))" }
+        let columns = differing.map { "\(table.columns[$0]): \(SqlCommand.cell(change.old[$0])) -> \(SqlCommand.cell(change.new[$0]))" }
         out.line(global.style.yellow("~ \(keyText(change.new)) \(columns.joined(separator: ", "))"))
       }
     }

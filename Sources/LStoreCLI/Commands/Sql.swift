@@ -73,7 +73,7 @@ struct SqlCommand: ParsableCommand {
           default: numeric[index] = false
           }
         }
-        table.append(values.map { Self.text($0, null: "NULL").replacingOccurrences(of: "\n", with: "\\n") })
+        table.append(values.map(Self.cell))
       }
     })
     if !json && !csv { Self.printTable(names: names, rows: table, rightAligned: numeric, out: out) }
@@ -90,6 +90,11 @@ struct SqlCommand: ParsableCommand {
   static func text(_ value: SQLiteValue, null: String = "") -> String {
     if case .null = value { return null }
     return value.description
+  }
+
+  /// A value on one line of text output: NULL as NULL, a line break as \n.
+  static func cell(_ value: SQLiteValue) -> String {
+    text(value, null: "NULL").replacingOccurrences(of: "\n", with: "\\n")
   }
 
   static func csvField(_ field: String) -> String {

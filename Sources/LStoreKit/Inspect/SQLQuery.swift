@@ -70,7 +70,8 @@ public enum SQLQuery {
         try row((0..<count).map { statement.value($0) })
       }
     } catch let error as SQLiteError {
-      if error.message.contains("readonly") || error.code == 8 { throw SQLQueryError.writeRefused(statement.sql) }
+      // 8 is SQLITE_READONLY: a write that slipped past the checks above, stopped by the open flags.
+      if error.code == 8 { throw SQLQueryError.writeRefused(statement.sql) }
       throw SQLQueryError.invalid(error.message)
     }
   }
