@@ -198,4 +198,40 @@ final class InspectTests: XCTestCase {
     let again = try store.ok("blame", "todos", "t3", "--json")
     XCTAssertTrue(again.lines.allSatisfy { $0.contains(#""seqNum":"e7""#) }, again.stdout)
   }
+
+  /// A table without a primary key: diff shows a changed row as removed and added; blame
+  /// cannot name a row; a missing state is "not found" for sql.
+  func testTableWithoutAKeyAndMissingState() throws {
+    let sandbox = try Sandbox()
+    try sandbox.write("notes.yaml", """
+      name: notes
+      tables:
+        notes:
+          columns:
+            text: { type: text }
+      events:
+        v1.NoteAdded:
+          args: { text: string }
+          materializer: INSERT INTO notes (text) VALUES ($text)
+        v1.NotesUppercased:
+          args: {}
+          materializer: UPDATE notes SET text = upper(text)
+
+      """)
+    XCTAssertEqual(try sandbox.lstore("init", "--schema", sandbox.path("notes.yaml"), "--store-id", "notes", sandbox.root).status, 0)
+    XCTAssertEqual(try sandbox.lstore("commit", "v1.NoteAdded", #"{"text":"a"}"#).status, 0)
+    XCTAssertEqual(try sandbox.lstore("commit", "v1.NotesUppercased", "{}").status, 0)
+    let diff = try sandbox.lstore("diff", "e1", "e2")
+    XCTAssertEqual(diff.status, 0, diff.description)
+    XCTAssertEqual(diff.lines, ["notes: +1 -1 ~0", #"+ {"text":"A"}"#, #"- {"text":"a"}"#])
+    let blame = try sandbox.lstore("blame", "notes", "a")
+    XCTAssertEqual(blame.status, 64, blame.description)
+    XCTAssertEqual(blame.stderrLines, ["lstore: error: table 'notes' has no primary key: its rows cannot be named"])
+
+    XCTAssertEqual(try sandbox.lstore("sql", "--csv", "select text from notes").stdout, "text\r\nA\r\n")
+    try FileManager.default.removeItem(atPath: try sandbox.statePath())
+    let noState = try sandbox.lstore("sql", "select 1")
+    XCTAssertEqual(noState.status, 66, noState.description)
+    XCTAssertEqual(noState.stderrLines, ["lstore: error: no state for this schema yet (lstore materialize builds it)"])
+  }
 }
