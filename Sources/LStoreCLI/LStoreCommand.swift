@@ -21,7 +21,9 @@ public struct LStoreCommand: AsyncParsableCommand {
     version: version,
     groupedSubcommands: [
       CommandGroup(name: "Start a store", subcommands: [InitCommand.self, ConfigCommand.self]),
-      CommandGroup(name: "Record and inspect", subcommands: [CommitCommand.self, LogCommand.self, ShowCommand.self, StatusCommand.self]),
+      CommandGroup(name: "Record and inspect", subcommands: [
+        CommitCommand.self, LogCommand.self, ShowCommand.self, StatusCommand.self, SqlCommand.self, DiffCommand.self, BlameCommand.self,
+      ]),
       CommandGroup(name: "Branches and history", subcommands: [
         BranchCommand.self, SwitchCommand.self, RebaseCommand.self, CherryPickCommand.self, RevertCommand.self,
         ResetCommand.self, ReflogCommand.self,

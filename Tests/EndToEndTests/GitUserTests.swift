@@ -243,7 +243,7 @@ final class GitUserTests: XCTestCase {
   func testFsckJSONOnACleanStorePrintsItsSummary() throws {
     let clean = try sandbox.lstore("fsck", "--json")
     assertStatus(clean, 0)
-    XCTAssertEqual(clean.lines, [#"{"events":1,"errors":0,"warnings":0}"#])
+    XCTAssertEqual(clean.lines, [#"{"summary":"fsck","events":1,"errors":0,"warnings":0,"omitted":0}"#])
   }
 
   // MARK: - Wording

@@ -12,8 +12,16 @@ struct FsckCommand: ParsableCommand {
       through the head with the schema's materializers, and that every pending event has the \
       changeset a rebase needs. --replay also rebuilds the state from scratch and compares \
       every table. Works on --eventlog files too (give --schema to check args).
-      Exit status 0 when no error is found, 1 otherwise; --json prints one object per finding \
-      and a last {"events","errors","warnings"} line.
+
+      Every finding has a stable code, shown in brackets and in --json: chain-broken, \
+      args-invalid-json, sync-metadata, client-only-mismatch, args-schema, unknown-event, \
+      backend-head-ahead, commit-reversed, commit-overlap, commit-missing-events, \
+      changeset-missing, replay-fails, state-differs (errors); state-behind, state-ahead, \
+      state-stale, state-missing (warnings). docs/fsck.md explains each.
+
+      --json prints one object per finding, {code, severity, subject, message} (plus table and \
+      key for state-differs), then one summary object {summary: "fsck", events, errors, warnings, \
+      omitted}. Exit status 0 when no error is found (warnings alone are 0), 1 when any is.
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -25,7 +33,7 @@ struct FsckCommand: ParsableCommand {
   @Flag(name: .long, help: "Also rebuild state from scratch and compare every table with the store's state.")
   var replay = false
 
-  @Flag(name: .long, help: "One JSON object per finding: {severity, subject, message}, then {events, errors, warnings}.")
+  @Flag(name: .long, help: "One JSON object per finding ({code, severity, subject, message}), then a summary object.")
   var json = false
 
   func run() throws {
@@ -41,21 +49,25 @@ struct FsckCommand: ParsableCommand {
     let out = global.stdout
     for finding in report.findings {
       if json {
-        let value: JSONValue = ["severity": .string(finding.severity.rawValue), "subject": .string(finding.subject),
-                                "message": .string(finding.message)]
-        out.line(value.compactText)
+        var entries: [(key: String, value: JSONValue)] = [
+          ("code", .string(finding.code.rawValue)), ("severity", .string(finding.severity.rawValue)),
+          ("subject", .string(finding.subject)), ("message", .string(finding.message)),
+        ]
+        if let table = finding.table { entries.append(("table", .string(table))) }
+        if let key = finding.key { entries.append(("key", .string(key))) }
+        out.line(JSONValue.object(JSONObject(entries)).compactText)
       } else {
         let label = finding.severity == .error ? global.style.red("error") : global.style.yellow("warning")
-        out.line("\(label): \(finding.subject): \(finding.message)")
+        out.line("\(label) [\(finding.code.rawValue)]: \(finding.subject): \(finding.message)")
       }
     }
     if json {
-      // Always a last line, so a clean store prints something a script can check.
-      let summary: JSONValue = ["events": .integer(Int64(report.events)), "errors": .integer(Int64(report.errors)),
-                                "warnings": .integer(Int64(report.findings.count - report.errors))]
+      let summary: JSONValue = ["summary": "fsck", "events": .integer(Int64(report.events)), "errors": .integer(Int64(report.errors)),
+                                "warnings": .integer(Int64(report.warnings)), "omitted": .integer(Int64(report.omitted))]
       out.line(summary.compactText)
     } else {
-      out.line("checked \(counted(report.events, "event")): \(report.errors) error\(report.errors == 1 ? "" : "s"), \(report.findings.count - report.errors) warning\(report.findings.count - report.errors == 1 ? "" : "s")")
+      if report.omitted > 0 { out.line("(\(counted(report.omitted, "more finding")) not shown)") }
+      out.line("checked \(counted(report.events, "event")): \(report.errors) error\(report.errors == 1 ? "" : "s"), \(report.warnings) warning\(report.warnings == 1 ? "" : "s")")
     }
     if report.errors > 0 { throw ExitCode(ExitStatus.failure.rawValue) }
   }

@@ -71,6 +71,17 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       case .malformed, .ambiguous, .noStore, .notOnThisBranch, .notAPoint: return (.usage, error.description)
       }
     case let error as RebasePlanError: return (.invalidInput, error.description)
+    case let error as SQLQueryError: return (.invalidInput, error.description)
+    case let error as StateDiffError:
+      switch error {
+      case .unknownTable: return (.notFound, error.description)
+      case .noSchema: return (.usage, error.description)
+      }
+    case let error as RowBlameError:
+      switch error {
+      case .unknownTable, .noRow: return (.notFound, error.description)
+      case .noPrimaryKey, .compositeKey: return (.usage, error.description)
+      }
     case let error as HeadMoveError: return (.refused, error.description)
     case let error as AmendError: return (.refused, error.description)
     case let error as RevertError: return (.refused, error.description)

@@ -61,7 +61,6 @@ enum UsageErrors {
     "merge": "'lstore rebase <branch>' replays this branch's commits after another branch's head",
     "clone": "'lstore init --schema <file> --store-id <id>', then 'lstore remote add origin <url>' and 'lstore pull'",
     "fetch": "'lstore pull' fetches and integrates in one step",
-    "diff": "'lstore show <event or commit>' shows the rows an event changed",
     "restore": "'lstore reset --hard <revision>' makes the eventlog and state what a revision names",
     "tag": "lstore has no tags yet: name an event (e5) or a commit id instead",
     "stash": "lstore has no stash: 'lstore branch <name>' keeps the current head on a branch",

@@ -4,10 +4,47 @@ import LStoreSQLite
 /// One problem `fsck` found.
 public struct FsckFinding: Sendable, Equatable {
   public enum Severity: String, Sendable { case error, warning }
+
+  /// What kind of problem it is. The raw values are stable: scripts and CI match on them, and
+  /// docs/fsck.md lists them; a new kind gets a new code, an existing code never changes meaning.
+  public enum Code: String, Sendable, CaseIterable {
+    case chainBroken = "chain-broken"
+    case argsInvalidJSON = "args-invalid-json"
+    case syncMetadata = "sync-metadata"
+    case clientOnlyMismatch = "client-only-mismatch"
+    case argsSchema = "args-schema"
+    case unknownEvent = "unknown-event"
+    case backendHeadAhead = "backend-head-ahead"
+    case commitReversed = "commit-reversed"
+    case commitOverlap = "commit-overlap"
+    case commitMissingEvents = "commit-missing-events"
+    case stateBehind = "state-behind"
+    case stateAhead = "state-ahead"
+    case stateStale = "state-stale"
+    case stateMissing = "state-missing"
+    case changesetMissing = "changeset-missing"
+    case replayFails = "replay-fails"
+    case stateDiffers = "state-differs"
+  }
+
+  public var code: Code
   public var severity: Severity
   /// What the finding is about: `e5`, `commit 3f2a…`, `state`, `sync status`.
   public var subject: String
   public var message: String
+  /// For `state-differs`: the table, and the primary key (or, without one, the whole row as
+  /// JSON) of the first row that differs.
+  public var table: String?
+  public var key: String?
+
+  public init(code: Code, severity: Severity, subject: String, message: String, table: String? = nil, key: String? = nil) {
+    self.code = code
+    self.severity = severity
+    self.subject = subject
+    self.message = message
+    self.table = table
+    self.key = key
+  }
 }
 
 /// Checks an eventlog (and, for a store, its state and commits) the way `git fsck` checks a
@@ -22,15 +59,22 @@ public enum Fsck {
   public struct Report: Sendable {
     public var events = 0
     public var findings: [FsckFinding] = []
-    public var errors: Int { findings.filter { $0.severity == .error }.count }
+    /// Findings past the first 1000 are counted, not kept: a badly damaged log must not fill memory.
+    public var omitted = 0
+    public var errors = 0
+    public var warnings = 0
   }
 
   /// Checks `eventlog` against `schema` (when given), and the state at `statePath` (when given).
   public static func check(eventlog: Eventlog, schema: Schema?, statePath: String?, eventlogPath: String,
                            options: Options = Options(), now: String, progress: ProgressHandler? = nil) throws -> Report {
     var report = Report()
-    func add(_ severity: FsckFinding.Severity, _ subject: String, _ message: String) {
-      if report.findings.count < 1000 { report.findings.append(FsckFinding(severity: severity, subject: subject, message: message)) }
+    func add(_ finding: FsckFinding) {
+      if finding.severity == .error { report.errors += 1 } else { report.warnings += 1 }
+      if report.findings.count < 1000 { report.findings.append(finding) } else { report.omitted += 1 }
+    }
+    func add(_ code: FsckFinding.Code, _ severity: FsckFinding.Severity, _ subject: String, _ message: String) {
+      add(FsckFinding(code: code, severity: severity, subject: subject, message: message))
     }
     // The chain, the args, the sync metadata.
     var previous = SeqNum.root
@@ -44,7 +88,7 @@ public enum Fsck {
       let clientOnly = seqNum.isClientOnly
       let expected = previous.next(clientOnly: clientOnly)
       if seqNum != expected || row.parentSeqNum != previous.parentForNext(clientOnly: clientOnly) {
-        add(.error, seqNum.description, "breaks the chain: parent \(row.parentSeqNum) after \(previous) (expected \(expected) with parent \(previous.parentForNext(clientOnly: clientOnly)))")
+        add(.chainBroken, .error, seqNum.description, "breaks the chain: parent \(row.parentSeqNum) after \(previous) (expected \(expected) with parent \(previous.parentForNext(clientOnly: clientOnly)))")
       }
       if !clientOnly { lastSynced = seqNum.global }
       let argsText = row.argsJSON
@@ -53,11 +97,11 @@ public enum Fsck {
         args = try JSONParser.parse(row.argsUTF8)
       } catch {
         args = nil
-        add(.error, seqNum.description, "argsJson is not valid JSON: \(error)")
+        add(.argsInvalidJSON, .error, seqNum.description, "argsJson is not valid JSON: \(error)")
       }
       if let metadata = try? JSONParser.parse(row.syncMetadataUTF8), metadata["_tag"] == "None" || metadata["_tag"] == "Some" {
       } else {
-        add(.error, seqNum.description, "syncMetadataJson is not an Option ({\"_tag\":\"None\"} or {\"_tag\":\"Some\",…})")
+        add(.syncMetadata, .error, seqNum.description, "syncMetadataJson is not an Option ({\"_tag\":\"None\"} or {\"_tag\":\"Some\",…})")
       }
       if let schema {
         let name = row.name
@@ -65,17 +109,17 @@ public enum Fsck {
         definitions[name] = definition
         if let definition {
           if definition.clientOnly != clientOnly {
-            add(.error, seqNum.description, "\(name) is \(definition.clientOnly ? "client-only" : "synced") in the schema but numbered as \(clientOnly ? "client-only" : "synced")")
+            add(.clientOnlyMismatch, .error, seqNum.description, "\(name) is \(definition.clientOnly ? "client-only" : "synced") in the schema but numbered as \(clientOnly ? "client-only" : "synced")")
           }
           if let args {
             do {
               _ = try definition.args.normalize(args)
             } catch {
-              add(.error, seqNum.description, "\(name) \(argsText) does not match the schema: \(error)")
+              add(.argsSchema, .error, seqNum.description, "\(name) \(argsText) does not match the schema: \(error)")
             }
           }
         } else {
-          add(.error, seqNum.description, "unknown event '\(name)' (not in \(schema.source))")
+          add(.unknownEvent, .error, seqNum.description, "unknown event '\(name)' (not in \(schema.source))")
         }
       }
       previous = seqNum
@@ -83,7 +127,7 @@ public enum Fsck {
     }
     let backendHead = try eventlog.backendHead()
     if backendHead > lastSynced {
-      add(.error, "sync status", "the backend head e\(backendHead) is beyond the last synced event e\(lastSynced)")
+      add(.backendHeadAhead, .error, "sync status", "the backend head e\(backendHead) is beyond the last synced event e\(lastSynced)")
     }
     // Commits: inside the eventlog, ordered, not overlapping.
     var lastCommitEnd = SeqNum.root
@@ -91,10 +135,10 @@ public enum Fsck {
     try eventlog.forEachCommit { commit in
       commitCount += 1
       let subject = "commit \(commit.id.prefix(16))"
-      if commit.first > commit.last { add(.error, subject, "its range \(commit.first)..\(commit.last) is reversed") }
-      if commit.first <= lastCommitEnd && commitCount > 1 { add(.error, subject, "overlaps the previous commit") }
+      if commit.first > commit.last { add(.commitReversed, .error, subject, "its range \(commit.first)..\(commit.last) is reversed") }
+      if commit.first <= lastCommitEnd && commitCount > 1 { add(.commitOverlap, .error, subject, "overlaps the previous commit") }
       if try eventlog.event(at: commit.first) == nil || eventlog.event(at: commit.last) == nil {
-        add(.error, subject, "names events that are not in the eventlog (\(commit.first)..\(commit.last))")
+        add(.commitMissingEvents, .error, subject, "names events that are not in the eventlog (\(commit.first)..\(commit.last))")
       }
       lastCommitEnd = commit.last
       return true
@@ -105,13 +149,14 @@ public enum Fsck {
       let status = try StateStatus.read(statePath: statePath, schema: schema)
       if let stateHead = status.head {
         if stateHead != head {
-          add(.warning, "state", "materialized through \(stateHead), the eventlog is at \(head) (lstore materialize)")
+          add(stateHead < head ? .stateBehind : .stateAhead, .warning, "state",
+              "materialized through \(stateHead), the eventlog is at \(head) (lstore materialize)")
         }
-        if status.stale { add(.warning, "state", "built with other materializers than the schema's (rebuilt on the next commit)") }
+        if status.stale { add(.stateStale, .warning, "state", "built with other materializers than the schema's (rebuilt on the next commit)") }
         let connection = try Connection(path: statePath, mode: .readOnly)
         try eventlog.forEach(after: SeqNum.confirmedBoundary(backendHead: backendHead), through: stateHead) { row in
           if try !StateDatabase.changeset(connection, seqNum: row.seqNum).found {
-            add(.error, row.seqNum.description, "pending but the state has no changeset for it: a rebase could not roll it back (lstore materialize)")
+            add(.changesetMissing, .error, row.seqNum.description, "pending but the state has no changeset for it: a rebase could not roll it back (lstore materialize)")
           }
           return true
         }
@@ -120,7 +165,7 @@ public enum Fsck {
                                 progress: progress)
         }
       } else {
-        add(.warning, "state", "missing for this schema (built on the next commit or lstore materialize)")
+        add(.stateMissing, .warning, "state", "missing for this schema (built on the next commit or lstore materialize)")
       }
     }
     return report
@@ -128,25 +173,47 @@ public enum Fsck {
 
   /// Rebuilds state from scratch beside the real one and compares every user table.
   static func compareWithReplay(eventlogPath: String, statePath: String, schema: Schema, now: String,
-                                add: (FsckFinding.Severity, String, String) -> Void, progress: ProgressHandler? = nil) throws {
+                                add: (FsckFinding) -> Void, progress: ProgressHandler? = nil) throws {
     let scratch = NSTemporaryDirectory() + "lstore-fsck-\(UUID().uuidString).db"
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     do {
       _ = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: scratch, schema: schema, updatedAt: now,
                                      progress: progress.map { report in { report(Progress(done: $0.done, total: $0.total, label: "replaying")) } })
     } catch {
-      add(.error, "replay", "the eventlog does not replay with this schema: \(error)")
+      add(FsckFinding(code: .replayFails, severity: .error, subject: "replay", message: "the eventlog does not replay with this schema: \(error)"))
       return
     }
     let connection = try Connection(path: statePath, mode: .readOnly)
     try connection.attach(path: scratch, as: "replay")
     for table in schema.tables {
       let name = table.name.quotedIdentifier
-      let missing = try connection.scalar("SELECT count(*) FROM (SELECT * FROM replay.\(name) EXCEPT SELECT * FROM main.\(name))")
-      let extra = try connection.scalar("SELECT count(*) FROM (SELECT * FROM main.\(name) EXCEPT SELECT * FROM replay.\(name))")
+      let missingSQL = "SELECT * FROM replay.\(name) EXCEPT SELECT * FROM main.\(name)"
+      let extraSQL = "SELECT * FROM main.\(name) EXCEPT SELECT * FROM replay.\(name)"
+      let missing = try connection.scalar("SELECT count(*) FROM (\(missingSQL))")
+      let extra = try connection.scalar("SELECT count(*) FROM (\(extraSQL))")
       if missing != .integer(0) || extra != .integer(0) {
-        add(.error, "table \(table.name)", "differs from a replay of the eventlog: \(missing?.description ?? "?") rows missing, \(extra?.description ?? "?") rows that should not be there")
+        // The first differing row, by key, so the user knows where to look.
+        let keyColumns = table.columns.filter(\.primaryKey).map(\.name)
+        let firstSQL = missing != .integer(0) ? missingSQL : extraSQL
+        var key: String?
+        try connection.prepare("SELECT * FROM (\(firstSQL)) LIMIT 1").forEachRow { row in
+          var object: [(key: String, value: JSONValue)] = []
+          var single: String?
+          for index in 0..<row.columnCount {
+            let column = row.columnName(index)
+            if keyColumns.isEmpty || keyColumns.contains(column) {
+              object.append((column, row.value(index).jsonValue))
+              single = row.value(index).description
+            }
+          }
+          key = object.count == 1 && !keyColumns.isEmpty ? single : JSONValue.object(JSONObject(object)).compactText
+        }
+        add(FsckFinding(
+          code: .stateDiffers, severity: .error, subject: "table \(table.name)",
+          message: "differs from a replay of the eventlog: \(missing?.description ?? "?") rows missing, \(extra?.description ?? "?") rows that should not be there\(key.map { "; first at key \($0)" } ?? "")",
+          table: table.name, key: key))
       }
     }
+
   }
 }

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import LStoreKit
+import LStoreSQLite
+
+struct DiffCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "diff",
+    abstract: "Rows added, removed and changed between two points of history.",
+    discussion: """
+      <from> and <to> are revisions (see lstore-revisions): events (e100), commit ids, \
+      HEAD~2, a branch (its head); <to> is HEAD when omitted, and a single <from>..<to> \
+      means the same as the two (as git diff A..B). The eventlog is replayed into two scratch states, one \
+      through each point, and every table is compared row by row, keyed by its primary key \
+      (a table without one shows a changed row as removed and added). Nothing changes.
+
+      Text: one line per table, 'todos: +2 -0 ~1', then '+ <row>', '- <row>' and \
+      '~ <key> <column>: <old> -> <new>' lines. --json: one object per table, \
+      {table, added: [row], removed: [row], changed: [{key, old, new}]}, rows as objects \
+      keyed by column (values as in sql --json); in changed, old and new hold only the \
+      columns that changed.
+
+      Exit status 0 (also when rows differ), 66 for an unknown revision or table, 64 for a \
+      malformed revision, 65 when the eventlog does not replay with the schema.
+      """)
+
+  @ParentCommand var root: LStoreCommand
+
+  @Argument(help: ArgumentHelp("The earlier point (e100, a commit, HEAD~2).", valueName: "from"))
+  var from: String
+
+  @Argument(help: ArgumentHelp("The later point (default HEAD).", valueName: "to"))
+  var to: String?
+
+  @Option(name: .long, help: ArgumentHelp("Compare only this table.", valueName: "name"))
+  var table: String?
+
+  @Option(name: .long, help: ArgumentHelp("Replay with this schema file instead of the store's (needed with --eventlog).", valueName: "path"),
+          completion: .file(extensions: ["yaml", "yml", "json"]))
+  var schema: String?
+
+  @Flag(name: .long, help: "One JSON object per table.")
+  var json = false
+
+  func run() throws {
+    let global = root.global
+    let (eventlog, store) = try global.openEventlogForReading()
+    guard let loaded = try schema.map({ try SchemaLoader.load(path: global.resolve($0)) }) ?? store.map({ try $0.loadSchema() }) else {
+      throw StateDiffError.noSchema
+    }
+    var (from, to) = (from, to ?? "HEAD")
+    if self.to == nil, let dots = from.range(of: "..") {
+      (from, to) = (String(from[..<dots.lowerBound]), String(from[dots.upperBound...]))
+      if from.isEmpty { from = "HEAD" }
+      if to.isEmpty { to = "HEAD" }
+    }
+    let diff = try StateDiff.compute(
+      resolver: RevisionResolver(eventlog: eventlog, store: store),
+      eventlogPath: store?.eventlogPath ?? global.resolve(global.eventlog ?? ""), schema: loaded,
+      from: from, to: to, table: table, now: Clock.now())
+    let out = global.stdout
+    for table in diff.tables {
+      if json {
+        func object(_ row: [SQLiteValue], only: [Int]? = nil) -> JSONValue {
+          let indexes = only ?? Array(row.indices)
+          return .object(JSONObject(indexes.map { (key: table.columns[$0], value: SqlCommand.json(row[$0])) }))
+        }
+        let changed: [JSONValue] = table.changed.map { change in
+          let differing = change.old.indices.filter { change.old[$0] != change.new[$0] }
+          let key = JSONObject(table.key(of: change.new).map { (key: $0.0, value: SqlCommand.json($0.1)) })
+          return .object(JSONObject([("key", .object(key)), ("old", object(change.old, only: differing)), ("new", object(change.new, only: differing))]))
+        }
+        let line = JSONObject([
+          ("table", .string(table.table)), ("added", .array(table.added.map { object($0) })),
+          ("removed", .array(table.removed.map { object($0) })), ("changed", .array(changed)),
+        ])
+        out.line(JSONValue.object(line).compactText)
+        continue
+      }
+      out.line("\(table.table): +\(table.added.count) -\(table.removed.count) ~\(table.changed.count)")
+      func rowText(_ row: [SQLiteValue]) -> String {
+        JSONValue.object(JSONObject(row.indices.map { (key: table.columns[$0], value: SqlCommand.json(row[$0])) })).compactText
+      }
+      func keyText(_ row: [SQLiteValue]) -> String {
+        let key = table.key(of: row)
+        if key.count == 1 { return key[0].1.description }
+        return JSONValue.object(JSONObject(key.map { (key: $0.0, value: SqlCommand.json($0.1)) })).compactText
+      }
+      for row in table.added { out.line(global.style.green("+ \(rowText(row))")) }
+      for row in table.removed { out.line(global.style.red("- \(rowText(row))")) }
+      for change in table.changed {
+        let differing = change.old.indices.filter { change.old[$0] != change.new[$0] }
+        let columns = differing.map { "\(table.columns[$0]): \(SqlCommand.cell(change.old[$0])) -> \(SqlCommand.cell(change.new[$0]))" }
+        out.line(global.style.yellow("~ \(keyText(change.new)) \(columns.joined(separator: ", "))"))
+      }
+    }
+  }
+}
