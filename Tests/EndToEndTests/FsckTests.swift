@@ -12,7 +12,7 @@ final class FsckTests: XCTestCase {
     XCTAssertEqual(clean.status, 0, clean.description)
     XCTAssertEqual(clean.lines.last, "checked 2 events: 0 errors, 0 warnings")
     // --json on a clean store: the summary line alone.
-    XCTAssertEqual(try sandbox.lstore("fsck", "--replay", "--json").lines, [#"{"events":2,"errors":0,"warnings":0}"#])
+    XCTAssertEqual(try sandbox.lstore("fsck", "--replay", "--json").lines, [#"{"summary":"fsck","events":2,"errors":0,"warnings":0,"omitted":0}"#])
 
     // State that no longer matches a replay.
     let state = try sandbox.statePath()
