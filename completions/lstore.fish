@@ -186,8 +186,8 @@ complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options 
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log"' -l 'name' -d 'Only events with this name; * matches any text. Repeatable.' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" client' -l 'client' -d 'Only events from this client id.' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" session' -l 'session' -d 'Only events from this session id.' -rfka ''
-complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" from' -l 'from' -d 'Start at this event (e5, e5+1), inclusive.' -rfka ''
-complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" to' -l 'to' -d 'Stop at this event, inclusive.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" from' -l 'from' -d 'Start at this event or revision (e5, e5+1, a commit, HEAD~2), inclusive.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" to' -l 'to' -d 'Stop at this event or revision, inclusive.' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" oneline' -l 'oneline' -d 'One line per commit, or per event with --events.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" events' -l 'events' -d 'List every event instead of commits.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore log" json' -l 'json' -d 'One JSON object per event (NDJSON), newest first.'
@@ -274,8 +274,8 @@ complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options 
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore fsck" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" o output' -s 'o' -l 'output' -d 'Write to this file (written whole, then renamed into place).' -rF
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" gzip' -l 'gzip' -d 'Compress with gzip.'
-complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" from' -l 'from' -d 'Start at this event, inclusive.' -rfka ''
-complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" to' -l 'to' -d 'Stop at this event, inclusive.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" from' -l 'from' -d 'Start at this event or revision (e5, a commit, HEAD~2), inclusive.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" to' -l 'to' -d 'Stop at this event or revision, inclusive.' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" version' -l 'version' -d 'Show the version.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore import" -eq 1' -F

@@ -56,4 +56,19 @@ final class RevisionSyntaxTests: XCTestCase {
     let tooFar = try store.run("show", "HEAD~9")
     XCTAssertEqual(tooFar.status, 66, tooFar.description)
   }
+
+  func testFromToUntilTakeRevisionsToo() throws {
+    let store = try forked()
+    let ids = try store.commitIds()
+    let c2 = try XCTUnwrap(ids["c2"])
+    XCTAssertEqual(try messages(store, "--from", String(c2.prefix(8)), "--to", "HEAD~1"), ["c3", "c2"])
+    XCTAssertEqual(try messages(store, "--from", "e3"), ["c4", "c3"], "sequence numbers as before")
+    XCTAssertEqual(try messages(store, "--to", "e99"), ["c4", "c3", "c2", "c1"], "a bound past the head is no error")
+    let exported = try store.ok("export", "--from", "HEAD~1").lines
+    XCTAssertEqual(exported.filter { $0.hasPrefix(#"{"seqNum":"#) }.count, 2, "HEAD~1 is c3: e3 and e4: \(exported)")
+    try store.ok("materialize", "--until", "HEAD~2", "-o", "past.db")
+    XCTAssertEqual(try store.sqlite(store.sandbox.path("past.db"), "SELECT group_concat(id) FROM todos;"), "t1,t2\n")
+    let elsewhere = try store.run("log", "--from", "feat")
+    XCTAssertEqual(elsewhere.status, 64, elsewhere.description)
+  }
 }

@@ -22,10 +22,10 @@ struct ExportCommand: ParsableCommand {
   @Flag(name: .long, help: "Compress with gzip.")
   var gzip = false
 
-  @Option(name: .long, help: ArgumentHelp("Start at this event, inclusive.", valueName: "seqNum"))
+  @Option(name: .long, help: ArgumentHelp("Start at this event or revision (e5, a commit, HEAD~2), inclusive.", valueName: "revision"))
   var from: String?
 
-  @Option(name: .long, help: ArgumentHelp("Stop at this event, inclusive.", valueName: "seqNum"))
+  @Option(name: .long, help: ArgumentHelp("Stop at this event or revision, inclusive.", valueName: "revision"))
   var to: String?
 
   func run() throws {
@@ -33,14 +33,8 @@ struct ExportCommand: ParsableCommand {
     let (eventlog, store) = try global.openEventlogForReading()
     let recordedId = try eventlog.meta("storeId")
     let storeId = store?.config.storeId ?? recordedId ?? URL(fileURLWithPath: eventlog.path).deletingLastPathComponent().lastPathComponent
-    let fromSeq = try from.map { text -> SeqNum in
-      guard let seq = SeqNum(text) else { throw InputError.usage("--from: '\(text)' is not a sequence number") }
-      return seq
-    }
-    let toSeq = try to.map { text -> SeqNum in
-      guard let seq = SeqNum(text) else { throw InputError.usage("--to: '\(text)' is not a sequence number") }
-      return seq
-    }
+    // Revisions too: --from <commit> starts at its first event, --to <commit> ends at its last.
+    let (fromSeq, toSeq) = try RevisionResolver(eventlog: eventlog, store: store).bounds(from: from, to: to)
     let finalPath = output.map { global.resolve($0) }
     if let finalPath, FileIdentity.same(finalPath, store?.eventlogPath ?? global.resolve(global.eventlog ?? "")) {
       throw InputError.usage("--output is the eventlog itself; give another path")

@@ -73,7 +73,7 @@ struct LogCommand: ParsableCommand {
       return
     }
     var (eventlog, store) = try global.openEventlogForReading()
-    var (after, through) = try filter.range()
+    var (after, through) = try filter.range(RevisionResolver(eventlog: eventlog, store: store))
     if let revision {
       let range = try RevisionResolver(eventlog: eventlog, store: store).range(revision)
       eventlog = range.eventlog

@@ -34,9 +34,6 @@ struct MaterializeCommand: ParsableCommand {
   func run() throws {
     let global = root.global
     var untilSeq: SeqNum? = nil
-    if let until {
-      guard SeqNum(until) != nil else { throw InputError.usage("--until: '\(until)' is not a sequence number like e5") }
-    }
     let eventlogPath: String
     let statePath: String
     let loaded: Schema

@@ -12,25 +12,17 @@ struct EventFilterOptions: ParsableArguments {
   @Option(name: .customLong("session"), help: ArgumentHelp("Only events from this session id.", valueName: "id"))
   var sessionId: String?
 
-  @Option(name: .long, help: ArgumentHelp("Start at this event (e5, e5+1), inclusive.", valueName: "seqNum"))
+  @Option(name: .long, help: ArgumentHelp("Start at this event or revision (e5, e5+1, a commit, HEAD~2), inclusive.", valueName: "revision"))
   var from: String?
 
-  @Option(name: .long, help: ArgumentHelp("Stop at this event, inclusive.", valueName: "seqNum"))
+  @Option(name: .long, help: ArgumentHelp("Stop at this event or revision, inclusive.", valueName: "revision"))
   var to: String?
 
-  func range() throws -> (after: SeqNum, through: SeqNum?) {
-    var after = SeqNum.root
-    var through: SeqNum? = nil
-    if let from {
-      guard let seq = SeqNum(from) else { throw InputError.usage("--from: '\(from)' is not a sequence number like e5 or e5+1") }
-      // "after" is exclusive: step back to just before `seq`.
-      after = seq.justBefore
-    }
-    if let to {
-      guard let seq = SeqNum(to) else { throw InputError.usage("--to: '\(to)' is not a sequence number like e5 or e5+1") }
-      through = seq
-    }
-    return (after, through)
+  /// The range --from and --to name (revisions, inclusive), on the branch `resolver` reads.
+  func range(_ resolver: RevisionResolver) throws -> (after: SeqNum, through: SeqNum?) {
+    let (first, last) = try resolver.bounds(from: from, to: to)
+    // "after" is exclusive: just before the first event.
+    return (first?.justBefore ?? .root, last)
   }
 
   var isActive: Bool { !names.isEmpty || clientId != nil || sessionId != nil }
@@ -65,13 +57,5 @@ enum Glob {
       }
     }
     return rest.isEmpty
-  }
-}
-
-extension SeqNum {
-  /// The greatest sequence number below this one: an exclusive lower bound that includes it.
-  var justBefore: SeqNum {
-    if self == .root { return .root }
-    return client > 0 ? SeqNum(global: global, client: client - 1) : global > 0 ? SeqNum(global: global - 1, client: .max) : .root
   }
 }

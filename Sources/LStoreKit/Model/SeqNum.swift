@@ -58,3 +58,11 @@ extension SeqNum {
   /// The last position that is not pending: events after it are pending.
   public static func confirmedBoundary(backendHead: Int64) -> SeqNum { SeqNum(global: backendHead, client: 0) }
 }
+
+extension SeqNum {
+  /// The greatest sequence number below this one: an exclusive lower bound that includes it.
+  public var justBefore: SeqNum {
+    if self == .root { return .root }
+    return client > 0 ? SeqNum(global: global, client: client - 1) : global > 0 ? SeqNum(global: global - 1, client: .max) : .root
+  }
+}

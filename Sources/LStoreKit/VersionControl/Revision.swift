@@ -219,6 +219,25 @@ public struct RevisionResolver {
     return .event(point, log)
   }
 
+  /// `--from`/`--to` (log, export): inclusive bounds on this branch. A sequence number is
+  /// taken as it is (it need not exist: a range past the head is empty); any other revision
+  /// names its unit, so `--from <commit>` starts at the commit's first event and `--to
+  /// <commit>` ends at its last.
+  public func bounds(from: String?, to: String?) throws -> (first: SeqNum?, last: SeqNum?) {
+    func span(_ text: String) throws -> (first: SeqNum, last: SeqNum) {
+      if let seqNum = SeqNum(text) { return (seqNum, seqNum) }
+      switch try shown(text) {
+      case .event(let seqNum, let log):
+        guard log === eventlog else { throw RevisionError.notOnThisBranch(text, branch: text) }
+        return (seqNum, seqNum)
+      case .commit(let commit, let log):
+        guard log === eventlog else { throw RevisionError.notOnThisBranch(text, branch: text) }
+        return (commit.first, commit.last)
+      }
+    }
+    return (try from.map { try span($0).first }, try to.map { try span($0).last })
+  }
+
   /// The events `text` selects for `log`: `B` is the history through B; `A..B` the events of
   /// B that A does not have (git's range: after where the two part, or after A when it is
   /// B's ancestor); an empty side is HEAD. On B's branch.
