@@ -87,8 +87,9 @@ final class CLIConventionsTests: XCTestCase {
     assertStatus(try sandbox.lstore("frobnicate"), 64)
     assertStatus(try sandbox.lstore("init"), 64)
     assertStatus(try sandbox.lstore("show"), 64)
-    assertStatus(try sandbox.lstore("log", "--from", "banana"), 64)
-    assertStatus(try sandbox.lstore("materialize", "--until", "x1"), 64)
+    // --from and --until take revisions: a name that is none is not found, as for show.
+    assertStatus(try sandbox.lstore("log", "--from", "banana"), 66)
+    assertStatus(try sandbox.lstore("materialize", "--until", "x1"), 66)
     assertStatus(try sandbox.lstore("commit", "v1.TodoCreated", "{}", "--file", "x.ndjson"), 64)
     // 66 not found
     let noStore = try sandbox.lstore("-C", "/", "log")
