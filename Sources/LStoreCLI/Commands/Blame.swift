@@ -39,9 +39,7 @@ struct BlameCommand: ParsableCommand {
   func run() throws {
     let global = root.global
     let (eventlog, store) = try global.openEventlogForReading()
-    guard let loaded = try schema.map({ try SchemaLoader.load(path: global.resolve($0)) }) ?? store.map({ try $0.loadSchema() }) else {
-      throw StateDiffError.noSchema
-    }
+    let loaded = try global.replaySchema(schema, store: store)
     let blame = try RowBlame.compute(eventlog: eventlog, eventlogPath: store?.eventlogPath ?? global.resolve(global.eventlog ?? ""),
                                      schema: loaded, table: table, key: key, now: Clock.now())
     let out = global.stdout

@@ -45,9 +45,7 @@ struct DiffCommand: ParsableCommand {
   func run() throws {
     let global = root.global
     let (eventlog, store) = try global.openEventlogForReading()
-    guard let loaded = try schema.map({ try SchemaLoader.load(path: global.resolve($0)) }) ?? store.map({ try $0.loadSchema() }) else {
-      throw StateDiffError.noSchema
-    }
+    let loaded = try global.replaySchema(schema, store: store)
     var (from, to) = (from, to ?? "HEAD")
     if self.to == nil, let dots = from.range(of: "..") {
       (from, to) = (String(from[..<dots.lowerBound]), String(from[dots.upperBound...]))

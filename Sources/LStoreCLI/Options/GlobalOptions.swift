@@ -29,6 +29,14 @@ public struct GlobalOptions: ParsableArguments {
   }
 
   /// A path given on the command line: relative to the directory lstore was started in.
+  /// The schema a command replays with: `--schema` when given, else the store's; an
+  /// eventlog file alone has none (diff and blame need one).
+  func replaySchema(_ override: String?, store: Store?) throws -> Schema {
+    if let override { return try SchemaLoader.load(path: resolve(override)) }
+    guard let store else { throw StateDiffError.noSchema }
+    return try store.loadSchema()
+  }
+
   public func resolve(_ path: String) -> String {
     StoreLocator.absolute(path, relativeTo: FileManager.default.currentDirectoryPath)
   }

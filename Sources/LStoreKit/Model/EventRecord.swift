@@ -43,3 +43,11 @@ public struct EventInput: Equatable, Sendable {
     self.origin = origin
   }
 }
+
+extension EventRecord {
+  /// The same event as LiveStore compares them (name, args text, client, session; the
+  /// caller matches the numbers), as `RemoteEvent.isEncoded(like:)` does for a pulled one.
+  public func isEncoded(like other: EventRecord) -> Bool {
+    name == other.name && argsJSON == other.argsJSON && clientId == other.clientId && sessionId == other.sessionId
+  }
+}

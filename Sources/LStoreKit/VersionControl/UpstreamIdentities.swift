@@ -39,8 +39,7 @@ struct UpstreamIdentities {
     try candidates.forEachRow([.integer(Self.fingerprint(record))]) { numbers.append(SeqNum(global: $0.int64(0), client: $0.int64(1))) }
     for number in numbers {
       guard let event = try eventlog.event(at: number) else { continue }
-      if event.name == record.name, event.argsJSON == record.argsJSON, event.clientId == record.clientId,
-         event.sessionId == record.sessionId {
+      if event.isEncoded(like: record) {
         found = true
         break
       }
