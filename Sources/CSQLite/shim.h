@@ -14,7 +14,7 @@ static inline sqlite3_destructor_type lstore_sqlite_transient(void) { return SQL
 // - A savepoint's sub-journal (and a statement journal) stays in memory up to
 //   `journal_spill` bytes before SQLite writes it to a temporary file. The default
 //   (64 KiB) sent a rebase, whose every step is a savepoint, through tens of thousands
-//   of temp-file writes; a few MiB keeps a step in memory and still bounds what a huge
+//   of temp-file writes; 2 MiB keeps a step (tens of pages) in memory and still bounds what a huge
 //   step holds.
 static inline int lstore_sqlite_configure(int journal_spill) {
   int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
