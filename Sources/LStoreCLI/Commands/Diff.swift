@@ -75,7 +75,7 @@ struct DiffCommand: ParsableCommand {
         out.line(JSONValue.object(line).compactText)
         continue
       }
-      out.line("\(table.table): +\(table.added.count) -\(table.removed.count) ~\(table.changed.count)")
+      out.line("\(table.table): +\(table.addedCount) -\(table.removedCount) ~\(table.changedCount)")
       func rowText(_ row: [SQLiteValue]) -> String {
         JSONValue.object(JSONObject(row.indices.map { (key: table.columns[$0], value: SqlCommand.json(row[$0])) })).compactText
       }
