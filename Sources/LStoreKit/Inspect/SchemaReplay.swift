@@ -229,9 +229,9 @@ public enum SchemaReplay {
   /// The replayed state (`main`) against the file (`against`), table by table.
   static func compare(statePath: String, againstPath: String, schema: Schema, sampleLimit: Int) throws -> Against {
     let connection = try Connection(path: statePath, mode: .readOnly)
-    try connection.execute("ATTACH DATABASE ? AS against", [.text("file:\(againstPath.addingPercentEncodingForURI)?mode=ro")])
     let fileTables: [String]
     do {
+      try connection.execute("ATTACH DATABASE ? AS against", [.text("file:\(againstPath.addingPercentEncodingForURI)?mode=ro")])
       fileTables = try connection.tableNames(schema: "against")
     } catch let error as SQLiteError {
       throw SchemaReplayError.againstUnreadable(againstPath, reason: error.message)

@@ -95,8 +95,13 @@ public enum Rematerializer {
       let engine = try MaterializerEngine(connection: connection, schema: schema)
       let backendHead = try eventlog.backendHead()
       let total = try eventlog.count()
+      if replay != nil {
+        // A ROLLBACK TO in a transaction that changed the schema resets every statement of
+        // the connection, the eventlog read included: the tables get a transaction of their own.
+        try connection.transaction { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt) }
+      }
       try connection.transaction {
-        try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt)
+        if replay == nil { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt) }
         try engine.compileAll()
         engine.isolatesEvents = replay != nil
         let counter = replay == nil ? nil : engine.countRowWrites()
