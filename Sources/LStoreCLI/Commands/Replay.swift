@@ -67,7 +67,19 @@ struct ReplayCommand: ParsableCommand {
       for line in ReplayText.lines(report, style: global.style) { global.stdout.line(line) }
       global.stdout.line("Result: \(report.outcome.rawValue)\(status == .success ? "" : " (exit \(status.rawValue))")")
     }
-    if status != .success { throw ExitCode(status.rawValue) }
+    // One line on stderr too, for a CI log whose stdout went to report.json.
+    switch report.outcome {
+    case .clean: break
+    case .failures:
+      var kinds: [String] = []
+      if report.unknownEvents > 0 { kinds.append("\(report.unknownEvents) unknown") }
+      if report.invalidArgs > 0 { kinds.append("\(report.invalidArgs) with invalid args") }
+      if report.materializerFailures > 0 { kinds.append("\(report.materializerFailures) materializer \(report.materializerFailures == 1 ? "failure" : "failures")") }
+      throw InputError(status: status, message: "replay: \(report.failed) of \(counted(report.events, "event")) failed (\(kinds.joined(separator: ", ")))")
+    case .differences:
+      let tables = report.against?.tables.filter(\.differs).map(\.table) ?? []
+      throw InputError(status: status, message: "replay: the state differs from \(against ?? "the --against file") in \(counted(tables.count, "table")) (\(tables.joined(separator: ", ")))")
+    }
   }
 
   static func exitStatus(_ outcome: SchemaReplay.Outcome) -> ExitStatus {
