@@ -108,33 +108,38 @@ public enum Rematerializer {
         var lastName = ""
         var lastNameUTF8: [UInt8] = []
         var lastDefinition: EventDefinition? = nil
+        /// One event; the caller decides what a failure means.
+        func replayEvent(_ row: EventRow) throws {
+          let seqNum = row.seqNum
+          // Runs of one event name are common: compare bytes before building a String.
+          if lastDefinition == nil || !row.nameUTF8.elementsEqual(lastNameUTF8) {
+            let name = row.name
+            guard let definition = schema.event(named: name) else {
+              throw ReplayError.unknownEvent(seqNum: seqNum, name: name, schema: schema.source)
+            }
+            lastDefinition = definition
+            lastName = name
+            lastNameUTF8 = Array(row.nameUTF8)
+          }
+          let name = lastName
+          let definition = lastDefinition!
+          let args = try EventReplayer.normalizedArgs(parsing: { try JSONParser.parse(row.argsUTF8) }, seqNum: seqNum,
+                                                      name: name, argsJSON: row.argsJSON, definition: definition)
+          // Only events the backend has not confirmed can be rolled back by a rebase, so
+          // only they need a changeset (LiveStore trims the others after every pull).
+          let pending = replay == nil && seqNum.isPending(backendHead: backendHead)
+          let observed = observer.map { seqNum > $0.after } ?? false
+          let context = EventContext(seqNum: seqNum, name: name, clientId: row.clientId, sessionId: row.sessionId)
+          let changeset = try engine.apply(definition, args: args, context: context, argsJSON: row.argsJSON,
+                                           recordChangeset: pending || observed)
+          if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset) }
+          if observed, let changeset { try observer!.body(seqNum, changeset) }
+          try replay?.applied(seqNum, name)
+        }
         try eventlog.forEach(through: until) { row in
           let seqNum = row.seqNum
           do {
-            // Runs of one event name are common: compare bytes before building a String.
-            if lastDefinition == nil || !row.nameUTF8.elementsEqual(lastNameUTF8) {
-              let name = row.name
-              guard let definition = schema.event(named: name) else {
-                throw ReplayError.unknownEvent(seqNum: seqNum, name: name, schema: schema.source)
-              }
-              lastDefinition = definition
-              lastName = name
-              lastNameUTF8 = Array(row.nameUTF8)
-            }
-            let name = lastName
-            let definition = lastDefinition!
-            let args = try EventReplayer.normalizedArgs(parsing: { try JSONParser.parse(row.argsUTF8) }, seqNum: seqNum,
-                                                        name: name, argsJSON: row.argsJSON, definition: definition)
-            // Only events the backend has not confirmed can be rolled back by a rebase, so
-            // only they need a changeset (LiveStore trims the others after every pull).
-            let pending = replay == nil && seqNum.isPending(backendHead: backendHead)
-            let observed = observer.map { seqNum > $0.after } ?? false
-            let context = EventContext(seqNum: seqNum, name: name, clientId: row.clientId, sessionId: row.sessionId)
-            let changeset = try engine.apply(definition, args: args, context: context, argsJSON: row.argsJSON,
-                                             recordChangeset: pending || observed)
-            if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset) }
-            if observed, let changeset { try observer!.body(seqNum, changeset) }
-            try replay?.applied(seqNum, name)
+            try replayEvent(row)
           } catch let error where replay != nil && (error is ReplayError || error is MaterializeError) {
             // A materializer's `OR ROLLBACK` ends the whole transaction: nothing to go on with.
             guard connection.isInTransaction else { throw error }
