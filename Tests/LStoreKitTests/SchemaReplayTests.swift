@@ -296,6 +296,11 @@ final class SchemaReplayTests: XCTestCase {
                               with: "INSERT OR ROLLBACK INTO todos (id) VALUES ('t1')")
     }
     assertThrows(try run(schema), contains: ["materializer of e3 v1.Bumped", "UNIQUE constraint failed: todos.id"])
+    // In the second statement of an event, inside its savepoint (which the rollback ends too).
+    let second = try self.schema("rollback2.yaml") {
+      $0.replacingOccurrences(of: "- INSERT INTO log (seq) VALUES ($_seqNum)", with: "- INSERT OR ROLLBACK INTO log (seq) VALUES ('e1')")
+    }
+    assertThrows(try run(second), contains: ["materializer of e2 v1.Created", "UNIQUE constraint failed: log.seq"])
   }
 
   /// Without an observer the first failure still stops a rebuild (materialize, diff, blame).

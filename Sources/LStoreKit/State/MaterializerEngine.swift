@@ -75,7 +75,8 @@ public final class MaterializerEngine {
       if savepoint { try savepointStatements.release.execute() }
       rowCounter?.keep()
     } catch {
-      if savepoint {
+      // (An `OR ROLLBACK` may have ended the whole transaction, savepoint and all.)
+      if savepoint && connection.isInTransaction {
         try savepointStatements.rollback.execute()
         try savepointStatements.release.execute()
       }
