@@ -150,28 +150,35 @@ public enum SchemaReplay {
       throw SchemaReplayError.againstNotFound(againstPath)
     }
     var report = Report(schema: schema.source, eventlog: eventlogPath)
-    var stats: [String: EventStats] = [:]
+    // Per name, in order of first appearance; the running name's index is kept, so the
+    // dictionary is consulted once per run of events of one name, not once per event.
+    var stats: [EventStats] = []
+    var indexes: [String: Int] = [:]
     var unknownNames = 0
-    // The running name's stats are updated in place; the dictionary sees a name once per run
-    // of events of that name, not once per event.
-    var current: EventStats?
+    var currentName: String?
+    var current = -1
     /// Makes `name` current; false for an unknown name past the first `maxUnknownNames`.
     func switchTo(_ name: String, inSchema: Bool) -> Bool {
-      if current?.name == name { return true }
-      let known = stats.removeValue(forKey: name)
-      if known == nil && !inSchema {
-        guard unknownNames < maxUnknownNames else { return false }
-        unknownNames += 1
+      if name == currentName { return true }
+      if let known = indexes[name] {
+        current = known
+      } else {
+        if !inSchema {
+          guard unknownNames < maxUnknownNames else { return false }
+          unknownNames += 1
+        }
+        current = stats.count
+        indexes[name] = current
+        stats.append(EventStats(name: name, inSchema: inSchema))
       }
-      if let current { stats[current.name] = current }
-      current = known ?? EventStats(name: name, inSchema: inSchema)
+      currentName = name
       return true
     }
     let observer = ReplayObserver(
       applied: { _, name in
         _ = switchTo(name, inSchema: true)
-        current!.count += 1
-        current!.applied += 1
+        stats[current].count += 1
+        stats[current].applied += 1
       },
       failed: { seqNum, name, argsJSON, error in
         let failure: Failure
@@ -189,10 +196,10 @@ public enum SchemaReplay {
           report.otherUnknownEvents += 1
           return
         }
-        current!.count += 1
-        if failure.kind == .invalidArgs { current!.invalidArgs += 1 }
-        if failure.kind == .materializer { current!.materializerFailures += 1 }
-        if current!.failures.count < sampleLimit { current!.failures.append(failure) }
+        stats[current].count += 1
+        if failure.kind == .invalidArgs { stats[current].invalidArgs += 1 }
+        if failure.kind == .materializer { stats[current].materializerFailures += 1 }
+        if stats[current].failures.count < sampleLimit { stats[current].failures.append(failure) }
       })
 
     let directory = NSTemporaryDirectory() + "lstore-replay-\(UUID().uuidString)"
@@ -203,11 +210,10 @@ public enum SchemaReplay {
       eventlogPath: eventlogPath, statePath: statePath, schema: schema, updatedAt: now,
       progress: progress.map { report in { report(Progress(done: $0.done, total: $0.total, label: "replaying")) } },
       replaying: observer)
-    if let current { stats[current.name] = current }
     report.events = rebuilt.events
     report.head = rebuilt.through
     report.seconds = rebuilt.seconds
-    report.names = stats.values.sorted { $0.name < $1.name }
+    report.names = stats.sorted { $0.name < $1.name }
 
     var written = Dictionary(rebuilt.rowsWritten.map { ($0.table, $0.counts) }, uniquingKeysWith: { a, _ in a })
     for table in schema.tables {
