@@ -247,6 +247,24 @@ final class SchemaReplayTests: XCTestCase {
                    #"{"table":"log","status":"differs","added":0,"removed":1,"changed":0,"sample":{"added":[],"removed":[{"seq":"e7"}],"changed":[]},"schemaColumns":null,"fileColumns":null}"#)
   }
 
+  func testTheScratchStateIsRemovedAndSoAreAbandonedOnes() throws {
+    let temporary = NSTemporaryDirectory()
+    func scratch() throws -> Set<String> {
+      Set(try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasPrefix(SchemaReplay.scratchPrefix) })
+    }
+    // One a killed replay left (no process has that id: it is above any pid_max), and one of
+    // a replay still running (this process).
+    let abandoned = SchemaReplay.scratchPrefix + "\(Int32.max)-0000"
+    let running = SchemaReplay.scratchPrefix + "\(getpid())-running"
+    for name in [abandoned, running] {
+      try FileManager.default.createDirectory(atPath: temporary + name, withIntermediateDirectories: true)
+    }
+    defer { try? FileManager.default.removeItem(atPath: temporary + running) }
+    let before = try scratch()
+    _ = try run(try store.loadSchema())
+    XCTAssertEqual(try scratch(), before.subtracting([abandoned]))
+  }
+
   // MARK: - The engine under it
 
   /// The rebuild itself, with its state kept: a failed event leaves no row behind, whether

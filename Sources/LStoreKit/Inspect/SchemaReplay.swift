@@ -202,7 +202,8 @@ public enum SchemaReplay {
         if stats[current].failures.count < sampleLimit { stats[current].failures.append(failure) }
       })
 
-    let directory = NSTemporaryDirectory() + "lstore-replay-\(UUID().uuidString)"
+    removeAbandonedScratchDirectories()
+    let directory = NSTemporaryDirectory() + scratchPrefix + "\(getpid())-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let statePath = directory + "/state.db"
@@ -230,6 +231,18 @@ public enum SchemaReplay {
       report.against = try compare(statePath: statePath, againstPath: againstPath, schema: schema, sampleLimit: sampleLimit)
     }
     return report
+  }
+
+  static let scratchPrefix = "lstore-replay-"
+
+  /// Scratch states of replays whose process is gone (interrupted with Ctrl-C, which exits
+  /// at once, or killed): a replay of a large eventlog leaves a large file.
+  static func removeAbandonedScratchDirectories() {
+    let temporary = NSTemporaryDirectory()
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix(scratchPrefix) {
+      guard let pid = Int32(name.dropFirst(scratchPrefix.count).prefix { $0.isNumber }), kill(pid, 0) != 0, errno == ESRCH else { continue }
+      try? FileManager.default.removeItem(atPath: (temporary as NSString).appendingPathComponent(name))
+    }
   }
 
   /// The replayed state (`main`) against the file (`against`), table by table.
