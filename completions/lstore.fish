@@ -138,7 +138,7 @@ end
 
 complete -c 'lstore' -f
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" C' -s 'C' -d 'Use the store found from <dir> (like git -C, but file arguments stay relative to the current directory).' -rfa '(__lstore_complete_directories)'
-complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" eventlog' -l 'eventlog' -d 'Open a LiveStore eventlog file directly, read-only, without a store (log, show, status, export, materialize).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'db\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" eventlog' -l 'eventlog' -d 'Open a LiveStore eventlog file directly, read-only, without a store: storage format 4 (LiveStore 0.3) or 6 (0.4), found from its columns (log, show, status, export, fsck, sql, replay, diff, blame, materialize).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'db\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" color' -l 'color' -d 'When to color output: auto (only on a terminal, not with NO_COLOR), always, never.' -rfka 'auto always never'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" q quiet' -s 'q' -l 'quiet' -d 'Print no progress and no notes on stderr.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" version' -l 'version' -d 'Show the version.'

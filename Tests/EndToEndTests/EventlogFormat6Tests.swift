@@ -86,6 +86,18 @@ final class EventlogFormat6Tests: XCTestCase {
     assertStatus(sql, 0)
     XCTAssertEqual(jsonLines(sql).map { $0["seqNumRebaseGeneration"] as? Int }, [0, 0, 1])
 
+    // replay, diff and blame replay the file through a schema.
+    let schema = "examples/todomvc/schema.yaml"
+    let replay = try sandbox.lstore("--eventlog", file, "replay", "--schema", schema, "--json")
+    assertStatus(replay, 0)
+    XCTAssertEqual(jsonLines(replay).first?["events"] as? Int, 5, replay.stdout)
+    let diff = try sandbox.lstore("--eventlog", file, "diff", "--schema", schema, "e2", "e3r1", "--table", "todos")
+    assertStatus(diff, 0)
+    XCTAssertEqual(diff.lines, ["todos: +0 -0 ~1", "~ t2 completed: 0 -> 1"])
+    let blame = try sandbox.lstore("--eventlog", file, "blame", "--schema", schema, "todos", "t2")
+    assertStatus(blame, 0)
+    XCTAssertTrue(blame.lines.contains { $0.hasPrefix("e3r1") && $0.hasSuffix("completed = 1") }, blame.stdout)
+
     XCTAssertEqual(try sandbox.read(file), bytes)
     XCTAssertFalse(sandbox.exists(file + "-journal"))
   }
