@@ -63,21 +63,18 @@ struct ShowCommand: ParsableCommand {
     let out = global.stdout
     if json {
       var writer = JSONWriter()
-      var object = JSONObject()
-      object["seqNum"] = .string(seqNum.description)
-      object["parentSeqNum"] = .string(record.parentSeqNum.description)
-      object["name"] = .string(record.name)
-      object["args"] = (try? JSONParser.parse(record.argsJSON)) ?? .string(record.argsJSON)
-      object["clientId"] = .string(record.clientId)
-      object["sessionId"] = .string(record.sessionId)
-      object["schemaHash"] = .integer(record.schemaHash)
-      object["syncMetadata"] = (try? JSONParser.parse(record.syncMetadataJSON)) ?? .null
-      object["clientOnly"] = .bool(seqNum.isClientOnly)
-      object["confirmed"] = .bool(confirmed)
-      object["commit"] = commit.map { ["id": .string($0.id), "message": .string($0.message)] } ?? .null
-      object["changes"] = changes.map { .array($0.map(Self.changeJSON)) } ?? .null
-      object["changesReplayed"] = .bool(replayed)
-      writer.write(.object(object))
+      // The event as log --json and export print it, then what show adds.
+      try eventlog.forEach(after: position.justBefore, through: position) { row in
+        EventJSON.write(row, commit: commit, into: &writer) { writer in
+          writer.appendASCII(#","confirmed":"#)
+          writer.appendASCII(confirmed ? "true" : "false")
+          writer.appendASCII(#","changes":"#)
+          writer.write(changes.map { .array($0.map(Self.changeJSON)) } ?? .null)
+          writer.appendASCII(#","changesReplayed":"#)
+          writer.appendASCII(replayed ? "true" : "false")
+        }
+        return false
+      }
       out.line(writer.string)
       return
     }

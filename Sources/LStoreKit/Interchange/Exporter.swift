@@ -81,22 +81,7 @@ public enum Exporter {
           writeCommit(commit, into: &writer)
         }
       }
-      writer.appendASCII(#"{"seqNum":""#)
-      writer.writeSeqNum(seqNum)
-      writer.appendASCII(#"","parentSeqNum":""#)
-      writer.writeSeqNum(row.parentSeqNum)
-      writer.appendASCII(#"","name":"#)
-      writer.writeString(utf8: row.nameUTF8)
-      writer.appendASCII(#","args":"#)
-      writer.writeRaw(row.argsUTF8)
-      writer.appendASCII(#","clientId":"#)
-      writer.writeString(utf8: row.clientIdUTF8)
-      writer.appendASCII(#","sessionId":"#)
-      writer.writeString(utf8: row.sessionIdUTF8)
-      writer.appendASCII(#","schemaHash":"#)
-      writer.writeInteger(row.schemaHash)
-      writer.appendASCII(#","syncMetadata":"#)
-      writer.writeRaw(row.syncMetadataUTF8)
+      EventJSON.writeStoredFields(of: row, into: &writer)
       writer.appendASCII("}\n")
       if writer.bytes.count > 1 << 16 { try emit() }
       written += 1
