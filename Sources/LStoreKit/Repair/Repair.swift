@@ -141,8 +141,7 @@ public enum Repair {
   /// fsck of the store as it is now, with the table comparison.
   static func check(store: Store, schema: Schema, now: String) throws -> Fsck.Report {
     let statePath = store.statePath(for: schema)
-    return try Fsck.check(eventlog: try store.openEventlog(), schema: schema,
-                          statePath: FileManager.default.fileExists(atPath: statePath) ? statePath : nil,
+    return try Fsck.check(eventlog: try store.openEventlog(), schema: schema, statePath: statePath,
                           eventlogPath: store.eventlogPath, options: .init(replay: true), now: now)
   }
 

@@ -9,9 +9,8 @@ public enum RepairPlanner {
   public static func plan(store: Store, schema: Schema, now: String) throws -> RepairPlan {
     let eventlog = try store.openEventlog(readOnly: true)
     let statePath = store.statePath(for: schema)
-    let report = try Fsck.check(eventlog: eventlog, schema: schema,
-                                statePath: FileManager.default.fileExists(atPath: statePath) ? statePath : nil,
-                                eventlogPath: store.eventlogPath, options: .init(replay: true), now: now)
+    let report = try Fsck.check(eventlog: eventlog, schema: schema, statePath: statePath, eventlogPath: store.eventlogPath,
+                                options: .init(replay: true), now: now)
     var plan = RepairPlan()
     plan.findings = report.findings
     plan.omittedFindings = report.omitted
