@@ -240,7 +240,6 @@ final class RepairTests: XCTestCase {
                                  commits: [("c1", 1, 2), ("c2", 3, 9), ("c3", 10, 11)])
     try assertRepairs(store, finds: ["commit-missing-events"], plans: [
       "trim-commit commit-missing-events commit c2", "drop-commit commit-missing-events commit c3",
-      "rebuild-state commit-missing-events state",
     ])
     assertStatus(try store.lstore("repair"), 0)
     XCTAssertEqual(try store.sandbox.sqlite(store.eventlog, "SELECT id || ' ' || firstGlobal || '..' || lastGlobal FROM lstore_commit ORDER BY lastGlobal"),

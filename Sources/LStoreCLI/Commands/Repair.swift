@@ -73,16 +73,10 @@ struct RepairCommand: ParsableCommand {
     if dryRun {
       plan = try Repair.plan(store: store, schema: schema, now: Clock.now())
     } else {
-      do {
-        result = try Repair.run(store: store, schema: schema, options: RepairOptions(force: force, failAt: failAt), now: Clock.now())
-      } catch let error as RepairError {
-        if case .needsForce = error, !json {
-          // The plan, so the user sees what would be rewritten.
-          for action in try Repair.plan(store: store, schema: schema, now: Clock.now()).actions { global.stderr.line(render(action)) }
-        }
-        throw error
-      }
-      plan = result!.plan
+      let applied = try Repair.run(store: store, schema: schema, options: RepairOptions(force: force, failAt: failAt),
+                                   now: Clock.now())
+      result = applied
+      plan = applied.plan
     }
     for action in plan.actions {
       out.line(json ? action.json.compactText : render(action))

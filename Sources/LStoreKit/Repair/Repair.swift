@@ -80,7 +80,8 @@ public enum Repair {
     let quarantinePath = plan.poisoned.isEmpty ? nil : Quarantine.newPath(storeDirectory: store.directory, now: now)
     let backup: RepairBackup
     do {
-      backup = try RepairBackup.write(storeDirectory: store.directory, files: [store.eventlogPath, statePath],
+      backup = try RepairBackup.write(storeDirectory: store.directory,
+                                      files: [store.eventlogPath] + (plan.rebuildState ? [statePath] : []),
                                       created: quarantinePath.map { [$0] } ?? [], now: now)
     } catch let error as RepairError {
       throw error
@@ -102,7 +103,9 @@ public enum Repair {
                              branch: store.branch, now: now, backup: backup.directory)
       }
       try editEventlog(at: scratchEventlog, plan: plan)
-      _ = try Rematerializer.rebuild(eventlogPath: scratchEventlog, statePath: scratchState, schema: schema, updatedAt: now)
+      if plan.rebuildState {
+        _ = try Rematerializer.rebuild(eventlogPath: scratchEventlog, statePath: scratchState, schema: schema, updatedAt: now)
+      }
       if let base = plan.renumberAfter {
         try renumber(after: base, eventlogPath: scratchEventlog, statePath: scratchState, schema: schema, now: now)
       }
@@ -116,7 +119,7 @@ public enum Repair {
       try FileSync.replace(scratchEventlog, with: store.eventlogPath)
       swapped = true
       if options.failAt == .betweenSwaps { throw InjectedFailure(point: .betweenSwaps) }
-      try FileSync.replace(scratchState, with: statePath)
+      if plan.rebuildState { try FileSync.replace(scratchState, with: statePath) }
     } catch {
       if swapped || quarantinePath.map({ FileManager.default.fileExists(atPath: $0) }) == true {
         // Put back what was already swapped in (and remove the quarantine file).

@@ -136,7 +136,9 @@ public enum RepairPlanner {
     // 5. State: derived from the eventlog, so rebuilt when it is wrong or the eventlog changes.
     let stateCodes: Set<FsckFinding.Code> = [.stateDiffers, .stateStale, .stateBehind, .stateAhead, .stateMissing,
                                              .changesetMissing, .stateSchemaChanged, .replayFails]
-    let eventlogChanges = !actions.isEmpty
+    // Commit records do not reach the state; events and the backend head (which decides
+    // what is pending, so which changesets are kept) do.
+    let eventlogChanges = actions.contains { [.quarantine, .renumber, .resetBackendHead].contains($0.kind) }
     var stateActions: [RepairAction] = []
     for finding in report.findings where stateCodes.contains(finding.code) {
       // One action per kind of state problem: every missing changeset is cured by one rebuild.
@@ -149,7 +151,7 @@ public enum RepairPlanner {
     }
     if stateActions.isEmpty && eventlogChanges {
       stateActions.append(RepairAction(
-        kind: .rebuildState, code: actions[0].code, subject: "state",
+        kind: .rebuildState, code: actions.first { [.quarantine, .renumber, .resetBackendHead].contains($0.kind) }!.code, subject: "state",
         change: "rebuilds \((statePath as NSString).lastPathComponent) from the repaired eventlog",
         reason: "the state is derived from the eventlog, which the actions above change"))
     }
