@@ -223,6 +223,56 @@ final class RepairTests: XCTestCase {
                                                                      "rebuild-state backend-head-ahead state"])
   }
 
+  /// Client-only events chain on their own: `(g, c+1)` with parent `(g, c)`.
+  func testClientOnlyEventsAreRenumberedByTheirOwnRule() throws {
+    func ui(_ c: Int, parent: Int) -> DamagedStore.Row {
+      DamagedStore.Row(g: 1, c: c, pg: 1, pc: parent, name: "uiStateSet",
+                       args: #"{"id":"ses","value":{"newTodoText":"n\#(c)","filter":"all"}}"#)
+    }
+    let store = try DamagedStore([DamagedStore.created(1), ui(1, parent: 0), ui(3, parent: 2), DamagedStore.created(2)])
+    try assertRepairs(store, finds: ["chain-broken"], plans: ["renumber chain-broken e1+3", "rebuild-state chain-broken state"])
+    assertStatus(try store.lstore("repair"), 0)
+    XCTAssertEqual(try store.sandbox.sqlite(store.eventlog, "SELECT seqNumGlobal || '+' || seqNumClient || ' < ' || parentSeqNumGlobal || '+' || parentSeqNumClient FROM eventlog ORDER BY seqNumGlobal, seqNumClient"),
+                   "1+0 < 0+0\n1+1 < 1+0\n1+2 < 1+1\n2+0 < 1+0\n")
+  }
+
+  /// A quarantined event inside a commit: the commit keeps its other events, renumbered.
+  func testQuarantineInsideACommit() throws {
+    var unknown = DamagedStore.created(3)
+    unknown.name = "v9.Nope"
+    let store = try DamagedStore([DamagedStore.created(1), DamagedStore.created(2), unknown, DamagedStore.created(4)],
+                                 commits: [("c1", 1, 2), ("c2", 3, 4)], materialize: false)
+    try assertRepairs(store, finds: ["unknown-event"], plans: [
+      "quarantine unknown-event e3", "renumber unknown-event e4", "trim-commit unknown-event commit c2",
+      "rebuild-state state-missing state",
+    ])
+    let repair = try store.lstore("repair")
+    assertStatus(repair, 0)
+    XCTAssertEqual(try store.sandbox.sqlite(store.eventlog, "SELECT id || ' ' || firstGlobal || '..' || lastGlobal FROM lstore_commit ORDER BY lastGlobal"),
+                   "c1 1..2\nc2 3..3\n")
+    XCTAssertEqual(try store.sandbox.sqlite(store.eventlog, "SELECT group_concat(json_extract(argsJson, '$.id')) FROM eventlog"), "t1,t2,t4\n")
+    // The repair's own advice undoes it.
+    let advice = try XCTUnwrap(repair.lines.first { $0.hasPrefix("Backup: ") })
+    let command = try XCTUnwrap(advice.range(of: "undo with '").map { String(advice[$0.upperBound...].dropLast(2)) })
+    assertStatus(try store.sandbox.shell(command), 0)
+    XCTAssertEqual(try store.sandbox.sqlite(store.eventlog, "SELECT count(*) FROM eventlog WHERE name = 'v9.Nope'"), "1\n")
+  }
+
+  /// A backup whose copy was damaged restores nothing.
+  func testADamagedBackupRestoresNothing() throws {
+    let store = try DamagedStore([DamagedStore.created(1), DamagedStore.created(3, parent: 2)])
+    let repair = try store.lstore("repair", "--json")
+    assertStatus(repair, 0)
+    let backup = try XCTUnwrap(jsonLines(repair).last?["backup"] as? String)
+    let repaired = try store.snapshot()
+    let copy = backup + "/branches/main/eventlog@4.db"
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: copy))
+    bytes[bytes.count - 1] ^= 0xFF
+    try bytes.write(to: URL(fileURLWithPath: copy))
+    assertError(try store.lstore("repair", "--restore", backup), 65, ["does not match the backup's manifest"])
+    XCTAssertEqual(try store.snapshot(), repaired, "nothing restored")
+  }
+
   func testStateThatDiffersIsRebuilt() throws {
     let store = try DamagedStore([DamagedStore.created(1), DamagedStore.created(2)])
     try store.sql(try store.sandbox.statePath(), "UPDATE todos SET text = 'tampered' WHERE id = 't2'")

@@ -51,16 +51,17 @@ enum Quarantine {
            "time": .string(commit.time)]
         } ?? .null,
         "code": .string(event.code.rawValue), "reason": .string(event.reason),
-        "restore": .string(restoreCommand(record)),
+        "restore": .string(restoreCommand(record, message: commit?.message)),
       ]
       lines.append(line.compactText)
     }
     return lines
   }
 
-  /// The command that appends the event again at the head, with its args as stored.
-  static func restoreCommand(_ record: EventRecord) -> String {
-    "lstore commit \(shellQuoted(record.name)) \(shellQuoted(record.argsJSON))"
+  /// The command that appends the event again at the head, with its args as stored (and
+  /// its commit's message, when it had one).
+  static func restoreCommand(_ record: EventRecord, message: String?) -> String {
+    "lstore commit \(shellQuoted(record.name)) \(shellQuoted(record.argsJSON))" + (message.map { " -m \(shellQuoted($0))" } ?? "")
   }
 
   static func shellQuoted(_ text: String) -> String {
