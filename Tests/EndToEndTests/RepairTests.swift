@@ -296,6 +296,17 @@ final class RepairTests: XCTestCase {
                    "c1 1..2\nc2 3..4\n")
   }
 
+  func testReversedAndOverlappingCommitRecords() throws {
+    let store = try DamagedStore((1...5).map { DamagedStore.created($0) },
+                                 commits: [("c1", 1, 2), ("c2", 2, 3), ("c3", 5, 4)])
+    try assertRepairs(store, finds: ["commit-overlap", "commit-reversed"], plans: [
+      "trim-commit commit-overlap commit c2", "drop-commit commit-reversed commit c3",
+    ])
+    assertStatus(try store.lstore("repair"), 0)
+    XCTAssertEqual(try store.sandbox.sqlite(store.eventlog, "SELECT id || ' ' || firstGlobal || '..' || lastGlobal FROM lstore_commit ORDER BY lastGlobal"),
+                   "c1 1..2\nc2 3..3\n")
+  }
+
   /// LiveStore #1552: the state's tables were made by an older schema. The state is rebuilt
   /// with the current one; the eventlog is kept as it is.
   func testChangedStateSchemaIsRebuiltKeepingTheEventlog() throws {

@@ -23,7 +23,11 @@ public enum RepairPlanner {
       guard let seqNum = SeqNum(finding.subject), !plan.poisoned.contains(where: { $0.seqNum == seqNum }) else { continue }
       plan.poisoned.append(PoisonedEvent(seqNum: seqNum, code: finding.code, reason: finding.message))
     }
-    plan.poisoned.append(contentsOf: try failingMaterializers(store: store, schema: schema, skipping: plan.quarantined, now: now))
+    // fsck's replay already rebuilt the state once: only when it failed can a materializer be
+    // at fault (or the events above, which the scratch replay leaves out).
+    if report.findings.contains(where: { $0.code == .replayFails }) {
+      plan.poisoned.append(contentsOf: try failingMaterializers(store: store, schema: schema, skipping: plan.quarantined, now: now))
+    }
     plan.poisoned.sort { $0.seqNum < $1.seqNum }
     var actions: [RepairAction] = []
     for event in plan.poisoned {
