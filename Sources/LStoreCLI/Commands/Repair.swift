@@ -123,6 +123,6 @@ struct RepairCommand: ParsableCommand {
   }
 
   private func render(_ action: RepairAction) -> String {
-    "\(action.kind.rawValue) [\(action.code.rawValue)] \(action.subject): \(action.change) (\(action.reason))\(action.confirmed ? " [confirmed: needs --force]" : "")"
+    "\(action.kind.rawValue) [\(action.code.rawValue)] \(action.subject): \(action.change) (\(action.reason))\(action.confirmed ? (force ? " [confirmed: rewritten with --force]" : " [confirmed: needs --force]") : "")"
   }
 }
