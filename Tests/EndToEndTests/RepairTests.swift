@@ -345,6 +345,12 @@ final class RepairTests: XCTestCase {
     XCTAssertTrue(dryRun.stdout.contains("quarantine [unknown-event] e2:"), dryRun.stdout)
     XCTAssertTrue(dryRun.stdout.contains("[confirmed: needs --force]"), dryRun.stdout)
     XCTAssertTrue(dryRun.stdout.contains("needs --force"), dryRun.stdout)
+    let dryJSON = try store.lstore("repair", "--dry-run", "--json")
+    assertStatus(dryJSON, 2)
+    let objects = jsonLines(dryJSON)
+    XCTAssertEqual(objects.last?["needsForce"] as? Bool, true)
+    XCTAssertEqual(objects.dropLast().filter { $0["confirmed"] as? Bool == true }.map { "\($0["action"]!) \($0["subject"]!)" },
+                   ["quarantine e2", "renumber e3", "reset-backend-head sync status"])
     let refused = try store.lstore("repair")
     XCTAssertEqual(refused.status, 2, refused.description)
     XCTAssertTrue(refused.stderr.contains("lstore: error: the repair would rewrite events the backend has confirmed (e2"), refused.stderr)

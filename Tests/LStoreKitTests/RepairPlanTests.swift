@@ -54,10 +54,10 @@ final class RepairPlanTests: XCTestCase {
     try sql(store.eventlogPath, "UPDATE __livestore_sync_status SET head = 3; UPDATE eventlog SET name = 'v9.Nope' WHERE seqNumGlobal = 2")
     let plan = try Repair.plan(store: store, schema: try store.loadSchema(), now: Fixtures.now)
     XCTAssertTrue(plan.needsForce)
-    XCTAssertEqual(plan.actions.filter(\.confirmed).map(\.subject), ["e2", "e3"])
+    XCTAssertEqual(plan.actions.filter(\.confirmed).map(\.subject), ["e2", "e3", "sync status"])
     let before = try Data(contentsOf: URL(fileURLWithPath: store.eventlogPath))
     assertThrows(try Repair.run(store: store, schema: try store.loadSchema(), now: Fixtures.now),
-                 contains: ["would rewrite events the backend has confirmed (e2, e3)", "nothing was changed"])
+                 contains: ["would rewrite events the backend has confirmed (e2, e3, sync status)", "nothing was changed"])
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store.eventlogPath)), before)
   }
 

@@ -87,7 +87,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       switch error {
       case .needsForce: return (.refused, error.description)
       case .notABackup: return (.invalidInput, error.description)
-      case .backupFailed, .failed: return (.failure, error.description)
+      case .backupFailed, .failed, .failedMidway: return (.failure, error.description)
       }
     case let error as AmendError: return (.refused, error.description)
     case let error as RevertError: return (.refused, error.description)

@@ -16,6 +16,8 @@ public enum RepairError: Error, Equatable, Sendable, CustomStringConvertible {
   case notABackup(String)
   /// A step failed; the store's files are as they were before the repair.
   case failed(String, backup: String)
+  /// A step failed after a file was swapped in, and putting the backup back failed too.
+  case failedMidway(String, restoring: String, backup: String)
 
   public var description: String {
     switch self {
@@ -25,6 +27,8 @@ public enum RepairError: Error, Equatable, Sendable, CustomStringConvertible {
     case .notABackup(let detail): return detail
     case .failed(let detail, let backup):
       return "the repair failed and changed nothing (\(detail)); the backup it wrote first is \(backup)"
+    case .failedMidway(let detail, let restoring, let backup):
+      return "the repair failed after replacing a file (\(detail)) and could not put the originals back (\(restoring)); run 'lstore repair --restore \(backup)'"
     }
   }
 }
@@ -88,6 +92,10 @@ public enum Repair {
     } catch {
       throw RepairError.backupFailed("\(error)")
     }
+    // Under the lock no other repair runs here: scratch files are a killed repair's.
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: store.branchDirectory)) ?? [] where name.contains(".repair-") {
+      try? FileManager.default.removeItem(atPath: (store.branchDirectory as NSString).appendingPathComponent(name))
+    }
     let scratchEventlog = store.eventlogPath + ".repair-\(getpid())"
     let scratchState = statePath + ".repair-\(getpid())"
     var swapped = false
@@ -123,7 +131,11 @@ public enum Repair {
     } catch {
       if swapped || quarantinePath.map({ FileManager.default.fileExists(atPath: $0) }) == true {
         // Put back what was already swapped in (and remove the quarantine file).
-        try? backup.restore(into: store.directory)
+        do {
+          try backup.restore(into: store.directory)
+        } catch let restoreError {
+          throw RepairError.failedMidway("\(error)", restoring: "\(restoreError)", backup: backup.directory)
+        }
       }
       throw RepairError.failed("\(error)", backup: backup.directory)
     }

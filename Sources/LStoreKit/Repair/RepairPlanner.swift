@@ -92,10 +92,15 @@ public enum RepairPlanner {
       let target = min(plan.newBackendHead ?? .max, lastSyncedKept)
       if target != backendHead {
         plan.newBackendHead = target
+        // Lowering it below synced events makes them pending again: they are confirmed ones.
+        let unconfirms = try eventlog.connection.scalar(
+          "SELECT count(*) FROM eventlog WHERE seqNumClient = 0 AND seqNumGlobal > ? AND seqNumGlobal <= ?",
+          [.integer(target), .integer(backendHead)]) != .integer(0)
         actions.append(RepairAction(
           kind: .resetBackendHead, code: report.findings.contains { $0.code == .backendHeadAhead } ? .backendHeadAhead : plan.poisoned[0].code,
           subject: "sync status", change: "sets __livestore_sync_status.head from e\(backendHead) to e\(target)",
-          reason: "the backend head must be a synced event of this eventlog (the last one is e\(lastSyncedKept))"))
+          reason: "the backend head must be a synced event of this eventlog (the last one kept is e\(lastSyncedKept))",
+          confirmed: unconfirms))
       }
     } else if let target = plan.newBackendHead, target != backendHead {
       actions.append(RepairAction(
