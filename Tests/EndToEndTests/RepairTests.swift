@@ -273,6 +273,26 @@ final class RepairTests: XCTestCase {
     XCTAssertEqual(try store.snapshot(), repaired, "nothing restored")
   }
 
+  /// A pending event's sync metadata is None again; a confirmed one's is left to the backend.
+  func testSyncMetadataOfPendingEvents() throws {
+    var pending = DamagedStore.created(3)
+    pending.sync = "garbage"
+    var confirmed = DamagedStore.created(1, confirmed: true)
+    confirmed.sync = "{}"
+    let store = try DamagedStore([confirmed, DamagedStore.created(2, confirmed: true), pending], backendHead: 2)
+    let original = try store.snapshot()
+    let plan = try store.lstore("repair", "--dry-run", "--json")
+    assertStatus(plan, 1)
+    XCTAssertEqual(jsonLines(plan).dropLast().map { "\($0["action"]!) \($0["code"]!) \($0["subject"]!)" },
+                   ["reset-sync-metadata sync-metadata e3", "cannot-fix sync-metadata e1"])
+    XCTAssertEqual(try store.snapshot(), original)
+    let repair = try store.lstore("repair")
+    assertStatus(repair, 1)
+    XCTAssertTrue(repair.stdout.contains("remaining error [sync-metadata]: e1:"), repair.stdout)
+    XCTAssertEqual(try store.sandbox.sqlite(store.eventlog, "SELECT syncMetadataJson FROM eventlog WHERE seqNumGlobal = 3"), #"{"_tag":"None"}"# + "\n")
+    XCTAssertEqual(try store.fsckCodes().codes, ["sync-metadata"])
+  }
+
   func testStateThatDiffersIsRebuilt() throws {
     let store = try DamagedStore([DamagedStore.created(1), DamagedStore.created(2)])
     try store.sql(try store.sandbox.statePath(), "UPDATE todos SET text = 'tampered' WHERE id = 't2'")

@@ -11,8 +11,9 @@ struct RepairCommand: ParsableCommand {
       pending events by LiveStore's rules (gaps, duplicates, wrong parents; changesets and \
       commit records move with them), quarantine a poisoned event (unknown name, args that \
       do not parse or match the schema, a materializer that fails on it) into \
-      .lstore/quarantine/<time>.ndjson with everything needed to restore it, lower a backend \
-      head beyond the last synced event, drop or narrow bad commit records, and rebuild the \
+      .lstore/quarantine/<time>.ndjson with everything needed to restore it, give a pending \
+      event with broken sync metadata LiveStore's None, lower a backend head beyond the last \
+      synced event, drop or narrow bad commit records, and rebuild the \
       state from the eventlog with the current schema (also when the schema's tables changed, \
       LiveStore #1552: the eventlog is kept).
 

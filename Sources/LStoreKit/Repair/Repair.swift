@@ -168,6 +168,10 @@ public enum Repair {
     try connection.transaction(.immediate) {
       let delete = try connection.prepare("DELETE FROM eventlog WHERE seqNumGlobal = ? AND seqNumClient = ?")
       for seqNum in plan.quarantined { try delete.execute([.integer(seqNum.global), .integer(seqNum.client)]) }
+      let none = try connection.prepare("UPDATE eventlog SET syncMetadataJson = ? WHERE seqNumGlobal = ? AND seqNumClient = ?")
+      for seqNum in plan.syncMetadataResets {
+        try none.execute([.text(EventRecord.noSyncMetadata), .integer(seqNum.global), .integer(seqNum.client)])
+      }
       if eventlog.hasLStoreRecords {
         for fix in plan.commitFixes {
           if let range = fix.range {

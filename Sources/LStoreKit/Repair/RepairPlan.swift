@@ -8,6 +8,8 @@ public struct RepairAction: Sendable, Equatable {
     /// Give a pending event the number and parent LiveStore's rules give it after the event
     /// before it.
     case renumber
+    /// Give a pending event the sync metadata LiveStore gives pending events, `{"_tag":"None"}`.
+    case resetSyncMetadata = "reset-sync-metadata"
     /// Lower `__livestore_sync_status.head` to the last synced event.
     case resetBackendHead = "reset-backend-head"
     /// Remove an lstore commit record (its events stay).
@@ -71,6 +73,8 @@ public struct RepairPlan: Sendable {
   /// The last event kept as it is: every kept event after it is appended again, renumbered.
   var renumberAfter: SeqNum?
   var newBackendHead: Int64?
+  /// Pending events whose `syncMetadataJson` is not an Option.
+  var syncMetadataResets: [SeqNum] = []
   var commitFixes: [CommitFix] = []
   var rebuildState = false
 

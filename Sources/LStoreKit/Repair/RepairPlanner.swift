@@ -39,6 +39,15 @@ public enum RepairPlanner {
         reason: event.reason, confirmed: !event.seqNum.isPending(backendHead: backendHead)))
     }
     let skipped = Set(plan.quarantined)
+    // Sync metadata that is not an Option: a pending event's is None; a confirmed one's came
+    // from the backend, which only the backend can say again.
+    for finding in report.findings where finding.code == .syncMetadata {
+      guard let seqNum = SeqNum(finding.subject), !skipped.contains(seqNum), seqNum.isPending(backendHead: backendHead) else { continue }
+      plan.syncMetadataResets.append(seqNum)
+      actions.append(RepairAction(kind: .resetSyncMetadata, code: .syncMetadata, subject: finding.subject,
+                                  change: "sets the syncMetadataJson of \(seqNum) to {\"_tag\":\"None\"}",
+                                  reason: "\(finding.message); a pending event has none"))
+    }
 
     // 2. The chain: from the first kept event that does not follow the one before it, every
     // kept event is appended again by LiveStore's numbering rules.
@@ -171,6 +180,8 @@ public enum RepairPlanner {
     let fixable: Set<FsckFinding.Code> = eventCodes.union(stateCodes).union([.chainBroken, .backendHeadAhead, .commitReversed,
                                                                                .commitOverlap, .commitMissingEvents])
     for finding in report.findings where !fixable.contains(finding.code) {
+      if finding.code == .syncMetadata, let seqNum = SeqNum(finding.subject),
+         plan.syncMetadataResets.contains(seqNum) || skipped.contains(seqNum) { continue }
       actions.append(RepairAction(kind: .cannotFix, code: finding.code, subject: finding.subject, change: "nothing",
                                   reason: "repair cannot fix this: \(finding.message)"))
     }
