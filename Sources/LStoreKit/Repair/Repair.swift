@@ -199,11 +199,21 @@ public enum Repair {
         let (appended, _) = try appender.append(record)
         moved.append((record.seqNum, appended.seqNum))
       }
+      // `moved` is in order: each commit's events are found by binary search, not a scan.
+      func firstIndex(atLeast seqNum: SeqNum) -> Int {
+        var low = 0, high = moved.count
+        while low < high {
+          let middle = (low + high) / 2
+          if moved[middle].old < seqNum { low = middle + 1 } else { high = middle }
+        }
+        return low
+      }
       for var commit in try replica.eventlog.savedCommits(entry: appender.entryId) {
-        let inside = moved.filter { $0.old >= commit.first && $0.old <= commit.last }
-        guard let first = inside.first, let last = inside.last else { continue }
-        commit.first = first.new
-        commit.last = last.new
+        let first = firstIndex(atLeast: commit.first)
+        let end = firstIndex(atLeast: commit.last.next(clientOnly: true))
+        guard first < end else { continue }
+        commit.first = moved[first].new
+        commit.last = moved[end - 1].new
         try appender.record(commit)
       }
     }
