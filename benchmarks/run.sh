@@ -6,6 +6,8 @@
 # Environment: REPS (repetitions per measurement, default 3; the median is reported),
 # PENDING=0 to skip the all-pending (changeset) variant of the TodoMVC-mix set,
 # MIXED=0 to skip the TodoMVC-mix set (only the half-created/half-completed set of issue 10),
+# PULL=0 to skip the pull into a store with pending events (PULL_PENDING of them, default
+# 100000, rebased over 1000 pulled events from a local `lstore serve`),
 # KEEP=1 to keep the stores,
 # LSTORE=/path/to/lstore to measure another binary (no build; e.g. an older commit's).
 # What each row measures is described in docs/benchmarks.md.
@@ -15,6 +17,10 @@ N=${1:-1000000}
 REPS=${REPS:-3}
 PENDING=${PENDING:-1}
 MIXED=${MIXED:-1}
+PULL=${PULL:-1}
+PULL_PENDING=${PULL_PENDING:-100000}
+[ "$PULL_PENDING" -le "$N" ] || PULL_PENDING=$N
+PULL_REMOTE=1000
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=$ROOT/bench-data
 WORK=$DATA/work-$N
@@ -130,6 +136,17 @@ run_materialize() {
   "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" materialize > /dev/null
   record materialize
 }
+# replay: the same rebuild with a report (per event name, rows per table), into a scratch
+# state; with --against, plus the per-table comparison with the state materialize built.
+run_replay() {
+  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" replay --json > "$WORK/replay.json"
+  record replay
+}
+run_replay_against() {
+  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" replay --json \
+    --against "$(ls "$STORE"/.lstore/branches/main/state*.db)" > "$WORK/replay-against.json"
+  record replay-against
+}
 run_export() {
   "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" export -o "$WORK/out.ndjson"
   record export
@@ -183,6 +200,46 @@ run_half() {
   record h-materialize-pending
 }
 
+# pull into a store with PULL_PENDING pending events (the first lines of the half set's
+# commit input, committed locally and not pushed) from a backend that another client
+# pushed PULL_REMOTE events to: the pending events diverge at the first pulled one, so the
+# pull rolls all of them back, applies the pulled events and replays the pending ones
+# after them (LiveStore's rebase), in one transaction.
+PULL_SERVER_PID=""
+stop_pull_server() {
+  if [ -n "$PULL_SERVER_PID" ] && kill -0 "$PULL_SERVER_PID" 2>/dev/null; then
+    kill "$PULL_SERVER_PID"; wait "$PULL_SERVER_PID" 2>/dev/null || true
+  fi
+  PULL_SERVER_PID=""
+}
+trap stop_pull_server EXIT
+PULLSTORE=$WORK/pull-local
+run_pull_pending() {
+  local data=$WORK/pull-serve other=$WORK/pull-other port=""
+  rm -rf "$data" "$other" "$PULLSTORE"; mkdir -p "$data"
+  "$LSTORE" serve --port 0 --data "$data" 2> "$data.log" &
+  PULL_SERVER_PID=$!
+  for _ in $(seq 1 400); do  # until it reports its port (or exits)
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$data.log" | head -1)
+    [ -n "$port" ] && break
+    kill -0 "$PULL_SERVER_PID" 2>/dev/null || { cat "$data.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "lstore serve did not report its port" >&2; exit 1; }
+  mkdir -p "$other" "$PULLSTORE"
+  (cd "$other" && "$LSTORE" -q init --schema "$SCHEMA" --store-id bench-pull --client-id other >/dev/null \
+    && python3 -c 'import sys
+for i in range(int(sys.argv[1])): print("{\"name\":\"v1.TodoCreated\",\"args\":{\"id\":\"remote-%d\",\"text\":\"from the other client\"}}" % i)' "$PULL_REMOTE" \
+      | "$LSTORE" -q commit -m remote >/dev/null \
+    && "$LSTORE" -q remote add origin "ws://127.0.0.1:$port" >/dev/null && "$LSTORE" -q push >/dev/null)
+  (cd "$PULLSTORE" && "$LSTORE" -q init --schema "$SCHEMA" --store-id bench-pull --client-id local >/dev/null \
+    && head -n "$PULL_PENDING" "$HSET/commit.ndjson" | "$LSTORE" -q commit -m local >/dev/null \
+    && "$LSTORE" -q remote add origin "ws://127.0.0.1:$port" >/dev/null)
+  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$PULLSTORE" pull > /dev/null
+  record h-pull-pending
+  stop_pull_server
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 for rep in $(seq 1 "$REPS"); do
   say "repetition $rep of $REPS"
@@ -190,6 +247,8 @@ for rep in $(seq 1 "$REPS"); do
     run_reference
     run_import
     run_materialize
+    run_replay
+    run_replay_against
     run_export
     run_export_gzip
     run_log
@@ -212,6 +271,18 @@ changesets() {  # changesets STATE_DB: rows with a changeset blob
 if [ "$MIXED" = 1 ]; then
   STATE=$(ls "$STORE"/.lstore/branches/main/state*.db)
   for table in todos uiState; do same_table "$WORK/ref.db" "$STATE" "$table" "lstore's state"; done
+  # replay (exit 0 already checked by record): every event applied, the state equal to materialize's.
+  python3 - "$WORK/replay.json" "$WORK/replay-against.json" "$N" <<'EOF'
+import json, sys
+n = int(sys.argv[3])
+for path in sys.argv[1:3]:
+    report = json.load(open(path))
+    if report["outcome"] != "clean" or report["events"] != n or report["applied"] != n:
+        sys.exit(f"FAIL: {path}: outcome {report['outcome']}, {report['applied']} of {report['events']} events applied (expected {n})")
+against = json.load(open(sys.argv[2]))["against"]
+if against is None or against["differs"]:
+    sys.exit("FAIL: replay --against: the replayed state differs from materialize's")
+EOF
   cmp -s <(gzip -dc "$EXPORT_IN" | tail -n +2) <(tail -n +2 "$WORK/out.ndjson") \
     || { echo "FAIL: export is not byte-identical to the imported file (apart from the header)" >&2; exit 1; }
   cmp -s <(gzip -dc "$WORK/out.ndjson.gz" | tail -n +2) <(tail -n +2 "$WORK/out.ndjson") \
@@ -227,6 +298,20 @@ for store in "$HPSTORE" "$HCSTORE"; do
   [ "$n" = "$N" ] || { echo "FAIL: expected $N changesets in $(basename "$store"), found $n" >&2; exit 1; }
 done
 
+if [ "$PULL" = 1 ]; then
+  say "pull of $PULL_REMOTE events into a store with $PULL_PENDING pending events (one repetition)"
+  run_pull_pending
+  state=$(ls "$PULLSTORE"/.lstore/branches/main/state*.db)
+  log=$PULLSTORE/.lstore/branches/main/eventlog@4.db
+  [ "$("$SQLITE3" "$log" "SELECT count(*) FROM eventlog")" = $((PULL_REMOTE + PULL_PENDING)) ] \
+    || { echo "FAIL: the pull store does not hold the pulled and the pending events" >&2; exit 1; }
+  [ "$("$SQLITE3" "$log" "SELECT min(seqNumGlobal) FROM eventlog WHERE clientId = 'local'")" = $((PULL_REMOTE + 1)) ] \
+    || { echo "FAIL: the pending events were not rebased after the pulled ones" >&2; exit 1; }
+  [ "$(changesets "$state")" = "$PULL_PENDING" ] \
+    || { echo "FAIL: expected $PULL_PENDING changesets (the rebased pending events) in the pull store" >&2; exit 1; }
+  "$LSTORE" -q -C "$PULLSTORE" fsck > /dev/null || { echo "FAIL: fsck of the pull store" >&2; exit 1; }
+fi
+
 if [ "$PENDING" = 1 ] && [ "$MIXED" = 1 ]; then
   say "all-pending variant (one repetition)"
   run_import_pending
@@ -236,7 +321,7 @@ if [ "$PENDING" = 1 ] && [ "$MIXED" = 1 ]; then
 fi
 
 # --- report ------------------------------------------------------------------------------
-python3 - "$RESULTS" "$N" "$SET/dataset.json" "$HSET/dataset.json" "$LOAD_BEFORE" > "$WORK/report.md" <<'EOF'
+python3 - "$RESULTS" "$N" "$SET/dataset.json" "$HSET/dataset.json" "$LOAD_BEFORE" "$PULL_PENDING" "$PULL_REMOTE" > "$WORK/report.md" <<'EOF'
 import json, os, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -284,6 +369,17 @@ if os.path.exists(sys.argv[4]) and "h-sqlite3" in med:
         ("h-materialize-pending", "materialize, all pending (a changeset per event)", "ratio ≤ 1.00", lambda eps, r: r <= 1.0, True),
     ])
 
+if "h-pull-pending" in med:
+    pending, remote = int(sys.argv[6]), int(sys.argv[7])
+    print(f"### pull into a store with {pending:,} pending events ({remote:,} pulled; every pending event rolled back and replayed)")
+    print()
+    print("| benchmark | s | pending events replayed/s | CPU s (user+sys) | max RSS MB | bar | met |")
+    print("|---|---:|---:|---:|---:|---|---|")
+    key = "h-pull-pending"
+    print(f"| lstore pull | {med[key]:.2f} | {pending / med[key]:,.0f} | {cpu[key]:.2f} | {rss[key]:.0f} | RSS < {MB} MB | "
+          f"{'yes' if rss[key] < MB else '**NO**'} |")
+    print()
+
 if "sqlite3" in med:
     ds = json.load(open(sys.argv[3]))
     print(f"### TodoMVC mix: N = {n:,} events ({ds['commits']:,} commits, {ds['todos']:,} todos, mix {json.dumps(ds['mix'], sort_keys=True)})")
@@ -291,6 +387,10 @@ if "sqlite3" in med:
     table("sqlite3", [
         ("sqlite3", "sqlite3 CLI: equivalent SQL, one transaction", "reference", None, False),
         ("materialize", "lstore materialize (from scratch)", "ratio ≤ 1.00", lambda eps, r: r <= 1.0, True),
+        ("replay", "lstore replay (same schema: scratch state and report)",
+         f"time ≤ 1.2 × materialize ({med.get('replay', 0) / med['materialize']:.2f}×)" if "materialize" in med else "time ≤ 1.2 × materialize",
+         lambda eps, r: med["replay"] <= 1.2 * med["materialize"], True),
+        ("replay-against", "lstore replay --against the materialized state", "", None, True),
         ("import", "lstore import (gzip NDJSON)", "≥ 200,000 ev/s", lambda eps, r: eps >= 200_000, True),
         ("export", "lstore export -o file", "≥ 500,000 ev/s", lambda eps, r: eps >= 500_000, True),
         ("export-gzip", "lstore export --gzip -o file", "", None, False),
@@ -303,5 +403,6 @@ EOF
 cat "$WORK/report.md"
 cp "$WORK/report.md" "$DATA/report-$N.md"
 if [ "${KEEP:-0}" != 1 ]; then
-  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/ref.db" "$WORK/half-ref.db"
+  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$PULLSTORE" "$WORK/pull-other" "$WORK/pull-serve" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/ref.db" "$WORK/half-ref.db" \
+    "$WORK/replay.json" "$WORK/replay-against.json"
 fi

@@ -60,6 +60,8 @@ function __lstore_parse_tokens -S
             __lstore_parse_subcommand 0 'schema=' 'replay' 'json' 'version' 'h/help'
         case 'repair'
             __lstore_parse_subcommand 0 'dry-run' 'force' 'restore=' 'json' 'version' 'h/help'
+        case 'replay'
+            __lstore_parse_subcommand 0 'schema=' 'against=' 'sample=' 'json' 'version' 'h/help'
         case 'export'
             __lstore_parse_subcommand 0 'o/output=' 'gzip' 'from=' 'to=' 'version' 'h/help'
         case 'import'
@@ -138,7 +140,7 @@ end
 
 complete -c 'lstore' -f
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" C' -s 'C' -d 'Use the store found from <dir> (like git -C, but file arguments stay relative to the current directory).' -rfa '(__lstore_complete_directories)'
-complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" eventlog' -l 'eventlog' -d 'Open a LiveStore eventlog file directly, read-only, without a store (log, show, status, export, materialize).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'db\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" eventlog' -l 'eventlog' -d 'Open a LiveStore eventlog file directly, read-only, without a store: storage format 4 (LiveStore 0.3) or 6 (0.4), found from its columns (log, show, status, export, fsck, sql, replay, diff, blame, materialize).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'db\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" color' -l 'color' -d 'When to color output: auto (only on a terminal, not with NO_COLOR), always, never.' -rfka 'auto always never'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" q quiet' -s 'q' -l 'quiet' -d 'Print no progress and no notes on stderr.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore" version' -l 'version' -d 'Show the version.'
@@ -162,6 +164,7 @@ complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstor
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'materialize' -d 'Rebuild state from the eventlog, from scratch.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'fsck' -d 'Check an eventlog, its commits and its state; change nothing.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'repair' -d 'Fix what fsck finds, after a backup: renumber, quarantine, reset heads, rebuild state.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'replay' -d 'Replay the eventlog through a schema into a scratch state and report (for CI).'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'export' -d 'Write events and commits as NDJSON (optionally gzip) with a header and a checksum.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'import' -d 'Append an export (NDJSON, gzip detected) onto this store and materialize it.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'remote' -d 'Manage the backends this store pushes to and pulls from.'
@@ -281,6 +284,12 @@ complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options 
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore repair" json' -l 'json' -d 'One JSON object per action, then a summary object.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore repair" version' -l 'version' -d 'Show the version.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore repair" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore replay" schema' -l 'schema' -d 'Replay with this schema file (default: the store\'s; needed with --eventlog).' -rfa '(set -l exts \'yaml\' \'yml\' \'json\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore replay" against' -l 'against' -d 'Compare the replayed state with this state file.' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'db\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore replay" sample' -l 'sample' -d 'Keep this many failures per event name and rows of each kind per table.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore replay" json' -l 'json' -d 'Print the report as one JSON object.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore replay" version' -l 'version' -d 'Show the version.'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore replay" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" o output' -s 'o' -l 'output' -d 'Write to this file (written whole, then renamed into place).' -rF
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" gzip' -l 'gzip' -d 'Compress with gzip.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore export" from' -l 'from' -d 'Start at this event or revision (e5, a commit, HEAD~2), inclusive.' -rfka ''

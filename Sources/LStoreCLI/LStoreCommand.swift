@@ -15,8 +15,9 @@ public struct LStoreCommand: AsyncParsableCommand {
       directory, found from the current directory upward like git's .git.
 
       Exit codes: 0 success, 1 failure, 2 refused by the store's state, 3 push rejected \
-      (remote ahead), 4 rebase stopped on a conflict, 64 usage error, 65 invalid input, \
-      66 not found, 69 remote unavailable, 130 interrupted.
+      (remote ahead), 4 rebase stopped on a conflict, 5 replay: the state differs from \
+      --against, 6 replay: events failed, 64 usage error, 65 invalid input, 66 not found, \
+      69 remote unavailable, 130 interrupted.
       """,
     version: version,
     groupedSubcommands: [
@@ -28,7 +29,7 @@ public struct LStoreCommand: AsyncParsableCommand {
         BranchCommand.self, SwitchCommand.self, RebaseCommand.self, CherryPickCommand.self, RevertCommand.self,
         ResetCommand.self, ReflogCommand.self,
       ]),
-      CommandGroup(name: "State and repair", subcommands: [MaterializeCommand.self, FsckCommand.self, RepairCommand.self]),
+      CommandGroup(name: "State and repair", subcommands: [MaterializeCommand.self, FsckCommand.self, RepairCommand.self, ReplayCommand.self]),
       CommandGroup(name: "Move events", subcommands: [ExportCommand.self, ImportCommand.self]),
       CommandGroup(name: "Sync", subcommands: [RemoteCommand.self, PushCommand.self, PullCommand.self, ServeCommand.self]),
     ]

@@ -16,7 +16,7 @@ public final class Connection {
 
   /// Process-wide SQLite settings, applied once before the first connection opens.
   private static let libraryConfigured: Bool = {
-    _ = lstore_sqlite_disable_memory_statistics()
+    _ = lstore_sqlite_configure(2 << 20)
     return true
   }()
 
@@ -154,14 +154,16 @@ public final class Connection {
 
   /// Runs `body` inside a savepoint, so a failure undoes only its own changes.
   public func savepoint<T>(_ name: String = "lstore", _ body: () throws -> T) throws -> T {
-    try execute("SAVEPOINT \(name)")
+    // Cached: a rebase opens a savepoint per step and per head move, and compiling these
+    // each time showed in its profile.
+    try cached("SAVEPOINT \(name)").execute()
     do {
       let result = try body()
-      try execute("RELEASE \(name)")
+      try cached("RELEASE \(name)").execute()
       return result
     } catch {
-      try? execute("ROLLBACK TO \(name)")
-      try? execute("RELEASE \(name)")
+      try? cached("ROLLBACK TO \(name)").execute()
+      try? cached("RELEASE \(name)").execute()
       throw error
     }
   }

@@ -30,7 +30,7 @@ final class ExitCodeTableTests: XCTestCase {
 
   func testEveryCodeInTheReadmeTableIsProducedAndNoOther() throws {
     let table = try Self.readmeCodes()
-    XCTAssertEqual(Set(table.keys), [0, 1, 2, 3, 4, 64, 65, 66, 69, 130], "the table as parsed: \(table)")
+    XCTAssertEqual(Set(table.keys), [0, 1, 2, 3, 4, 5, 6, 64, 65, 66, 69, 130], "the table as parsed: \(table)")
 
     // Two stores and a path remote; on a, branches that conflict (for 4).
     let store = try VCStore(directory: "a")
@@ -45,6 +45,11 @@ final class ExitCodeTableTests: XCTestCase {
     try store.ok("switch", "feat")
     try store.event("v1.TodoRenamed", #"{"id":"t1","text":"feat name"}"#, "feat rename")
     try sandbox.write("broken.yaml", "tables:\n  todos:\n    columns:\n      id: { type: txt }\n")
+    // For replay: creating writes NULL into a NOT NULL column (6); renaming appends (5).
+    let vcSchema = try String(contentsOfFile: sandbox.path("vc-schema.yaml"), encoding: .utf8)
+    try sandbox.write("failing.yaml", vcSchema.replacingOccurrences(of: "VALUES ($id, $text, 0)", with: "VALUES ($id, NULL, 0)"))
+    try sandbox.write("renaming.yaml", vcSchema.replacingOccurrences(of: "SET text = $text", with: "SET text = text || $text"))
+    let state = try store.statePath("feat")
     let closed = try GitUserTests.closedPort()
 
     let cases: [Case] = [
@@ -55,6 +60,8 @@ final class ExitCodeTableTests: XCTestCase {
            stdin: ExportWriter.todos(count: 1, firstParent: 0, idPrefix: "x")),
       Case(why: "push while the remote is ahead", arguments: ["push", "../remote"], status: 3, cwd: "b"),
       Case(why: "a rebase with a cell conflict", arguments: ["rebase", "--dry-run", "main"], status: 4),
+      Case(why: "a replay whose state differs from --against", arguments: ["replay", "--schema", sandbox.path("renaming.yaml"), "--against", state], status: 5),
+      Case(why: "a replay with a failing materializer", arguments: ["replay", "--schema", sandbox.path("failing.yaml")], status: 6),
       Case(why: "an unknown command", arguments: ["stauts"], status: 64),
       Case(why: "an unknown option", arguments: ["log", "--bogus"], status: 64),
       // On branch feat, which does not sync: the command line is still checked first.

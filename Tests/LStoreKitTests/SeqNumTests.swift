@@ -58,12 +58,34 @@ final class SeqNumTests: XCTestCase {
     XCTAssertEqual(SeqNum("E7"), seq(7))
     XCTAssertEqual(SeqNum("e0"), SeqNum.root)
     XCTAssertEqual(SeqNum("e5+0"), seq(5))
-    for bad in ["", "e", "e-1", "e5+", "e5+-1", "e5+1+2", "x5", "e 5", "e5.0", "ee5", "e5+a", "+1",
-                "e99999999999999999999"] {
+    // LiveStore's own notation, and format 6's rebase generation.
+    XCTAssertEqual(SeqNum("e5.2"), seq(5, 2))
+    XCTAssertEqual(SeqNum("e5.0"), seq(5))
+    XCTAssertEqual(SeqNum("e5r1")?.rebaseGeneration, 1)
+    XCTAssertEqual(SeqNum("e5+2r3").map { [$0.global, $0.client, $0.rebaseGeneration] }, [5, 2, 3])
+    XCTAssertEqual(SeqNum("e5.2r3").map { [$0.global, $0.client, $0.rebaseGeneration] }, [5, 2, 3])
+    for bad in ["", "e", "e-1", "e5+", "e5+-1", "e5+1+2", "e5.1.2", "e5+1.2", "x5", "e 5", "ee5", "e5+a", "+1",
+                "e99999999999999999999", "e5r", "e5r-1", "e5rr1", "e5r1+2", "r1"] {
       XCTAssertNil(SeqNum(bad), "'\(bad)' must not parse")
     }
-    for value in [seq(0), seq(3), seq(3, 4), seq(123_456, 789)] {
+    for value in [seq(0), seq(3), seq(3, 4), seq(123_456, 789), SeqNum(global: 3, client: 4, rebaseGeneration: 2)] {
       XCTAssertEqual(SeqNum(value.description), value)
+      XCTAssertEqual(SeqNum(value.description)?.rebaseGeneration, value.rebaseGeneration)
     }
+  }
+
+  /// A generation is shown but is not part of the position: one eventlog never holds two
+  /// events at the same (global, client), and LiveStore matches events by that pair.
+  func testTheRebaseGenerationIsShownButDoesNotChangeThePosition() {
+    let rebased = SeqNum(global: 5, client: 0, rebaseGeneration: 1)
+    XCTAssertEqual(rebased.description, "e5r1")
+    XCTAssertEqual(SeqNum(global: 5, client: 2, rebaseGeneration: 1).description, "e5+2r1")
+    XCTAssertEqual(rebased, seq(5))
+    XCTAssertEqual(Set([rebased, seq(5)]).count, 1)
+    XCTAssertFalse(rebased < seq(5) || seq(5) < rebased)
+    XCTAssertLessThan(rebased, seq(5, 1))
+    // The next number keeps the generation (LiveStore's nextPair).
+    XCTAssertEqual(rebased.next(clientOnly: false).description, "e6r1")
+    XCTAssertEqual(rebased.next(clientOnly: true).description, "e5+1r1")
   }
 }

@@ -88,4 +88,31 @@ final class SessionTests: XCTestCase {
     XCTAssertEqual(try rows(), ["a|first|7", "b|second|0"])
     XCTAssertThrowsError(try Changeset.changes(in: [1, 2, 3]))
   }
+
+  /// A group of inverses, newest first, is one changeset holding each row's net undo: a
+  /// row inserted and then updated comes out as one delete of its final values.
+  func testAGroupOfInversesIsTheNetUndo() throws {
+    func recorded(_ sql: String) throws -> [UInt8] {
+      let session = try Session(connection: connection)
+      try connection.execute(sql)
+      return try XCTUnwrap(try session.changeset())
+    }
+    let before = try rows()
+    let first = try recorded("INSERT INTO todos (id, text) VALUES ('c', 'third'); UPDATE todos SET done = 1 WHERE id = 'a'")
+    let second = try recorded("UPDATE todos SET text = 'changed' WHERE id = 'c'; UPDATE todos SET done = 2 WHERE id = 'a'")
+    let group = try ChangesetGroup()
+    try group.add(try Changeset.invert(second))
+    try group.add(try Changeset.invert(first))
+    XCTAssertEqual(group.count, 2)
+    let undo = try group.changeset()
+    let changes = try Changeset.changes(in: undo)
+    XCTAssertEqual(changes.count, 2)
+    let delete = try XCTUnwrap(changes.first { $0.operation == .delete })
+    XCTAssertEqual(delete.old, [.text("c"), .text("changed"), .integer(0)])
+    let update = try XCTUnwrap(changes.first { $0.operation == .update })
+    XCTAssertEqual(update.old, [.text("a"), nil, .integer(2)])
+    XCTAssertEqual(update.new, [nil, nil, .integer(0)])
+    try Changeset.apply(undo, to: connection)
+    XCTAssertEqual(try rows(), before)
+  }
 }

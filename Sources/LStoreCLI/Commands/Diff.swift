@@ -59,38 +59,16 @@ struct DiffCommand: ParsableCommand {
     let out = global.stdout
     for table in diff.tables {
       if json {
-        func object(_ row: [SQLiteValue], only: [Int]? = nil) -> JSONValue {
-          let indexes = only ?? Array(row.indices)
-          return .object(JSONObject(indexes.map { (key: table.columns[$0], value: SqlCommand.json(row[$0])) }))
-        }
-        let changed: [JSONValue] = table.changed.map { change in
-          let differing = change.old.indices.filter { change.old[$0] != change.new[$0] }
-          let key = JSONObject(table.key(of: change.new).map { (key: $0.0, value: SqlCommand.json($0.1)) })
-          return .object(JSONObject([("key", .object(key)), ("old", object(change.old, only: differing)), ("new", object(change.new, only: differing))]))
-        }
         let line = JSONObject([
-          ("table", .string(table.table)), ("added", .array(table.added.map { object($0) })),
-          ("removed", .array(table.removed.map { object($0) })), ("changed", .array(changed)),
+          ("table", .string(table.table)), ("added", .array(table.added.map { table.rowJSON($0) })),
+          ("removed", .array(table.removed.map { table.rowJSON($0) })),
+          ("changed", .array(table.changed.map { table.changeJSON(old: $0.old, new: $0.new) })),
         ])
         out.line(JSONValue.object(line).compactText)
         continue
       }
-      out.line("\(table.table): +\(table.added.count) -\(table.removed.count) ~\(table.changed.count)")
-      func rowText(_ row: [SQLiteValue]) -> String {
-        JSONValue.object(JSONObject(row.indices.map { (key: table.columns[$0], value: SqlCommand.json(row[$0])) })).compactText
-      }
-      func keyText(_ row: [SQLiteValue]) -> String {
-        let key = table.key(of: row)
-        if key.count == 1 { return key[0].1.description }
-        return JSONValue.object(JSONObject(key.map { (key: $0.0, value: SqlCommand.json($0.1)) })).compactText
-      }
-      for row in table.added { out.line(global.style.green("+ \(rowText(row))")) }
-      for row in table.removed { out.line(global.style.red("- \(rowText(row))")) }
-      for change in table.changed {
-        let differing = change.old.indices.filter { change.old[$0] != change.new[$0] }
-        let columns = differing.map { "\(table.columns[$0]): \(SqlCommand.cell(change.old[$0])) -> \(SqlCommand.cell(change.new[$0]))" }
-        out.line(global.style.yellow("~ \(keyText(change.new)) \(columns.joined(separator: ", "))"))
-      }
+      out.line("\(table.table): +\(table.addedCount) -\(table.removedCount) ~\(table.changedCount)")
+      for line in TableDiffText.lines(table, style: global.style) { out.line(line) }
     }
   }
 }

@@ -42,10 +42,12 @@ struct ShowCommand: ParsableCommand {
     return FileManager.default.fileExists(atPath: path) ? path : nil
   }
 
-  func showEvent(_ seqNum: SeqNum, eventlog: Eventlog, store: Store?, global: GlobalOptions) throws {
-    guard let record = try eventlog.event(at: seqNum) else {
-      throw StoreError.notFound("no event \(seqNum) (head is \(try eventlog.head()))")
+  func showEvent(_ position: SeqNum, eventlog: Eventlog, store: Store?, global: GlobalOptions) throws {
+    guard let record = try eventlog.event(at: position) else {
+      throw StoreError.notFound("no event \(position) (head is \(try eventlog.head()))")
     }
+    // As stored: a format-6 event's number carries its rebase generation.
+    let seqNum = record.seqNum
     let commit = try eventlog.commit(containing: seqNum)
     let kept = try statePath(store).flatMap { try RowChanges.read(statePath: $0, seqNum: seqNum) }
     // A confirmed event's changeset is trimmed (as LiveStore does): its rows are derived by

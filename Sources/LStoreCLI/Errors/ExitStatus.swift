@@ -15,6 +15,13 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
   case pushRejected = 3
   /// A rebase stopped on a conflict.
   case conflict = 4
+  /// `lstore replay --against`: every event applied, but the replayed state differs from
+  /// the given state file. Apart from 6 so a CI job can accept expected differences and
+  /// still fail on failing events; apart from 1 so neither is mistaken for a crash.
+  case stateDiffers = 5
+  /// `lstore replay`: some event did not apply (unknown name, invalid args, a failing
+  /// materializer).
+  case eventsFailed = 6
   /// Wrong command-line usage (ArgumentParser's EX_USAGE).
   case usage = 64
   /// Invalid input: a malformed event or args, a schema error, a damaged export file, a
@@ -76,6 +83,12 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       switch error {
       case .unknownTable: return (.notFound, error.description)
       case .noSchema: return (.usage, error.description)
+      }
+    case let error as SchemaReplayError:
+      switch error {
+      case .noSchema: return (.usage, error.description)
+      case .againstNotFound: return (.notFound, error.description)
+      case .againstUnreadable: return (.invalidInput, error.description)
       }
     case let error as RowBlameError:
       switch error {

@@ -11,7 +11,7 @@ public struct GlobalOptions: ParsableArguments {
   public var directory: String?
 
   @Option(name: .long, help: ArgumentHelp(
-    "Open a LiveStore eventlog file directly, read-only, without a store (log, show, status, export, materialize).",
+    "Open a LiveStore eventlog file directly, read-only, without a store: storage format 4 (LiveStore 0.3) or 6 (0.4), found from its columns (log, show, status, export, fsck, sql, replay, diff, blame, materialize).",
     valueName: "path"), completion: .file(extensions: ["db"]))
   public var eventlog: String?
 

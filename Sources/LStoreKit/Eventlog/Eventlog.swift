@@ -1,7 +1,8 @@
 import LStoreSQLite
 
-/// A LiveStore eventlog (storage format 4) reached through a connection, under the schema
-/// name `schemaName` (`main` when opened alone, `log` when attached beside a state DB).
+/// A LiveStore eventlog (storage format 4, or 6 read-only) reached through a connection,
+/// under the schema name `schemaName` (`main` when opened alone, `log` when attached beside
+/// a state DB).
 ///
 /// Reads stream rows in sequence order; nothing here holds more than one row at a time.
 /// lstore's own records (commits, metadata) are kept in `lstore_*` tables of the same file,
@@ -11,6 +12,8 @@ public final class Eventlog {
   public let schemaName: String
   private let table: String
   private let syncTable: String
+  /// The storage format of the file, found by `validate()` (a store's own eventlog is 4).
+  public private(set) var format: StorageFormat = .v4
 
   public init(connection: Connection, schemaName: String = "main") {
     self.connection = connection
@@ -19,8 +22,17 @@ public final class Eventlog {
     self.syncTable = "\(schemaName.quotedIdentifier).__livestore_sync_status"
   }
 
-  /// The storage format this reader understands (LiveStore 0.3.x).
-  public static let formatVersion = 4
+  /// The storage formats lstore reads: LiveStore 0.3's 4, and 0.4's 6 (which adds a rebase
+  /// generation to every sequence number and a `backendId` to the sync status). A store
+  /// lstore writes is format 4.
+  public enum StorageFormat: Int, Sendable, CustomStringConvertible {
+    case v4 = 4
+    case v6 = 6
+    public var description: String { "storage format \(rawValue) (LiveStore \(self == .v4 ? "0.3" : "0.4"))" }
+  }
+
+  /// The storage format a store writes.
+  public static let formatVersion = StorageFormat.v4.rawValue
 
   /// The eventlog's file name in a store (LiveStore's node adapter names files by format).
   public static let fileName = "eventlog@\(formatVersion).db"
@@ -35,20 +47,31 @@ public final class Eventlog {
     }
   }
 
-  /// Checks that the attached file really is a LiveStore eventlog we can read.
+  /// Checks that the attached file really is a LiveStore eventlog we can read, and finds
+  /// its storage format from its columns (LiveStore names files by format, but a file may
+  /// have been renamed).
   public func validate() throws {
     guard try connection.tableExists("eventlog", schema: schemaName) else {
       throw EventlogError.notAnEventlog(path: path)
     }
     var columns: [String] = []
     try connection.prepare("PRAGMA \(schemaName.quotedIdentifier).table_info(eventlog)").forEachRow { columns.append($0.string(1)) }
-    let expected = ["seqNumGlobal", "seqNumClient", "parentSeqNumGlobal", "parentSeqNumClient", "name", "argsJson",
-                    "clientId", "sessionId", "schemaHash", "syncMetadataJson"]
-    if columns.contains("seqNumRebaseGeneration") {
-      throw EventlogError.unsupportedFormat(path: path, detail: "it has rebase generations (LiveStore 0.4, storage format 6)")
-    }
-    for column in expected where !columns.contains(column) {
-      throw EventlogError.unsupportedFormat(path: path, detail: "column '\(column)' is missing")
+    let format4 = ["seqNumGlobal", "seqNumClient", "parentSeqNumGlobal", "parentSeqNumClient", "name", "argsJson",
+                   "clientId", "sessionId", "schemaHash", "syncMetadataJson"]
+    let format6 = format4 + ["seqNumRebaseGeneration", "parentSeqNumRebaseGeneration"]
+    let found = Set(columns)
+    if found == Set(format6) {
+      format = .v6
+    } else if found == Set(format4) {
+      format = .v4
+    } else {
+      let missing = format4.filter { !found.contains($0) }
+      let unknown = columns.filter { !format6.contains($0) }
+      var detail: [String] = []
+      if !missing.isEmpty { detail.append("missing column\(missing.count == 1 ? "" : "s") \(missing.map { "'\($0)'" }.joined(separator: ", "))") }
+      if !unknown.isEmpty { detail.append("unknown column\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", "))") }
+      if detail.isEmpty { detail.append("only one of the two rebase-generation columns of format 6") }
+      throw EventlogError.unsupportedFormat(path: path, detail: "its eventlog table has columns \(columns.joined(separator: ", ")): \(detail.joined(separator: "; "))")
     }
   }
 
@@ -62,8 +85,9 @@ public final class Eventlog {
 
   /// The newest event's sequence number, or root for an empty eventlog.
   public func head() throws -> SeqNum {
-    try connection.cached("SELECT seqNumGlobal, seqNumClient FROM \(table) ORDER BY seqNumGlobal DESC, seqNumClient DESC LIMIT 1")
-      .first { SeqNum(global: $0.int64(0), client: $0.int64(1)) } ?? .root
+    let generation = format == .v6 ? "seqNumRebaseGeneration" : "0"
+    return try connection.cached("SELECT seqNumGlobal, seqNumClient, \(generation) FROM \(table) ORDER BY seqNumGlobal DESC, seqNumClient DESC LIMIT 1")
+      .first { SeqNum(global: $0.int64(0), client: $0.int64(1), rebaseGeneration: $0.int64(2)) } ?? .root
   }
 
   /// The global sequence number of the last event the backend confirmed.
@@ -101,15 +125,21 @@ public final class Eventlog {
 
   static let columns = "seqNumGlobal, seqNumClient, parentSeqNumGlobal, parentSeqNumClient, name, argsJson, clientId, sessionId, schemaHash, syncMetadataJson"
 
+  /// What reads select: format 6's generations come after the ten columns of format 4, so
+  /// an `EventRow` reads both alike.
+  private var readColumns: String {
+    format == .v6 ? Self.columns + ", seqNumRebaseGeneration, parentSeqNumRebaseGeneration" : Self.columns
+  }
+
   public func event(at seqNum: SeqNum) throws -> EventRecord? {
-    try connection.cached("SELECT \(Self.columns) FROM \(table) WHERE seqNumGlobal = ? AND seqNumClient = ?")
-      .first([.integer(seqNum.global), .integer(seqNum.client)]) { EventRow(statement: $0).record }
+    try connection.cached("SELECT \(readColumns) FROM \(table) WHERE seqNumGlobal = ? AND seqNumClient = ?")
+      .first([.integer(seqNum.global), .integer(seqNum.client)]) { EventRow(statement: $0, generations: format == .v6).record }
   }
 
   /// The first event after `seqNum`, or nil.
   public func event(after seqNum: SeqNum) throws -> EventRecord? {
-    try connection.cached("SELECT \(Self.columns) FROM \(table) WHERE (seqNumGlobal, seqNumClient) > (?, ?) ORDER BY seqNumGlobal, seqNumClient LIMIT 1")
-      .first([.integer(seqNum.global), .integer(seqNum.client)]) { EventRow(statement: $0).record }
+    try connection.cached("SELECT \(readColumns) FROM \(table) WHERE (seqNumGlobal, seqNumClient) > (?, ?) ORDER BY seqNumGlobal, seqNumClient LIMIT 1")
+      .first([.integer(seqNum.global), .integer(seqNum.client)]) { EventRow(statement: $0, generations: format == .v6).record }
   }
 
   public enum Order: Sendable { case ascending, descending }
@@ -120,11 +150,11 @@ public final class Eventlog {
                       _ body: (EventRow) throws -> Bool) throws {
     let through = through ?? SeqNum(global: .max, client: .max)
     let direction = order == .ascending ? "ASC" : "DESC"
-    let sql = "SELECT \(Self.columns) FROM \(table) WHERE (seqNumGlobal, seqNumClient) > (?, ?) AND (seqNumGlobal, seqNumClient) <= (?, ?) ORDER BY seqNumGlobal \(direction), seqNumClient \(direction)"
+    let sql = "SELECT \(readColumns) FROM \(table) WHERE (seqNumGlobal, seqNumClient) > (?, ?) AND (seqNumGlobal, seqNumClient) <= (?, ?) ORDER BY seqNumGlobal \(direction), seqNumClient \(direction)"
     let statement = try connection.prepare(sql)
     statement.bind([.integer(after.global), .integer(after.client), .integer(through.global), .integer(through.client)])
     defer { statement.reset() }
-    let row = EventRow(statement: statement)
+    let row = EventRow(statement: statement, generations: format == .v6)
     while try statement.step() {
       if try !body(row) { break }
     }
@@ -193,9 +223,20 @@ extension Eventlog {
 /// A view of the current row of an eventlog query. Valid only until the next row.
 public struct EventRow {
   let statement: Statement
+  /// Whether the row's columns 10 and 11 are format 6's rebase generations.
+  var generations = false
 
-  public var seqNum: SeqNum { SeqNum(global: statement.int64(0), client: statement.int64(1)) }
-  public var parentSeqNum: SeqNum { SeqNum(global: statement.int64(2), client: statement.int64(3)) }
+  init(statement: Statement, generations: Bool = false) {
+    self.statement = statement
+    self.generations = generations
+  }
+
+  public var seqNum: SeqNum {
+    SeqNum(global: statement.int64(0), client: statement.int64(1), rebaseGeneration: generations ? statement.int64(10) : 0)
+  }
+  public var parentSeqNum: SeqNum {
+    SeqNum(global: statement.int64(2), client: statement.int64(3), rebaseGeneration: generations ? statement.int64(11) : 0)
+  }
   public var name: String { statement.string(4) }
   public var argsJSON: String { statement.string(5) }
   public var argsUTF8: UnsafeBufferPointer<UInt8> { statement.utf8(5) }
@@ -224,7 +265,7 @@ public enum EventlogError: Error, Equatable, Sendable, CustomStringConvertible {
     switch self {
     case .notAnEventlog(let path): return "\(path) is not a LiveStore eventlog (no 'eventlog' table)"
     case .unsupportedFormat(let path, let detail):
-      return "\(path) is not a LiveStore storage format 4 eventlog: \(detail)"
+      return "\(path) is not an eventlog lstore can read (LiveStore storage format 4 or 6): \(detail)"
     case .duplicateSeqNum(let seqNum): return "the eventlog already has an event \(seqNum)"
     case .brokenChain(let seqNum, let parent, let expected):
       return "event \(seqNum) has parent \(parent), but \(expected) was expected"

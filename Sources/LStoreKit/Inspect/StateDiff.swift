@@ -15,26 +15,6 @@ public enum StateDiffError: Error, Equatable, Sendable, CustomStringConvertible 
   }
 }
 
-/// How one table's rows differ between two points of history.
-public struct TableDiff: Sendable {
-  public var table: String
-  /// The table's columns in declaration order; every row below has one value per column.
-  public var columns: [String]
-  /// The primary-key columns (empty for a table without one: its rows are then only added
-  /// or removed, never changed).
-  public var keyColumns: [String]
-  public var added: [[SQLiteValue]] = []
-  public var removed: [[SQLiteValue]] = []
-  public var changed: [(old: [SQLiteValue], new: [SQLiteValue])] = []
-
-  public var isEmpty: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty }
-
-  /// The key values of a row, in `keyColumns` order.
-  public func key(of row: [SQLiteValue]) -> [(String, SQLiteValue)] {
-    keyColumns.compactMap { name in columns.firstIndex(of: name).map { (name, row[$0]) } }
-  }
-}
-
 /// The state at two points of history, compared table by table.
 public struct StateDiff: Sendable {
   public var from: SeqNum
@@ -73,45 +53,7 @@ public struct StateDiff: Sendable {
 
     let connection = try Connection(path: newPath, mode: .readOnly)
     try connection.attach(path: oldPath, as: "old")
-    var result: [TableDiff] = []
-    for definition in tables {
-      result.append(try compare(definition, connection: connection))
-    }
+    let result = try tables.map { try TableComparer.compare($0, connection: connection, older: "old") }
     return StateDiff(from: fromPoint, to: toPoint, tables: result)
-  }
-
-  /// `main` holds the newer state, `old` the older.
-  private static func compare(_ table: TableDefinition, connection: Connection) throws -> TableDiff {
-    let columns = table.columns.map(\.name)
-    let keys = table.columns.filter(\.primaryKey).map(\.name)
-    var diff = TableDiff(table: table.name, columns: columns, keyColumns: keys)
-    let name = table.name.quotedIdentifier
-    func list(_ alias: String) -> String { columns.map { "\(alias).\($0.quotedIdentifier)" }.joined(separator: ", ") }
-    func rows(_ sql: String, _ body: ([SQLiteValue]) -> Void) throws {
-      let statement = try connection.prepare(sql)
-      try statement.forEachRow { row in body((0..<row.columnCount).map { row.value($0) }) }
-    }
-    guard !keys.isEmpty else {
-      // Without a key a row has no identity: a changed row reads as one removed, one added.
-      let plain = columns.map(\.quotedIdentifier).joined(separator: ", ")
-      try rows("SELECT \(plain) FROM main.\(name) EXCEPT SELECT \(plain) FROM old.\(name) ORDER BY 1") { diff.added.append($0) }
-      try rows("SELECT \(plain) FROM old.\(name) EXCEPT SELECT \(plain) FROM main.\(name) ORDER BY 1") { diff.removed.append($0) }
-      return diff
-    }
-    // IS, not =: a NULL compares equal to a NULL here.
-    let join = keys.map { "o.\($0.quotedIdentifier) IS n.\($0.quotedIdentifier)" }.joined(separator: " AND ")
-    let order = keys.map { "k.\($0.quotedIdentifier)" }.joined(separator: ", ")
-    func orderBy(_ alias: String) -> String { order.replacingOccurrences(of: "k.", with: "\(alias).") }
-    try rows("SELECT \(list("n")) FROM main.\(name) AS n WHERE NOT EXISTS (SELECT 1 FROM old.\(name) AS o WHERE \(join)) ORDER BY \(orderBy("n"))") {
-      diff.added.append($0)
-    }
-    try rows("SELECT \(list("o")) FROM old.\(name) AS o WHERE NOT EXISTS (SELECT 1 FROM main.\(name) AS n WHERE \(join)) ORDER BY \(orderBy("o"))") {
-      diff.removed.append($0)
-    }
-    let same = columns.map { "o.\($0.quotedIdentifier) IS n.\($0.quotedIdentifier)" }.joined(separator: " AND ")
-    try rows("SELECT \(list("o")), \(list("n")) FROM old.\(name) AS o JOIN main.\(name) AS n ON \(join) WHERE NOT (\(same)) ORDER BY \(orderBy("n"))") { row in
-      diff.changed.append((old: Array(row[..<columns.count]), new: Array(row[columns.count...])))
-    }
-    return diff
   }
 }

@@ -85,24 +85,51 @@ public final class EventReplayer {
       "SELECT count(*) FROM main.__livestore_session_changeset WHERE (seqNumGlobal, seqNumClient) > (?, ?)")
       .first([.integer(base.global), .integer(base.client)]) { Int($0.int64(0)) } ?? 0
     let rebuild = kept < removed || replica.schema.tables.contains { !$0.hasPrimaryKey }
-    if !rebuild {
-      let changesets = try connection.prepare(
-        "SELECT seqNumGlobal, seqNumClient, changeset FROM main.__livestore_session_changeset WHERE (seqNumGlobal, seqNumClient) > (?, ?) ORDER BY seqNumGlobal DESC, seqNumClient DESC")
-      try changesets.forEachRow([.integer(base.global), .integer(base.client)]) { row in
-        guard let changeset = row.blob(2), !changeset.isEmpty else { return }
-        do {
-          try Changeset.apply(try Changeset.invert(changeset), to: connection)
-        } catch let error as SQLiteError {
-          throw SyncError.cannotRollBack(SeqNum(global: row.int64(0), client: row.int64(1)), error.message)
-        }
-      }
-    }
+    if !rebuild { try undoChangesets(after: base) }
     try connection.cached("DELETE FROM main.__livestore_session_changeset WHERE (seqNumGlobal, seqNumClient) > (?, ?)")
       .execute([.integer(base.global), .integer(base.client)])
     try connection.cached("DELETE FROM log.eventlog WHERE (seqNumGlobal, seqNumClient) > (?, ?)")
       .execute([.integer(base.global), .integer(base.client)])
     if rebuild { try rematerializeInPlace() }
     return removed
+  }
+
+  /// How many inverse changesets one apply combines: applying compiles each table's
+  /// statements once per call, which cost more than the rows of a small event; a bound
+  /// keeps the combined changeset's memory flat however many events are undone.
+  static let undoBatch = 2_000
+
+  /// Applies the inverse changesets of the events after `base`, newest first, combined in
+  /// batches (a row changed by several events is undone once, to its oldest value). A
+  /// batch that does not apply whole (a unique index between rows the net change reorders)
+  /// is undone one changeset at a time, which names the event that cannot be rolled back.
+  private func undoChangesets(after base: SeqNum) throws {
+    let connection = replica.connection
+    let changesets = try connection.prepare(
+      "SELECT seqNumGlobal, seqNumClient, changeset FROM main.__livestore_session_changeset WHERE (seqNumGlobal, seqNumClient) > (?, ?) ORDER BY seqNumGlobal DESC, seqNumClient DESC")
+    var batch: [(SeqNum, [UInt8])] = []
+    func flush() throws {
+      defer { batch.removeAll(keepingCapacity: true) }
+      if batch.count > 1 {
+        let group = try ChangesetGroup()
+        for (_, inverse) in batch { try group.add(inverse) }
+        // A failed apply rolls itself back, so the batch can be retried event by event.
+        if (try? Changeset.apply(try group.changeset(), to: connection)) != nil { return }
+      }
+      for (seqNum, inverse) in batch {
+        do {
+          try Changeset.apply(inverse, to: connection)
+        } catch let error as SQLiteError {
+          throw SyncError.cannotRollBack(seqNum, error.message)
+        }
+      }
+    }
+    try changesets.forEachRow([.integer(base.global), .integer(base.client)]) { row in
+      guard let changeset = row.blob(2), !changeset.isEmpty else { return }
+      batch.append((SeqNum(global: row.int64(0), client: row.int64(1)), try Changeset.invert(changeset)))
+      if batch.count >= Self.undoBatch { try flush() }
+    }
+    try flush()
   }
 
   /// Rebuilds every user table from the eventlog inside the current transaction, recording

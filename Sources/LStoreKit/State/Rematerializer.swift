@@ -7,6 +7,9 @@ public struct MaterializeReport: Sendable {
   public var through: SeqNum
   public var seconds: Double
   public var statePath: String
+  /// Rows written per table, in the order tables were first written; only for a rebuild
+  /// with a `ReplayObserver` (empty otherwise).
+  public var rowsWritten: [(table: String, counts: RowWriteCounter.Counts)] = []
   public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : Double(events) }
 }
 
@@ -36,6 +39,26 @@ public struct ChangesetObserver {
   }
 }
 
+/// Sees every event of a rebuild and keeps it going past the events that fail, for a report
+/// on the whole eventlog (`lstore replay`): an event whose name the schema does not know,
+/// whose args do not match it, or whose materializer fails is handed to `failed` (nothing
+/// of it is kept: see `MaterializerEngine.isolatesEvents`) and the rebuild goes on with the
+/// next event; any other error still stops it. Such a rebuild keeps a rollback journal in
+/// memory (SQLite undoes nothing without one), counts rows written per table
+/// (`MaterializeReport.rowsWritten`) and records no changesets: its state is a scratch one.
+public struct ReplayObserver {
+  /// An event that applied: its number and name.
+  public var applied: (SeqNum, String) throws -> Void
+  /// An event that did not: its number, name, stored args, and a `ReplayError` or `MaterializeError`.
+  public var failed: (SeqNum, String, String, Error) throws -> Void
+
+  public init(applied: @escaping (SeqNum, String) throws -> Void,
+              failed: @escaping (SeqNum, String, String, Error) throws -> Void) {
+    self.applied = applied
+    self.failed = failed
+  }
+}
+
 /// Rebuilds a state database from an eventlog, from scratch.
 ///
 /// The new state is written to a temporary file beside the target and renamed over it
@@ -44,8 +67,9 @@ public enum Rematerializer {
   public static func rebuild(
     eventlogPath: String, statePath: String, schema: Schema, until: SeqNum? = nil,
     updatedAt: String, progress: ProgressHandler? = nil,
-    observing observer: ChangesetObserver? = nil
+    observing observer: ChangesetObserver? = nil, replaying replay: ReplayObserver? = nil
   ) throws -> MaterializeReport {
+    precondition(observer == nil || replay == nil, "a replay records no changesets to observe")
     let started = DispatchTime.now()
     // A name of its own per process: two rebuilds at once must not share a scratch file.
     let temporaryPath = statePath + ".building-\(getpid())-\(Identifiers.nanoid(length: 6))"
@@ -54,11 +78,14 @@ public enum Rematerializer {
     try? FileManager.default.removeItem(atPath: temporaryPath + "-journal")
     var count = 0
     var through = SeqNum.root
+    var rowsWritten: [(table: String, counts: RowWriteCounter.Counts)] = []
     do {
       let connection = try Connection(path: temporaryPath, mode: .create)
       try connection.execute("PRAGMA page_size=8192")
-      // The file is invisible until renamed, so a crash loses nothing: skip the journal.
-      try connection.execute("PRAGMA journal_mode=OFF")
+      // The file is invisible until renamed, so a crash loses nothing: skip the journal. A
+      // replay that goes on past failing events must undo them, which needs one (in memory:
+      // the file starts empty, so only pages of the current event are journaled).
+      try connection.execute(replay == nil ? "PRAGMA journal_mode=OFF" : "PRAGMA journal_mode=MEMORY")
       try connection.execute("PRAGMA synchronous=OFF")
       try connection.execute("PRAGMA cache_size=-32768")
       try connection.execute("PRAGMA foreign_keys=ON")
@@ -68,13 +95,21 @@ public enum Rematerializer {
       let engine = try MaterializerEngine(connection: connection, schema: schema)
       let backendHead = try eventlog.backendHead()
       let total = try eventlog.count()
+      if replay != nil {
+        // A ROLLBACK TO in a transaction that changed the schema resets every statement of
+        // the connection, the eventlog read included: the tables get a transaction of their own.
+        try connection.transaction { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt) }
+      }
       try connection.transaction {
-        try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt)
+        if replay == nil { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt) }
         try engine.compileAll()
+        engine.isolatesEvents = replay != nil
+        let counter = replay == nil ? nil : engine.countRowWrites()
         var lastName = ""
         var lastNameUTF8: [UInt8] = []
         var lastDefinition: EventDefinition? = nil
-        try eventlog.forEach(through: until) { row in
+        /// One event; the caller decides what a failure means.
+        func replayEvent(_ row: EventRow) throws {
           let seqNum = row.seqNum
           // Runs of one event name are common: compare bytes before building a String.
           if lastDefinition == nil || !row.nameUTF8.elementsEqual(lastNameUTF8) {
@@ -92,17 +127,32 @@ public enum Rematerializer {
                                                       name: name, argsJSON: row.argsJSON, definition: definition)
           // Only events the backend has not confirmed can be rolled back by a rebase, so
           // only they need a changeset (LiveStore trims the others after every pull).
-          let pending = seqNum.isPending(backendHead: backendHead)
+          let pending = replay == nil && seqNum.isPending(backendHead: backendHead)
           let observed = observer.map { seqNum > $0.after } ?? false
           let context = EventContext(seqNum: seqNum, name: name, clientId: row.clientId, sessionId: row.sessionId)
           let changeset = try engine.apply(definition, args: args, context: context, argsJSON: row.argsJSON,
                                            recordChangeset: pending || observed)
           if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset) }
           if observed, let changeset { try observer!.body(seqNum, changeset) }
+          try replay?.applied(seqNum, name)
+        }
+        try eventlog.forEach(through: until) { row in
+          let seqNum = row.seqNum
+          do {
+            try replayEvent(row)
+          } catch let error where replay != nil && (error is ReplayError || error is MaterializeError) {
+            // A materializer's `OR ROLLBACK` ends the whole transaction: nothing to go on with.
+            guard connection.isInTransaction else { throw error }
+            try replay!.failed(seqNum, row.name, row.argsJSON, error)
+          }
           count += 1
           through = seqNum
           if let progress, count % 5_000 == 0 { progress(Progress(done: count, total: total, label: "materializing")) }
           return true
+        }
+        if let counter {
+          counter.stop()
+          rowsWritten = counter.counts
         }
         try StateDatabase.writeHead(connection, head: through)
       }
@@ -117,7 +167,7 @@ public enum Rematerializer {
     try Connection.recoverInterruptedTransaction(at: statePath)
     try FileSync.replace(temporaryPath, with: statePath)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-    return MaterializeReport(events: count, through: through, seconds: seconds, statePath: statePath)
+    return MaterializeReport(events: count, through: through, seconds: seconds, statePath: statePath, rowsWritten: rowsWritten)
   }
 }
 

@@ -7,11 +7,13 @@ public enum ISODate {
   /// Now, or `LSTORE_DATE` when set (reproducible scripts and tests): the time stamped on
   /// commits and reflog entries.
   public static func now() -> String {
-    if let fixed = ProcessInfo.processInfo.environment["LSTORE_DATE"], let millis = parse(fixed) {
-      return format(millis: millis)
-    }
+    if let fixed = fixedNow { return fixed }
     return format(millis: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
   }
+
+  /// `LSTORE_DATE`, read once: a rebase stamps every step, and copying the environment
+  /// each time showed in its profile.
+  private static let fixedNow: String? = ProcessInfo.processInfo.environment["LSTORE_DATE"].flatMap(parse).map { format(millis: $0) }
 
   public static func parse(_ text: String) -> Int64? {
     let b = Array(text.utf8)

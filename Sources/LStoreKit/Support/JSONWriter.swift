@@ -171,6 +171,10 @@ public struct JSONWriter {
       bytes.append(UInt8(ascii: "+"))
       writeInteger(seqNum.client)
     }
+    if seqNum.rebaseGeneration != 0 {
+      bytes.append(UInt8(ascii: "r"))
+      writeInteger(seqNum.rebaseGeneration)
+    }
   }
 
   /// Writes UTF-16 code units as a JSON string as `JSON.stringify` does (ES2019): valid

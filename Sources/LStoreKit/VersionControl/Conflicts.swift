@@ -70,7 +70,7 @@ enum UpstreamCells {
 
   /// Records what an upstream event's changeset changed. The first change of a cell keeps
   /// its base value; later ones update "ours".
-  static func record(_ changeset: [UInt8]?, of seqNum: SeqNum, on connection: Connection) throws {
+  static func record(_ changeset: [UInt8]?, of seqNum: SeqNum, on connection: Connection, names: ColumnNames) throws {
     guard let changeset, !changeset.isEmpty else { return }
     let upsert = try connection.cached("""
       INSERT INTO \(table) (tbl, key, col, base, baseExists, ours, oursExists, eventGlobal, eventClient)
@@ -78,7 +78,7 @@ enum UpstreamCells {
       ON CONFLICT (tbl, key, col) DO UPDATE SET ours = excluded.ours, oursExists = excluded.oursExists,
         eventGlobal = excluded.eventGlobal, eventClient = excluded.eventClient
       """)
-    for cell in try CellChange.cells(of: changeset, names: ColumnNames(connection: connection)) {
+    for cell in try CellChange.cells(of: changeset, names: names) {
       try upsert.execute([
         .text(cell.table), .text(cell.key), .text(cell.column), cell.old ?? .null, .integer(cell.old == nil ? 0 : 1),
         cell.new ?? .null, .integer(cell.new == nil ? 0 : 1), .integer(seqNum.global), .integer(seqNum.client),

@@ -260,10 +260,11 @@ public final class Rebase {
         try UpstreamCells.create(on: connection)
         guard case .branch(let name, _) = preparation.onto, let store else { return }
         let other = try store.openEventlog(branch: name)
+        let names = ColumnNames(connection: connection)
         try other.forEach(after: preparation.base, through: preparation.ontoHead) { row in
           let record = row.record
           let changeset = try appender.appendVerbatim(record, pending: true)
-          try UpstreamCells.record(changeset, of: appender.head, on: connection)
+          try UpstreamCells.record(changeset, of: appender.head, on: connection, names: names)
           return true
         }
         try other.forEachCommit(after: preparation.base, through: preparation.ontoHead) { commit in
