@@ -189,13 +189,13 @@ _lstore() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|config|commit|log|show|status|sql|diff|blame|branch|switch|rebase|cherry-pick|revert|reset|reflog|materialize|fsck|replay|export|import|remote|push|pull|serve|help)
+    init|config|commit|log|show|status|sql|diff|blame|branch|switch|rebase|cherry-pick|revert|reset|reflog|materialize|fsck|repair|replay|export|import|remote|push|pull|serve|help)
         # Offer subcommand argument completions
         "_lstore_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init config commit log show status sql diff blame branch switch rebase cherry-pick revert reset reflog materialize fsck replay export import remote push pull serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init config commit log show status sql diff blame branch switch rebase cherry-pick revert reset reflog materialize fsck repair replay export import remote push pull serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -543,6 +543,22 @@ _lstore_fsck() {
     case "${prev}" in
     '--schema')
         __lstore_add_completions -o plusdirs -fX '!*.@(yaml|yml|json)'
+        return
+        ;;
+    esac
+}
+
+_lstore_repair() {
+    repeating_flags=()
+    non_repeating_flags=(--dry-run --force --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--restore)
+    __lstore_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--restore')
+        __lstore_add_completions -d
         return
         ;;
     esac

@@ -29,7 +29,7 @@ public struct LStoreCommand: AsyncParsableCommand {
         BranchCommand.self, SwitchCommand.self, RebaseCommand.self, CherryPickCommand.self, RevertCommand.self,
         ResetCommand.self, ReflogCommand.self,
       ]),
-      CommandGroup(name: "State and repair", subcommands: [MaterializeCommand.self, FsckCommand.self, ReplayCommand.self]),
+      CommandGroup(name: "State and repair", subcommands: [MaterializeCommand.self, FsckCommand.self, RepairCommand.self, ReplayCommand.self]),
       CommandGroup(name: "Move events", subcommands: [ExportCommand.self, ImportCommand.self]),
       CommandGroup(name: "Sync", subcommands: [RemoteCommand.self, PushCommand.self, PullCommand.self, ServeCommand.self]),
     ]

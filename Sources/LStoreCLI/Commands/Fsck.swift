@@ -11,13 +11,15 @@ struct FsckCommand: ParsableCommand {
       the schema, sync metadata, the backend head, commit ranges, that the state is built \
       through the head with the schema's materializers, and that every pending event has the \
       changeset a rebase needs. --replay also rebuilds the state from scratch and compares \
-      every table. Works on --eventlog files too (give --schema to check args).
+      every table (and, when the state cannot be compared, still reports whether the \
+      eventlog replays). Works on --eventlog files too (give --schema to check args).
 
       Every finding has a stable code, shown in brackets and in --json: chain-broken, \
       args-invalid-json, sync-metadata, client-only-mismatch, args-schema, unknown-event, \
       backend-head-ahead, commit-reversed, commit-overlap, commit-missing-events, \
-      changeset-missing, replay-fails, state-differs (errors); state-behind, state-ahead, \
-      state-stale, state-missing (warnings). docs/fsck.md explains each.
+      changeset-missing, replay-fails, state-differs, state-schema-changed (errors); \
+      state-behind, state-ahead, state-stale, state-missing (warnings). docs/fsck.md explains \
+      each; 'lstore repair' fixes most of them (docs/repair.md).
 
       --json prints one object per finding, {code, severity, subject, message} (plus table and \
       key for state-differs), then one summary object {summary: "fsck", events, errors, warnings, \

@@ -96,6 +96,12 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       case .noPrimaryKey, .compositeKey: return (.usage, error.description)
       }
     case let error as HeadMoveError: return (.refused, error.description)
+    case let error as RepairError:
+      switch error {
+      case .needsForce: return (.refused, error.description)
+      case .notABackup: return (.invalidInput, error.description)
+      case .backupFailed, .failed, .failedMidway: return (.failure, error.description)
+      }
     case let error as AmendError: return (.refused, error.description)
     case let error as RevertError: return (.refused, error.description)
     case let error as TransportError:

@@ -50,6 +50,21 @@ public enum StateDatabase {
     try statement.step()
   }
 
+  /// The schema's tables that the state file at `statePath` does not have as the schema
+  /// defines them: missing, or recorded in `__livestore_schema` with another table hash
+  /// (LiveStore's own test of a table change).
+  public static func tablesNotMatching(statePath: String, schema: Schema) throws -> [String] {
+    let connection = try Connection(path: statePath, mode: .readOnly)
+    guard try connection.tableExists("__livestore_schema") else { return schema.tables.map(\.name) }
+    var changed: [String] = []
+    for table in schema.tables {
+      let recorded = try connection.cached("SELECT schemaHash FROM main.__livestore_schema WHERE tableName = ?")
+        .first([.text(table.name)]) { $0.int64(0) }
+      if try recorded != LiveStoreHash.tableHash(table) || !connection.tableExists(table.name) { changed.append(table.name) }
+    }
+    return changed
+  }
+
   /// The stored changeset of an event, if the state kept one.
   public static func changeset(_ connection: Connection, seqNum: SeqNum) throws -> (found: Bool, changeset: [UInt8]?) {
     guard let row = try connection.cached("SELECT changeset FROM main.__livestore_session_changeset WHERE seqNumGlobal = ? AND seqNumClient = ? LIMIT 1")

@@ -25,6 +25,8 @@ public struct FsckFinding: Sendable, Equatable {
     case changesetMissing = "changeset-missing"
     case replayFails = "replay-fails"
     case stateDiffers = "state-differs"
+    /// The state's tables were created from another schema's tables (LiveStore #1552).
+    case stateSchemaChanged = "state-schema-changed"
   }
 
   public var code: Code
@@ -144,10 +146,19 @@ public enum Fsck {
       return true
     }
     // State: built through the head, with these materializers, changesets for pending events.
+    var replayed = false
     if let schema, let statePath {
       let head = try eventlog.head()
       let status = try StateStatus.read(statePath: statePath, schema: schema)
       if let stateHead = status.head {
+        // Tables created by another schema (LiveStore #1552): a table comparison would only
+        // fail on the columns, so it is skipped; a rebuild from the eventlog cures it.
+        let changedTables = try StateDatabase.tablesNotMatching(statePath: statePath, schema: schema)
+        if let first = changedTables.first {
+          add(FsckFinding(code: .stateSchemaChanged, severity: .error, subject: "state",
+                          message: "its tables were created from another schema than this one (\(changedTables.joined(separator: ", "))): rebuild it from the eventlog (lstore repair)",
+                          table: first))
+        }
         if stateHead != head {
           add(stateHead < head ? .stateBehind : .stateAhead, .warning, "state",
               "materialized through \(stateHead), the eventlog is at \(head) (lstore materialize)")
@@ -160,19 +171,26 @@ public enum Fsck {
           }
           return true
         }
-        if options.replay && stateHead == head && !status.stale {
+        if options.replay && stateHead == head && !status.stale && changedTables.isEmpty {
           try compareWithReplay(eventlogPath: eventlogPath, statePath: statePath, schema: schema, now: now, add: add,
                                 progress: progress)
+          replayed = true
         }
       } else {
         add(.stateMissing, .warning, "state", "missing for this schema (built on the next commit or lstore materialize)")
       }
     }
+    // A state that cannot be compared (missing, behind, stale) still tells whether the
+    // eventlog replays at all.
+    if options.replay, !replayed, let schema {
+      try compareWithReplay(eventlogPath: eventlogPath, statePath: nil, schema: schema, now: now, add: add, progress: progress)
+    }
     return report
   }
 
-  /// Rebuilds state from scratch beside the real one and compares every user table.
-  static func compareWithReplay(eventlogPath: String, statePath: String, schema: Schema, now: String,
+  /// Rebuilds state from scratch beside the real one and compares every user table (with
+  /// no `statePath`, only reports whether the rebuild fails).
+  static func compareWithReplay(eventlogPath: String, statePath: String?, schema: Schema, now: String,
                                 add: (FsckFinding) -> Void, progress: ProgressHandler? = nil) throws {
     let scratch = NSTemporaryDirectory() + "lstore-fsck-\(UUID().uuidString).db"
     defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -183,6 +201,7 @@ public enum Fsck {
       add(FsckFinding(code: .replayFails, severity: .error, subject: "replay", message: "the eventlog does not replay with this schema: \(error)"))
       return
     }
+    guard let statePath else { return }
     let connection = try Connection(path: statePath, mode: .readOnly)
     try connection.attach(path: scratch, as: "replay")
     for table in schema.tables {
