@@ -35,9 +35,11 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "lstore", dependencies: ["LStoreCLI"]),
-    .testTarget(name: "LStoreSQLiteTests", dependencies: ["LStoreSQLite"]),
-    .testTarget(name: "LStoreKitTests", dependencies: ["LStoreKit"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["lstore"]),
+    // What several test targets share (a seeded random generator); never shipped.
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "LStoreSQLiteTests", dependencies: ["LStoreSQLite", "TestSupport"]),
+    .testTarget(name: "LStoreKitTests", dependencies: ["LStoreKit", "TestSupport"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["lstore", "TestSupport"]),
     // Sync: protocol + backend (no networking), the Hummingbird server, the WebSocket client.
     .target(name: "LStoreSync", dependencies: ["LStoreKit", "LStoreSQLite"]),
     .target(
@@ -55,7 +57,7 @@ let package = Package(
     .testTarget(name: "LStoreSyncTests", dependencies: ["LStoreSync"]),
     .testTarget(
       name: "LStoreServerTests",
-      dependencies: ["LStoreServer", "LStoreSyncWebSocket", .product(name: "JWTKit", package: "jwt-kit")]),
+      dependencies: ["LStoreServer", "LStoreSyncWebSocket", "TestSupport", .product(name: "JWTKit", package: "jwt-kit")]),
     // The client transports push and pull pick from (WebSocket, HTTP, another store).
     .target(name: "LStoreRemote", dependencies: ["LStoreKit", "LStoreSync", "LStoreSyncWebSocket"]),
   ]

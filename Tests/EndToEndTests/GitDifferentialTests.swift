@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Random scenarios of commit / branch / switch / rebase onto a branch / rebase with a plan
@@ -10,17 +11,7 @@ import XCTest
 /// Reproducible: LSTORE_DIFF_SEED=<seed> replays one scenario (printed on failure);
 /// LSTORE_DIFF_SCENARIOS sets how many are played.
 final class GitDifferentialTests: XCTestCase {
-  /// SplitMix64: the same sequence on every platform.
-  struct Generator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
+  typealias Generator = SplitMix64
 
   /// One commit of a history: its subject and the todos (files) it adds.
   struct Entry: Equatable, CustomStringConvertible {

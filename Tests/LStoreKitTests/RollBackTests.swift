@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import LStoreKit
 import LStoreSQLite
@@ -11,7 +12,7 @@ final class RollBackTests: XCTestCase {
     let directory = try TemporaryDirectory()
     let store = try Fixtures.makeStore(in: directory)
     let replica = try Fixtures.openReplica(store)
-    var random = SeededGenerator(seed: 42)
+    var random = SplitMix64(state: 42)
     var next = 0
     var ids: [String] = []
     func batch(_ count: Int) throws {
@@ -77,18 +78,5 @@ final class RollBackTests: XCTestCase {
 
     try replica.connection.transaction { _ = try replica.replayer.rollBack(after: base) }
     XCTAssertEqual(try TableDump.userRows(statePath: store.statePath(for: replica.schema), schema: replica.schema), atBase)
-  }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing case can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import LStoreSQLite
 
@@ -91,18 +92,7 @@ final class ChangesetRecorderTests: XCTestCase {
 
   // MARK: - Random workloads
 
-  struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
-  }
+  typealias Random = SplitMix64
 
   static func literal(_ random: inout Random) -> String {
     switch random.int(14) {

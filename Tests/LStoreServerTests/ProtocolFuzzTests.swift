@@ -2,6 +2,7 @@ import Foundation
 import LStoreKit
 import LStoreSync
 import LStoreSyncWebSocket
+import TestSupport
 import XCTest
 @testable import LStoreServer
 
@@ -11,17 +12,6 @@ import XCTest
 /// the server must still answer, a pull must return exactly the acknowledged events, and
 /// memory must stay bounded. Set LSTORE_FUZZ_SEED to replay another sequence.
 final class ProtocolFuzzTests: XCTestCase {
-  struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
-
   /// One fuzzing connection and everything it received, read on a Dispatch thread.
   final class FuzzConnection: @unchecked Sendable {
     let socket: RawFrameSocket
