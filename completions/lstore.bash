@@ -346,7 +346,7 @@ _lstore_blame() {
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--schema)
-    __lstore_offer_flags_options 2
+    __lstore_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in

@@ -39,7 +39,7 @@ function __lstore_parse_tokens -S
         case 'diff'
             __lstore_parse_subcommand 2 'table=' 'schema=' 'json' 'version' 'h/help'
         case 'blame'
-            __lstore_parse_subcommand 2 'schema=' 'json' 'version' 'h/help'
+            __lstore_parse_subcommand -r 2 'schema=' 'json' 'version' 'h/help'
         case 'branch'
             __lstore_parse_subcommand 2 'at=' 'd/delete' 'D' 'm/move' 'r/remotes' 'json' 'version' 'h/help'
         case 'switch'

@@ -139,6 +139,24 @@ final class InspectTests: XCTestCase {
     try store.assertSound()
   }
 
+  /// A past head from the reflog: what a reset undid is diffed against the head now, on a
+  /// scratch copy; the store is not touched.
+  func testDiffAgainstAPastHeadFromTheReflog() throws {
+    let store = try makeStore()
+    try store.ok("reset", "--hard", "HEAD~2")  // drops c5 (t2 renamed) and c6 (t3 purged)
+    let before = try store.dump()
+    XCTAssertEqual(try store.ok("diff", "HEAD@{1}", "HEAD", "--table", "todos").lines, [
+      "todos: +1 -0 ~1",
+      #"+ {"id":"t3","text":"three","completed":0,"deletedAt":null}"#,
+      "~ t2 text: deux -> two, too",
+    ])
+    XCTAssertEqual(try store.ok("diff", "HEAD", "@{1}", "--table", "todos").lines.first, "todos: +0 -1 ~1")
+    XCTAssertEqual(try store.dump(), before, "nothing changed")
+    try store.assertSound()
+    let tooFar = try store.run("diff", "HEAD@{99}")
+    XCTAssertEqual(tooFar.status, 66, tooFar.description)
+  }
+
   func testDiffOnABareEventlogAndBadInput() throws {
     let store = try makeStore()
     let bare = try store.ok("--eventlog", store.eventlogPath(), "diff", "e2", "e3", "--table", "todos", "--schema", store.sandbox.path("vc-schema.yaml"))
@@ -233,5 +251,47 @@ final class InspectTests: XCTestCase {
     let noState = try sandbox.lstore("sql", "select 1")
     XCTAssertEqual(noState.status, 66, noState.description)
     XCTAssertEqual(noState.stderrLines, ["lstore: error: no state for this schema yet (lstore materialize builds it)"])
+  }
+
+  /// A primary key of two columns: one key value per column, in the key's order; the wrong
+  /// number of values is a usage error that names the columns.
+  func testBlameOfARowWithACompositeKey() throws {
+    let sandbox = try Sandbox()
+    try sandbox.write("seats.yaml", """
+      name: seats
+      tables:
+        seats:
+          columns:
+            hall: { type: text, primaryKey: true }
+            number: { type: integer, primaryKey: true }
+            holder: { type: text, nullable: true }
+            paid: { type: boolean, default: false }
+      events:
+        v1.SeatBooked:
+          args: { hall: string, number: number, holder: string }
+          materializer: INSERT INTO seats (hall, number, holder) VALUES ($hall, $number, $holder)
+        v1.SeatPaid:
+          args: { hall: string, number: number }
+          materializer: UPDATE seats SET paid = 1 WHERE hall = $hall AND number = $number
+
+      """)
+    XCTAssertEqual(try sandbox.lstore("init", "--schema", sandbox.path("seats.yaml"), "--store-id", "seats", sandbox.root).status, 0)
+    for (name, args) in [("v1.SeatBooked", #"{"hall":"a","number":1,"holder":"ann"}"#),
+                         ("v1.SeatBooked", #"{"hall":"a","number":2,"holder":"bob"}"#),
+                         ("v1.SeatBooked", #"{"hall":"b","number":1,"holder":"cy"}"#),
+                         ("v1.SeatPaid", #"{"hall":"a","number":2}"#)] {
+      XCTAssertEqual(try sandbox.lstore("commit", name, args).status, 0)
+    }
+    let blame = jsonLines(try sandbox.lstore("blame", "seats", "a", "2", "--json"))
+    XCTAssertEqual(blame.map { $0["column"] as? String }, ["hall", "number", "holder", "paid"])
+    XCTAssertEqual(blame.map { $0["seqNum"] as? String }, ["e2", "e2", "e2", "e4"])
+    XCTAssertEqual(jsonLines(try sandbox.lstore("blame", "seats", "b", "1", "--json")).map { $0["seqNum"] as? String },
+                   ["e3", "e3", "e3", "e3"])
+    let one = try sandbox.lstore("blame", "seats", "a")
+    XCTAssertEqual(one.status, 64, one.description)
+    XCTAssertEqual(one.stderrLines, ["lstore: error: table 'seats' has a primary key of 2 columns (hall, number): give one value for each, in that order, not 1"])
+    let missing = try sandbox.lstore("blame", "seats", "c", "9")
+    XCTAssertEqual(missing.status, 66, missing.description)
+    XCTAssertEqual(missing.stderrLines, ["lstore: error: no row 'c, 9' in seats"])
   }
 }

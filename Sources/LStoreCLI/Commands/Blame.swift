@@ -8,7 +8,8 @@ struct BlameCommand: ParsableCommand {
     commandName: "blame",
     abstract: "Which event (and commit) last wrote each column of a row.",
     discussion: """
-      <key> is the row's primary-key value (tables with a one-column key). The eventlog is \
+      <key> is the row's primary-key value; for a primary key of several columns, one value \
+      per column, in the key's order (lstore blame pairs a 1). The eventlog is \
       replayed into a scratch state, reading every event's row changes: a column is blamed \
       on the insert that created the row, or the last update that changed it. A row deleted \
       and created again is blamed on its new insert. Nothing changes.
@@ -18,7 +19,8 @@ struct BlameCommand: ParsableCommand {
       for an event in no commit; values as in sql --json).
 
       Exit status 0; 66 for an unknown table or a row that is not there at the head; 64 for a \
-      table without a one-column primary key; 65 when the eventlog does not replay.
+      table without a primary key or a number of key values other than its key's columns; \
+      65 when the eventlog does not replay.
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -26,8 +28,8 @@ struct BlameCommand: ParsableCommand {
   @Argument(help: ArgumentHelp("The table.", valueName: "table"))
   var table: String
 
-  @Argument(help: ArgumentHelp("The row's primary-key value.", valueName: "key"))
-  var key: String
+  @Argument(help: ArgumentHelp("The row's primary-key value (one per key column).", valueName: "key"))
+  var key: [String]
 
   @Option(name: .long, help: ArgumentHelp("Replay with this schema file instead of the store's (needed with --eventlog).", valueName: "path"),
           completion: .file(extensions: ["yaml", "yml", "json"]))

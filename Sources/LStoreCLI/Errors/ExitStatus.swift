@@ -93,7 +93,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case let error as RowBlameError:
       switch error {
       case .unknownTable, .noRow: return (.notFound, error.description)
-      case .noPrimaryKey, .compositeKey: return (.usage, error.description)
+      case .noPrimaryKey, .keyCount: return (.usage, error.description)
       }
     case let error as HeadMoveError: return (.refused, error.description)
     case let error as RepairError:

@@ -4,7 +4,8 @@ import LStoreSQLite
 public enum RowBlameError: Error, Equatable, Sendable, CustomStringConvertible {
   case unknownTable(String, known: [String])
   case noPrimaryKey(String)
-  case compositeKey(String, columns: [String])
+  /// The key values given do not match the primary key's columns in number.
+  case keyCount(String, columns: [String], given: Int)
   /// The row is not in the state at the head.
   case noRow(table: String, key: String, deletedBy: SeqNum?)
 
@@ -12,8 +13,8 @@ public enum RowBlameError: Error, Equatable, Sendable, CustomStringConvertible {
     switch self {
     case .unknownTable(let name, let known): return "no table '\(name)' in the schema (tables: \(known.joined(separator: ", ")))"
     case .noPrimaryKey(let name): return "table '\(name)' has no primary key: its rows cannot be named"
-    case .compositeKey(let name, let columns):
-      return "table '\(name)' has a primary key of \(columns.count) columns (\(columns.joined(separator: ", "))); blame takes one-column keys"
+    case .keyCount(let name, let columns, let given):
+      return "table '\(name)' has a primary key of \(columns.count) column\(columns.count == 1 ? "" : "s") (\(columns.joined(separator: ", "))): give \(columns.count == 1 ? "its value" : "one value for each, in that order"), not \(given)"
     case .noRow(let table, let key, let deletedBy):
       return "no row '\(key)' in \(table)" + (deletedBy.map { " (deleted by \($0))" } ?? "")
     }
@@ -32,21 +33,23 @@ public struct RowBlame: Sendable {
   }
 
   public var table: String
-  public var key: String
+  /// The key values, in the primary key's column order.
+  public var key: [String]
   public var columns: [Column]
 
   /// Replays the whole eventlog into a scratch state, reading every event's row changes, and
   /// keeps, for each column of the row, the last event that set it. A delete forgets the
-  /// row: a row created again later is blamed on its new insert.
-  public static func compute(eventlog: Eventlog, eventlogPath: String, schema: Schema, table: String, key: String,
+  /// row: a row created again later is blamed on its new insert. `key` holds one value per
+  /// primary-key column, in the key's order (as text; an integer column matches as an integer).
+  public static func compute(eventlog: Eventlog, eventlogPath: String, schema: Schema, table: String, key: [String],
                              now: String) throws -> RowBlame {
     guard let definition = schema.tables.first(where: { $0.name == table }) else {
       throw RowBlameError.unknownTable(table, known: schema.tables.map(\.name))
     }
     let keyColumns = definition.columns.indices.filter { definition.columns[$0].primaryKey }
     guard !keyColumns.isEmpty else { throw RowBlameError.noPrimaryKey(table) }
-    guard keyColumns.count == 1, let keyIndex = keyColumns.first else {
-      throw RowBlameError.compositeKey(table, columns: keyColumns.map { definition.columns[$0].name })
+    guard keyColumns.count == key.count else {
+      throw RowBlameError.keyCount(table, columns: keyColumns.map { definition.columns[$0].name }, given: key.count)
     }
     var writers: [SeqNum?] = []
     var deletedBy: SeqNum?
@@ -59,7 +62,9 @@ public struct RowBlame: Sendable {
       observing: ChangesetObserver(after: .root) { seqNum, changeset in
         for change in try Changeset.changes(in: changeset) where change.table == table {
           let values = change.operation == .insert ? change.new : change.old
-          guard keyIndex < values.count, let value = values[keyIndex], value.description == key else { continue }
+          guard zip(keyColumns, key).allSatisfy({ index, text in
+            index < values.count && values[index].map { $0.description == text } == true
+          }) else { continue }
           switch change.operation {
           case .insert:
             writers = Array(repeating: seqNum, count: change.new.count)
@@ -75,12 +80,15 @@ public struct RowBlame: Sendable {
       })
     // The row as it is now, by the scratch state's own column order (the changesets' order).
     let connection = try Connection(path: scratch, mode: .readOnly)
-    let statement = try connection.prepare("SELECT * FROM \(table.quotedIdentifier) WHERE \(definition.columns[keyIndex].name.quotedIdentifier) = ?")
+    let match = keyColumns.map { "\(definition.columns[$0].name.quotedIdentifier) = ?" }.joined(separator: " AND ")
+    let statement = try connection.prepare("SELECT * FROM \(table.quotedIdentifier) WHERE \(match)")
     var columns: [Column] = []
     var eventNames: [SeqNum: String] = [:]
     var commits: [SeqNum: String?] = [:]
-    let keyValue: SQLiteValue = definition.columns[keyIndex].type.sqlType == "integer" ? (Int64(key).map { .integer($0) } ?? .text(key)) : .text(key)
-    try statement.forEachRow([keyValue]) { row in
+    let keyValues: [SQLiteValue] = zip(keyColumns, key).map { index, text in
+      definition.columns[index].type.sqlType == "integer" ? (Int64(text).map { .integer($0) } ?? .text(text)) : .text(text)
+    }
+    try statement.forEachRow(keyValues) { row in
       for index in 0..<Int(row.columnCount) {
         guard index < writers.count, let seqNum = writers[index] else { continue }
         if eventNames[seqNum] == nil { eventNames[seqNum] = try eventlog.event(at: seqNum)?.name ?? "?" }
@@ -89,7 +97,9 @@ public struct RowBlame: Sendable {
                               eventName: eventNames[seqNum]!, commitId: commits[seqNum]!))
       }
     }
-    guard !columns.isEmpty else { throw RowBlameError.noRow(table: table, key: key, deletedBy: deletedBy) }
+    guard !columns.isEmpty else {
+      throw RowBlameError.noRow(table: table, key: key.joined(separator: ", "), deletedBy: deletedBy)
+    }
     return RowBlame(table: table, key: key, columns: columns)
   }
 }
