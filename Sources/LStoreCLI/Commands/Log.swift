@@ -187,18 +187,6 @@ struct LogCommand: ParsableCommand {
 
   /// A run of events shown as one entry: a commit, or consecutive uncommitted events of one
   /// client and session.
-  private struct Group {
-    var commit: Commit?
-    /// Which commit of the scan (see CommitTracker.ordinal), nil for uncommitted events.
-    var ordinal: Int?
-    var clientId: String
-    var sessionId: String
-    var newest: SeqNum
-    var oldest: SeqNum
-    var count: Int
-    var matched: Bool
-  }
-
   func printCommits(_ eventlog: Eventlog, after: SeqNum, through: SeqNum?, out: OutputStream, style: Style) throws {
     let oneline = self.oneline
     let maxCount = self.maxCount
@@ -212,45 +200,12 @@ struct LogCommand: ParsableCommand {
   }
 
   /// The entries of history in `order` that the filter matches, each handed to `visit`
-  /// (return false to stop): a commit, or a run of uncommitted events of one client and session.
+  /// (return false to stop): the library's history units.
   private func walkGroups(_ eventlog: Eventlog, after: SeqNum, through: SeqNum?, order: Eventlog.Order,
-                          visit: (Group) throws -> Bool) throws {
-    let ascending = order == .ascending
-    let commits = try eventlog.commitCursor(after: after, through: through, order: order)
-    var tracker = CommitTracker(cursor: commits, ascending: ascending)
+                          visit: (HistoryUnit) throws -> Bool) throws {
     let filter = self.filter
-    let filterActive = filter.isActive
-    var group: Group? = nil
-    var stopped = false
-    func flush() throws {
-      guard let current = group, current.matched else { return }
-      if try !visit(current) { stopped = true }
-    }
-    try eventlog.forEach(after: after, through: through, order: order) { row in
-      let seqNum = row.seqNum
-      let ordinal = try tracker.ordinal(for: seqNum)
-      let matches = !filterActive || filter.matches(row)
-      if let current = group {
-        // The same commit, or more uncommitted events of the same client and session.
-        let same = ordinal != nil
-          ? current.ordinal == ordinal
-          : current.ordinal == nil && current.clientId == row.clientId && current.sessionId == row.sessionId
-        if same {
-          group!.count += 1
-          if ascending { group!.newest = seqNum } else { group!.oldest = seqNum }
-          if matches { group!.matched = true }
-          return true
-        }
-      }
-      try flush()
-      if stopped { group = nil; return false }
-      let commit = ordinal == nil ? nil : commits.current
-      group = Group(commit: commit, ordinal: ordinal, clientId: commit == nil ? row.clientId : "",
-                    sessionId: commit == nil ? row.sessionId : "", newest: seqNum, oldest: seqNum, count: 1,
-                    matched: matches)
-      return true
-    }
-    if !stopped { try flush() }
+    try eventlog.forEachUnit(after: after, through: through, order: order,
+                             matching: filter.isActive ? { filter.matches($0) } : nil, visit)
   }
 
   /// With --reverse, -n keeps the newest entries (as git does) and shows them oldest first:
@@ -268,7 +223,7 @@ struct LogCommand: ParsableCommand {
       }
     } else {
       try walkGroups(eventlog, after: after, through: through, order: .descending) { group in
-        oldest = group.oldest
+        oldest = group.first
         seen += 1
         return seen < count
       }
@@ -276,8 +231,8 @@ struct LogCommand: ParsableCommand {
     return max(after, oldest?.justBefore ?? after)
   }
 
-  private func render(_ group: Group, oneline: Bool, out: OutputStream, style: Style) {
-    let range = group.oldest == group.newest ? group.oldest.description : "\(group.oldest)..\(group.newest)"
+  private func render(_ group: HistoryUnit, oneline: Bool, out: OutputStream, style: Style) {
+    let range = group.first == group.last ? group.first.description : "\(group.first)..\(group.last)"
     let plural = group.count == 1 ? "event" : "events"
     if let commit = group.commit {
       if oneline {

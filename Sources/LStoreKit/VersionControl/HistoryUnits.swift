@@ -24,36 +24,48 @@ public struct HistoryUnit: Equatable, Sendable {
 
 extension Eventlog {
   /// Walks history units with `after < seqNum <= through`, in `order`, holding one unit at a
-  /// time. A commit cut by the range shows only its events inside it. Return false to stop.
+  /// time: what `log` lists, and what revisions, rebase plans and diffs count. A commit cut
+  /// by the range shows only its events inside it. With `matching`, only units with at least
+  /// one event it accepts are handed over (`log --grep`-style filters). Return false to stop.
   public func forEachUnit(after: SeqNum = .root, through: SeqNum? = nil, order: Order = .descending,
-                          _ body: (HistoryUnit) throws -> Bool) throws {
-    let cursor = try commitCursor(after: after, through: through, order: order)
+                          matching: ((EventRow) -> Bool)? = nil, _ body: (HistoryUnit) throws -> Bool) throws {
     let ascending = order == .ascending
+    let cursor = try commitCursor(after: after, through: through, order: order)
+    var tracker = CommitTracker(cursor: cursor, ascending: ascending)
     var unit: HistoryUnit? = nil
+    /// Which commit of the scan the unit is (the tracker's ordinal: no id comparison per
+    /// event), nil for an uncommitted run; and whether an event of it matched.
+    var ordinal: Int? = nil
+    var matched = false
     var stopped = false
     try forEach(after: after, through: through, order: order) { row in
       let seqNum = row.seqNum
-      let commit = try cursor.commit(for: seqNum, ascending: ascending)
+      let eventOrdinal = try tracker.ordinal(for: seqNum)
+      let matches = matching?(row) ?? true
       if var current = unit {
-        let same = commit != nil
-          ? current.commit?.id == commit!.id
-          : current.commit == nil && current.clientId == row.clientId && current.sessionId == row.sessionId
+        let same = eventOrdinal != nil
+          ? ordinal == eventOrdinal
+          : ordinal == nil && current.clientId == row.clientId && current.sessionId == row.sessionId
         if same {
           if ascending { current.last = seqNum } else { current.first = seqNum }
           current.count += 1
           unit = current
+          matched = matched || matches
           return true
         }
-        if try !body(current) {
+        if matched, try !body(current) {
           stopped = true
           return false
         }
       }
+      let commit = eventOrdinal == nil ? nil : cursor.current
       unit = HistoryUnit(commit: commit, first: seqNum, last: seqNum, count: 1,
                          clientId: commit == nil ? row.clientId : "", sessionId: commit == nil ? row.sessionId : "")
+      ordinal = eventOrdinal
+      matched = matches
       return true
     }
-    if !stopped, let unit { _ = try body(unit) }
+    if !stopped, matched, let unit { _ = try body(unit) }
   }
 
   /// The position `count` units before `point` (HEAD~count), or nil when history is shorter.
