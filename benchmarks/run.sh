@@ -147,6 +147,12 @@ run_replay_against() {
     --against "$(ls "$STORE"/.lstore/branches/main/state*.db)" > "$WORK/replay-against.json"
   record replay-against
 }
+# diff: the state halfway through the eventlog against the head, every table (two
+# replays from scratch, then the per-table comparison by primary key).
+run_diff() {
+  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" diff "e$((N / 2))" HEAD --json > "$WORK/diff.json"
+  record diff
+}
 run_export() {
   "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" export -o "$WORK/out.ndjson"
   record export
@@ -249,6 +255,7 @@ for rep in $(seq 1 "$REPS"); do
     run_materialize
     run_replay
     run_replay_against
+    run_diff
     run_export
     run_export_gzip
     run_log
@@ -391,6 +398,7 @@ if "sqlite3" in med:
          f"time ≤ 1.2 × materialize ({med.get('replay', 0) / med['materialize']:.2f}×)" if "materialize" in med else "time ≤ 1.2 × materialize",
          lambda eps, r: med["replay"] <= 1.2 * med["materialize"], True),
         ("replay-against", "lstore replay --against the materialized state", "", None, True),
+        ("diff", "lstore diff e(N/2) HEAD --json (two replays and a comparison)", "", None, True),
         ("import", "lstore import (gzip NDJSON)", "≥ 200,000 ev/s", lambda eps, r: eps >= 200_000, True),
         ("export", "lstore export -o file", "≥ 500,000 ev/s", lambda eps, r: eps >= 500_000, True),
         ("export-gzip", "lstore export --gzip -o file", "", None, False),
@@ -403,6 +411,6 @@ EOF
 cat "$WORK/report.md"
 cp "$WORK/report.md" "$DATA/report-$N.md"
 if [ "${KEEP:-0}" != 1 ]; then
-  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$PULLSTORE" "$WORK/pull-other" "$WORK/pull-serve" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/ref.db" "$WORK/half-ref.db" \
+  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$PULLSTORE" "$WORK/pull-other" "$WORK/pull-serve" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/diff.json" "$WORK/ref.db" "$WORK/half-ref.db" \
     "$WORK/replay.json" "$WORK/replay-against.json"
 fi

@@ -59,7 +59,7 @@ extension Store {
       // The new branch's reflog starts with its creation, and a rebase in progress on the
       // source branch stays there.
       try copy.transaction {
-        for table in ["lstore_reflog", "lstore_reflog_event", "lstore_reflog_commit", "lstore_rebase_cell"]
+        for table in ["lstore_reflog", "lstore_reflog_event", "lstore_reflog_commit", "lstore_rebase_cell", RebaseState.planTable]
         where try copy.tableExists(table) {
           try copy.execute("DROP TABLE \(table.quotedIdentifier)")
         }

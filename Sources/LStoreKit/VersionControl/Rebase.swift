@@ -73,7 +73,12 @@ public struct RebaseState: Codable, Equatable, Sendable {
   public var runningExec: Int?
 
   static let metaKey = "rebase"
+  /// Where lstore before the plan table kept the plan: one JSON array in `lstore_meta`
+  /// (still read, so a rebase stopped by an older lstore goes on).
   static let planKey = "rebase-plan"
+  /// The plan, one step per row, so that saving and reading it never builds the whole
+  /// plan's JSON at once (that tree cost more memory than the rebase itself at 16,000 commits).
+  static let planTable = "lstore_rebase_step"
 }
 
 /// What `lstore rebase` will do, worked out before anything changes.
@@ -182,9 +187,14 @@ public final class Rebase {
   public static func loadState(_ eventlog: Eventlog) throws -> RebaseState? {
     guard let text = try eventlog.meta(RebaseState.metaKey) else { return nil }
     do {
-      var state = try JSONDecoder().decode(RebaseState.self, from: Data(text.utf8))
-      if let plan = try eventlog.meta(RebaseState.planKey) {
-        state.steps = try JSONDecoder().decode([RebaseStep].self, from: Data(plan.utf8))
+      let decoder = JSONDecoder()
+      var state = try decoder.decode(RebaseState.self, from: Data(text.utf8))
+      if try eventlog.connection.tableExists(RebaseState.planTable, schema: eventlog.schemaName) {
+        state.steps = []
+        try eventlog.connection.prepare("SELECT step FROM \(eventlog.schemaName.quotedIdentifier).\(RebaseState.planTable) ORDER BY idx")
+          .forEachRow { row in state.steps.append(try decoder.decode(RebaseStep.self, from: Data(row.string(0).utf8))) }
+      } else if let plan = try eventlog.meta(RebaseState.planKey) {
+        state.steps = try decoder.decode([RebaseStep].self, from: Data(plan.utf8))
       }
       return state
     } catch {
@@ -202,13 +212,20 @@ public final class Rebase {
   }
 
   private func savePlan() throws {
-    let data = try JSONEncoder().encode(state.steps)
-    try replica.eventlog.setMeta(RebaseState.planKey, String(decoding: data, as: UTF8.self))
+    let connection = replica.connection
+    try connection.execute("DROP TABLE IF EXISTS log.\(RebaseState.planTable)")
+    try connection.execute("CREATE TABLE log.\(RebaseState.planTable) (idx INTEGER PRIMARY KEY, step TEXT NOT NULL) STRICT")
+    let insert = try connection.prepare("INSERT INTO log.\(RebaseState.planTable) (idx, step) VALUES (?, ?)")
+    let encoder = JSONEncoder()
+    for (index, step) in state.steps.enumerated() {
+      try insert.execute([.integer(Int64(index)), .text(String(decoding: try encoder.encode(step), as: UTF8.self))])
+    }
   }
 
   private func clearState() throws {
     try replica.connection.cached("DELETE FROM log.lstore_meta WHERE key IN (?, ?)")
       .execute([.text(RebaseState.metaKey), .text(RebaseState.planKey)])
+    try replica.connection.execute("DROP TABLE IF EXISTS log.\(RebaseState.planTable)")
     try UpstreamCells.drop(on: replica.connection)
   }
 
@@ -452,7 +469,7 @@ public final class Rebase {
   public func abort() throws {
     try replica.connection.inTransaction {
       let entries = try replica.eventlog.reflog().filter { $0.id >= state.startEntry }.count
-      try replica.restore(undoing: entries, note: HeadMoveNote(action: "\(state.kind.rawValue) (abort)",
+      _ = try replica.restore(undoing: entries, note: HeadMoveNote(action: "\(state.kind.rawValue) (abort)",
                                                                message: "back to \(state.originalHead)", time: time()),
                           allowConfirmed: state.kind == .pull)
       try clearState()
