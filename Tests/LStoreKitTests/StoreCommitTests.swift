@@ -90,4 +90,25 @@ final class StoreCommitTests: XCTestCase {
     XCTAssertEqual(try reopened.connection.scalar("SELECT group_concat(id || ':' || deletedAt, ',') FROM todos"), before)
     XCTAssertEqual(try reopened.connection.scalar("SELECT deletedAt FROM todos WHERE id = 't0'"), .integer(1_749_204_060_000))
   }
+
+  /// An eventlog LiveStore wrote, put into a store by hand, has no lstore tables: opening
+  /// it for writing adds them, so commits work (and LiveStore's own tables are untouched).
+  func testAnEventlogWithoutLStoreTablesGetsThemWhenOpened() throws {
+    let store = try makeStore()
+    let plain = try Connection(path: store.eventlogPath, mode: .readWrite)
+    for table in ["lstore_commit", "lstore_meta"] { try plain.execute("DROP TABLE \(table)") }
+    func liveStoreSchema() throws -> [String] {
+      var sql: [String] = []
+      try plain.prepare("SELECT coalesce(sql, '') FROM sqlite_master WHERE tbl_name NOT LIKE 'lstore%' AND name != 'sqlite_sequence' ORDER BY name").forEachRow { sql.append($0.string(0)) }
+      return sql
+    }
+    let before = try liveStoreSchema()
+    let replica = try store.openReplica(schema: try store.loadSchema(), now: "2026-01-01T00:00:00.000Z")
+    XCTAssertTrue(replica.eventlog.hasLStoreRecords)
+    let result = try replica.commit([EventInput(name: "v1.TodoCreated", args: ["id": "t1", "text": "one"])], message: "first",
+                                    author: Author(name: "Ann", email: "ann@example.com"), time: "2026-01-01T00:00:00.000Z",
+                                    identity: .init(clientId: "client1", sessionId: "session1"))
+    XCTAssertEqual(result.commit?.message, "first")
+    XCTAssertEqual(try liveStoreSchema(), before)
+  }
 }

@@ -10,7 +10,7 @@ public enum StateDiffError: Error, Equatable, Sendable, CustomStringConvertible 
     switch self {
     case .unknownTable(let name, let known):
       return "no table '\(name)' in the schema (tables: \(known.joined(separator: ", ")))"
-    case .noSchema: return "diff replays the eventlog: give --schema with --eventlog"
+    case .noSchema: return "this command replays the eventlog, and an eventlog file has no schema of its own: give --schema with --eventlog"
     }
   }
 }

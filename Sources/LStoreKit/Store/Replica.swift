@@ -28,6 +28,16 @@ public final class Replica {
     try connection.execute("PRAGMA log.cache_size=-16384")
     eventlog = Eventlog(connection: connection, schemaName: "log")
     try eventlog.validate()
+    // An eventlog LiveStore wrote, put into a store by hand, has none of lstore's own tables
+    // (commits, meta): add them beside LiveStore's, as a store's eventlog always has them.
+    let connection = self.connection
+    if !eventlog.hasLStoreRecords {
+      try connection.transaction(.immediate) {
+        for statement in LStoreRecords.ddl {
+          try connection.execute(statement.replacingOccurrences(of: "IF NOT EXISTS ", with: "IF NOT EXISTS log."))
+        }
+      }
+    }
     engine = try MaterializerEngine(connection: connection, schema: schema)
   }
 
