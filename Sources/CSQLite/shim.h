@@ -8,17 +8,14 @@
 
 // SQLITE_TRANSIENT is a cast of -1 to a function pointer, which Swift cannot import.
 static inline sqlite3_destructor_type lstore_sqlite_transient(void) { return SQLITE_TRANSIENT; }
-// Process-wide settings; sqlite3_config is variadic, which Swift cannot call. Must run
-// before the library is initialized (the first connection opened).
-// - Memory statistics cost a global mutex on every allocation; lstore never reads them.
-// - A savepoint's sub-journal (and a statement journal) stays in memory up to
-//   `journal_spill` bytes before SQLite writes it to a temporary file. The default
-//   (64 KiB) sent a rebase, whose every step is a savepoint, through tens of thousands
-//   of temp-file writes; 2 MiB keeps a step (tens of pages) in memory and still bounds what a huge
-//   step holds.
-static inline int lstore_sqlite_configure(int journal_spill) {
-  int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-  if (rc != SQLITE_OK) return rc;
-  return sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, journal_spill);
+// Memory statistics cost a global mutex on every allocation; lstore never reads them.
+// Must run before the library is initialized (the first connection opened).
+//
+// (A larger statement-journal spill threshold, SQLITE_CONFIG_STMTJRNL_SPILL, kept a
+// rebase's per-step savepoint journals off the disk, but with SQLite 3.40.1 any threshold
+// above the default 64 KiB made a large UPDATE in a long transaction fail with "database or
+// disk is full" once its journal spilled: not used.)
+static inline int lstore_sqlite_disable_memory_statistics(void) {
+  return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 #endif

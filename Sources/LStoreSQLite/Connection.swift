@@ -16,7 +16,7 @@ public final class Connection {
 
   /// Process-wide SQLite settings, applied once before the first connection opens.
   private static let libraryConfigured: Bool = {
-    _ = lstore_sqlite_configure(2 << 20)
+    _ = lstore_sqlite_disable_memory_statistics()
     return true
   }()
 

@@ -196,4 +196,20 @@ final class CrashSafetyTests: XCTestCase {
     assertStatus(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"after","text":"z"}"#, "-m", "after"), 0)
     _ = try checkConsistent("after a new commit")
   }
+
+  /// One statement that rewrites thousands of rows late in a long transaction (TodoMVC's
+  /// clear-completed in a bulk commit): its statement journal outgrows memory and spills to
+  /// a temporary file. A larger spill threshold once made exactly this fail with "database
+  /// or disk is full", so the commit must go through and write every row.
+  func testALargeStatementLateInALongCommitGoesThrough() throws {
+    var lines: [String] = []
+    for i in 0..<6_000 {
+      lines.append(#"{"name":"v1.TodoCreated","args":{"id":"bulk\#(i)","text":"\#(String(repeating: "x", count: 200))"}}"#)
+      lines.append(#"{"name":"v1.TodoCompleted","args":{"id":"bulk\#(i)"}}"#)
+    }
+    lines.append(#"{"name":"v1.TodoClearedCompleted","args":{"deletedAt":"2026-01-02T00:00:00.000Z"}}"#)
+    try sandbox.write("bulk.ndjson", lines.joined(separator: "\n") + "\n")
+    assertStatus(try sandbox.lstore("commit", "-m", "bulk", "--file", "bulk.ndjson"), 0)
+    XCTAssertEqual(try sandbox.lstore("sql", "select count(*) as n from todos where id like 'bulk%' and deletedAt is not null").lines.last, "6000")
+  }
 }
