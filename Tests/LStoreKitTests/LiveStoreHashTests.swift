@@ -28,26 +28,26 @@ final class LiveStoreHashTests: XCTestCase {
   ])
 
   func testSystemTableHashes() {
-    let hashes = LiveStoreTables.stateSystemTables.map(LiveStoreHash.tableHash)
+    let hashes = LiveStoreTables.stateSystemTables(.v4).map { LiveStoreHash.tableHash($0, format: .v4) }
     XCTAssertEqual(hashes, [-15_021_194_450, 26_909_580_836, 4_532_718_861, 21_329_867_995])
   }
 
   func testTodoMVCTableAndStateHashes() {
-    XCTAssertEqual(LiveStoreHash.tableHash(Self.todos), -10_353_225_530)
-    XCTAssertEqual(LiveStoreHash.tableHash(Self.uiState), 6_916_480_189)
-    XCTAssertEqual(LiveStoreHash.stateHash(userTables: [Self.todos, Self.uiState]), -48_884_714_638)
-    XCTAssertEqual(LiveStoreHash.stateHash(userTables: [Self.todos]), -65_582_509_911)
-    XCTAssertEqual(LiveStoreHash.stateHash(userTables: []), 32_397_767_619)
+    XCTAssertEqual(LiveStoreHash.tableHash(Self.todos, format: .v4), -10_353_225_530)
+    XCTAssertEqual(LiveStoreHash.tableHash(Self.uiState, format: .v4), 6_916_480_189)
+    XCTAssertEqual(LiveStoreHash.stateHash(userTables: [Self.todos, Self.uiState], format: .v4), -48_884_714_638)
+    XCTAssertEqual(LiveStoreHash.stateHash(userTables: [Self.todos], format: .v4), -65_582_509_911)
+    XCTAssertEqual(LiveStoreHash.stateHash(userTables: [], format: .v4), 32_397_767_619)
   }
 
   func testDDLMatchesLiveStore() {
     XCTAssertEqual(
-      LiveStoreTables.createTableSQL(Self.todos),
+      LiveStoreTables.createTableSQL(Self.todos, format: .v4),
       "create table if not exists 'todos' ('id' text not null , 'text' text not null default '', 'completed' integer not null default 0, 'deletedAt' integer  , PRIMARY KEY ('id')) strict")
     XCTAssertEqual(
-      LiveStoreTables.createTableSQL(Self.uiState),
+      LiveStoreTables.createTableSQL(Self.uiState, format: .v4),
       "create table if not exists 'uiState' ('id' text not null , 'value' text not null , PRIMARY KEY ('id')) strict")
-    XCTAssertEqual(LiveStoreTables.stateSystemDDL, [
+    XCTAssertEqual(LiveStoreTables.stateSystemDDL(.v4), [
       "create table if not exists '__livestore_schema' ('tableName' text not null , 'schemaHash' integer not null , 'updatedAt' text not null , PRIMARY KEY ('tableName')) strict",
       "create table if not exists '__livestore_schema_event_defs' ('eventName' text not null , 'schemaHash' integer not null , 'updatedAt' text not null , PRIMARY KEY ('eventName')) strict",
       "create table if not exists '__livestore_session_changeset' ('seqNumGlobal' integer not null , 'seqNumClient' integer not null , 'changeset' blob  , 'debug' text  ) strict",

@@ -4,6 +4,9 @@ import Foundation
 public struct StoreConfig: Codable, Equatable, Sendable {
   /// The layout version of the `.lstore` directory.
   public var formatVersion: Int
+  /// LiveStore's storage format of the branches' files (`init --format`, `convert`).
+  /// Absent in configs written before format 6 existed: those stores are format 4.
+  public var storageFormat: StorageFormat?
   public var storeId: String
   public var clientId: String
   public var sessionId: String
@@ -38,8 +41,12 @@ public struct StoreConfig: Codable, Equatable, Sendable {
 
   public static let currentFormatVersion = 1
 
-  public init(storeId: String, clientId: String, sessionId: String, schema: String) {
+  /// The storage format every file of the store is in: what names files and writes rows.
+  public var format: StorageFormat { storageFormat ?? .v4 }
+
+  public init(storeId: String, clientId: String, sessionId: String, schema: String, format: StorageFormat = .storeDefault) {
     self.formatVersion = Self.currentFormatVersion
+    self.storageFormat = format
     self.storeId = storeId
     self.clientId = clientId
     self.sessionId = sessionId
