@@ -12,7 +12,7 @@ final class StoreFormat6Tests: XCTestCase {
   /// The `sql` of LiveStore's own objects in a file, in creation order (lstore's tables and
   /// SQLite's auto-indexes left out).
   func liveStoreSQL(_ database: String) throws -> [String] {
-    try sandbox.sqlite(database, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'lstore%' ORDER BY rowid")
+    try sandbox.sqlite(database, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'lstore%' AND name NOT LIKE 'sqlite%' ORDER BY rowid")
       .split(separator: "\n").map(String.init)
   }
 
@@ -42,8 +42,8 @@ final class StoreFormat6Tests: XCTestCase {
     XCTAssertEqual(Array(try liveStoreSQL(state).prefix(4)), Self.stateSystemMaster)
     // No merge counter in 0.4.0; user tables double-quoted as 0.4's makeColumnSpec writes them.
     XCTAssertFalse(try liveStoreSQL(state).contains { $0.contains("__livestore_leader_merge_counter") })
-    XCTAssertTrue(try liveStoreSQL(state).contains { $0.hasPrefix(#"CREATE TABLE "todos" ("id" text primary key   ,"#) },
-                  try liveStoreSQL(state).joined(separator: "\n"))
+    let stateSQL = try liveStoreSQL(state)
+    XCTAssertTrue(stateSQL.contains { $0.hasPrefix(#"CREATE TABLE "todos" ("id" text primary key   ,"#) }, stateSQL.joined(separator: "\n"))
     // The sync status row, backendId unset until a backend tells it.
     XCTAssertEqual(try sandbox.sqlite(branch + "eventlog@6.db", "SELECT head, quote(backendId) FROM __livestore_sync_status"), "0|NULL\n")
     let status = try XCTUnwrap(jsonLines(try sandbox.lstore("status", "--json")).first)
@@ -100,7 +100,8 @@ final class StoreFormat6Tests: XCTestCase {
     XCTAssertEqual(try sandbox.sqlite(bState, "SELECT id || ':' || completed FROM todos ORDER BY id"), "a1:1\nb1:1\n")
     // A commit follows the head in its generation (nextPair keeps the base's).
     try ok("-C", "b", "commit", "v1.TodoCreated", #"{"id":"b2","text":"next"}"#, "-m", "B2")
-    XCTAssertTrue(try rows("b").hasSuffix("5.0r1<4.0r1"), try rows("b"))
+    let afterCommit = try rows("b")
+    XCTAssertTrue(afterCommit.hasSuffix("5.0r1<4.0r1"), afterCommit)
     try ok("-C", "b", "push")
     try ok("-C", "a", "pull")
     // Pulled events have generation 0; the 0.3 protocol tells no backend id.
@@ -113,17 +114,21 @@ final class StoreFormat6Tests: XCTestCase {
     try ok("-C", "b", "commit", "v1.TodoCreated", #"{"id":"f1","text":"feat"}"#, "-m", "F1")
     try ok("-C", "b", "switch", "main")
     try ok("-C", "b", "commit", "v1.TodoCreated", #"{"id":"m1","text":"main"}"#, "-m", "M1")
-    XCTAssertTrue(try rows("b").hasSuffix("6.0r1<5.0r1"), try rows("b"))
+    let onMain = try rows("b")
+    XCTAssertTrue(onMain.hasSuffix("6.0r1<5.0r1"), onMain)
     try ok("-C", "b", "switch", "feat")
     try ok("-C", "b", "rebase", "main")
-    XCTAssertTrue(try rows("b", "feat").hasSuffix("6.0r1<5.0r1 7.0r2<6.0r1"), try rows("b", "feat"))
+    let feat = try rows("b", "feat")
+    XCTAssertTrue(feat.hasSuffix("6.0r1<5.0r1 7.0r2<6.0r1"), feat)
     try ok("-C", "b", "switch", "main")
 
     // reset moves back, the reflog restores the numbers with their generations.
     try ok("-C", "b", "reset", "--hard", "HEAD~1")
-    XCTAssertTrue(try rows("b").hasSuffix("5.0r1<4.0r1"), try rows("b"))
+    let reset = try rows("b")
+    XCTAssertTrue(reset.hasSuffix("5.0r1<4.0r1"), reset)
     try ok("-C", "b", "reset", "--hard", "HEAD@{1}")
-    XCTAssertTrue(try rows("b").hasSuffix("6.0r1<5.0r1"), try rows("b"))
+    let restored = try rows("b")
+    XCTAssertTrue(restored.hasSuffix("6.0r1<5.0r1"), restored)
 
     for branch in ["main", "feat"] {
       let fsck = try sandbox.lstore("-C", "b", "fsck", "--replay", "--json")

@@ -393,7 +393,7 @@ final class SchemaLoaderTests: XCTestCase {
     let set = try XCTUnwrap(schema.event(named: "PrefsSet"))
     XCTAssertEqual(set.args.fields[1].type.fields.map(\.optional), [false, false])
     XCTAssertEqual(schema.table(named: "Prefs")?.clientDocument?.defaultID, .fixed("static"))
-    XCTAssertEqual(LiveStoreTables.createTableSQL(try XCTUnwrap(schema.table(named: "Prefs"))),
+    XCTAssertEqual(LiveStoreTables.createTableSQL(try XCTUnwrap(schema.table(named: "Prefs")), format: .v4),
                    "create table if not exists 'Prefs' ('id' text not null , 'value' text not null , PRIMARY KEY ('id')) strict")
   }
 
