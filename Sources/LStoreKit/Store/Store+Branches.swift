@@ -26,6 +26,7 @@ extension Store {
     return try names.map { name in
       let connection = try Connection(path: eventlogPath(branch: name), mode: .readOnly)
       let eventlog = Eventlog(connection: connection)
+      try eventlog.validate()  // the head's rebase generation is read by format
       return BranchInfo(name: name, isCurrent: name == branch, head: try eventlog.head(), events: try eventlog.count())
     }
   }
