@@ -199,6 +199,7 @@ final class StoreFormat6Tests: XCTestCase {
     try sandbox.shell("sqlite3 s/.lstore/branches/zz/eventlog@4.db 'DROP TABLE __livestore_sync_status'")
     let failed = try sandbox.lstore("-C", "s", "convert", "--format", "6")
     XCTAssertNotEqual(failed.status, 0, failed.description)
+    XCTAssertTrue(failed.stderr.contains("cannot convert branch 'zz'") && failed.stderr.contains("nothing was changed"), failed.stderr)
     XCTAssertTrue(sandbox.exists("s/.lstore/branches/main/eventlog@4.db"))
     XCTAssertFalse(sandbox.exists("s/.lstore/branches/main/eventlog@6.db"))
     XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: sandbox.path("s/.lstore")).contains { $0.hasPrefix(".convert") })

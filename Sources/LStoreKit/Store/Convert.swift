@@ -57,7 +57,12 @@ extension Store {
           _ = try original.head()
           try FileSync.clone(original.path, to: eventlogCopy)
         }
-        let (events, generations, backendIds) = try Self.convertEventlog(at: eventlogCopy, from: source, to: target)
+        let (events, generations, backendIds): (Int, Int, Int)
+        do {
+          (events, generations, backendIds) = try Self.convertEventlog(at: eventlogCopy, from: source, to: target)
+        } catch {
+          throw StoreError.corrupt("cannot convert branch '\(name)' to \(target): \(error); nothing was changed")
+        }
         report.droppedGenerations += generations
         report.droppedBackendIds += backendIds
         _ = try Rematerializer.rebuild(
