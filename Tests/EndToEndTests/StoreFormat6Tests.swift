@@ -44,6 +44,9 @@ final class StoreFormat6Tests: XCTestCase {
     XCTAssertFalse(try liveStoreSQL(state).contains { $0.contains("__livestore_leader_merge_counter") })
     let stateSQL = try liveStoreSQL(state)
     XCTAssertTrue(stateSQL.contains { $0.hasPrefix(#"CREATE TABLE "todos" ("id" text primary key   ,"#) }, stateSQL.joined(separator: "\n"))
+    let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: try sandbox.read(".lstore/config.json")) as? [String: Any])
+    XCTAssertEqual(config["storageFormat"] as? Int, 6)
+    XCTAssertEqual(config["formatVersion"] as? Int, 2, "an lstore that knows only format 4 refuses the store")
     // The sync status row, backendId unset until a backend tells it.
     XCTAssertEqual(try sandbox.sqlite(branch + "eventlog@6.db", "SELECT head, quote(backendId) FROM __livestore_sync_status"), "0|NULL\n")
     let status = try XCTUnwrap(jsonLines(try sandbox.lstore("status", "--json")).first)
@@ -52,6 +55,8 @@ final class StoreFormat6Tests: XCTestCase {
     // The default stays 4.
     try sandbox.initStore("four")
     XCTAssertTrue(sandbox.exists("four/.lstore/branches/main/eventlog@4.db"))
+    let config4 = try XCTUnwrap(try JSONSerialization.jsonObject(with: try sandbox.read("four/.lstore/config.json")) as? [String: Any])
+    XCTAssertEqual(config4["formatVersion"] as? Int, 1)
     XCTAssertEqual(try XCTUnwrap(jsonLines(try sandbox.lstore("-C", "four", "status", "--json")).first)["format"] as? Int, 4)
   }
 

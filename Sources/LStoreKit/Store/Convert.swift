@@ -78,7 +78,7 @@ extension Store {
       try FileSync.replace(branchesDirectory, with: (backup as NSString).appendingPathComponent("branches"))
       do {
         try FileSync.replace((staging as NSString).appendingPathComponent("branches"), with: branchesDirectory)
-        try updateConfig { $0.storageFormat = target }
+        try updateConfig { $0.setFormat(target) }
       } catch {
         // Put the original back before reporting.
         if !FileManager.default.fileExists(atPath: branchesDirectory) {

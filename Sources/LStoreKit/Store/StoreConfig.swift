@@ -39,13 +39,24 @@ public struct StoreConfig: Codable, Equatable, Sendable {
     }
   }
 
-  public static let currentFormatVersion = 1
+  /// 2 since stores can be in storage format 6: a format-6 store says 2, so an lstore that
+  /// knows only format 4 refuses it ("upgrade lstore") instead of missing its files; a
+  /// format-4 store still says 1 and opens with older versions.
+  public static let currentFormatVersion = 2
+
+  static func layoutVersion(for format: StorageFormat) -> Int { format == .v4 ? 1 : 2 }
+
+  /// Records the storage format, and the layout version that goes with it.
+  public mutating func setFormat(_ format: StorageFormat) {
+    storageFormat = format
+    formatVersion = Self.layoutVersion(for: format)
+  }
 
   /// The storage format every file of the store is in: what names files and writes rows.
   public var format: StorageFormat { storageFormat ?? .v4 }
 
   public init(storeId: String, clientId: String, sessionId: String, schema: String, format: StorageFormat = .storeDefault) {
-    self.formatVersion = Self.currentFormatVersion
+    self.formatVersion = Self.layoutVersion(for: format)
     self.storageFormat = format
     self.storeId = storeId
     self.clientId = clientId
