@@ -184,8 +184,9 @@ final class StoreFormat6Tests: XCTestCase {
     XCTAssertNotEqual(try sandbox.lstore("-C", "s", "convert", "--format", "6").status, 0)
 
     // A generation made on 6 is dropped going back to 4, and said.
-    try sandbox.shell("sqlite3 s/.lstore/branches/side/eventlog@6.db 'UPDATE eventlog SET seqNumRebaseGeneration = 1, parentSeqNumRebaseGeneration = 1 WHERE seqNumGlobal = 2'")
+    try sandbox.shell("sqlite3 s/.lstore/branches/side/eventlog@6.db 'UPDATE eventlog SET seqNumRebaseGeneration = 1, parentSeqNumRebaseGeneration = 1 WHERE seqNumGlobal = 2; UPDATE __livestore_sync_status SET backendId = '\\''b-1'\\'''")
     let to4 = try ok("-C", "s", "convert", "--format", "4")
+    XCTAssertTrue(to4.stdout.contains("Dropped the backend id"), to4.stdout)
     XCTAssertTrue(to4.stdout.contains("Dropped the rebase generations of 1 event"), to4.stdout)
     XCTAssertTrue(to4.stdout.contains("fsck: clean"), to4.stdout)
     XCTAssertEqual(try liveStoreSQL("s/.lstore/branches/main/eventlog@4.db").count, 4)

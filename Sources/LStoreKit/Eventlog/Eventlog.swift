@@ -92,14 +92,14 @@ public final class Eventlog {
   /// `__livestore_sync_status.backendId`, NULL until a backend tells it; format 4 has no
   /// such column, so nil).
   public func backendId() throws -> String? {
-    guard format.hasRebaseGenerations, try connection.tableExists("__livestore_sync_status", schema: schemaName) else { return nil }
+    guard format.hasBackendId, try connection.tableExists("__livestore_sync_status", schema: schemaName) else { return nil }
     return try connection.cached("SELECT backendId FROM \(syncTable)").first { $0.isNull(0) ? nil : $0.string(0) } ?? nil
   }
 
   /// Records the backend's id, as LiveStore 0.4 does: written only when it changed, never
   /// compared here. A no-op on format 4, which has nowhere to keep it.
   public func setBackendId(_ id: String?) throws {
-    guard format.hasRebaseGenerations, try backendId() != id else { return }
+    guard format.hasBackendId, try backendId() != id else { return }
     try connection.cached("UPDATE \(syncTable) SET backendId = ?").execute([id.map { .text($0) } ?? .null])
   }
 

@@ -19,16 +19,13 @@ public enum StorageFormat: Int, Sendable, CaseIterable, Codable, CustomStringCon
   /// Whether sequence numbers carry a rebase generation.
   public var hasRebaseGenerations: Bool { self == .v6 }
 
+  /// Whether `__livestore_sync_status` keeps the sync backend's id.
+  public var hasBackendId: Bool { self == .v6 }
+
   /// The eventlog's file name in a branch directory (LiveStore's node adapter names files
   /// by format: `eventlog@<format>.db`).
   public var eventlogFileName: String { "eventlog@\(rawValue).db" }
 
   /// The state database's file name for a state schema hash: `state<hash>@<format>.db`.
   public func stateFileName(hash: Int64) -> String { "state\(hash)@\(rawValue).db" }
-
-  /// Whether `name` is a file of this format's (eventlog or state, not a journal or a
-  /// scratch file), for code that moves a branch's files.
-  public func names(_ name: String) -> Bool {
-    name == eventlogFileName || (name.hasPrefix("state") && name.hasSuffix("@\(rawValue).db"))
-  }
 }

@@ -20,7 +20,7 @@ extension Store {
     public var backup: String
     /// Generations that were not 0 and were dropped (going to 4).
     public var droppedGenerations: Int
-    /// Whether a backend id was dropped (going to 4).
+    /// How many branches had a backend id that was dropped (going to 4).
     public var droppedBackendIds: Int
     /// What fsck found on each converted branch (errors only; empty when clean).
     public var fsckErrors: [(branch: String, finding: FsckFinding)] = []
