@@ -189,13 +189,13 @@ _lstore() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|config|commit|log|show|status|sql|diff|blame|branch|switch|rebase|cherry-pick|revert|reset|reflog|materialize|fsck|repair|replay|export|import|remote|push|pull|serve|help)
+    init|config|commit|log|show|status|sql|diff|blame|branch|switch|rebase|cherry-pick|revert|reset|reflog|materialize|fsck|repair|replay|convert|export|import|remote|push|pull|serve|help)
         # Offer subcommand argument completions
         "_lstore_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init config commit log show status sql diff blame branch switch rebase cherry-pick revert reset reflog materialize fsck repair replay export import remote push pull serve help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init config commit log show status sql diff blame branch switch rebase cherry-pick revert reset reflog materialize fsck repair replay convert export import remote push pull serve help' -- "${cur}"))
         ;;
     esac
 }
@@ -204,7 +204,7 @@ _lstore_init() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--schema --store-id --client-id --session-id)
+    non_repeating_options=(--schema --store-id --client-id --session-id --format)
     __lstore_offer_flags_options 1
 
     # Offer option value completions
@@ -220,6 +220,9 @@ _lstore_init() {
         return
         ;;
     '--session-id')
+        return
+        ;;
+    '--format')
         return
         ;;
     esac
@@ -582,6 +585,21 @@ _lstore_replay() {
         return
         ;;
     '--sample')
+        return
+        ;;
+    esac
+}
+
+_lstore_convert() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--format)
+    __lstore_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
         return
         ;;
     esac

@@ -10,7 +10,8 @@ public struct LStoreCommand: AsyncParsableCommand {
     commandName: "lstore",
     abstract: "A git-like toolkit for LiveStore eventlogs.",
     discussion: """
-      lstore works on LiveStore's own files (eventlog@4.db and state<hash>@4.db): commit \
+      lstore works on LiveStore's own files (eventlog@4.db and state<hash>@4.db, or \
+      LiveStore 0.4's eventlog@6.db and state<hash>@6.db): commit \
       events, read history, rebuild state, export and import. A store is a .lstore \
       directory, found from the current directory upward like git's .git.
 
@@ -29,7 +30,7 @@ public struct LStoreCommand: AsyncParsableCommand {
         BranchCommand.self, SwitchCommand.self, RebaseCommand.self, CherryPickCommand.self, RevertCommand.self,
         ResetCommand.self, ReflogCommand.self,
       ]),
-      CommandGroup(name: "State and repair", subcommands: [MaterializeCommand.self, FsckCommand.self, RepairCommand.self, ReplayCommand.self]),
+      CommandGroup(name: "State and repair", subcommands: [MaterializeCommand.self, FsckCommand.self, RepairCommand.self, ReplayCommand.self, ConvertCommand.self]),
       CommandGroup(name: "Move events", subcommands: [ExportCommand.self, ImportCommand.self]),
       CommandGroup(name: "Sync", subcommands: [RemoteCommand.self, PushCommand.self, PullCommand.self, ServeCommand.self]),
     ]

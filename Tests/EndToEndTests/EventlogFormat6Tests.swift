@@ -61,6 +61,10 @@ final class EventlogFormat6Tests: XCTestCase {
     XCTAssertEqual(status["head"] as? String, "e3+1r1")
     XCTAssertEqual(status["backendHead"] as? String, "e2")
     XCTAssertEqual(status["pending"] as? Int, 1)
+    // The backend id LiveStore 0.4 kept, and the format.
+    XCTAssertEqual(status["backendId"] as? String, "backend-1")
+    XCTAssertEqual(status["format"] as? Int, 6)
+    XCTAssertTrue(try sandbox.lstore("--eventlog", file, "status").stdout.contains("Backend id:   backend-1"))
 
     // fsck: the chain is checked by (global, client), as LiveStore links it.
     let fsck = try sandbox.lstore("--eventlog", file, "fsck", "--schema", "examples/todomvc/schema.yaml", "--json")

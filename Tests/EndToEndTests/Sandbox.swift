@@ -147,17 +147,18 @@ final class Sandbox {
 
   /// `lstore init` of the README in `directory` (the sandbox root by default).
   @discardableResult
-  func initStore(_ directory: String = ".", storeId: String = "todos") throws -> CommandResult {
+  func initStore(_ directory: String = ".", storeId: String = "todos", format: Int = 4,
+                 clientId: String = "cli", sessionId: String = "ses") throws -> CommandResult {
     let result = try lstore(["init", "--schema", path("examples/todomvc/schema.yaml"), "--store-id", storeId,
-                             "--client-id", "cli", "--session-id", "ses", directory])
+                             "--client-id", clientId, "--session-id", sessionId, "--format", String(format), directory])
     guard result.status == 0 else { throw SandboxError(message: "init failed: \(result)") }
     return result
   }
 
   /// The branch's state file of the store in `directory`.
-  func statePath(_ directory: String = ".") throws -> String {
-    let branch = path(directory + "/.lstore/branches/main")
-    let files = try FileManager.default.contentsOfDirectory(atPath: branch).filter { $0.hasPrefix("state") && $0.hasSuffix("@4.db") }
+  func statePath(_ directory: String = ".", format: Int = 4, branch name: String = "main") throws -> String {
+    let branch = path(directory + "/.lstore/branches/\(name)")
+    let files = try FileManager.default.contentsOfDirectory(atPath: branch).filter { $0.hasPrefix("state") && $0.hasSuffix("@\(format).db") }
     guard files.count == 1 else { throw SandboxError(message: "state files: \(files)") }
     return (branch as NSString).appendingPathComponent(files[0])
   }

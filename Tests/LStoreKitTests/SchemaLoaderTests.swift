@@ -285,12 +285,12 @@ final class SchemaLoaderTests: XCTestCase {
     XCTAssertEqual(table.columns.map(\.type), [.text, .integer, .real, .blob, .boolean, .json, .datetime, .datetimeInteger, .text, .text])
     XCTAssertEqual(table.columns.map(\.type.sqlType), ["text", "integer", "real", "blob", "integer", "text", "text", "integer", "text", "text"])
     XCTAssertEqual(Set(ColumnType.allCases.map(\.rawValue)), ["text", "integer", "real", "blob", "boolean", "json", "datetime", "datetimeInteger"])
-    XCTAssertEqual(LiveStoreTables.createTableSQL(table),
+    XCTAssertEqual(LiveStoreTables.createTableSQL(table, format: .v4),
                    "create table if not exists 'everything' ('t' text not null , 'i' integer not null default 7, 'r' real not null default 1.5, 'b' blob  , 'flag' integer not null default 1, 'j' text not null default '{\"a\":[1]}', 'd' text not null default '2025-06-06T10:00:00Z', 'di' integer not null default 1749204060000, 's' text not null default ('x' || 'y'), 'n' text  default null, PRIMARY KEY ('t')) strict")
     // The DDL really runs, and the defaults land in their stored forms.
     let connection = try Connection.inMemory()
-    try connection.execute(LiveStoreTables.createTableSQL(table))
-    try connection.execute(LiveStoreTables.createIndexSQL(table.indexes[0], on: table.name))
+    try connection.execute(LiveStoreTables.createTableSQL(table, format: .v4))
+    try connection.execute(LiveStoreTables.createIndexSQL(table.indexes[0], on: table.name, format: .v4))
     try connection.execute("INSERT INTO everything (t) VALUES ('k')")
     let row = try connection.prepare("SELECT i, r, b, flag, j, d, di, s, n FROM everything").first { row in
       (0..<row.columnCount).map { row.value($0) }
@@ -393,7 +393,7 @@ final class SchemaLoaderTests: XCTestCase {
     let set = try XCTUnwrap(schema.event(named: "PrefsSet"))
     XCTAssertEqual(set.args.fields[1].type.fields.map(\.optional), [false, false])
     XCTAssertEqual(schema.table(named: "Prefs")?.clientDocument?.defaultID, .fixed("static"))
-    XCTAssertEqual(LiveStoreTables.createTableSQL(try XCTUnwrap(schema.table(named: "Prefs"))),
+    XCTAssertEqual(LiveStoreTables.createTableSQL(try XCTUnwrap(schema.table(named: "Prefs")), format: .v4),
                    "create table if not exists 'Prefs' ('id' text not null , 'value' text not null , PRIMARY KEY ('id')) strict")
   }
 
@@ -447,8 +447,8 @@ final class SchemaLoaderTests: XCTestCase {
       }
       """
     let jsonSchema = try load(json, name: "schema.json")
-    XCTAssertEqual(jsonSchema.stateHash, yamlSchema.stateHash)
-    XCTAssertEqual(jsonSchema.stateHash, -48_884_714_638)
+    XCTAssertEqual(jsonSchema.stateHash(.v4), yamlSchema.stateHash(.v4))
+    XCTAssertEqual(jsonSchema.stateHash(.v4), -48_884_714_638)
     XCTAssertEqual(jsonSchema.materializationHash, yamlSchema.materializationHash)
     XCTAssertEqual(jsonSchema.events.map(\.name), yamlSchema.events.map(\.name))
     XCTAssertEqual(jsonSchema.events.map(\.schemaHash), yamlSchema.events.map(\.schemaHash))
@@ -463,15 +463,15 @@ final class SchemaLoaderTests: XCTestCase {
       """
     let a = try load(base, name: "a.yaml")
     let b = try load(base, name: "b.yaml")
-    XCTAssertEqual(a.stateHash, b.stateHash)
+    XCTAssertEqual(a.stateHash(.v4), b.stateHash(.v4))
     XCTAssertEqual(a.event(named: "v1.Made")?.schemaHash, b.event(named: "v1.Made")?.schemaHash)
     // A materializer change keeps the state file but changes the materialization hash.
     let changedSQL = try load(base.replacingOccurrences(of: "VALUES ($id)", with: "VALUES ($id || '!')"), name: "c.yaml")
-    XCTAssertEqual(changedSQL.stateHash, a.stateHash)
+    XCTAssertEqual(changedSQL.stateHash(.v4), a.stateHash(.v4))
     XCTAssertNotEqual(changedSQL.materializationHash, a.materializationHash)
     // A table change selects another state file.
     let changedTable = try load(base.replacingOccurrences(of: "default: 0", with: "default: 1"), name: "d.yaml")
-    XCTAssertNotEqual(changedTable.stateHash, a.stateHash)
+    XCTAssertNotEqual(changedTable.stateHash(.v4), a.stateHash(.v4))
     // An args change changes the event's schema hash.
     let changedArgs = try load(base.replacingOccurrences(of: "args: { id: string }", with: "args: { id: string, x: string? }"), name: "e.yaml")
     XCTAssertNotEqual(changedArgs.event(named: "v1.Made")?.schemaHash, a.event(named: "v1.Made")?.schemaHash)

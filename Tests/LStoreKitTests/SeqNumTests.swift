@@ -88,4 +88,19 @@ final class SeqNumTests: XCTestCase {
     XCTAssertEqual(rebased.next(clientOnly: false).description, "e6r1")
     XCTAssertEqual(rebased.next(clientOnly: true).description, "e5+1r1")
   }
+
+  /// LiveStore 0.4's `nextPair`: the next number keeps the base's generation unless one is
+  /// given (a rebase); the parent keeps the generation of the event it points to.
+  func testNextAndRenumberCarryRebaseGenerations() {
+    let head = SeqNum(global: 4, rebaseGeneration: 1)
+    XCTAssertEqual(head.next(clientOnly: false).description, "e5r1")
+    XCTAssertEqual(head.next(clientOnly: true).description, "e4+1r1")
+    XCTAssertEqual(head.next(clientOnly: false, rebaseGeneration: 2).description, "e5r2")
+    let event = EventRecord(seqNum: SeqNum(global: 2), parentSeqNum: SeqNum(global: 1), name: "a", argsJSON: "{}",
+                            clientId: "c", sessionId: "s", schemaHash: 0)
+    let moved = event.renumbered(after: head, rebaseGeneration: 2)
+    XCTAssertEqual("\(moved.seqNum) \(moved.parentSeqNum)", "e5r2 e4r1")
+    let followed = event.renumbered(after: head)
+    XCTAssertEqual("\(followed.seqNum) \(followed.parentSeqNum)", "e5r1 e4r1")
+  }
 }

@@ -28,7 +28,7 @@ final class StoreCommitTests: XCTestCase {
 
   func testTodoMVCStateFileNameMatchesLiveStore() throws {
     let schema = try SchemaLoader.load(path: Self.todomvcSchemaPath)
-    XCTAssertEqual(StateDatabase.fileName(for: schema), "state-48884714638@4.db")
+    XCTAssertEqual(StateDatabase.fileName(for: schema, format: .v4), "state-48884714638@4.db")
   }
 
   func testCommitNumbersEventsLikeLiveStoreAndMaterializes() throws {

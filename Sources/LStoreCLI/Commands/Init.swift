@@ -6,7 +6,12 @@ struct InitCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "init",
     abstract: "Create a store (.lstore/) with an empty eventlog and its state.",
-    discussion: "The schema is checked first; a schema error creates nothing.")
+    discussion: """
+      The schema is checked first; a schema error creates nothing. The files are in \
+      LiveStore 0.3's storage format 4 (eventlog@4.db) unless --format 6 asks for \
+      LiveStore 0.4's (eventlog@6.db, with rebase generations); 'lstore convert' changes \
+      it later. See docs/formats.md.
+      """)
 
   @ParentCommand var root: LStoreCommand
 
@@ -22,6 +27,10 @@ struct InitCommand: ParsableCommand {
 
   @Option(name: .customLong("session-id"), help: "The session id stamped on events (default: a random 6-character id).")
   var sessionId: String?
+
+  @Option(name: .long, help: ArgumentHelp("LiveStore's storage format of the files: 4 (LiveStore 0.3) or 6 (LiveStore 0.4).",
+                                          valueName: "4|6"))
+  var format: StorageFormatArgument = .init(format: .storeDefault)
 
   @Argument(help: ArgumentHelp("Where to create the store (default: the current directory).", valueName: "directory"),
             completion: .directory)
@@ -39,8 +48,20 @@ struct InitCommand: ParsableCommand {
     let store = try Store.initialize(
       in: target,
       options: .init(schemaPath: schemaPath, storeId: storeId ?? String(defaultID.prefix(64)), clientId: clientId,
-                     sessionId: sessionId),
+                     sessionId: sessionId, format: format.format),
       now: Clock.now())
     global.stdout.line("Initialized store '\(store.config.storeId)' in \(store.directory)")
   }
+}
+
+/// `--format 4|6`, shared by `init` and `convert`.
+struct StorageFormatArgument: ExpressibleByArgument {
+  var format: StorageFormat
+  init(format: StorageFormat) { self.format = format }
+  init?(argument: String) {
+    guard let value = Int(argument), let format = StorageFormat(rawValue: value) else { return nil }
+    self.format = format
+  }
+  var defaultValueDescription: String { "\(format.rawValue)" }
+  static var allValueStrings: [String] { StorageFormat.allCases.map { "\($0.rawValue)" } }
 }

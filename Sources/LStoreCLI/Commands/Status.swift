@@ -33,6 +33,9 @@ struct StatusCommand: ParsableCommand {
                             "storeId": .string(remote.storeId ?? store.config.storeId)]
       }
     }
+    object["format"] = .integer(Int64(eventlog.format.rawValue))
+    let backendId = try eventlog.backendId()
+    if let backendId { object["backendId"] = .string(backendId) }
     object["head"] = .string(head.description)
     object["backendHead"] = .string(SeqNum(global: backendHead).description)
     object["events"] = .integer(Int64(events))
@@ -47,8 +50,8 @@ struct StatusCommand: ParsableCommand {
       do {
         let schema = try store.loadSchema()
         let statePath = store.statePath(for: schema)
-        object["schemaHash"] = .integer(schema.stateHash)
-        schemaLine = "\(store.config.schema) (state hash \(schema.stateHash))"
+        object["schemaHash"] = .integer(schema.stateHash(store.format))
+        schemaLine = "\(store.config.schema) (state hash \(schema.stateHash(store.format)))"
         let state = try StateStatus.read(statePath: statePath, schema: schema)
         object["state"] = .string((statePath as NSString).lastPathComponent)
         object["stateHead"] = state.head.map { .string($0.description) } ?? .null
@@ -93,6 +96,8 @@ struct StatusCommand: ParsableCommand {
     out.line("Head:         \(style.yellow(head.description)) (\(events) events, \(commits) commits)")
     // Client-only events are never pushed: all of them are counted, wherever they are.
     out.line("Backend head: \(SeqNum(global: backendHead)) — \(pending.synced) pending to push; \(counted(clientOnly, "client-only event")) (never pushed)")
+    if let backendId { out.line("Backend id:   \(backendId)") }
+    out.line("Format:       \(eventlog.format)")
     if let store {
       if let name = store.config.defaultRemote, let remote = store.config.remotes?[name] {
         out.line("Remote:       \(name) \(remote.url)\(remote.storeId.map { " (store \($0))" } ?? "")")

@@ -1,6 +1,6 @@
 import LStoreSQLite
 
-/// A LiveStore eventlog (storage format 4, or 6 read-only) reached through a connection,
+/// A LiveStore eventlog (storage format 4 or 6) reached through a connection,
 /// under the schema name `schemaName` (`main` when opened alone, `log` when attached beside
 /// a state DB).
 ///
@@ -12,7 +12,8 @@ public final class Eventlog {
   public let schemaName: String
   private let table: String
   private let syncTable: String
-  /// The storage format of the file, found by `validate()` (a store's own eventlog is 4).
+  /// The storage format of the file, found once by `validate()`: reads and writes ask it,
+  /// so nothing decides the format per event.
   public private(set) var format: StorageFormat = .v4
 
   public init(connection: Connection, schemaName: String = "main") {
@@ -22,27 +23,14 @@ public final class Eventlog {
     self.syncTable = "\(schemaName.quotedIdentifier).__livestore_sync_status"
   }
 
-  /// The storage formats lstore reads: LiveStore 0.3's 4, and 0.4's 6 (which adds a rebase
-  /// generation to every sequence number and a `backendId` to the sync status). A store
-  /// lstore writes is format 4.
-  public enum StorageFormat: Int, Sendable, CustomStringConvertible {
-    case v4 = 4
-    case v6 = 6
-    public var description: String { "storage format \(rawValue) (LiveStore \(self == .v4 ? "0.3" : "0.4"))" }
-  }
-
-  /// The storage format a store writes.
-  public static let formatVersion = StorageFormat.v4.rawValue
-
-  /// The eventlog's file name in a store (LiveStore's node adapter names files by format).
-  public static let fileName = "eventlog@\(formatVersion).db"
+  public typealias StorageFormat = LStoreKit.StorageFormat
 
   /// Creates an eventlog file exactly as LiveStore does, plus lstore's own tables.
-  public static func create(path: String) throws {
+  public static func create(path: String, format: StorageFormat) throws {
     let connection = try Connection(path: path, mode: .create)
     try connection.execute("PRAGMA page_size=8192")
     try connection.transaction {
-      for statement in LiveStoreTables.eventlogDDL { try connection.execute(statement) }
+      for statement in LiveStoreTables.eventlogDDL(format) { try connection.execute(statement) }
       for statement in LStoreRecords.ddl { try connection.execute(statement) }
     }
   }
@@ -98,6 +86,21 @@ public final class Eventlog {
 
   public func setBackendHead(_ head: Int64) throws {
     try connection.cached("UPDATE \(syncTable) SET head = ?").execute([.integer(head)])
+  }
+
+  /// The id of the sync backend the eventlog last synced with (format 6 keeps it in
+  /// `__livestore_sync_status.backendId`, NULL until a backend tells it; format 4 has no
+  /// such column, so nil).
+  public func backendId() throws -> String? {
+    guard format.hasBackendId, try connection.tableExists("__livestore_sync_status", schema: schemaName) else { return nil }
+    return try connection.cached("SELECT backendId FROM \(syncTable)").first { $0.isNull(0) ? nil : $0.string(0) } ?? nil
+  }
+
+  /// Records the backend's id, as LiveStore 0.4 does: written only when it changed, never
+  /// compared here. A no-op on format 4, which has nowhere to keep it.
+  public func setBackendId(_ id: String?) throws {
+    guard format.hasBackendId, try backendId() != id else { return }
+    try connection.cached("UPDATE \(syncTable) SET backendId = ?").execute([id.map { .text($0) } ?? .null])
   }
 
   /// The number of events with `after < seqNum <= through` (from the index alone).
@@ -167,12 +170,16 @@ public final class Eventlog {
   private var appendStatement: Statement?
   fileprivate var commitStatement: Statement?
 
+  /// Appends one row. Format 6 rows carry the event's and its parent's rebase generations
+  /// (the statement is chosen once, with the format found when the file was opened).
   public func append(_ record: EventRecord) throws {
     let statement: Statement
     if let cached = appendStatement {
       statement = cached
     } else {
-      statement = try connection.prepare("INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      statement = try connection.prepare(format.hasRebaseGenerations
+        ? "INSERT INTO \(table) (\(Self.columns), seqNumRebaseGeneration, parentSeqNumRebaseGeneration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        : "INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       appendStatement = statement
     }
     statement.bind(record.seqNum.global, at: 1)
@@ -185,6 +192,10 @@ public final class Eventlog {
     statement.bind(record.sessionId, at: 8)
     statement.bind(record.schemaHash, at: 9)
     statement.bind(record.syncMetadataJSON, at: 10)
+    if format.hasRebaseGenerations {
+      statement.bind(record.seqNum.rebaseGeneration, at: 11)
+      statement.bind(record.parentSeqNum.rebaseGeneration, at: 12)
+    }
     do {
       defer { statement.reset() }
       try statement.step()

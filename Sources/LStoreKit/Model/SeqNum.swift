@@ -31,10 +31,12 @@ public struct SeqNum: Hashable, Comparable, Sendable, CustomStringConvertible {
 
   public var isClientOnly: Bool { client > 0 }
 
-  /// The sequence number an event appended after `self` gets (LiveStore's `nextPair`).
-  public func next(clientOnly: Bool) -> SeqNum {
-    clientOnly ? SeqNum(global: global, client: client + 1, rebaseGeneration: rebaseGeneration)
-      : SeqNum(global: global + 1, client: 0, rebaseGeneration: rebaseGeneration)
+  /// The sequence number an event appended after `self` gets (LiveStore's `nextPair`): the
+  /// given rebase generation, or by default `self`'s.
+  public func next(clientOnly: Bool, rebaseGeneration generation: Int64? = nil) -> SeqNum {
+    let generation = generation ?? rebaseGeneration
+    return clientOnly ? SeqNum(global: global, client: client + 1, rebaseGeneration: generation)
+      : SeqNum(global: global + 1, client: 0, rebaseGeneration: generation)
   }
 
   /// The parent of an event appended after `self`: client-only events chain directly,

@@ -218,7 +218,7 @@ public enum RepairPlanner {
     let scratch = NSTemporaryDirectory() + "lstore-repair-plan-\(getpid())-\(Identifiers.nanoid(length: 8))"
     try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: scratch) }
-    let eventlogCopy = scratch + "/" + Eventlog.fileName
+    let eventlogCopy = scratch + "/" + store.format.eventlogFileName
     try FileSync.clone(store.eventlogPath, to: eventlogCopy)
     let connection = try Connection(path: eventlogCopy, mode: .readWrite)
     let delete = try connection.prepare("DELETE FROM eventlog WHERE seqNumGlobal = ? AND seqNumClient = ?")

@@ -34,7 +34,15 @@ public enum LiveStoreHash {
   }
 
   /// The trimmed-AST JSON of a table, exactly as LiveStore serializes it for hashing.
-  public static func tableJSON(_ table: TableDefinition) -> String {
+  ///
+  /// LiveStore 0.4.0 (format 6) adds `"autoIncrement"` after `"nullable"` (always false
+  /// here: lstore's schemas have no autoincrement columns). Its `trimInfoForHasing` would
+  /// also add a `jsonSchemaHash` for JSON columns, but its test, `ast.annotations.schemaId
+  /// === ParseJsonSchemaId`, never holds in 0.4.0: Effect 3.21 keeps a `schemaId`
+  /// annotation under the symbol key `effect/annotation/SchemaId` (`toASTAnnotations`),
+  /// and `Schema.parseJson(schema)` is a compose whose outer AST has no annotations. So no
+  /// table hash of 0.4.0 includes one (read from the source, not run).
+  public static func tableJSON(_ table: TableDefinition, format: StorageFormat) -> String {
     var writer = JSONWriter()
     writer.appendASCII(#"{"_tag":"table","name":"#)
     writer.writeString(table.name)
@@ -49,6 +57,7 @@ public enum LiveStoreHash {
       writer.appendASCII(column.primaryKey ? "true" : "false")
       writer.appendASCII(#","nullable":"#)
       writer.appendASCII(column.nullable ? "true" : "false")
+      if format == .v6 { writer.appendASCII(#","autoIncrement":false"#) }
       writer.appendASCII(#","default":"#)
       switch column.defaultValue {
       case nil:
@@ -79,11 +88,15 @@ public enum LiveStoreHash {
     return writer.string
   }
 
-  public static func tableHash(_ table: TableDefinition) -> Int64 { hashCode(tableJSON(table)) }
+  public static func tableHash(_ table: TableDefinition, format: StorageFormat) -> Int64 {
+    hashCode(tableJSON(table, format: format))
+  }
 
-  /// The state schema hash over the user tables followed by LiveStore's four state system tables.
-  public static func stateHash(userTables: [TableDefinition]) -> Int64 {
-    let all = userTables + LiveStoreTables.stateSystemTables
-    return hashCode(#"{"_tag":"dbSchema","tables":["# + all.map(tableJSON).joined(separator: ",") + "]}")
+  /// The state schema hash over the user tables followed by the format's state system
+  /// tables (four in 0.3.1, three in 0.4.0, whose columns differ too: the two formats never
+  /// share a state hash).
+  public static func stateHash(userTables: [TableDefinition], format: StorageFormat) -> Int64 {
+    let all = userTables + LiveStoreTables.stateSystemTables(format)
+    return hashCode(#"{"_tag":"dbSchema","tables":["# + all.map { tableJSON($0, format: format) }.joined(separator: ",") + "]}")
   }
 }

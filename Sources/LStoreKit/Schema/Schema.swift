@@ -26,14 +26,16 @@ public struct Schema: Sendable {
 
   /// LiveStore's state schema hash: it names the state database file, so changing any
   /// table gives a new file and a full rematerialization.
-  public var stateHash: Int64 { LiveStoreHash.stateHash(userTables: tables) }
+  public func stateHash(_ format: StorageFormat) -> Int64 { LiveStoreHash.stateHash(userTables: tables, format: format) }
 
   /// A hash of everything that decides what state an eventlog produces: tables, event
   /// args and materializer SQL. Used to notice that materializers changed under a
   /// state database that was built with older ones.
   public var materializationHash: Int64 {
     var writer = JSONWriter()
-    for table in tables { writer.writeRaw(LiveStoreHash.tableJSON(table)) }
+    // lstore's own hash, the same for both formats (format 4's table JSON), so that
+    // converting a store does not look like a materializer change.
+    for table in tables { writer.writeRaw(LiveStoreHash.tableJSON(table, format: .v4)) }
     for event in events {
       writer.writeString(event.name)
       writer.write(event.args.descriptor)

@@ -8,9 +8,9 @@ enum SchemaSQLCheck {
     let connection = try Connection.inMemory()
     for table in schema.tables {
       do {
-        try connection.execute(LiveStoreTables.createTableSQL(table))
+        try connection.execute(LiveStoreTables.createTableSQL(table, format: .storeDefault))
         for index in table.indexes {
-          try connection.execute(LiveStoreTables.createIndexSQL(index, on: table.name))
+          try connection.execute(LiveStoreTables.createIndexSQL(index, on: table.name, format: .storeDefault))
         }
       } catch let error as SQLiteError {
         throw SchemaError(file: schema.source, location: "table '\(table.name)'", reason: error.message)

@@ -64,7 +64,7 @@ public final class EventReplayer {
                                sessionId: record.sessionId)
     let changeset = try replica.engine.apply(definition, args: args, context: context, argsJSON: record.argsJSON,
                                              recordChangeset: pending)
-    if pending { try StateDatabase.insertChangeset(replica.connection, seqNum: record.seqNum, changeset: changeset) }
+    if pending { try StateDatabase.insertChangeset(replica.connection, seqNum: record.seqNum, changeset: changeset, format: replica.eventlog.format) }
     try replica.eventlog.append(record)
     return changeset
   }
@@ -148,7 +148,7 @@ public final class EventReplayer {
                                  sessionId: record.sessionId)
       let changeset = try replica.engine.apply(definition, args: args, context: context, argsJSON: record.argsJSON,
                                                recordChangeset: pending)
-      if pending { try StateDatabase.insertChangeset(connection, seqNum: record.seqNum, changeset: changeset) }
+      if pending { try StateDatabase.insertChangeset(connection, seqNum: record.seqNum, changeset: changeset, format: replica.eventlog.format) }
       return true
     }
   }
@@ -158,11 +158,13 @@ extension EventRecord {
   /// This event moved to follow `head` by LiveStore's renumbering rules: a synced event
   /// becomes `head+1`, a client-only one `(g, c+1)`; its parent is the previous synced
   /// event (or the previous event, for client-only ones). A moved event is pending again,
-  /// so its sync metadata is cleared unless its number did not change.
-  public func renumbered(after head: SeqNum) -> EventRecord {
+  /// so its sync metadata is cleared unless its number did not change. The moved event
+  /// gets `rebaseGeneration` when given (a rebase), the head's otherwise; its parent keeps
+  /// the generation of the event it points to (LiveStore's `nextPair`).
+  public func renumbered(after head: SeqNum, rebaseGeneration: Int64? = nil) -> EventRecord {
     let clientOnly = seqNum.isClientOnly
     var moved = self
-    moved.seqNum = head.next(clientOnly: clientOnly)
+    moved.seqNum = head.next(clientOnly: clientOnly, rebaseGeneration: rebaseGeneration)
     moved.parentSeqNum = head.parentForNext(clientOnly: clientOnly)
     if moved.seqNum != seqNum || moved.parentSeqNum != parentSeqNum { moved.syncMetadataJSON = EventRecord.noSyncMetadata }
     return moved

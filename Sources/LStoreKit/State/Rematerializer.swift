@@ -98,10 +98,10 @@ public enum Rematerializer {
       if replay != nil {
         // A ROLLBACK TO in a transaction that changed the schema resets every statement of
         // the connection, the eventlog read included: the tables get a transaction of their own.
-        try connection.transaction { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt) }
+        try connection.transaction { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: eventlog.format) }
       }
       try connection.transaction {
-        if replay == nil { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt) }
+        if replay == nil { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: eventlog.format) }
         try engine.compileAll()
         engine.isolatesEvents = replay != nil
         let counter = replay == nil ? nil : engine.countRowWrites()
@@ -132,7 +132,7 @@ public enum Rematerializer {
           let context = EventContext(seqNum: seqNum, name: name, clientId: row.clientId, sessionId: row.sessionId)
           let changeset = try engine.apply(definition, args: args, context: context, argsJSON: row.argsJSON,
                                            recordChangeset: pending || observed)
-          if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset) }
+          if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset, format: eventlog.format) }
           if observed, let changeset { try observer!.body(seqNum, changeset) }
           try replay?.applied(seqNum, name)
         }

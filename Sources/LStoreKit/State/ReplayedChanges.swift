@@ -27,7 +27,7 @@ extension RowChanges {
                                        context: EventContext(seqNum: seqNum, name: record.name, clientId: record.clientId,
                                                              sessionId: record.sessionId),
                                        argsJSON: record.argsJSON, recordChangeset: true)
-      try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset)
+      try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset, format: eventlog.format)
     }
     return try read(statePath: scratch, seqNum: seqNum)
   }

@@ -4,20 +4,24 @@ import LStoreSQLite
 /// The state database: LiveStore's system tables, the schema's tables, and one row of
 /// lstore bookkeeping saying which event the state was built through.
 public enum StateDatabase {
-  /// LiveStore's node adapter name: `state<hash>@4.db`. The hash covers the tables only,
-  /// so a table change selects a new, empty file, which is then rebuilt from the eventlog.
-  public static func fileName(for schema: Schema) -> String { "state\(schema.stateHash)@\(Eventlog.formatVersion).db" }
+  /// LiveStore's node adapter name: `state<hash>@<format>.db`. The hash covers the tables
+  /// only, so a table change selects a new, empty file, which is then rebuilt from the
+  /// eventlog.
+  public static func fileName(for schema: Schema, format: StorageFormat) -> String {
+    format.stateFileName(hash: schema.stateHash(format))
+  }
 
-  /// Creates the tables in the connection's `main` database, which must be empty.
-  static func createTables(on connection: Connection, schema: Schema, updatedAt: String) throws {
-    for statement in LiveStoreTables.stateSystemDDL { try connection.execute(statement) }
+  /// Creates the tables in the connection's `main` database, which must be empty, as
+  /// LiveStore creates them for `format` (the format of the eventlog the state follows).
+  static func createTables(on connection: Connection, schema: Schema, updatedAt: String, format: StorageFormat) throws {
+    for statement in LiveStoreTables.stateSystemDDL(format) { try connection.execute(statement) }
     for table in schema.tables {
-      try connection.execute(LiveStoreTables.createTableSQL(table))
-      for index in table.indexes { try connection.execute(LiveStoreTables.createIndexSQL(index, on: table.name)) }
+      try connection.execute(LiveStoreTables.createTableSQL(table, format: format))
+      for index in table.indexes { try connection.execute(LiveStoreTables.createIndexSQL(index, on: table.name, format: format)) }
     }
     let tableRow = try connection.prepare("INSERT OR REPLACE INTO main.__livestore_schema (tableName, schemaHash, updatedAt) VALUES (?, ?, ?)")
-    for table in schema.tables + LiveStoreTables.stateSystemTables {
-      try tableRow.execute([.text(table.name), .integer(LiveStoreHash.tableHash(table)), .text(updatedAt)])
+    for table in schema.tables + LiveStoreTables.stateSystemTables(format) {
+      try tableRow.execute([.text(table.name), .integer(LiveStoreHash.tableHash(table, format: format)), .text(updatedAt)])
     }
     let eventRow = try connection.prepare("INSERT OR REPLACE INTO main.__livestore_schema_event_defs (eventName, schemaHash, updatedAt) VALUES (?, ?, ?)")
     for event in schema.events {
@@ -41,11 +45,16 @@ public enum StateDatabase {
       .execute([.integer(head.global), .integer(head.client)])
   }
 
-  static func insertChangeset(_ connection: Connection, seqNum: SeqNum, changeset: [UInt8]?) throws {
-    let statement = try connection.cached("INSERT INTO main.__livestore_session_changeset (seqNumGlobal, seqNumClient, changeset, debug) VALUES (?, ?, ?, NULL)")
+  /// Records a pending event's changeset; `format` is the eventlog's (found once when it
+  /// was opened), and format 6 rows carry the event's rebase generation.
+  static func insertChangeset(_ connection: Connection, seqNum: SeqNum, changeset: [UInt8]?, format: StorageFormat) throws {
+    let statement = try connection.cached(format.hasRebaseGenerations
+      ? "INSERT INTO main.__livestore_session_changeset (seqNumGlobal, seqNumClient, changeset, debug, seqNumRebaseGeneration) VALUES (?, ?, ?, NULL, ?)"
+      : "INSERT INTO main.__livestore_session_changeset (seqNumGlobal, seqNumClient, changeset, debug) VALUES (?, ?, ?, NULL)")
     statement.bind(seqNum.global, at: 1)
     statement.bind(seqNum.client, at: 2)
     if let changeset { statement.bind(blob: changeset, at: 3) } else { statement.bindNull(at: 3) }
+    if format.hasRebaseGenerations { statement.bind(seqNum.rebaseGeneration, at: 4) }
     defer { statement.reset() }
     try statement.step()
   }
@@ -56,13 +65,24 @@ public enum StateDatabase {
   public static func tablesNotMatching(statePath: String, schema: Schema) throws -> [String] {
     let connection = try Connection(path: statePath, mode: .readOnly)
     guard try connection.tableExists("__livestore_schema") else { return schema.tables.map(\.name) }
+    let format = try Self.format(of: connection)
     var changed: [String] = []
     for table in schema.tables {
       let recorded = try connection.cached("SELECT schemaHash FROM main.__livestore_schema WHERE tableName = ?")
         .first([.text(table.name)]) { $0.int64(0) }
-      if try recorded != LiveStoreHash.tableHash(table) || !connection.tableExists(table.name) { changed.append(table.name) }
+      if try recorded != LiveStoreHash.tableHash(table, format: format) || !connection.tableExists(table.name) { changed.append(table.name) }
     }
     return changed
+  }
+
+  /// A state file's storage format, from its session-changeset columns (format 6 added the
+  /// rebase generation).
+  static func format(of connection: Connection) throws -> StorageFormat {
+    var found = false
+    try connection.prepare("SELECT name FROM pragma_table_info('__livestore_session_changeset', 'main')").forEachRow {
+      if $0.string(0) == "seqNumRebaseGeneration" { found = true }
+    }
+    return found ? .v6 : .v4
   }
 
   /// The stored changeset of an event, if the state kept one.

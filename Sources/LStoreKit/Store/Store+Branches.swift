@@ -26,6 +26,7 @@ extension Store {
     return try names.map { name in
       let connection = try Connection(path: eventlogPath(branch: name), mode: .readOnly)
       let eventlog = Eventlog(connection: connection)
+      try eventlog.validate()  // the head's rebase generation is read by format
       return BranchInfo(name: name, isCurrent: name == branch, head: try eventlog.head(), events: try eventlog.count())
     }
   }
@@ -47,14 +48,14 @@ extension Store {
     try? FileManager.default.removeItem(atPath: staging)
     try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
     do {
-      let eventlogCopy = (staging as NSString).appendingPathComponent(Eventlog.fileName)
+      let eventlogCopy = (staging as NSString).appendingPathComponent(format.eventlogFileName)
       // A read transaction holds the shared lock while the file is cloned, so no writer
       // can commit halfway through the copy.
       try source.connection.transaction(.deferred) {
         _ = try source.head()
         try FileSync.clone(source.path, to: eventlogCopy)
       }
-      let newStatePath = (staging as NSString).appendingPathComponent(StateDatabase.fileName(for: schema))
+      let newStatePath = (staging as NSString).appendingPathComponent(StateDatabase.fileName(for: schema, format: format))
       let copy = try Connection(path: eventlogCopy, mode: .readWrite)
       // The new branch's reflog starts with its creation, and a rebase in progress on the
       // source branch stays there.

@@ -2,8 +2,9 @@ import Foundation
 import LStoreSQLite
 
 /// A store: a `.lstore` directory holding the config, and per branch a LiveStore eventlog
-/// and its state database (`branches/<name>/eventlog@4.db`, `branches/<name>/state<hash>@4.db`,
-/// the layout of LiveStore's node adapter).
+/// and its state database (`branches/<name>/eventlog@<format>.db`,
+/// `branches/<name>/state<hash>@<format>.db`, the layout of LiveStore's node adapter), in the
+/// storage format the config records.
 public final class Store {
   /// The `.lstore` directory.
   public let directory: String
@@ -14,13 +15,15 @@ public final class Store {
   public var workDirectory: String { (directory as NSString).deletingLastPathComponent }
   public var configPath: String { Self.configPath(directory) }
   public var branchDirectory: String { (directory as NSString).appendingPathComponent("branches/\(branch)") }
-  public var eventlogPath: String { (branchDirectory as NSString).appendingPathComponent(Eventlog.fileName) }
+  /// The storage format of the store's files (its config says which).
+  public var format: StorageFormat { config.format }
+  public var eventlogPath: String { (branchDirectory as NSString).appendingPathComponent(format.eventlogFileName) }
   public var schemaPath: String { StoreLocator.absolute(config.schema, relativeTo: workDirectory) }
 
   static func configPath(_ directory: String) -> String { (directory as NSString).appendingPathComponent("config.json") }
 
   public func statePath(for schema: Schema) -> String {
-    (branchDirectory as NSString).appendingPathComponent(StateDatabase.fileName(for: schema))
+    (branchDirectory as NSString).appendingPathComponent(StateDatabase.fileName(for: schema, format: format))
   }
 
   /// Opens the store on its current branch (`HEAD`), or on `branch` when given (a command
@@ -66,7 +69,10 @@ public final class Store {
     public var storeId: String
     public var clientId: String?
     public var sessionId: String?
-    public init(schemaPath: String, storeId: String, clientId: String? = nil, sessionId: String? = nil) {
+    public var format: StorageFormat
+    public init(schemaPath: String, storeId: String, clientId: String? = nil, sessionId: String? = nil,
+                format: StorageFormat = .storeDefault) {
+      self.format = format
       self.schemaPath = schemaPath
       self.storeId = storeId
       self.clientId = clientId
@@ -90,14 +96,14 @@ public final class Store {
       try FileManager.default.createDirectory(atPath: staging + "/branches/main", withIntermediateDirectories: true)
       let config = StoreConfig(storeId: options.storeId, clientId: options.clientId ?? Identifiers.nanoid(),
                                sessionId: options.sessionId ?? Identifiers.nanoid(),
-                               schema: relativePath(schemaAbsolute, from: work))
+                               schema: relativePath(schemaAbsolute, from: work), format: options.format)
       try config.write(to: configPath(staging))
       try "main\n".write(toFile: staging + "/HEAD", atomically: true, encoding: .utf8)
-      let eventlogPath = staging + "/branches/main/" + Eventlog.fileName
-      try Eventlog.create(path: eventlogPath)
+      let eventlogPath = staging + "/branches/main/" + options.format.eventlogFileName
+      try Eventlog.create(path: eventlogPath, format: options.format)
       try Eventlog.setMetaStandalone(path: eventlogPath, key: "storeId", value: options.storeId)
       _ = try Rematerializer.rebuild(eventlogPath: eventlogPath,
-                                     statePath: staging + "/branches/main/" + StateDatabase.fileName(for: schema),
+                                     statePath: staging + "/branches/main/" + StateDatabase.fileName(for: schema, format: options.format),
                                      schema: schema, updatedAt: now)
       // The store appears all at once, or not at all.
       try FileSync.replace(staging, with: directory)

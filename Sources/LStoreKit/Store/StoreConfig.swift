@@ -4,6 +4,9 @@ import Foundation
 public struct StoreConfig: Codable, Equatable, Sendable {
   /// The layout version of the `.lstore` directory.
   public var formatVersion: Int
+  /// LiveStore's storage format of the branches' files (`init --format`, `convert`).
+  /// Absent in configs written before format 6 existed: those stores are format 4.
+  public var storageFormat: StorageFormat?
   public var storeId: String
   public var clientId: String
   public var sessionId: String
@@ -36,10 +39,25 @@ public struct StoreConfig: Codable, Equatable, Sendable {
     }
   }
 
-  public static let currentFormatVersion = 1
+  /// 2 since stores can be in storage format 6: a format-6 store says 2, so an lstore that
+  /// knows only format 4 refuses it ("upgrade lstore") instead of missing its files; a
+  /// format-4 store still says 1 and opens with older versions.
+  public static let currentFormatVersion = 2
 
-  public init(storeId: String, clientId: String, sessionId: String, schema: String) {
-    self.formatVersion = Self.currentFormatVersion
+  static func layoutVersion(for format: StorageFormat) -> Int { format == .v4 ? 1 : 2 }
+
+  /// Records the storage format, and the layout version that goes with it.
+  public mutating func setFormat(_ format: StorageFormat) {
+    storageFormat = format
+    formatVersion = Self.layoutVersion(for: format)
+  }
+
+  /// The storage format every file of the store is in: what names files and writes rows.
+  public var format: StorageFormat { storageFormat ?? .v4 }
+
+  public init(storeId: String, clientId: String, sessionId: String, schema: String, format: StorageFormat = .storeDefault) {
+    self.formatVersion = Self.layoutVersion(for: format)
+    self.storageFormat = format
     self.storeId = storeId
     self.clientId = clientId
     self.sessionId = sessionId

@@ -20,6 +20,10 @@ public final class HeadAppender {
   public let entryId: Int64
   public private(set) var head: SeqNum
   public private(set) var appended = 0
+  /// Set by a rebase: the rebase generation every event it renumbers gets (LiveStore's
+  /// `rebaseEvents`: the new base's generation + 1). Nil for every other move: an appended
+  /// event keeps the generation of the head it follows (LiveStore's `nextPair`).
+  public var rebaseGeneration: Int64?
 
   init(replica: Replica, head: SeqNum, entryId: Int64) {
     self.replica = replica
@@ -31,7 +35,7 @@ public final class HeadAppender {
   /// the changeset it recorded.
   @discardableResult
   public func append(_ record: EventRecord) throws -> (record: EventRecord, changeset: [UInt8]?) {
-    let moved = record.renumbered(after: head)
+    let moved = record.renumbered(after: head, rebaseGeneration: rebaseGeneration)
     let changeset = try replica.replayer.apply(moved, pending: true)
     head = moved.seqNum
     appended += 1
@@ -151,10 +155,12 @@ extension Replica {
   /// Copies the events after `base` (with their changesets) and the commits that hold any
   /// of them into the reflog entry.
   func saveEvents(after base: SeqNum, entry: Int64) throws {
+    let generations = eventlog.format.hasRebaseGenerations
     try connection.cached("""
-      INSERT INTO log.lstore_reflog_event
+      INSERT INTO log.lstore_reflog_event (entry, seqNumGlobal, seqNumClient, parentSeqNumGlobal, parentSeqNumClient,
+        name, argsJson, clientId, sessionId, schemaHash, syncMetadataJson, changeset\(generations ? ", seqNumRebaseGeneration, parentSeqNumRebaseGeneration" : ""))
       SELECT ?, e.seqNumGlobal, e.seqNumClient, e.parentSeqNumGlobal, e.parentSeqNumClient, e.name, e.argsJson,
-             e.clientId, e.sessionId, e.schemaHash, e.syncMetadataJson, c.changeset
+             e.clientId, e.sessionId, e.schemaHash, e.syncMetadataJson, c.changeset\(generations ? ", e.seqNumRebaseGeneration, e.parentSeqNumRebaseGeneration" : "")
       FROM log.eventlog e LEFT JOIN main.__livestore_session_changeset c
         ON c.seqNumGlobal = e.seqNumGlobal AND c.seqNumClient = e.seqNumClient
       WHERE (e.seqNumGlobal, e.seqNumClient) > (?, ?)

@@ -489,6 +489,18 @@ public final class Rebase {
 
   // MARK: - One step
 
+  /// The rebase generation the replayed events get on a format-6 eventlog: LiveStore's rule
+  /// (`rebaseEvents`), the new base's generation + 1. The new base is the head the rebase
+  /// goes onto: for a pull the last pulled event (generation 0, so the rebased events get
+  /// 1, as in LiveStore), for `lstore rebase` the onto branch's head or point as the start
+  /// appended it. Every step uses the same one, so all events of one rebase share it. Nil
+  /// on format 4, which has no generations.
+  static func rebaseGeneration(onto: SeqNum, in eventlog: Eventlog) throws -> Int64? {
+    guard eventlog.format.hasRebaseGenerations else { return nil }
+    let base = onto == .root ? nil : try eventlog.event(at: onto)
+    return (base?.seqNum.rebaseGeneration ?? 0) + 1
+  }
+
   /// Replays step `index` in one transaction. Throws `StepStopped` (with everything of the
   /// step rolled back) when it must stop before it; stops after it for `edit`.
   private func runStep(_ index: Int, force: Bool) throws {
@@ -549,6 +561,7 @@ public final class Rebase {
       newState.droppedEvents.append(contentsOf: dropped)
       var firstNew: SeqNum? = nil
       var movedHere: [(SeqNum, SeqNum)] = []
+      appender.rebaseGeneration = try Self.rebaseGeneration(onto: state.ontoHead, in: eventlog)
       for (record, _) in events {
         do {
           let (moved, _) = try appender.append(record)

@@ -44,6 +44,7 @@ public enum Reflog {
       parentSeqNumGlobal INTEGER NOT NULL, parentSeqNumClient INTEGER NOT NULL,
       name TEXT NOT NULL, argsJson TEXT NOT NULL, clientId TEXT NOT NULL, sessionId TEXT NOT NULL,
       schemaHash INTEGER NOT NULL, syncMetadataJson TEXT NOT NULL, changeset BLOB,
+      \(Reflog.generationColumns),
       PRIMARY KEY (entry, seqNumGlobal, seqNumClient)
     ) STRICT, WITHOUT ROWID
     """,
@@ -57,6 +58,18 @@ public enum Reflog {
     ) STRICT
     """,
   ]
+
+  /// A saved event's rebase generations (format 6), 0 on format 4, which never reads
+  /// them: a store converted to format 6 adds them to an older table (`Convert`).
+  static let generationColumns = "seqNumRebaseGeneration INTEGER NOT NULL DEFAULT 0, parentSeqNumRebaseGeneration INTEGER NOT NULL DEFAULT 0"
+
+  /// What reads of saved events select: the eventlog's columns, format 6's generations
+  /// after them (where `EventRow` reads them), then the changeset.
+  static func savedColumns(_ format: StorageFormat) -> (columns: String, changeset: Int32) {
+    format.hasRebaseGenerations
+      ? (Eventlog.columns + ", seqNumRebaseGeneration, parentSeqNumRebaseGeneration, changeset", 12)
+      : (Eventlog.columns + ", changeset", 10)
+  }
 
   static let entryColumns = "id, action, message, time, baseGlobal, baseClient, oldHeadGlobal, oldHeadClient, newHeadGlobal, newHeadClient, oldBackendHead, newBackendHead, removed"
 
@@ -93,24 +106,28 @@ extension Eventlog {
     let through = through ?? SeqNum(global: .max, client: .max)
     // Bounded on both sides: a rebase reads one step's events per step, and reading from the
     // entry's start each time would make a long rebase quadratic.
+    let (columns, changeset) = Reflog.savedColumns(format)
+    let generations = format.hasRebaseGenerations
     let statement = try connection.cached("""
-      SELECT \(Eventlog.columns), changeset FROM \(schemaName.quotedIdentifier).lstore_reflog_event
+      SELECT \(columns) FROM \(schemaName.quotedIdentifier).lstore_reflog_event
       WHERE entry = ? AND (seqNumGlobal, seqNumClient) >= (?, ?) AND (seqNumGlobal, seqNumClient) <= (?, ?)
       ORDER BY seqNumGlobal, seqNumClient
       """)
     try statement.forEachRow([.integer(entry), .integer(from.global), .integer(from.client),
                               .integer(through.global), .integer(through.client)]) { row in
-      try body(EventRow(statement: row).record, row.blob(10))
+      try body(EventRow(statement: row, generations: generations).record, row.blob(changeset))
     }
   }
 
   /// One saved event of an entry.
   func savedEvent(entry: Int64, at seqNum: SeqNum) throws -> (EventRecord, [UInt8]?)? {
-    try connection.cached("""
-      SELECT \(Eventlog.columns), changeset FROM \(schemaName.quotedIdentifier).lstore_reflog_event
+    let (columns, changeset) = Reflog.savedColumns(format)
+    let generations = format.hasRebaseGenerations
+    return try connection.cached("""
+      SELECT \(columns) FROM \(schemaName.quotedIdentifier).lstore_reflog_event
       WHERE entry = ? AND seqNumGlobal = ? AND seqNumClient = ?
       """).first([.integer(entry), .integer(seqNum.global), .integer(seqNum.client)]) {
-      (EventRow(statement: $0).record, $0.blob(10))
+      (EventRow(statement: $0, generations: generations).record, $0.blob(changeset))
     }
   }
 

@@ -281,6 +281,6 @@ extension Store {
   }
 
   public func eventlogPath(branch name: String) -> String {
-    (branchDirectory(name) as NSString).appendingPathComponent(Eventlog.fileName)
+    (branchDirectory(name) as NSString).appendingPathComponent(format.eventlogFileName)
   }
 }
