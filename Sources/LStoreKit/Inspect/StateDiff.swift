@@ -68,7 +68,7 @@ public struct StateDiff: Sendable {
   private static func pastHead(undoing count: Int, of store: Store, schema: Schema, in directory: String,
                                now: String) throws -> (SeqNum, String) {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let copy = directory + "/" + Eventlog.fileName
+    let copy = directory + "/" + store.format.eventlogFileName
     let source = try Connection(path: store.eventlogPath, mode: .readOnly)
     try source.execute("VACUUM INTO ?", [.text(copy)])
     let replica = try Replica.open(eventlogPath: copy, statePath: directory + "/state.db", schema: schema, now: now)
