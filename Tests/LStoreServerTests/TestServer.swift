@@ -90,24 +90,77 @@ func withDeadline<T: Sendable>(_ seconds: Double = 10, _ body: @escaping @Sendab
 /// A WebSocket that sends and receives exact text frames, for protocol conformance tests.
 final class RawWebSocket: @unchecked Sendable {
   private let outgoing: AsyncStream<String>.Continuation
-  private var incoming: AsyncStream<String>.AsyncIterator
+  private let inbox = Inbox()
   private let task: Task<Void, Error>
+
+  /// Received messages, kept until read: a `receive` that times out loses nothing.
+  private final class Inbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    private var finished = false
+    private var waiter: CheckedContinuation<String?, Never>?
+
+    func put(_ text: String) {
+      lock.lock()
+      if let waiter {
+        self.waiter = nil
+        lock.unlock()
+        waiter.resume(returning: text)
+      } else {
+        items.append(text)
+        lock.unlock()
+      }
+    }
+
+    func finish() {
+      lock.lock()
+      finished = true
+      let waiter = self.waiter
+      self.waiter = nil
+      lock.unlock()
+      waiter?.resume(returning: nil)
+    }
+
+    func next() async -> String? {
+      await withTaskCancellationHandler {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+          lock.lock()
+          if !items.isEmpty {
+            let text = items.removeFirst()
+            lock.unlock()
+            continuation.resume(returning: text)
+          } else if finished || Task.isCancelled {
+            lock.unlock()
+            continuation.resume(returning: nil)
+          } else {
+            waiter = continuation
+            lock.unlock()
+          }
+        }
+      } onCancel: {
+        lock.lock()
+        let waiter = self.waiter
+        self.waiter = nil
+        lock.unlock()
+        waiter?.resume(returning: nil)
+      }
+    }
+  }
 
   init(url: String) async throws {
     let (outStream, outContinuation) = AsyncStream<String>.makeStream()
-    let (inStream, inContinuation) = AsyncStream<String>.makeStream()
     let (opened, openedContinuation) = AsyncStream<Void>.makeStream()
     outgoing = outContinuation
-    incoming = inStream.makeAsyncIterator()
+    let inbox = inbox
     task = Task {
-      defer { inContinuation.finish(); openedContinuation.finish() }
+      defer { inbox.finish(); openedContinuation.finish() }
       let client = WebSocketClient(url: url, configuration: .init(maxFrameSize: 16 << 20),
                                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) { inbound, outbound, _ in
         openedContinuation.yield()
         try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask { for await text in outStream { try await outbound.write(.text(text)) } }
           for try await message in inbound.messages(maxSize: 16 << 20) {
-            if case .text(let text) = message { inContinuation.yield(text) }
+            if case .text(let text) = message { inbox.put(text) }
           }
           group.cancelAll()
         }
@@ -125,13 +178,8 @@ final class RawWebSocket: @unchecked Sendable {
 
   /// The next text message, or fails after `seconds`.
   func receive(_ seconds: Double = 5) async throws -> String {
-    let box = UncheckedBox(incoming)
-    let (text, iterator) = try await withDeadline(seconds) {
-      var iterator = box.value
-      let text = await iterator.next()
-      return (text, UncheckedBox(iterator))
-    }
-    incoming = iterator.value
+    let inbox = inbox
+    let text = try await withDeadline(seconds) { await inbox.next() }
     guard let text else { throw Timeout() }
     return text
   }
