@@ -299,6 +299,32 @@ final class LiveStore04ProtocolTests: XCTestCase {
     XCTAssertEqual(reply.body, "Durable Object expected Upgrade: websocket")
   }
 
+  func testTheConnectPayloadIsCheckedOnBothTransports() async throws {
+    let guarded = try await TestServer(authToken: "s3cret")
+    defer { guarded.removeData() }
+    let url = { (payload: JSONValue?, transport: SyncURL.Transport04) in
+      SyncURL.url04(base: guarded.wsURL + "/", storeId: "auth", payload: payload, transport: transport)
+    }
+    do {
+      _ = try await RawWebSocket(url: url(nil, .webSocket))
+      XCTFail("a 0.4 socket without the token was upgraded")
+    } catch {}
+    let ws = try await RawWebSocket(url: url(["authToken": "s3cret"], .webSocket))
+    ws.send(RPC04.pingText)
+    let pong = try await ws.receive()
+    XCTAssertEqual(pong, RPC04.pongText)
+    await ws.close()
+    let port = guarded.port
+    let body = push("1", "auth", [event(1)], http: true)
+    let refused = try await offPool { try RawHTTP.request(port: port, "POST", "/?storeId=auth&transport=http", body: body) }
+    XCTAssertEqual(refused.status, 400)
+    XCTAssertEqual(refused.body, "Missing auth token: the payload must be {\"authToken\": …}")
+    let target = String(url(["authToken": "s3cret"], .http).dropFirst(guarded.wsURL.count))
+    let accepted = try await offPool { try RawHTTP.request(port: port, "POST", target, body: body) }
+    XCTAssertEqual(accepted.body, #"[{"_tag":"Exit","requestId":"1","exit":{"_tag":"Success","value":{}}}]"#)
+    await guarded.stop()
+  }
+
   // MARK: - HTTP
 
   func post(_ body: String, store: String = "web") async throws -> RawHTTP.Reply {
