@@ -107,4 +107,17 @@ final class RPC04ServerMachineTests: XCTestCase {
     XCTAssertEqual(sent(last).last, .exit(requestId: "6", exit: .success(nil)))
     XCTAssertTrue(http.isIdle)
   }
+
+  func testAnHTTPPullEndsAtItsByteBoundWithMoreKnown() throws {
+    var http = RPC04ServerMachine(options: .init(storeId: "s", transport: .http, maxHTTPPullBytes: 10_000))
+    let frame = RPC04.ClientMessage.request(RPC04.Request(id: "7", tag: SyncRPC04.httpPull,
+                                                          payload: SyncRPC04.PullRequest(storeId: "s", live: nil, cursor: nil).jsonValue)).encoded()
+    _ = http.handle(.frame(frame))
+    _ = http.handle(.pullOpened(requestId: "7", snapshotHead: 300, total: 300, backendId: "B"))
+    let actions = http.handle(.page(requestId: "7", BackendPullPage(items: (1...100).map(item), remaining: 200)))
+    XCTAssertEqual(try pages(actions).map(\.pageInfo), [.moreKnown(remaining: 200)])
+    XCTAssertEqual(sent(actions).last, .exit(requestId: "7", exit: .success(nil)))
+    XCTAssertFalse(readsPage(actions))
+    XCTAssertTrue(http.isIdle)
+  }
 }

@@ -28,13 +28,19 @@ public struct RPC04ServerMachine: Sendable {
     /// Bytes of broadcast events held for a client that does not ack, above which the
     /// connection is closed.
     public var maxHeldBytes: Int
+    /// HTTP only: the response is collected in memory, so a pull ends (`Exit` success)
+    /// after the page that reaches this many bytes, its `MoreKnown` saying how many events
+    /// remain; LiveStore's HTTP client goes on from its last event with its next poll.
+    public var maxHTTPPullBytes: Int
 
-    public init(storeId: String, transport: Transport, maxOpenPulls: Int = 16, maxHeldBytes: Int = 64 << 20) {
+    public init(storeId: String, transport: Transport, maxOpenPulls: Int = 16, maxHeldBytes: Int = 64 << 20,
+                maxHTTPPullBytes: Int = 8 << 20) {
       self.storeId = storeId
       self.transport = transport
       acks = transport == .webSocket
       self.maxOpenPulls = maxOpenPulls
       self.maxHeldBytes = maxHeldBytes
+      self.maxHTTPPullBytes = maxHTTPPullBytes
     }
   }
 
@@ -85,6 +91,7 @@ public struct RPC04ServerMachine: Sendable {
     var held: [HeldItem] = []
     var heldBytes = 0
     var pages = 0
+    var sentBytes = 0
   }
 
   public let options: Options
@@ -251,10 +258,12 @@ public struct RPC04ServerMachine: Sendable {
         pull.readyPage = nil
         let response = SyncRPC04.PullResponse(batch: page.items, pageInfo: .init(remaining: page.remaining),
                                               backendId: pull.backendId)
-        actions.append(.send(response.chunkFrame(requestId: id)))
+        let frame = response.chunkFrame(requestId: id)
+        actions.append(.send(frame))
         pull.pages += 1
+        pull.sentBytes += frame.utf8.count
         pull.awaitingAck = options.acks
-        if page.remaining == 0 || page.items.isEmpty {
+        if page.remaining == 0 || page.items.isEmpty || (options.transport == .http && pull.sentBytes >= options.maxHTTPPullBytes) {
           pull.pagingDone = true
           actions.append(.log(.pullServed(requestId: id, cursor: pull.cursor, events: pull.total, pages: pull.pages)))
         } else {

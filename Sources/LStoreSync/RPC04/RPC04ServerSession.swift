@@ -160,9 +160,8 @@ public final class RPC04ServerSession: Sendable {
     return pushes
   }
 
-  private func schedule(_ item: @escaping @Sendable () async -> Void) {
-    if case .terminated = work.yield(item) { return }
-  }
+  /// Starts storage work beside the reading loop (dropped once the connection is over).
+  private func schedule(_ item: @escaping @Sendable () async -> Void) { work.yield(item) }
 
   private func openPull(_ id: String, _ cursor: SyncRPC04.PullRequest.Cursor?) async {
     do {
