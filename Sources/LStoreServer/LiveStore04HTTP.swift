@@ -27,6 +27,15 @@ struct LiveStore04Responder<Inner: HTTPResponder>: HTTPResponder {
   }
 }
 
+/// The response body's writer, handed to the exchange's `write` closure (called one frame
+/// at a time, in order, from one task).
+final class UncheckedWriter: @unchecked Sendable {
+  private var writer: any ResponseBodyWriter
+  init(_ writer: any ResponseBodyWriter) { self.writer = writer }
+  func write(_ buffer: ByteBuffer) async throws { try await writer.write(buffer) }
+  func finish() async throws { try await writer.finish(nil) }
+}
+
 /// `makeHttpSync`'s transport (`SyncHttpRpc`): the body is one Effect RPC `Request`, the
 /// answer a JSON array of every frame it produced (`Chunk`s, then the `Exit`), HTTP 200,
 /// as Effect's `RpcServer.toHttpApp` with `RpcSerialization.layerJson` answers it.
@@ -61,17 +70,24 @@ struct LiveStore04HTTP: Sendable {
     var logger = logger
     logger[metadataKey: "storeId"] = "\(storeId)"
     logger[metadataKey: "protocol"] = "livestore-0.4-http"
-    let frames = await RPC04ServerSession.exchange(body: String(decoding: body.readableBytesView, as: UTF8.self),
-                                                   backend: backend, storeId: storeId) { [logger] event in
-      WebSocketEndpoint.log(event, logger)
-    }
-    var text = "["
-    for (index, frame) in frames.enumerated() {
-      if index > 0 { text += "," }
-      text += frame
-    }
-    text += "]"
-    return Response(status: .ok, headers: [.contentType: "application/json"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    let text = String(decoding: body.readableBytesView, as: UTF8.self)
+    let backend = backend
+    // Streamed: the JSON array is written frame by frame as the pull's pages are read.
+    return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { [logger] writer in
+      let output = UncheckedWriter(writer)
+      try await output.write(ByteBuffer(string: "["))
+      let first = Locked(true)
+      try await RPC04ServerSession.exchange(body: text, backend: backend, storeId: storeId, onEvent: { event in
+        WebSocketEndpoint.log(event, logger)
+      }, write: { frame in
+        let comma = first.withLock { isFirst in
+          defer { isFirst = false }
+          return !isFirst
+        }
+        try await output.write(ByteBuffer(string: (comma ? "," : "") + frame))
+      })
+      try await output.write(ByteBuffer(string: "]"))
+      try await output.finish()
+    })
   }
 }

@@ -242,12 +242,31 @@ struct RawHTTP {
     return reply
   }
 
+  /// A chunked body's content once its last (empty) chunk arrived; nil before.
+  private static func dechunk(_ bytes: [UInt8]) -> String? {
+    var out: [UInt8] = []
+    var index = 0
+    while true {
+      guard let lineEnd = (index..<max(index, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }),
+        let size = Int(String(decoding: bytes[index..<lineEnd], as: UTF8.self), radix: 16)
+      else { return nil }
+      let start = lineEnd + 2
+      if size == 0 { return String(decoding: out, as: UTF8.self) }
+      guard bytes.count >= start + size + 2 else { return nil }
+      out += bytes[start..<start + size]
+      index = start + size + 2
+    }
+  }
+
   private static func parse(_ bytes: [UInt8], complete: Bool = false) -> Reply? {
     let text = String(decoding: bytes, as: UTF8.self)
     guard let headerEnd = text.range(of: "\r\n\r\n") else { return nil }
     let head = text[..<headerEnd.lowerBound]
     let status = Int(head.split(separator: " ")[1]) ?? 0
     let body = String(text[headerEnd.upperBound...])
+    if head.lowercased().contains("transfer-encoding: chunked") {
+      return dechunk(Array(body.utf8)).map { Reply(status: status, body: $0) }
+    }
     let lengthLine = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
     if let lengthLine, let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) {
       return body.utf8.count >= length ? Reply(status: status, body: body) : nil

@@ -17,7 +17,12 @@ final class RPC04ServerMachineTests: XCTestCase {
   }
 
   func sent(_ actions: [RPC04ServerMachine.Action]) -> [RPC04.ServerMessage] {
-    actions.compactMap { if case .send(let text) = $0 { return try? RPC04.ServerMessage.decode(text) }; return nil }
+    actions.compactMap { action in
+      switch action {
+      case .send(let text), .sendChunk(let text, _): return try? RPC04.ServerMessage.decode(text)
+      default: return nil
+      }
+    }
   }
 
   func pages(_ actions: [RPC04ServerMachine.Action]) throws -> [SyncRPC04.PullResponse] {
@@ -95,29 +100,19 @@ final class RPC04ServerMachineTests: XCTestCase {
                    [.exit(requestId: "5", exit: .success(SyncRPC04.pushAck))])
   }
 
-  func testHTTPSendsEveryPageWithoutAcksThenTheExit() throws {
+  func testHTTPSendsThePagesAsTheyAreWrittenThenTheExit() throws {
     var http = RPC04ServerMachine(options: .init(storeId: "s", transport: .http))
     let frame = RPC04.ClientMessage.request(RPC04.Request(id: "6", tag: SyncRPC04.httpPull,
                                                           payload: SyncRPC04.PullRequest(storeId: "s", live: nil, cursor: nil).jsonValue)).encoded()
     _ = http.handle(.frame(frame))
     _ = http.handle(.pullOpened(requestId: "6", snapshotHead: 150, total: 150, backendId: "B"))
     XCTAssertEqual(try pages(http.handle(.page(requestId: "6", BackendPullPage(items: (1...100).map(item), remaining: 50)))).count, 1)
-    let last = http.handle(.page(requestId: "6", BackendPullPage(items: (101...150).map(item), remaining: 0)))
-    XCTAssertEqual(sent(last).count, 2)
-    XCTAssertEqual(sent(last).last, .exit(requestId: "6", exit: .success(nil)))
+    XCTAssertEqual(sent(http.handle(.page(requestId: "6", BackendPullPage(items: (101...150).map(item), remaining: 0)))), [],
+                   "the second page waits for the first to be written")
+    XCTAssertEqual(try pages(http.handle(.delivered(requestId: "6"))).map(\.pageInfo), [.noMore])
+    XCTAssertEqual(sent(http.handle(.delivered(requestId: "6"))), [.exit(requestId: "6", exit: .success(nil))])
     XCTAssertTrue(http.isIdle)
-  }
-
-  func testAnHTTPPullEndsAtItsByteBoundWithMoreKnown() throws {
-    var http = RPC04ServerMachine(options: .init(storeId: "s", transport: .http, maxHTTPPullBytes: 10_000))
-    let frame = RPC04.ClientMessage.request(RPC04.Request(id: "7", tag: SyncRPC04.httpPull,
-                                                          payload: SyncRPC04.PullRequest(storeId: "s", live: nil, cursor: nil).jsonValue)).encoded()
-    _ = http.handle(.frame(frame))
-    _ = http.handle(.pullOpened(requestId: "7", snapshotHead: 300, total: 300, backendId: "B"))
-    let actions = http.handle(.page(requestId: "7", BackendPullPage(items: (1...100).map(item), remaining: 200)))
-    XCTAssertEqual(try pages(actions).map(\.pageInfo), [.moreKnown(remaining: 200)])
-    XCTAssertEqual(sent(actions).last, .exit(requestId: "7", exit: .success(nil)))
-    XCTAssertFalse(readsPage(actions))
-    XCTAssertTrue(http.isIdle)
+    // A live flag over HTTP does not make a live pull (its schema has none).
+    XCTAssertFalse(RPC04ServerMachine.Options(storeId: "s", transport: .http).transport == .webSocket)
   }
 }

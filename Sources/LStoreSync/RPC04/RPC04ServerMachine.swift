@@ -10,7 +10,8 @@ import LStoreKit
 /// - a pull sends its snapshot in pages of at most 100 events and 900,000 bytes, one
 ///   `Chunk` each, `MoreKnown(remaining)` then `NoMore`, an empty `NoMore` page when there
 ///   is nothing; with acks (WebSocket), the next `Chunk` and the final `Exit` wait for the
-///   client's `Ack` of the previous one; the next page is read meanwhile (one page ahead);
+///   client's `Ack` of the previous one (over HTTP, for it to be written to the response);
+///   the next page is read meanwhile (one page ahead);
 /// - a live pull then stays open and receives the store's accepted pushes as `NoMore`
 ///   pages, also one unacknowledged `Chunk` at a time: what arrives meanwhile is held and
 ///   sent together (still ≤ 100 events and 900,000 bytes a page); events the snapshot
@@ -19,7 +20,10 @@ import LStoreKit
 public struct RPC04ServerMachine: Sendable {
   public struct Options: Sendable {
     public var storeId: String
-    /// WebSocket: true (Effect's socket protocol has `supportsAck`); HTTP: false.
+    /// Whether each `Chunk` waits to be acknowledged before the next: on WebSocket by the
+    /// client's `Ack` (Effect's socket protocol has `supportsAck`); over HTTP, where the
+    /// client sends none, by `delivered` once the chunk is written to the response, so a
+    /// streamed response holds one page at a time too.
     public var acks: Bool
     /// Whether live pulls exist on this transport (the HTTP pull schema has no `live`).
     public var transport: Transport
@@ -28,19 +32,14 @@ public struct RPC04ServerMachine: Sendable {
     /// Bytes of broadcast events held for a client that does not ack, above which the
     /// connection is closed.
     public var maxHeldBytes: Int
-    /// HTTP only: the response is collected in memory, so a pull ends (`Exit` success)
-    /// after the page that reaches this many bytes, its `MoreKnown` saying how many events
-    /// remain; LiveStore's HTTP client goes on from its last event with its next poll.
-    public var maxHTTPPullBytes: Int
 
-    public init(storeId: String, transport: Transport, maxOpenPulls: Int = 16, maxHeldBytes: Int = 64 << 20,
-                maxHTTPPullBytes: Int = 8 << 20) {
+    public init(storeId: String, transport: Transport, acks: Bool = true, maxOpenPulls: Int = 16,
+                maxHeldBytes: Int = 64 << 20) {
       self.storeId = storeId
       self.transport = transport
-      acks = transport == .webSocket
+      self.acks = acks
       self.maxOpenPulls = maxOpenPulls
       self.maxHeldBytes = maxHeldBytes
-      self.maxHTTPPullBytes = maxHTTPPullBytes
     }
   }
 
@@ -48,6 +47,8 @@ public struct RPC04ServerMachine: Sendable {
 
   public enum Action: Sendable {
     case send(String)
+    /// A `Chunk` of the stream `requestId`: the stream goes on once it is acknowledged.
+    case sendChunk(String, requestId: String)
     /// Check the cursor's backend id, fix the pull's snapshot after `cursor`, answer
     /// `pullOpened` or `pullFailed`.
     case openPull(requestId: String, cursor: SyncRPC04.PullRequest.Cursor?)
@@ -64,6 +65,8 @@ public struct RPC04ServerMachine: Sendable {
 
   public enum Input: Sendable {
     case frame(String)
+    /// HTTP: the last `Chunk` of `requestId` is written to the response (its Ack).
+    case delivered(requestId: String)
     case pullOpened(requestId: String, snapshotHead: Int64, total: Int64, backendId: String)
     case pullFailed(requestId: String, SyncRPC04.SyncError)
     case page(requestId: String, BackendPullPage)
@@ -91,7 +94,6 @@ public struct RPC04ServerMachine: Sendable {
     var held: [HeldItem] = []
     var heldBytes = 0
     var pages = 0
-    var sentBytes = 0
   }
 
   public let options: Options
@@ -108,6 +110,7 @@ public struct RPC04ServerMachine: Sendable {
     var actions: [Action] = []
     switch input {
     case .frame(let text): handleFrame(text, &actions)
+    case .delivered(let id): acknowledge(id, &actions)
     case .pullOpened(let id, let head, let total, let backendId):
       guard var pull = pulls[id] else { break }
       pull.snapshotHead = head
@@ -167,9 +170,8 @@ public struct RPC04ServerMachine: Sendable {
     case .eof: break  // nothing to end on a socket: open requests keep running, as in Effect
     case .ack(let raw):
       // An Ack for nothing waiting (a finished stream, an orphan after a reconnect) is ignored.
-      guard let id = RPC04RequestId.canonical(raw), pulls[id]?.awaitingAck == true else { return }
-      pulls[id]!.awaitingAck = false
-      advance(id, &actions)
+      guard let id = RPC04RequestId.canonical(raw) else { return }
+      acknowledge(id, &actions)
     case .interrupt(let raw):
       guard let id = RPC04RequestId.canonical(raw), pulls.removeValue(forKey: id) != nil else { return }
       actions.append(.closePull(requestId: id))
@@ -250,6 +252,12 @@ public struct RPC04ServerMachine: Sendable {
 
   // MARK: - Streams
 
+  private mutating func acknowledge(_ id: String, _ actions: inout [Action]) {
+    guard pulls[id]?.awaitingAck == true else { return }
+    pulls[id]!.awaitingAck = false
+    advance(id, &actions)
+  }
+
   /// Sends what the pull may send now: nothing while a `Chunk` waits for its Ack; else the
   /// page read ahead, the `Exit` of a finished non-live pull, or held broadcasts.
   private mutating func advance(_ id: String, _ actions: inout [Action]) {
@@ -258,12 +266,10 @@ public struct RPC04ServerMachine: Sendable {
         pull.readyPage = nil
         let response = SyncRPC04.PullResponse(batch: page.items, pageInfo: .init(remaining: page.remaining),
                                               backendId: pull.backendId)
-        let frame = response.chunkFrame(requestId: id)
-        actions.append(.send(frame))
+        actions.append(.sendChunk(response.chunkFrame(requestId: id), requestId: id))
         pull.pages += 1
-        pull.sentBytes += frame.utf8.count
         pull.awaitingAck = options.acks
-        if page.remaining == 0 || page.items.isEmpty || (options.transport == .http && pull.sentBytes >= options.maxHTTPPullBytes) {
+        if page.remaining == 0 || page.items.isEmpty {
           pull.pagingDone = true
           actions.append(.log(.pullServed(requestId: id, cursor: pull.cursor, events: pull.total, pages: pull.pages)))
         } else {
@@ -294,7 +300,7 @@ public struct RPC04ServerMachine: Sendable {
       pull.heldBytes -= bytes
       pull.awaitingAck = options.acks
       pulls[id] = pull
-      actions.append(.send(response.chunkFrame(requestId: id)))
+      actions.append(.sendChunk(response.chunkFrame(requestId: id), requestId: id))
     }
   }
 

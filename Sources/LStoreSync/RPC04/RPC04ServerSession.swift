@@ -24,10 +24,9 @@ public final class RPC04ServerSession: Sendable {
   private let work: AsyncStream<@Sendable () async -> Void>.Continuation
   private let workItems: AsyncStream<@Sendable () async -> Void>
   private let closeHandler = Locked<(@Sendable (String) -> Void)?>(nil)
-  /// Where frames go: the socket's queue, or (HTTP) the response being collected.
-  private let collected: Locked<[String]>?
-  private let progress: AsyncStream<Void>.Continuation
-  private let progressEvents: AsyncStream<Void>
+  /// HTTP: the frames of the response, in order, each with the stream it continues (a
+  /// `Chunk`) so its write can count as the Ack; finished once no request is open.
+  private let responseFrames: (stream: AsyncStream<(String, String?)>, continuation: AsyncStream<(String, String?)>.Continuation)?
 
   /// The iterator of one pull's snapshot pages (one read at a time: the machine asks for
   /// the next page only when the previous one arrived).
@@ -48,21 +47,24 @@ public final class RPC04ServerSession: Sendable {
                                                         maxHeldBytes: limits.outboundCloseBytes)))
     pushWindow = InFlightWindow(limit: limits.maxPushesInFlight)
     (workItems, work) = AsyncStream<@Sendable () async -> Void>.makeStream()
-    (progressEvents, progress) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-    collected = transport == .http ? Locked([]) : nil
+    responseFrames = transport == .http ? AsyncStream<(String, String?)>.makeStream() : nil
   }
 
   /// The HTTP transport (`SyncHttpRpc`): one request body (one `Request`), answered with
-  /// every frame it produces, in order, once its `Exit` is out (Effect's `toHttpApp` with
-  /// JSON serialization collects them the same way). Pulls are served whole, without Acks.
+  /// every frame it produces, in order, ending with its `Exit` (Effect's `toHttpApp` with
+  /// JSON serialization answers the same frames as one JSON array). `write` gets them one by
+  /// one, to stream the array: a pull's next page is only read ahead once the previous one is
+  /// written, so a pull of any size holds about two pages in memory.
   public static func exchange(body: String, backend: SyncBackend, storeId: String,
-                              onEvent: @escaping @Sendable (SyncSession.Event) -> Void = { _ in }) async -> [String] {
+                              onEvent: @escaping @Sendable (SyncSession.Event) -> Void = { _ in },
+                              write: @escaping @Sendable (String) async throws -> Void) async throws {
     let session = RPC04ServerSession(backend: backend, storeId: storeId, transport: .http, onEvent: onEvent)
-    return await session.exchange(body)
+    try await session.exchange(body, write: write)
   }
 
-  private func exchange(_ body: String) async -> [String] {
-    await withTaskGroup(of: Void.self) { tasks in
+  private func exchange(_ body: String, write: @escaping @Sendable (String) async throws -> Void) async throws {
+    guard let responseFrames else { return }
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { [workItems] in
         await withTaskGroup(of: Void.self) { inner in
           for await item in workItems { inner.addTask { await item() } }
@@ -71,12 +73,12 @@ public final class RPC04ServerSession: Sendable {
       for action in step(.frame(body)) {
         if case .push(let id, let request) = action { await submit(id, request) }
       }
-      if !machine.withLock({ $0.isIdle }) {
-        for await _ in progressEvents where machine.withLock({ $0.isIdle }) { break }
+      defer { work.finish() }
+      for await (frame, stream) in responseFrames.stream {
+        try await write(frame)
+        if let stream { step(.delivered(requestId: stream)) }
       }
-      work.finish()
     }
-    return collected?.withLock { $0 } ?? []
   }
 
   /// Serves the connection until `inbound` ends (see `SyncSession.run` for `send` and `close`).
@@ -139,16 +141,22 @@ public final class RPC04ServerSession: Sendable {
   private func step(_ input: RPC04ServerMachine.Input) -> [RPC04ServerMachine.Action] {
     let actions = machine.withLock { machine -> [RPC04ServerMachine.Action] in
       let actions = machine.handle(input)
-      for case .send(let text) in actions {
-        if let collected { collected.withLock { $0.append(text) } } else { outbound.push(text) }
+      for action in actions {
+        let frame: (String, String?)
+        switch action {
+        case .send(let text): frame = (text, nil)
+        case .sendChunk(let text, let id): frame = (text, id)
+        default: continue
+        }
+        if let responseFrames { responseFrames.continuation.yield(frame) } else { outbound.push(frame.0) }
       }
+      if let responseFrames, machine.isIdle { responseFrames.continuation.finish() }
       return actions
     }
-    defer { progress.yield() }
     var pushes: [RPC04ServerMachine.Action] = []
     for action in actions {
       switch action {
-      case .send: break
+      case .send, .sendChunk: break
       case .log(let event): onEvent(event)
       case .openPull(let id, let cursor): schedule { await self.openPull(id, cursor) }
       case .readPage(let id): schedule { await self.readPage(id) }
