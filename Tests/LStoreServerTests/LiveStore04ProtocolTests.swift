@@ -292,6 +292,34 @@ final class LiveStore04ProtocolTests: XCTestCase {
     await bystander.close()
   }
 
+  func testPagesOfLargeEventsStayWithinLiveStores900000Bytes() async throws {
+    let ws = try await socket04("large")
+    let filler = String(repeating: "x", count: 99_950)
+    let events = (1...20).map { n in
+      WireEvent(name: "v1.Big", args: ["n": .integer(Int64(n)), "text": .string(filler)], seqNum: Int64(n), parentSeqNum: Int64(n - 1),
+                clientId: "c", sessionId: "s")
+    }
+    ws.send(push("1", "large", events))
+    _ = try await exit(ws)
+    ws.send(pull("2", "large", live: false))
+    var sizes: [Int] = []
+    var seqNums: [Int64] = []
+    while true {
+      let text = try await ws.receive()
+      guard case .chunk(_, let values) = try RPC04.ServerMessage.decode(text) else { break }
+      let response = try SyncRPC04.PullResponse(json: values[0])
+      // What LiveStore measures: the PullResponse JSON of the page.
+      sizes.append(values[0].compactText.utf8.count)
+      seqNums += response.batch.map(\.event.seqNum)
+      ws.send(ack("2"))
+    }
+    XCTAssertEqual(seqNums, Array(1...20))
+    XCTAssertGreaterThan(sizes.count, 2)
+    XCTAssertTrue(sizes.allSatisfy { $0 <= 900_000 }, "\(sizes)")
+    XCTAssertTrue(sizes.dropLast().allSatisfy { $0 > 700_000 }, "pages are filled: \(sizes)")
+    await ws.close()
+  }
+
   func testWithoutUpgradeTheWebSocketTransportIsAnswered426() async throws {
     let port = server.port
     let reply = try await offPool { try RawHTTP.request(port: port, "GET", "/?storeId=s&transport=ws") }

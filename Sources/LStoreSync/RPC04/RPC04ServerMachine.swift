@@ -289,7 +289,7 @@ public struct RPC04ServerMachine: Sendable {
       guard !pull.held.isEmpty else { return }
       var count = 0, bytes = 0
       while count < pull.held.count, count < PullPaging.pageSize,
-        count == 0 || bytes + pull.held[count].bytes <= PullPaging.maxPageBytes
+        count == 0 || bytes + pull.held[count].bytes <= SyncRPC04.maxPageItemBytes
       {
         bytes += pull.held[count].bytes
         count += 1

@@ -179,7 +179,8 @@ public final class RPC04ServerSession: Sendable {
         return
       }
       let snapshot = try await backend.pullSnapshot(storeId: storeId, cursor: cursor?.eventSequenceNumber)
-      readers.withLock { $0[id] = PageReader(backend.pages(of: snapshot).makeAsyncIterator()) }
+      let pages = backend.pages(of: snapshot, maxPageBytes: SyncRPC04.maxPagerBytes)
+      readers.withLock { $0[id] = PageReader(pages.makeAsyncIterator()) }
       step(.pullOpened(requestId: id, snapshotHead: snapshot.head, total: snapshot.total, backendId: backendId))
     } catch {
       onEvent(.failed(requestId: id, message: "Pull failed: \(error)"))

@@ -162,6 +162,16 @@ public enum SyncRPC04 {
     }
   }
 
+  /// The most bytes of batch items (each with its comma) in one page, so that the whole
+  /// `PullResponse` JSON of a page stays within LiveStore's 900,000 bytes
+  /// (`MAX_WS_MESSAGE_BYTES`, measured on that JSON): room is left for the envelope.
+  public static let maxPageItemBytes = PullPaging.maxPageBytes - 200
+
+  /// The same bound for the backend's pager, which measures items in their 0.3 form: a 0.4
+  /// item is `metadataOverhead` bytes longer (`"_tag":"SyncMessage.SyncMetadata",`).
+  static let metadataOverhead = #""_tag":"SyncMessage.SyncMetadata","#.utf8.count
+  public static let maxPagerBytes = maxPageItemBytes - PullPaging.pageSize * metadataOverhead
+
   /// `SyncMessage.PullResponse`: one page of a pull, or a live broadcast.
   ///
   /// An item's metadata goes on the wire as `Some(SyncMessage.SyncMetadata{createdAt})`
