@@ -320,6 +320,51 @@ final class LiveStore04ProtocolTests: XCTestCase {
     await ws.close()
   }
 
+  /// LSTORE_FUZZ_SEED replays another sequence.
+  func testMutatedFramesNeverStopTheServer() async throws {
+    let ws = try await socket04("fuzz")
+    let seeds = [push("1", "fuzz", [event(1)]), pull("2", "fuzz", live: true), ack("2"), #"{"_tag":"Interrupt","requestId":"2"}"#,
+                 pull("3", "fuzz", live: false, cursor: .init(backendId: "x", eventSequenceNumber: 5)), RPC04.pingText, #"{"_tag":"Eof"}"#]
+    var random = ProtocolFuzzTests.SplitMix64(state: UInt64(ProcessInfo.processInfo.environment["LSTORE_FUZZ_SEED"] ?? "") ?? 0x5EED)
+    var sent = 0
+    for round in 0..<400 {
+      var bytes = Array(seeds[round % seeds.count].utf8)
+      for _ in 0..<(1 + Int(random.next() % 4)) {
+        let at = Int(random.next() % UInt64(bytes.count))
+        switch random.next() % 4 {
+        case 0: bytes[at] = UInt8(32 + random.next() % 95)
+        case 1: bytes.remove(at: at)
+        case 2: bytes.insert(contentsOf: Array([#"""#, "{", "[", "1", "-", "}", "]", ":", ","][Int(random.next() % 9)].utf8), at: at)
+        default: bytes = Array(bytes[..<at])
+        }
+        if bytes.isEmpty { bytes = Array("{".utf8) }
+      }
+      ws.send(String(decoding: bytes, as: UTF8.self))
+      sent += 1
+    }
+    // Whatever those did, the socket still answers, in order, and a push still works.
+    ws.send(#"{"_tag":"Interrupt","requestId":"900"}"#)
+    ws.send(push("901", "fuzz", [event(1, client: "after")]))
+    var sawPushExit = false
+    for _ in 0..<2000 {
+      let text = try await ws.receive()
+      if case .exit("901", let exit)? = try? RPC04.ServerMessage.decode(text) {
+        // Some mutated push may have stored e1 first; either answer is a clean one.
+        if case .success = exit { sawPushExit = true } else if case .serverAhead? = try typedError(exit) { sawPushExit = true }
+        break
+      }
+    }
+    XCTAssertTrue(sawPushExit)
+    ws.send(RPC04.pingText)
+    var pong = false
+    for _ in 0..<2000 where !pong {
+      pong = try await ws.receive() == RPC04.pongText
+    }
+    XCTAssertTrue(pong)
+    XCTAssertEqual(sent, 400)
+    await ws.close()
+  }
+
   func testWithoutUpgradeTheWebSocketTransportIsAnswered426() async throws {
     let port = server.port
     let reply = try await offPool { try RawHTTP.request(port: port, "GET", "/?storeId=s&transport=ws") }
