@@ -20,7 +20,11 @@ struct LiveStore04Responder<Inner: HTTPResponder>: HTTPResponder {
       // Not upgraded: LiveStore's answers (400 for a refused payload, 426 without `Upgrade: websocket`).
       return await endpoint.refusal(for: query, hasUpgrade: false)
     case .http?:
-      return await http.respond(to: request, query: query)
+      let response = await http.respond(to: request, query: query)
+      // As RequestLogMiddleware logs the router's requests: never the query (it holds the payload).
+      http.logger.info("http", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)",
+                                          "status": "\(response.status.code)", "protocol": "livestore-0.4-http"])
+      return response
     case nil:
       return try await inner.respond(to: request, context: context)
     }
