@@ -173,7 +173,7 @@ complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstor
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'remote' -d 'Manage the backends this store pushes to and pulls from.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'push' -d 'Send pending events to a remote; refused (exit 3) when the remote is ahead.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'pull' -d 'Fetch events from a remote and rebase pending local events on top.'
-complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'serve' -d 'Run a sync backend (LiveStore\'s WebSocket protocol plus lstore\'s HTTP API).'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'serve' -d 'Run a sync backend (LiveStore 0.3 and 0.4 sync protocols plus lstore\'s HTTP API).'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_positional "lstore" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore init" schema' -l 'schema' -d 'The schema file (YAML or JSON).' -rfa '(set -l exts \'yaml\' \'yml\' \'json\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore init" store-id' -l 'store-id' -d 'The storeId used on sync backends (default: the directory\'s name).' -rfka ''

@@ -47,7 +47,8 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
   let mode = authenticator.isOpen ? "open (no auth)" : (configuration.jwtSecret != nil ? "jwt" : "token")
   let onListening = configuration.onListening
   let app = Application(
-    responder: InvalidPathResponder(inner: router.buildResponder()),
+    responder: LiveStore04Responder(inner: InvalidPathResponder(inner: router.buildResponder()), endpoint: endpoint,
+                                    http: LiveStore04HTTP(backend: backend, authenticator: authenticator, logger: logger)),
     server: .guardedHTTP1WebSocketUpgrade(
       configuration: .init(
         http1: .init(httpDecoderConfiguration: .init(maxHeaderFieldSize: maxRequestHeadBytes, maxHeaderListSize: maxRequestHeadBytes)),

@@ -53,7 +53,10 @@ struct WebSocketEndpoint: Sendable {
   {
     let target = request.path ?? "/"
     let (path, query) = Self.split(target)
-    guard path.hasSuffix("/websocket") else { return .dontUpgrade }
+    // LiveStore 0.4 clients name their transport in the query, on any path; 0.3 clients
+    // open `/websocket` without one. `transport=http` is never a socket.
+    let transport = SyncURL.transport04(inQuery: query)
+    guard transport == .webSocket || (transport == nil && path.hasSuffix("/websocket")) else { return .dontUpgrade }
     // Refused connects are not upgraded (the client sees 400). The upgrade handler answers
     // them without the router, so they are logged here, with the reason and never the
     // payload (which holds the token).
@@ -68,19 +71,24 @@ struct WebSocketEndpoint: Sendable {
     logger[metadataKey: "storeId"] = "\(storeId)"
     logger[metadataKey: "connection"] = "\(Identifiers.nanoid(length: 8))"
     return .upgrade([:]) { [logger] inbound, outbound, _ in
-      logger.info("connected")
+      logger.info("connected", metadata: ["protocol": "\(transport == nil ? "livestore-0.3" : "livestore-0.4")"])
       defer { logger.info("disconnected") }
-      let session = SyncSession(backend: backend, storeId: storeId, adminSecret: adminSecret, limits: limits) { event in
-        Self.log(event, logger)
-      }
+      let send: @Sendable (String) async throws -> Void = { text in try await outbound.write(.text(text)) }
+      // The client does not read, so a close frame would never reach it: drop the TCP
+      // connection, which fails the pending writes and ends `inbound`.
+      let close: @Sendable (String) -> Void = { _ in channel.close(promise: nil) }
       do {
-        try await session.run(inbound: TextMessages(inbound: inbound), send: { text in
-          try await outbound.write(.text(text))
-        }, close: { _ in
-          // The client does not read, so a close frame would never reach it: drop the TCP
-          // connection, which fails the pending writes and ends `inbound`.
-          channel.close(promise: nil)
-        })
+        if transport == .webSocket {
+          let session = RPC04ServerSession(backend: backend, storeId: storeId, limits: limits) { event in
+            Self.log(event, logger)
+          }
+          try await session.run(inbound: TextMessages(inbound: inbound), send: send, close: close)
+        } else {
+          let session = SyncSession(backend: backend, storeId: storeId, adminSecret: adminSecret, limits: limits) { event in
+            Self.log(event, logger)
+          }
+          try await session.run(inbound: TextMessages(inbound: inbound), send: send, close: close)
+        }
       } catch is InvalidUTF8Message {
         logger.notice("connection failed: a binary message is not UTF-8")
         try await outbound.close(.dataInconsistentWithMessage, reason: "message is not UTF-8")

@@ -9,10 +9,14 @@ public struct PushRejection: Error, Equatable, Sendable, CustomStringConvertible
 
   public let kind: Kind
   public let message: String
+  /// For `notAtHead`: the parent the batch's first event named (LiveStore 0.4's
+  /// `ServerAheadError.providedNum`).
+  public let providedParent: Int64?
 
-  public init(_ kind: Kind, _ message: String) {
+  public init(_ kind: Kind, _ message: String, providedParent: Int64? = nil) {
     self.kind = kind
     self.message = message
+    self.providedParent = providedParent
   }
 
   public var description: String { message }
@@ -60,7 +64,8 @@ public enum PushValidation {
   public static func checkParent(_ batch: [WireEvent], head: Int64) throws(PushRejection) {
     guard let first = batch.first, first.parentSeqNum == head else {
       let parent = batch.first?.parentSeqNum ?? -1
-      throw PushRejection(.notAtHead(head: head), "Invalid parent event number. Received e\(parent) but expected e\(head)")
+      throw PushRejection(.notAtHead(head: head), "Invalid parent event number. Received e\(parent) but expected e\(head)",
+                          providedParent: batch.first?.parentSeqNum)
     }
   }
 }

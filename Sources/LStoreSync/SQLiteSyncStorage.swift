@@ -25,9 +25,10 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
   private let readersLock = NSLock()
   private static let maxIdleReaders = 8
 
-  /// The storage layout this code writes (`PRAGMA user_version`): 1 = hex table names.
+  /// The storage layout this code writes (`PRAGMA user_version`): 1 = hex table names,
+  /// 2 = plus `lstore_sync_backend_ids` (LiveStore 0.4's backend id per store).
   /// Version 0 (no version set) named tables `eventlog_<storeId>`.
-  public static let schemaVersion: Int64 = 1
+  public static let schemaVersion: Int64 = 2
 
   public init(path: String) throws {
     self.path = path
@@ -44,6 +45,14 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
         CREATE TABLE IF NOT EXISTS lstore_sync_heads (
           storeId TEXT PRIMARY KEY NOT NULL,
           head INTEGER NOT NULL
+        ) STRICT
+        """)
+      // A store's backend id: 21 random characters of nanoid's alphabet, as LiveStore's
+      // Durable Object makes it; created on first use, deleted by a reset.
+      try writer.execute("""
+        CREATE TABLE IF NOT EXISTS lstore_sync_backend_ids (
+          storeId TEXT PRIMARY KEY NOT NULL,
+          backendId TEXT NOT NULL
         ) STRICT
         """)
       if version == 0 { try Self.migrateFromVersion0(writer) }
@@ -127,6 +136,24 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
     try writer.transaction(.immediate) {
       try writer.execute("DROP TABLE IF EXISTS \(table)")
       try writer.execute("DELETE FROM lstore_sync_heads WHERE storeId = ?", [.text(storeId)])
+      try writer.execute("DELETE FROM lstore_sync_backend_ids WHERE storeId = ?", [.text(storeId)])
+    }
+  }
+
+  public func backendId(storeId: String) throws -> String {
+    _ = try Self.tableName(storeId)
+    let existing = try withReader { reader in
+      try reader.scalar("SELECT backendId FROM lstore_sync_backend_ids WHERE storeId = ?", [.text(storeId)])
+    }
+    if case .text(let id) = existing { return id }
+    writerLock.lock()
+    defer { writerLock.unlock() }
+    return try writer.transaction(.immediate) {
+      try writer.execute("INSERT OR IGNORE INTO lstore_sync_backend_ids (storeId, backendId) VALUES (?, ?)",
+                         [.text(storeId), .text(Identifiers.nanoid(length: 21))])
+      let stored = try writer.scalar("SELECT backendId FROM lstore_sync_backend_ids WHERE storeId = ?", [.text(storeId)])
+      guard case .text(let id) = stored else { throw SyncProtocolError("the backend id of \(storeId) could not be stored") }
+      return id
     }
   }
 

@@ -46,6 +46,10 @@ public actor SyncBackend {
     var subscribers: [UInt64: Subscriber] = [:]
     /// Pipelines (see `pipelineId(of:)`) with a refused push, most recent last, bounded.
     var refusedPipelines: [String] = []
+    /// The cached backend id; nil when it must be read (or made) in storage.
+    var backendId: String?
+    /// Bumped by every reset, so a backend id read before it never fills the cache.
+    var backendIdGeneration: UInt64 = 0
   }
 
   /// How many refused pipelines a store remembers (a pipeline's later pushes arrive within
@@ -205,6 +209,8 @@ public actor SyncBackend {
         do {
           try await BlockingIO.run(on: BlockingIO.writes) { try storage.reset(storeId: storeId) }
           setCachedHead(0, storeId: storeId)
+          stores[storeId]!.backendId = nil
+          stores[storeId]!.backendIdGeneration &+= 1
           continuation.resume()
         } catch {
           setCachedHead(nil, storeId: storeId)
@@ -250,7 +256,8 @@ public actor SyncBackend {
         let pipeline = Self.pipelineId(of: push.requestId).map(String.init)
         if let pipeline, stores[storeId]!.refusedPipelines.contains(pipeline) {
           outcomes.append(.failure(PushRejection(.notAtHead(head: running),
-            "Invalid push: an earlier push of the same pipeline was refused (pull, then push again)")))
+            "Invalid push: an earlier push of the same pipeline was refused (pull, then push again)",
+            providedParent: push.batch.first?.parentSeqNum)))
           continue
         }
         do {
@@ -356,6 +363,21 @@ public actor SyncBackend {
   }
 
   public func subscriberCount(storeId: String) -> Int { stores[storeId]?.subscribers.count ?? 0 }
+
+  // MARK: - Backend id
+
+  /// The store's backend id (LiveStore 0.4's `backendId`): made once, kept in storage with
+  /// the store's events, replaced only by a reset. Every 0.4 pull page carries it, and a
+  /// 0.4 client sends it back on push and in its pull cursor.
+  public func backendId(storeId: String) async throws -> String {
+    try Self.validate(storeId: storeId)
+    if let id = stores[storeId]?.backendId { return id }
+    let generation = stores[storeId]?.backendIdGeneration ?? 0
+    let storage = storage
+    let id = try await BlockingIO.run(on: BlockingIO.writes) { try storage.backendId(storeId: storeId) }
+    if (stores[storeId]?.backendIdGeneration ?? 0) == generation { stores[storeId, default: StoreState()].backendId = id }
+    return id
+  }
 
   // MARK: - Admin
 

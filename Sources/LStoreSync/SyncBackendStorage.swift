@@ -18,8 +18,12 @@ public protocol SyncBackendStorage: AnyObject, Sendable {
   /// How many events have `after < seqNum <= through`.
   func count(storeId: String, after: Int64, through: Int64) throws -> Int64
 
-  /// Deletes the store's events and head.
+  /// Deletes the store's events, head and backend id.
   func reset(storeId: String) throws
+
+  /// The store's backend id (LiveStore 0.4's `backendId`), created and made durable on
+  /// first use: stable for the life of the store's data, new after `reset`.
+  func backendId(storeId: String) throws -> String
 }
 
 /// The stored head moved under the backend (two servers writing one storage).

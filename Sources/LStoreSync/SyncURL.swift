@@ -38,6 +38,33 @@ public enum SyncURL {
     }
   }
 
+  /// LiveStore 0.4's transports (`SearchParamsSchema.transport`): its clients add
+  /// `transport=ws` or `transport=http` to the query, on any path; 0.3's add none.
+  public enum Transport04: String, Sendable {
+    case webSocket = "ws"
+    case http = "http"
+  }
+
+  /// The 0.4 transport a query names, nil for a 0.3 (or non-sync) request. A query with
+  /// `storeId` and a `transport` other than `ws`/`http` is not a 0.4 request either
+  /// (LiveStore's worker does not match it).
+  public static func transport04(inQuery query: String) -> Transport04? {
+    guard query.contains("transport="), let pairs = try? formDecode(query),
+      let value = pairs.first(where: { $0.0 == "transport" })?.1
+    else { return nil }
+    return Transport04(rawValue: value)
+  }
+
+  /// The URL a LiveStore 0.4 client opens: `<url>?storeId=…[&payload=…]&transport=ws|http`,
+  /// the parameters in `SearchParamsSchema`'s order; nothing is added to the path.
+  public static func url04(base: String, storeId: String, payload: JSONValue?, transport: Transport04) -> String {
+    var query = "storeId=" + formEncode(storeId)
+    if let payload {
+      query += "&payload=" + formEncode(encodeURIComponent(payload.compactText))
+    }
+    return base + "?" + query + "&transport=" + transport.rawValue
+  }
+
   /// `application/x-www-form-urlencoded` pairs, in order.
   public static func formDecode(_ query: String) throws -> [(String, String)] {
     var pairs: [(String, String)] = []

@@ -90,24 +90,77 @@ func withDeadline<T: Sendable>(_ seconds: Double = 10, _ body: @escaping @Sendab
 /// A WebSocket that sends and receives exact text frames, for protocol conformance tests.
 final class RawWebSocket: @unchecked Sendable {
   private let outgoing: AsyncStream<String>.Continuation
-  private var incoming: AsyncStream<String>.AsyncIterator
+  private let inbox = Inbox()
   private let task: Task<Void, Error>
+
+  /// Received messages, kept until read: a `receive` that times out loses nothing.
+  private final class Inbox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    private var finished = false
+    private var waiter: CheckedContinuation<String?, Never>?
+
+    func put(_ text: String) {
+      lock.lock()
+      if let waiter {
+        self.waiter = nil
+        lock.unlock()
+        waiter.resume(returning: text)
+      } else {
+        items.append(text)
+        lock.unlock()
+      }
+    }
+
+    func finish() {
+      lock.lock()
+      finished = true
+      let waiter = self.waiter
+      self.waiter = nil
+      lock.unlock()
+      waiter?.resume(returning: nil)
+    }
+
+    func next() async -> String? {
+      await withTaskCancellationHandler {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+          lock.lock()
+          if !items.isEmpty {
+            let text = items.removeFirst()
+            lock.unlock()
+            continuation.resume(returning: text)
+          } else if finished || Task.isCancelled {
+            lock.unlock()
+            continuation.resume(returning: nil)
+          } else {
+            waiter = continuation
+            lock.unlock()
+          }
+        }
+      } onCancel: {
+        lock.lock()
+        let waiter = self.waiter
+        self.waiter = nil
+        lock.unlock()
+        waiter?.resume(returning: nil)
+      }
+    }
+  }
 
   init(url: String) async throws {
     let (outStream, outContinuation) = AsyncStream<String>.makeStream()
-    let (inStream, inContinuation) = AsyncStream<String>.makeStream()
     let (opened, openedContinuation) = AsyncStream<Void>.makeStream()
     outgoing = outContinuation
-    incoming = inStream.makeAsyncIterator()
+    let inbox = inbox
     task = Task {
-      defer { inContinuation.finish(); openedContinuation.finish() }
+      defer { inbox.finish(); openedContinuation.finish() }
       let client = WebSocketClient(url: url, configuration: .init(maxFrameSize: 16 << 20),
                                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) { inbound, outbound, _ in
         openedContinuation.yield()
         try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask { for await text in outStream { try await outbound.write(.text(text)) } }
           for try await message in inbound.messages(maxSize: 16 << 20) {
-            if case .text(let text) = message { inContinuation.yield(text) }
+            if case .text(let text) = message { inbox.put(text) }
           }
           group.cancelAll()
         }
@@ -125,13 +178,8 @@ final class RawWebSocket: @unchecked Sendable {
 
   /// The next text message, or fails after `seconds`.
   func receive(_ seconds: Double = 5) async throws -> String {
-    let box = UncheckedBox(incoming)
-    let (text, iterator) = try await withDeadline(seconds) {
-      var iterator = box.value
-      let text = await iterator.next()
-      return (text, UncheckedBox(iterator))
-    }
-    incoming = iterator.value
+    let inbox = inbox
+    let text = try await withDeadline(seconds) { await inbox.next() }
     guard let text else { throw Timeout() }
     return text
   }
@@ -194,12 +242,31 @@ struct RawHTTP {
     return reply
   }
 
+  /// A chunked body's content once its last (empty) chunk arrived; nil before.
+  private static func dechunk(_ bytes: [UInt8]) -> String? {
+    var out: [UInt8] = []
+    var index = 0
+    while true {
+      guard let lineEnd = (index..<max(index, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }),
+        let size = Int(String(decoding: bytes[index..<lineEnd], as: UTF8.self), radix: 16)
+      else { return nil }
+      let start = lineEnd + 2
+      if size == 0 { return String(decoding: out, as: UTF8.self) }
+      guard bytes.count >= start + size + 2 else { return nil }
+      out += bytes[start..<start + size]
+      index = start + size + 2
+    }
+  }
+
   private static func parse(_ bytes: [UInt8], complete: Bool = false) -> Reply? {
     let text = String(decoding: bytes, as: UTF8.self)
     guard let headerEnd = text.range(of: "\r\n\r\n") else { return nil }
     let head = text[..<headerEnd.lowerBound]
     let status = Int(head.split(separator: " ")[1]) ?? 0
     let body = String(text[headerEnd.upperBound...])
+    if head.lowercased().contains("transfer-encoding: chunked") {
+      return dechunk(Array(body.utf8)).map { Reply(status: status, body: $0) }
+    }
     let lengthLine = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
     if let lengthLine, let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) {
       return body.utf8.count >= length ? Reply(status: status, body: body) : nil

@@ -38,6 +38,7 @@ final class GatedStorage: SyncBackendStorage, @unchecked Sendable {
     try inner.count(storeId: storeId, after: after, through: through)
   }
   func reset(storeId: String) throws { try inner.reset(storeId: storeId) }
+  func backendId(storeId: String) throws -> String { try inner.backendId(storeId: storeId) }
 }
 
 final class GroupCommitTests: XCTestCase {

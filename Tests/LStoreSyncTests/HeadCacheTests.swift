@@ -46,6 +46,7 @@ final class SlowHeadStorage: SyncBackendStorage, @unchecked Sendable {
     try inner.count(storeId: storeId, after: after, through: through)
   }
   func reset(storeId: String) throws { try inner.reset(storeId: storeId) }
+  func backendId(storeId: String) throws -> String { try inner.backendId(storeId: storeId) }
 }
 
 final class HeadCacheTests: XCTestCase {

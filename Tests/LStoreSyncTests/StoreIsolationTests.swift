@@ -120,7 +120,7 @@ final class StoreIsolationTests: XCTestCase {
       try newer.execute("PRAGMA user_version = 99")
     }
     XCTAssertThrowsError(try SQLiteSyncStorage(path: path)) { error in
-      XCTAssertEqual("\(error)", "\(self.path) has storage version 99; this lstore reads version 1 or older (upgrade lstore)")
+      XCTAssertEqual("\(error)", "\(self.path) has storage version 99; this lstore reads version \(SQLiteSyncStorage.schemaVersion) or older (upgrade lstore)")
     }
   }
 }

@@ -5,11 +5,14 @@ import LStoreServer
 struct ServeCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "serve",
-    abstract: "Run a sync backend (LiveStore's WebSocket protocol plus lstore's HTTP API).",
+    abstract: "Run a sync backend (LiveStore 0.3 and 0.4 sync protocols plus lstore's HTTP API).",
     discussion: """
       Speaks LiveStore's sync-cf 0.3 protocol at ws://<host>:<port>/websocket, so a LiveStore \
-      app's makeCfSync can point at it, and lstore's plain HTTP API at /api/v1 (see \
-      docs/sync-http-api.md). Every store lives in one SQLite file, <data>/backend.db; a push \
+      0.3 app's makeCfSync can point at it, and on the same port LiveStore 0.4's (Effect RPC, \
+      routed by the query ?storeId=…&transport=ws or transport=http on any path), so a 0.4 \
+      app's makeWsSync or makeHttpSync can point at ws://<host>:<port> or http://<host>:<port>; \
+      each store has a backend id, kept with its data. Also lstore's plain HTTP API at /api/v1 \
+      (see docs/sync-http-api.md). Every store lives in one SQLite file, <data>/backend.db; a push \
       is acknowledged only once it is on disk.
 
       Secrets can come from the environment instead of the command line: LSTORE_AUTH_TOKEN, \
@@ -18,7 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
 
       Limits: an event is at most 800,000 bytes and its args nest at most 256 levels; pull \
       pages hold at most 100 events and 900,000 bytes; a message is at most 16 MiB; each \
-      connection has at most 256 pushes and 4 pulls in flight and stops being read while 8 MiB \
+      0.3 connection has at most 256 pushes and 4 pulls in flight (0.4: 256 pushes, 16 open \
+      pulls, one unacknowledged page each) and stops being read while 8 MiB \
       wait to be sent to it (closed at 64 MiB). docs/sync-server.md lists every limit and its error.
 
       Args are stored and returned exactly as received, a lone surrogate such as "\\ud800" \
