@@ -1,6 +1,7 @@
 import Foundation
 import LStoreKit
 import LStoreSync
+import TestSupport
 import XCTest
 @testable import LStoreServer
 
@@ -325,7 +326,7 @@ final class LiveStore04ProtocolTests: XCTestCase {
     let ws = try await socket04("fuzz")
     let seeds = [push("1", "fuzz", [event(1)]), pull("2", "fuzz", live: true), ack("2"), #"{"_tag":"Interrupt","requestId":"2"}"#,
                  pull("3", "fuzz", live: false, cursor: .init(backendId: "x", eventSequenceNumber: 5)), RPC04.pingText, #"{"_tag":"Eof"}"#]
-    var random = ProtocolFuzzTests.SplitMix64(state: UInt64(ProcessInfo.processInfo.environment["LSTORE_FUZZ_SEED"] ?? "") ?? 0x5EED)
+    var random = SplitMix64(state: UInt64(ProcessInfo.processInfo.environment["LSTORE_FUZZ_SEED"] ?? "") ?? 0x5EED)
     var sent = 0
     for round in 0..<400 {
       var bytes = Array(seeds[round % seeds.count].utf8)
