@@ -388,6 +388,8 @@ public final class Rebase {
     if let stop = state.stop { return .stopped(stop) }
     // An exec that was running when its process was killed counts as done.
     if state.runningExec != nil { state.runningExec = nil }
+    let inMemory = try keepStepJournalsInMemory()
+    defer { if inMemory { try? replica.connection.execute("PRAGMA temp_store = DEFAULT") } }
     return try replica.connection.inTransaction { () throws -> RebaseOutcome in
       while state.next < state.steps.count {
         let index = state.next
@@ -410,6 +412,30 @@ public final class Rebase {
       return .finished(try finish())
     }
   }
+
+  /// Each step is a savepoint, whose journal SQLite writes to a temporary file past 64 KiB:
+  /// for a rebase of many small commits that was tens of thousands of writes, more time than
+  /// the steps themselves. When no step left replays more than `smallStep` events, the
+  /// journals are kept in memory for this run (`temp_store = MEMORY`, set before the run's
+  /// transaction begins; a step's journal is emptied when it ends, so memory stays bounded
+  /// by the largest step). Not inside a caller's transaction (a pull), where it cannot change.
+  private func keepStepJournalsInMemory() throws -> Bool {
+    guard !replica.connection.isInTransaction else { return false }
+    let count = try replica.connection.cached(
+      "SELECT count(*) FROM log.lstore_reflog_event WHERE entry = ? AND (seqNumGlobal, seqNumClient) BETWEEN (?, ?) AND (?, ?)")
+    for step in state.steps[min(state.next, state.steps.count)...] {
+      guard let first = step.first, let last = step.last else { continue }
+      let events = try count.first([.integer(state.startEntry), .integer(first.global), .integer(first.client),
+                                    .integer(last.global), .integer(last.client)]) { $0.int64(0) } ?? 0
+      if events > Self.smallStep { return false }
+    }
+    try replica.connection.execute("PRAGMA temp_store = MEMORY")
+    return true
+  }
+
+  /// The most events a step may replay for its journal to be kept in memory (a step of that
+  /// many events touches at most a few thousand pages).
+  static let smallStep: Int64 = 1_000
 
   /// Reports how the exec step the last `run()` asked for went.
   public func execFinished(status: Int32) throws -> RebaseOutcome {
