@@ -2,10 +2,11 @@ import Foundation
 import XCTest
 
 /// A store whose eventlog is written with plain SQL in LiveStore's storage format 4 (the DDL
-/// of LiveStore 0.3, as its node adapter runs it), damaged on purpose.
+/// of LiveStore 0.3, as its node adapter runs it) or 6 (LiveStore 0.4.0's), damaged on purpose.
 final class DamagedStore {
   let sandbox: Sandbox
-  var eventlog: String { sandbox.path(".lstore/branches/main/eventlog@4.db") }
+  let format: Int
+  var eventlog: String { sandbox.path(".lstore/branches/main/eventlog@\(format).db") }
   var lstoreDirectory: String { sandbox.path(".lstore") }
 
   struct Row {
@@ -25,15 +26,24 @@ final class DamagedStore {
 
   /// `lstore init`, then the branch's eventlog replaced by one written with plain SQL.
   init(_ rows: [Row], backendHead: Int = 0, commits: [(id: String, first: Int, last: Int)] = [], materialize: Bool = true,
-       lstoreTables: Bool = true) throws {
+       lstoreTables: Bool = true, format: Int = 4) throws {
     sandbox = try Sandbox()
-    try sandbox.initStore()
+    self.format = format
+    try sandbox.initStore(format: format)
     try FileManager.default.removeItem(atPath: eventlog)
     for state in try FileManager.default.contentsOfDirectory(atPath: sandbox.path(".lstore/branches/main")) where state.hasPrefix("state") {
       try FileManager.default.removeItem(atPath: sandbox.path(".lstore/branches/main/" + state))
     }
     func text(_ value: String) -> String { "'" + value.replacingOccurrences(of: "'", with: "''") + "'" }
-    var sql = """
+    var sql = format == 6 ? """
+      PRAGMA page_size=8192;
+      create table if not exists "eventlog" ("seqNumGlobal" integer   not null , "seqNumClient" integer   not null , "seqNumRebaseGeneration" integer   not null , "parentSeqNumGlobal" integer   not null , "parentSeqNumClient" integer   not null , "parentSeqNumRebaseGeneration" integer   not null , "name" text   not null , "argsJson" text   not null , "clientId" text   not null , "sessionId" text   not null , "schemaHash" integer   not null , "syncMetadataJson" text   not null , PRIMARY KEY ("seqNumGlobal", "seqNumClient", "seqNumRebaseGeneration")) strict;
+      create  index if not exists "idx_eventlog_seqNumGlobal" on "eventlog" ("seqNumGlobal");
+      create  index if not exists "idx_eventlog_seqNum" on "eventlog" ("seqNumGlobal", "seqNumClient", "seqNumRebaseGeneration");
+      create table if not exists "__livestore_sync_status" ("head" integer primary key   , "backendId" text    ) strict;
+      INSERT INTO __livestore_sync_status (head) VALUES (\(backendHead));
+
+      """ : """
       PRAGMA page_size=8192;
       create table if not exists 'eventlog' ('seqNumGlobal' integer not null , 'seqNumClient' integer not null , 'parentSeqNumGlobal' integer not null , 'parentSeqNumClient' integer not null , 'name' text not null , 'argsJson' text not null , 'clientId' text not null , 'sessionId' text not null , 'schemaHash' integer not null , 'syncMetadataJson' text not null , PRIMARY KEY ('seqNumGlobal', 'seqNumClient')) strict;
       create  index if not exists 'idx_eventlog_seqNumGlobal' on 'eventlog' (seqNumGlobal);
@@ -43,7 +53,9 @@ final class DamagedStore {
 
       """
     for row in rows {
-      sql += "INSERT INTO eventlog VALUES (\(row.g), \(row.c), \(row.pg), \(row.pc), \(text(row.name)), \(text(row.args)), 'app', 'web', 378064758, \(text(row.sync)));\n"
+      // Format 6: generation 0 for the event and its parent (events as committed or pulled).
+      let numbers = format == 6 ? "\(row.g), \(row.c), 0, \(row.pg), \(row.pc), 0" : "\(row.g), \(row.c), \(row.pg), \(row.pc)"
+      sql += "INSERT INTO eventlog VALUES (\(numbers), \(text(row.name)), \(text(row.args)), 'app', 'web', 378064758, \(text(row.sync)));\n"
     }
     if lstoreTables {
       // lstore's own records, beside LiveStore's tables, as in a store lstore made.
@@ -408,5 +420,29 @@ final class RepairTests: XCTestCase {
     assertError(try store.lstore("repair", "--restore", store.sandbox.path("nowhere")), 66, ["no such backup"])
     try FileManager.default.createDirectory(atPath: store.sandbox.path("empty"), withIntermediateDirectories: true)
     assertError(try store.lstore("repair", "--restore", store.sandbox.path("empty")), 65, ["is not a repair backup"])
+  }
+
+  // MARK: - Format 6 (LiveStore 0.4.0 files)
+
+  func testFormat6BrokenChainIsRelinked() throws {
+    let store = try DamagedStore([DamagedStore.created(1), DamagedStore.created(2), DamagedStore.created(3), DamagedStore.created(4, parent: 1)],
+                                 format: 6)
+    try assertRepairs(store, finds: ["chain-broken"], plans: ["renumber chain-broken e4", "rebuild-state chain-broken state"])
+  }
+
+  func testFormat6UnknownEventIsQuarantined() throws {
+    var unknown = DamagedStore.created(2)
+    unknown.name = "v9.TodoArchived"
+    unknown.args = #"{"id":"t1"}"#
+    let store = try DamagedStore([DamagedStore.created(1), unknown, DamagedStore.created(3)], materialize: false, format: 6)
+    try assertRepairs(store, finds: ["unknown-event", "replay-fails"], plans: [
+      "quarantine unknown-event e2", "renumber unknown-event e3", "rebuild-state state-missing state",
+    ])
+  }
+
+  func testFormat6BackendHeadAheadIsReset() throws {
+    let store = try DamagedStore([DamagedStore.created(1, confirmed: true), DamagedStore.created(2)], backendHead: 5, format: 6)
+    try assertRepairs(store, finds: ["backend-head-ahead"], plans: ["reset-backend-head backend-head-ahead sync status",
+                                                                     "rebuild-state backend-head-ahead state"])
   }
 }
