@@ -555,44 +555,18 @@ public final class Rebase {
                             message: step.text ?? step.commit?.message ?? step.reference, time: time())
     var newState = state
     try replica.moveHead(to: try eventlog.head(), note: note) { appender in
-      // Saved events of the step, checked for conflicts before any is applied.
-      var events: [(EventRecord, [UInt8]?)] = []
       var conflicts: [CellConflict] = []
       var dropped: [SeqNum] = []
-      try eventlog.forEachSavedEvent(entry: state.startEntry, from: first, through: last) { record, changeset in
-        guard record.seqNum >= first, !excluded.contains(record.seqNum) else { return }
-        if try identities.contains(record) {
-          newState.skippedEquivalent += 1
-          return
-        }
-        if state.strategy != .replay {
-          let found = try UpstreamCells.conflicts(of: changeset, event: record.seqNum, on: connection, names: columnNames)
-          if !found.isEmpty {
-            if state.strategy == .ours && !force {
-              dropped.append(record.seqNum)
-              return
-            }
-            conflicts.append(contentsOf: found)
-          }
-        }
-        events.append((record, changeset))
-      }
-      if !conflicts.isEmpty && state.strategy == .stop && !force && !collecting {
-        throw StepStopped(stop: RebaseState.Stop(
-          reason: .conflict, step: index,
-          message: "\(step.verb.rawValue) \(step.reference) conflicts with \(state.ontoLabel): \(conflicts.count) cell\(conflicts.count == 1 ? "" : "s") changed on both sides",
-          conflicts: conflicts, event: conflicts.first?.theirsEvent))
-      }
-      newState.conflictsKept.append(contentsOf: conflicts)
-      newState.droppedEvents.append(contentsOf: dropped)
       var firstNew: SeqNum? = nil
       var movedHere: [(SeqNum, SeqNum)] = []
+      var applied = 0
       appender.rebaseGeneration = try Self.rebaseGeneration(onto: state.ontoHead, in: eventlog)
-      for (record, _) in events {
+      func apply(_ record: EventRecord) throws {
         do {
           let (moved, _) = try appender.append(record)
-          movedHere.append((record.seqNum, moved.seqNum))
+          if state.kind == .pull { movedHere.append((record.seqNum, moved.seqNum)) }
           if firstNew == nil { firstNew = moved.seqNum }
+          applied += 1
         } catch let error where error is MaterializeError || error is ReplayError {
           if state.strategy == .ours || collecting {
             throw StepRetry(without: record.seqNum, failure: RebaseState.Stop(
@@ -606,8 +580,40 @@ public final class Rebase {
             conflicts: [], event: record.seqNum))
         }
       }
-      newState.appliedEvents += events.count
-      movedCount += movedHere.count
+      // With conflict detection every event of the step is checked before any is applied,
+      // so a conflict stops the step before it writes: the step's events are held. LiveStore's
+      // replay rule (a pull) checks none, so its events are applied as they are read and a
+      // step of any size (a pending commit of 100,000 events) holds one at a time.
+      let checksConflicts = state.strategy != .replay
+      var events: [(EventRecord, [UInt8]?)] = []
+      try eventlog.forEachSavedEvent(entry: state.startEntry, from: first, through: last) { record, changeset in
+        guard record.seqNum >= first, !excluded.contains(record.seqNum) else { return }
+        if try identities.contains(record) {
+          newState.skippedEquivalent += 1
+          return
+        }
+        guard checksConflicts else { return try apply(record) }
+        let found = try UpstreamCells.conflicts(of: changeset, event: record.seqNum, on: connection, names: columnNames)
+        if !found.isEmpty {
+          if state.strategy == .ours && !force {
+            dropped.append(record.seqNum)
+            return
+          }
+          conflicts.append(contentsOf: found)
+        }
+        events.append((record, changeset))
+      }
+      if !conflicts.isEmpty && state.strategy == .stop && !force && !collecting {
+        throw StepStopped(stop: RebaseState.Stop(
+          reason: .conflict, step: index,
+          message: "\(step.verb.rawValue) \(step.reference) conflicts with \(state.ontoLabel): \(conflicts.count) cell\(conflicts.count == 1 ? "" : "s") changed on both sides",
+          conflicts: conflicts, event: conflicts.first?.theirsEvent))
+      }
+      newState.conflictsKept.append(contentsOf: conflicts)
+      newState.droppedEvents.append(contentsOf: dropped)
+      for (record, _) in events { try apply(record) }
+      newState.appliedEvents += applied
+      movedCount += applied
       if state.kind == .pull { moved.append(contentsOf: movedHere) }
       try recordCommit(step, firstNew: firstNew, appender: appender, state: &newState)
       newState.next = index + 1
