@@ -85,6 +85,9 @@ final class EventlogFormat6Tests: XCTestCase {
     assertStatus(materialize, 0)
     XCTAssertEqual(try sandbox.sqlite("state.db", "SELECT id, text, completed FROM todos ORDER BY id"), "t1|Buy milk|0\nt2|Call Bob|1\n")
     XCTAssertEqual(try sandbox.sqlite("state.db", "SELECT id, value FROM uiState"), #"S1|{"newTodoText":"x","filter":"all"}"# + "\n")
+    // The new state is in the eventlog's format: format 6's changesets carry the generation.
+    XCTAssertEqual(try sandbox.sqlite("state.db", "SELECT seqNumGlobal || '.' || seqNumClient || 'r' || seqNumRebaseGeneration FROM __livestore_session_changeset ORDER BY 1"),
+                   "3.0r1\n3.1r1\n")
     let sql = try sandbox.lstore("--eventlog", file, "sql", "--json",
                                  "select seqNumGlobal, seqNumRebaseGeneration from eventlog where seqNumClient = 0 order by 1")
     assertStatus(sql, 0)
