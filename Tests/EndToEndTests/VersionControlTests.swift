@@ -517,6 +517,28 @@ final class VersionControlTests: XCTestCase {
     try store.assertSound("after abort")
   }
 
+  /// lstore before the plan table kept a stopped rebase's plan as one JSON array in
+  /// `lstore_meta`; a rebase stopped by it shows in status and goes on after an upgrade.
+  func testARebaseStoppedWithThePlanAnOlderLstoreSavedGoesOn() throws {
+    let store = try VCStore()
+    for i in 1...4 { try store.create("t\(i)", "c\(i)") }
+    try store.sandbox.write("plan.txt", "pick e1\nedit e2\npick e3\npick e4\n")
+    try store.ok("rebase", "--plan", store.sandbox.path("plan.txt"), "HEAD~4")
+    let downgrade = try store.sandbox.start("/usr/bin/env", ["sqlite3", store.eventlogPath()], stdin: """
+      INSERT INTO lstore_meta (key, value)
+        SELECT 'rebase-plan', json_group_array(json(step)) FROM (SELECT step FROM lstore_rebase_step ORDER BY idx);
+      DROP TABLE lstore_rebase_step;
+      """).wait()
+    XCTAssertEqual(downgrade.status, 0, "\(downgrade)")
+    XCTAssertTrue(try store.ok("status").stdout.contains("stopped at step 2 of 4"))
+    let done = try store.ok("rebase", "--continue")
+    XCTAssertEqual(done.stdout, "Successfully rebased 'main' onto e0: head e4, 4 events replayed\n")
+    XCTAssertEqual(try store.history(), ["e1 c1", "e2 c2", "e3 c3", "e4 c4"])
+    XCTAssertEqual(try store.sqlite(store.eventlogPath(), "SELECT count(*) FROM lstore_meta WHERE key LIKE 'rebase%'"), "0\n")
+    XCTAssertNil(try store.rebaseStatus())
+    try store.assertSound()
+  }
+
   // MARK: - Reset and reflog
 
   func testResetHardAndBackWithTheReflog() throws {

@@ -102,13 +102,13 @@ struct RebaseCommand: ParsableCommand {
       output.upToDate(preparation)
       return
     }
-    var steps = RebasePlan.steps(for: preparation.units)
+    var steps = RebaseSteps.pickEvery()
     if let plan {
-      steps = try RebasePlan.parse(try readPlan(plan), units: preparation.units)
+      steps = .listed(try RebasePlan.parse(try readPlan(plan), units: try preparation.units(in: replica.eventlog)))
     } else if interactive {
-      steps = try editPlan(preparation, store: store)
+      steps = .listed(try editPlan(preparation, units: try preparation.units(in: replica.eventlog), store: store))
     }
-    if steps.isEmpty && (interactive || plan != nil) && !preparation.units.isEmpty { throw RebaseError.emptyPlan }
+    if case .listed(let listed) = steps, listed.isEmpty, preparation.replayedEvents > 0 { throw RebaseError.emptyPlan }
     if dryRun {
       let report = try Rebase.dryRun(replica, store: store, preparation: preparation, steps: steps, strategy: strategy,
                                      time: Clock.now)
@@ -159,9 +159,9 @@ struct RebaseCommand: ParsableCommand {
     return String(decoding: data, as: UTF8.self)
   }
 
-  private func editPlan(_ preparation: RebasePreparation, store: Store) throws -> [RebaseStep] {
+  private func editPlan(_ preparation: RebasePreparation, units: [HistoryUnit], store: Store) throws -> [RebaseStep] {
     let path = (store.branchDirectory as NSString).appendingPathComponent("rebase-plan")
-    try RebasePlan.render(preparation.units, header: preparation.planHeader).write(toFile: path, atomically: true, encoding: .utf8)
+    try RebasePlan.render(units, header: preparation.planHeader).write(toFile: path, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
     let environment = ProcessInfo.processInfo.environment
     let editor = ["LSTORE_SEQUENCE_EDITOR", "GIT_SEQUENCE_EDITOR", "VISUAL", "EDITOR"].lazy
@@ -170,7 +170,7 @@ struct RebaseCommand: ParsableCommand {
     guard status == 0 else {
       throw InputError(status: .failure, message: "the editor (\(editor)) exited with status \(status); the rebase was not started")
     }
-    return try RebasePlan.parse(try String(contentsOfFile: path, encoding: .utf8), units: preparation.units)
+    return try RebasePlan.parse(try String(contentsOfFile: path, encoding: .utf8), units: units)
   }
 }
 

@@ -77,7 +77,7 @@ struct StatusCommand: ParsableCommand {
     if let rebase {
       object["rebase"] = [
         "kind": .string(rebase.kind.rawValue), "onto": .string(rebase.ontoLabel),
-        "step": .integer(Int64(min(rebase.next, rebase.steps.count))), "steps": .integer(Int64(rebase.steps.count)),
+        "step": .integer(Int64(min(rebase.next, rebase.stepCount))), "steps": .integer(Int64(rebase.stepCount)),
         "originalHead": .string(rebase.originalHead.description),
         "stop": rebase.stop.map(RebaseOutput.stopJSON) ?? .null,
       ]
@@ -115,7 +115,7 @@ struct StatusCommand: ParsableCommand {
     if let rebase {
       let what = rebase.kind == .pull ? "A pull stopped while rebasing pending events" : "Rebase in progress"
       out.line("")
-      out.line(style.bold("\(what) onto \(rebase.ontoLabel)") + " (was at \(rebase.originalHead)): \(rebase.stop.map { "stopped at step \($0.step + 1)" } ?? "\(min(rebase.next, rebase.steps.count)) steps done") of \(rebase.steps.count)")
+      out.line(style.bold("\(what) onto \(rebase.ontoLabel)") + " (was at \(rebase.originalHead)): \(rebase.stop.map { "stopped at step \($0.step + 1)" } ?? "\(min(rebase.next, rebase.stepCount)) steps done") of \(rebase.stepCount)")
       if let stop = rebase.stop {
         out.line("  stopped: \(stop.message)")
         for line in RebaseOutput.conflictLines(stop.conflicts, ontoLabel: rebase.ontoLabel) { out.line(line) }

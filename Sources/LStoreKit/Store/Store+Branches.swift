@@ -60,14 +60,14 @@ extension Store {
       // The new branch's reflog starts with its creation, and a rebase in progress on the
       // source branch stays there.
       try copy.transaction {
-        for table in ["lstore_reflog", "lstore_reflog_event", "lstore_reflog_commit", "lstore_rebase_cell", RebaseState.planTable]
+        for table in ["lstore_reflog", "lstore_reflog_event", "lstore_reflog_commit", "lstore_rebase_cell", RebasePlanTable.name]
         where try copy.tableExists(table) {
           try copy.execute("DROP TABLE \(table.quotedIdentifier)")
         }
         // The new branch syncs with a remote store of its own, empty so far: what the source
         // knew of its remote stores (published records, upstream) is not true of it.
         if try copy.tableExists("lstore_meta") {
-          let keys = ["rebase", "rebase-plan", CommitRecordSync.headKey, CommitRecordSync.publishedKey,
+          let keys = [RebaseState.metaKey, RebasePlanTable.legacyMetaKey, CommitRecordSync.headKey, CommitRecordSync.publishedKey,
                       BranchUpstream.nameKey, BranchUpstream.headKey]
           try copy.execute("DELETE FROM lstore_meta WHERE key IN (\(keys.map { _ in "?" }.joined(separator: ", ")))", keys.map { .text($0) })
         }

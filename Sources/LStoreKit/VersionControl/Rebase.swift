@@ -55,7 +55,9 @@ public struct RebaseState: Codable, Equatable, Sendable {
   /// The last upstream event the start appended (events up to it are the new base).
   public var upstreamThrough: SeqNum
   public var strategy: RebaseStrategy
-  public var steps: [RebaseStep]
+  /// The number of steps in the plan, which is kept in its own table (`RebasePlanTable`)
+  /// and read from it when the state is loaded; not part of the saved JSON.
+  public var stepCount: Int = 0
   public var next: Int
   public var stop: Stop?
   /// The commit the previous step recorded, which a squash or fixup extends.
@@ -73,12 +75,13 @@ public struct RebaseState: Codable, Equatable, Sendable {
   public var runningExec: Int?
 
   static let metaKey = "rebase"
-  /// Where lstore before the plan table kept the plan: one JSON array in `lstore_meta`
-  /// (still read, so a rebase stopped by an older lstore goes on).
-  static let planKey = "rebase-plan"
-  /// The plan, one step per row, so that saving and reading it never builds the whole
-  /// plan's JSON at once (that tree cost more memory than the rebase itself at 16,000 commits).
-  static let planTable = "lstore_rebase_step"
+
+  /// Everything but `stepCount` (an older lstore's `steps`, always empty, is ignored).
+  enum CodingKeys: String, CodingKey {
+    case kind, ontoLabel, ontoHead, base, originalHead, startEntry, upstreamThrough, strategy, next, stop,
+         lastCommitId, lastStepFirst, lastStepLast, skippedEquivalent, droppedEvents, conflictsKept,
+         appliedEvents, runningExec
+  }
 }
 
 /// What `lstore rebase` will do, worked out before anything changes.
@@ -88,8 +91,10 @@ public struct RebasePreparation: Sendable {
   public var ontoHead: SeqNum
   public var base: SeqNum
   public var head: SeqNum
-  /// The branch's history units after the base, oldest first: what the plan names.
-  public var units: [HistoryUnit]
+  /// The branch's first event after the base, and how many there are: what the steps
+  /// replay (the units themselves are walked when a plan is written, never held here).
+  public var firstReplayed: SeqNum?
+  public var replayedEvents: Int
   /// Upstream events to append after the base.
   public var upstreamEvents: Int
   /// Nothing to do: the branch already contains the new base (its commits after it would
@@ -97,8 +102,16 @@ public struct RebasePreparation: Sendable {
   public var upToDate: Bool { upstreamEvents == 0 && base == ontoHead }
 
   public var planHeader: String {
-    let range = units.isEmpty ? "nothing" : "\(units.first!.first)..\(units.last!.last)"
+    let range = firstReplayed.map { "\($0)..\(head)" } ?? "nothing"
     return "Rebase \(range) onto \(ontoHead) (\(ontoLabel))"
+  }
+
+  /// The history units the steps replay, oldest first: what a plan the user edits names
+  /// (held, as the plan's text is; the default plan is written without them).
+  public func units(in eventlog: Eventlog) throws -> [HistoryUnit] {
+    var units: [HistoryUnit] = []
+    try eventlog.forEachUnit(after: base, order: .ascending) { units.append($0); return true }
+    return units
   }
 }
 
@@ -152,6 +165,8 @@ private struct StepRetry: Error {
 public final class Rebase {
   public let replica: Replica
   public private(set) var state: RebaseState
+  /// The plan, read one step at a time.
+  private let plan: RebasePlanTable
   private let time: () -> String
   /// A dry run records conflicts and failures and goes on, instead of stopping.
   private var collecting = false
@@ -164,10 +179,11 @@ public final class Rebase {
   public private(set) var movedCount = 0
   private lazy var columnNames = ColumnNames(connection: replica.connection)
 
-  init(replica: Replica, state: RebaseState, time: @escaping () -> String) {
+  init(replica: Replica, state: RebaseState, time: @escaping () -> String) throws {
     self.replica = replica
     self.state = state
     self.time = time
+    plan = try RebasePlanTable(reading: replica.eventlog)
   }
 
   // MARK: - State
@@ -175,7 +191,7 @@ public final class Rebase {
   /// The rebase in progress on this replica's branch, if any.
   public static func inProgress(_ replica: Replica, time: @escaping () -> String) throws -> Rebase? {
     guard let state = try loadState(replica.eventlog) else { return nil }
-    return Rebase(replica: replica, state: state, time: time)
+    return try Rebase(replica: replica, state: state, time: time)
   }
 
   /// Refuses a command that moves the head (other than commit, amend and the rebase's own
@@ -187,45 +203,25 @@ public final class Rebase {
   public static func loadState(_ eventlog: Eventlog) throws -> RebaseState? {
     guard let text = try eventlog.meta(RebaseState.metaKey) else { return nil }
     do {
-      let decoder = JSONDecoder()
-      var state = try decoder.decode(RebaseState.self, from: Data(text.utf8))
-      if try eventlog.connection.tableExists(RebaseState.planTable, schema: eventlog.schemaName) {
-        state.steps = []
-        try eventlog.connection.prepare("SELECT step FROM \(eventlog.schemaName.quotedIdentifier).\(RebaseState.planTable) ORDER BY idx")
-          .forEachRow { row in state.steps.append(try decoder.decode(RebaseStep.self, from: Data(row.string(0).utf8))) }
-      } else if let plan = try eventlog.meta(RebaseState.planKey) {
-        state.steps = try decoder.decode([RebaseStep].self, from: Data(plan.utf8))
-      }
+      var state = try JSONDecoder().decode(RebaseState.self, from: Data(text.utf8))
+      state.stepCount = try RebasePlanTable(reading: eventlog).count
       return state
     } catch {
       throw RebaseError.invalidState("\(error)")
     }
   }
 
-  /// Saves the progress. The plan is saved once, at the start (`savePlan`): writing it
-  /// again with every step would make a long rebase quadratic.
+  /// Saves the progress. The plan is saved once, at the start (`RebasePlanTable`): writing
+  /// it again with every step would make a long rebase quadratic.
   private func saveState() throws {
-    var progress = state
-    progress.steps = []
-    let data = try JSONEncoder().encode(progress)
+    let data = try JSONEncoder().encode(state)
     try replica.eventlog.setMeta(RebaseState.metaKey, String(decoding: data, as: UTF8.self))
-  }
-
-  private func savePlan() throws {
-    let connection = replica.connection
-    try connection.execute("DROP TABLE IF EXISTS log.\(RebaseState.planTable)")
-    try connection.execute("CREATE TABLE log.\(RebaseState.planTable) (idx INTEGER PRIMARY KEY, step TEXT NOT NULL) STRICT")
-    let insert = try connection.prepare("INSERT INTO log.\(RebaseState.planTable) (idx, step) VALUES (?, ?)")
-    let encoder = JSONEncoder()
-    for (index, step) in state.steps.enumerated() {
-      try insert.execute([.integer(Int64(index)), .text(String(decoding: try encoder.encode(step), as: UTF8.self))])
-    }
   }
 
   private func clearState() throws {
     try replica.connection.cached("DELETE FROM log.lstore_meta WHERE key IN (?, ?)")
-      .execute([.text(RebaseState.metaKey), .text(RebaseState.planKey)])
-    try replica.connection.execute("DROP TABLE IF EXISTS log.\(RebaseState.planTable)")
+      .execute([.text(RebaseState.metaKey), .text(RebasePlanTable.legacyMetaKey)])
+    try RebasePlanTable.drop(on: replica.eventlog)
     try UpstreamCells.drop(on: replica.connection)
   }
 
@@ -255,20 +251,26 @@ public final class Rebase {
       ontoHead = base
       label = "the backend head"
     }
-    var units: [HistoryUnit] = []
-    try eventlog.forEachUnit(after: base, order: .ascending) { units.append($0); return true }
-    return RebasePreparation(onto: onto, ontoLabel: label, ontoHead: ontoHead, base: base, head: head, units: units,
+    var firstReplayed: SeqNum? = nil
+    try eventlog.forEach(after: base) { row in
+      firstReplayed = row.seqNum
+      return false
+    }
+    return RebasePreparation(onto: onto, ontoLabel: label, ontoHead: ontoHead, base: base, head: head,
+                             firstReplayed: firstReplayed, replayedEvents: try eventlog.count(after: base),
                              upstreamEvents: upstreamEvents)
   }
 
-  /// Starts a rebase: one transaction moves the head to the base (the branch's events go
-  /// into the reflog entry) and appends the new base's events.
-  public static func start(_ replica: Replica, store: Store?, preparation: RebasePreparation, steps: [RebaseStep],
+  /// Starts a rebase: one transaction writes the plan, moves the head to the base (the
+  /// branch's events go into the reflog entry) and appends the new base's events.
+  public static func start(_ replica: Replica, store: Store?, preparation: RebasePreparation, steps: RebaseSteps,
                            strategy: RebaseStrategy, kind: RebaseState.Kind = .rebase,
                            time: @escaping () -> String) throws -> Rebase {
     try refuseIfInProgress(replica.eventlog, branch: store?.branch ?? "this")
     let connection = replica.connection
     return try connection.inTransaction {
+      let plan = try RebasePlanTable.create(on: replica.eventlog)
+      try plan.write(steps, after: preparation.base, of: replica.eventlog)
       var upstreamThrough = preparation.base
       let move = try replica.moveHead(
         to: preparation.base,
@@ -296,9 +298,8 @@ public final class Rebase {
       let state = RebaseState(
         kind: kind, ontoLabel: preparation.ontoLabel, ontoHead: preparation.ontoHead, base: preparation.base,
         originalHead: preparation.head, startEntry: move.entry.id, upstreamThrough: upstreamThrough,
-        strategy: strategy, steps: steps, next: 0, stop: nil)
-      let rebase = Rebase(replica: replica, state: state, time: time)
-      try rebase.savePlan()
+        strategy: strategy, stepCount: plan.count, next: 0, stop: nil)
+      let rebase = try Rebase(replica: replica, state: state, time: time)
       try rebase.saveState()
       return rebase
     }
@@ -311,51 +312,54 @@ public final class Rebase {
   static func startPull(_ replica: Replica, entry: Int64, base: SeqNum, originalHead: SeqNum,
                         time: @escaping () -> String) throws -> Rebase {
     let commits = try replica.eventlog.savedCommits(entry: entry)
-    var steps: [RebaseStep] = []
+    let plan = try RebasePlanTable.create(on: replica.eventlog)
+    // The step being grown, written when the next one starts; an uncommitted run is one
+    // client's and session's consecutive events.
+    var step: RebaseStep? = nil
+    var runKey = ""
     var commitIndex = 0
     try replica.eventlog.forEachSavedEvent(entry: entry) { event, _ in
       guard event.seqNum > base else { return }
       while commitIndex < commits.count, commits[commitIndex].last < event.seqNum { commitIndex += 1 }
       let commit = commitIndex < commits.count && commits[commitIndex].contains(event.seqNum) ? commits[commitIndex] : nil
-      if var last = steps.last, last.commit?.id == commit?.id,
-         commit != nil || (last.text == event.clientId + "\u{0}" + event.sessionId) {
-        last.last = event.seqNum
-        steps[steps.count - 1] = last
+      let key = commit == nil ? event.clientId + "\u{0}" + event.sessionId : ""
+      if var current = step, current.commit?.id == commit?.id, commit != nil || runKey == key {
+        current.last = event.seqNum
+        step = current
         return
       }
+      if let step { try plan.append(step) }
       var template = commit.map(CommitTemplate.init)
       // The part of a commit before the divergence keeps its id; the moved part gets its own.
       if let commit, commit.first <= base { template?.id = Identifiers.commitID() }
-      steps.append(RebaseStep(verb: .pick, first: event.seqNum, last: event.seqNum, commit: template,
-                              text: commit == nil ? event.clientId + "\u{0}" + event.sessionId : nil))
+      step = RebaseStep(verb: .pick, first: event.seqNum, last: event.seqNum, commit: template)
+      runKey = key
     }
-    // The run key of an uncommitted step served only to group it.
-    for index in steps.indices where steps[index].commit == nil { steps[index].text = nil }
+    if let step { try plan.append(step) }
     let head = try replica.eventlog.head()
     let state = RebaseState(
       kind: .pull, ontoLabel: "the pulled events (e\(try replica.eventlog.backendHead()))", ontoHead: head, base: base,
-      originalHead: originalHead, startEntry: entry, upstreamThrough: base, strategy: .replay, steps: steps, next: 0,
-      stop: nil)
-    let rebase = Rebase(replica: replica, state: state, time: time)
-    try rebase.savePlan()
+      originalHead: originalHead, startEntry: entry, upstreamThrough: base, strategy: .replay, stepCount: plan.count,
+      next: 0, stop: nil)
+    let rebase = try Rebase(replica: replica, state: state, time: time)
     try rebase.saveState()
     return rebase
   }
 
   /// Plays the whole rebase inside a transaction that is rolled back: what it would do,
   /// every conflict and failure it would meet, nothing changed.
-  public static func dryRun(_ replica: Replica, store: Store?, preparation: RebasePreparation, steps: [RebaseStep],
+  public static func dryRun(_ replica: Replica, store: Store?, preparation: RebasePreparation, steps: RebaseSteps,
                             strategy: RebaseStrategy, time: @escaping () -> String) throws -> DryRunReport {
     let connection = replica.connection
     try connection.execute("BEGIN IMMEDIATE")
     defer { try? connection.execute("ROLLBACK") }
     let rebase = try start(replica, store: store, preparation: preparation, steps: steps, strategy: strategy, time: time)
     rebase.collecting = true
-    var report = DryRunReport(ontoLabel: preparation.ontoLabel, steps: steps.count)
+    var report = DryRunReport(ontoLabel: preparation.ontoLabel, steps: rebase.state.stepCount)
     report.strategy = strategy
-    while rebase.state.next < rebase.state.steps.count {
+    while rebase.state.next < rebase.state.stepCount {
       let index = rebase.state.next
-      let step = rebase.state.steps[index]
+      let step = try rebase.plan.step(at: index)
       if step.verb == .exec {
         report.execSkipped.append(step.text ?? "")
         rebase.state.next += 1
@@ -391,9 +395,9 @@ public final class Rebase {
     let inMemory = try keepStepJournalsInMemory()
     defer { if inMemory { try? replica.connection.execute("PRAGMA temp_store = DEFAULT") } }
     return try replica.connection.inTransaction { () throws -> RebaseOutcome in
-      while state.next < state.steps.count {
+      while state.next < state.stepCount {
         let index = state.next
-        let step = state.steps[index]
+        let step = try plan.step(at: index)
         if step.verb == .exec {
           state.runningExec = index
           state.next = index + 1
@@ -423,7 +427,8 @@ public final class Rebase {
     guard !replica.connection.isInTransaction else { return false }
     let count = try replica.connection.cached(
       "SELECT count(*) FROM log.lstore_reflog_event WHERE entry = ? AND (seqNumGlobal, seqNumClient) BETWEEN (?, ?) AND (?, ?)")
-    for step in state.steps[min(state.next, state.steps.count)...] {
+    for index in min(state.next, state.stepCount)..<state.stepCount {
+      let step = try plan.step(at: index)
       guard let first = step.first, let last = step.last else { continue }
       let events = try count.first([.integer(state.startEntry), .integer(first.global), .integer(first.client),
                                     .integer(last.global), .integer(last.client)]) { $0.int64(0) } ?? 0
@@ -440,7 +445,7 @@ public final class Rebase {
   /// Reports how the exec step the last `run()` asked for went.
   public func execFinished(status: Int32) throws -> RebaseOutcome {
     guard state.stop == nil, let index = state.runningExec else { throw RebaseError.notInProgress }
-    let command = state.steps[index].text ?? ""
+    let command = try plan.step(at: index).text ?? ""
     try replica.connection.inTransaction {
       state.runningExec = nil
       if status != 0 {
@@ -480,7 +485,7 @@ public final class Rebase {
     guard let stop = state.stop else { return try run() }
     try replica.connection.inTransaction {
       if stop.reason == .conflict || stop.reason == .failure {
-        let step = state.steps[stop.step]
+        let step = try plan.step(at: stop.step)
         if let first = step.first { state.droppedEvents.append(first) }
         state.next = stop.step + 1
       }
@@ -545,7 +550,7 @@ public final class Rebase {
   }
 
   private func applyStep(_ index: Int, force: Bool, excluded: Set<SeqNum>) throws {
-    let step = state.steps[index]
+    let step = try plan.step(at: index)
     guard let first = step.first, let last = step.last else { return }
     let eventlog = replica.eventlog
     let connection = replica.connection

@@ -27,6 +27,11 @@ public struct RebaseStep: Codable, Equatable, Sendable {
     self.text = text
   }
 
+  /// The default plan's step for a history unit: pick it, with its commit.
+  static func pick(_ unit: HistoryUnit) -> RebaseStep {
+    RebaseStep(verb: .pick, first: unit.first, last: unit.last, commit: unit.commit.map(CommitTemplate.init))
+  }
+
   /// How the step reads in a plan and in messages.
   public var reference: String {
     if let commit { return commit.id }
@@ -57,10 +62,9 @@ public struct CommitTemplate: Codable, Equatable, Sendable {
 /// A rebase plan in git's todo-list form: `pick <commit> <message>` per commit, oldest
 /// first, `#` comments. A script that edits git's todo list edits this one.
 public enum RebasePlan {
-  /// The default plan: pick every unit, oldest first.
-  public static func steps(for units: [HistoryUnit]) -> [RebaseStep] {
-    units.map { RebaseStep(verb: .pick, first: $0.first, last: $0.last, commit: $0.commit.map(CommitTemplate.init)) }
-  }
+  /// The default plan: pick every unit, oldest first (what `RebaseSteps.pickEvery` writes
+  /// without holding the units).
+  public static func steps(for units: [HistoryUnit]) -> [RebaseStep] { units.map(RebaseStep.pick) }
 
   public static func render(_ units: [HistoryUnit], header: String) -> String {
     var lines = units.map { "pick \($0.reference) \($0.summary)" }

@@ -38,8 +38,8 @@ extension Replica {
     if commit.first.isPending(backendHead: try eventlog.backendHead()) {
       let base = try eventlog.lastEvent(before: commit.first) ?? .root
       let preparation = try Rebase.prepare(self, store: store, onto: .point(base))
-      let steps = RebasePlan.steps(for: preparation.units.filter { $0.commit?.id != commit.id })
-      let rebase = try Rebase.start(self, store: store, preparation: preparation, steps: steps, strategy: .replay,
+      let rebase = try Rebase.start(self, store: store, preparation: preparation,
+                                    steps: .pickEvery(droppingCommit: commit.id), strategy: .replay,
                                     time: time)
       return .dropped(rebase, try rebase.run())
     }
