@@ -100,6 +100,41 @@ final class VersionControlBugTests: XCTestCase {
     XCTAssertNotEqual(revert.status, 64, "the advised command exists: \(revert)")
   }
 
+  /// A pull plans with LiveStore's merge, which needs the unpushed events to chain. Over a
+  /// damaged chain it stops before changing anything, exit 65, and its advice (fsck shows it,
+  /// repair re-links it, pull again) works when followed.
+  func testAPullOverABrokenPendingChainStopsAndItsAdviceWorks() throws {
+    let sandbox = try Sandbox()
+    _ = try VCStore(sandbox: sandbox, directory: "backend", clientId: "backend")
+    let other = try VCStore(sandbox: sandbox, directory: "other", clientId: "other")
+    try other.ok("remote", "add", "origin", "../backend")
+    try other.create("o1", "theirs")
+    try other.create("o2", "theirs too")
+    try other.ok("push")
+    let store = try VCStore(sandbox: sandbox, directory: "work")
+    try store.ok("remote", "add", "origin", "../backend")
+    try store.create("t1", "mine")
+    try store.ok("commit", "uiStateSet", #"{"value":{"filter":"active"}}"#, "-m", "filter")
+    try store.create("t2", "mine too")
+    XCTAssertEqual(try store.events().count, 3)
+    let damage = try sandbox.start("/usr/bin/env", ["sqlite3", store.eventlogPath()],
+                                   stdin: "UPDATE eventlog SET parentSeqNumGlobal = 0 WHERE seqNumClient = 1;\n").wait()
+    XCTAssertEqual(damage.status, 0, "\(damage)")
+    let before = try store.dump()
+
+    let pull = try store.run("pull")
+    XCTAssertEqual(pull.status, 65, "\(pull)")
+    XCTAssertTrue(pull.stderr.contains("the unpushed events do not form a chain"), pull.stderr)
+    XCTAssertTrue(pull.stderr.contains("'lstore repair'"), pull.stderr)
+    XCTAssertEqual(try store.dump(), before, "the store is unchanged")
+
+    XCTAssertNotEqual(try store.run("fsck").status, 0, "fsck shows the damage")
+    try store.ok("repair")
+    try store.ok("pull")
+    XCTAssertEqual(try store.todos().map { String($0.prefix(2)) }, ["o1", "o2", "t1", "t2"])
+    try store.ok("fsck")
+  }
+
   /// A command refused because a rebase is in progress exits 1, not 2.
   func testCommandsRefusedDuringARebaseExit2() throws {
     let store = try VCStore()

@@ -29,11 +29,12 @@ import XCTest
 ///   after is covered as the §6.4 worked example);
 /// - the upstream-rebase and local-push cases: those payloads never come from a backend.
 ///
-/// Known disagreement, deliberately not tested here: when a client-only pending event sits
-/// before the first pending synced event that differs (pending [e0+1 uiStateSet, e1 mine],
-/// incoming [e1 theirs]), LiveStore's divergence index lands on the client-only event and
-/// rolls it back and renumbers it too (e0+1 → e1+1, e1 → e2); `PullIntegration` leaves it at
-/// e0+1 and moves only e1 → e2. See `SyncState.divergenceIndex`.
+/// One known disagreement: when a client-only pending event sits before the first pending
+/// synced event that differs (pending [e0+1 uiStateSet, e1 mine], incoming [e1 theirs]),
+/// LiveStore's divergence index lands on the client-only event and rolls it back and
+/// renumbers it too (e0+1 → e1+1, e1 → e2); a pull leaves it at e0+1 and moves only e1 → e2.
+/// A pull executes `SyncState.merge` with `DivergenceRule.firstDifference`; the cases where
+/// the two rules differ are checked against that rule at the end of this file.
 final class PullIntegrationMergeTests: SyncStoresTestCase {
   // MARK: Building stores (makeStore comes from SyncStoresTestCase)
 
@@ -126,10 +127,7 @@ final class PullIntegrationMergeTests: SyncStoresTestCase {
   func incoming(_ replica: Replica, _ backend: SyncTransport) async throws -> [SyncEvent] {
     var events: [SyncEvent] = []
     try await backend.pull(after: try replica.eventlog.backendHead()) { page in
-      events += page.events.map {
-        SyncEvent(seqNum: SeqNum(global: $0.seqNum), parentSeqNum: SeqNum(global: $0.parentSeqNum), name: $0.name,
-                  argsJSON: $0.argsJSON, clientId: $0.clientId, sessionId: $0.sessionId, clientOnly: false)
-      }
+      events += page.events.map(SyncEvent.init)
     }
     return events
   }
@@ -146,12 +144,12 @@ final class PullIntegrationMergeTests: SyncStoresTestCase {
 
   /// Predicts with `SyncState.merge`, pulls, and checks the store against the prediction.
   /// Returns both so each test can also pin the case's specifics.
-  func pullAndCompare(_ replica: Replica, _ backend: LocalStoreTransport,
+  func pullAndCompare(_ replica: Replica, _ backend: LocalStoreTransport, rule: SyncState.DivergenceRule = .liveStore,
                       file: StaticString = #filePath, line testLine: UInt = #line) async throws -> Outcome {
     let before = try eventlog(replica)
     let state = try syncState(of: replica)
     let merge = try state.merge(.upstreamAdvance(newEvents: try await incoming(replica, backend)),
-                                ignoreClientEvents: true)
+                                ignoreClientEvents: true, divergence: rule)
     let predicted: [LogLine]
     let predictedState: SyncState
     let predictedRenumbering: [(SeqNum, SeqNum)]
@@ -315,10 +313,7 @@ final class PullIntegrationMergeTests: SyncStoresTestCase {
   func assertRefused(_ replica: Replica, page: [RemoteEvent], file: StaticString = #filePath,
                      line testLine: UInt = #line) async throws {
     let state = try syncState(of: replica)
-    let newEvents = page.map {
-      SyncEvent(seqNum: SeqNum(global: $0.seqNum), parentSeqNum: SeqNum(global: $0.parentSeqNum), name: $0.name,
-                argsJSON: $0.argsJSON, clientId: $0.clientId, sessionId: $0.sessionId, clientOnly: false)
-    }
+    let newEvents = page.map(SyncEvent.init)
     let merge = try state.merge(.upstreamAdvance(newEvents: newEvents), ignoreClientEvents: true)
     guard case .unexpectedError = merge else {
       return XCTFail("the prediction should be unexpected-error, got \(merge)", file: file, line: testLine)
@@ -429,5 +424,50 @@ final class PullIntegrationMergeTests: SyncStoresTestCase {
     XCTAssertEqual(confirmed.map(\.seqNum.description), ["e1"])
     XCTAssertEqual(newEvents.map { "\($0.seqNum) \($0.clientId)" }, ["e2 O"])
     XCTAssertEqual(try seqNums(local), ["e1", "e2"])
+  }
+
+  // MARK: where lstore's pull deliberately differs from LiveStore's code
+
+  /// pending [e0+1 uiStateSet, e1 mine], incoming [e1 theirs]: the client-only event stays at
+  /// e0+1, only e1 moves (LiveStore's code would move both).
+  func testAClientOnlyEventBeforeTheDifferenceStaysWhereItIs() async throws {
+    let (local, backend) = try makeLocalAndBackend()
+    try commitLocally(local, [uiStateSet("active"), created("mine")])
+    try await pushOtherEventToBackend("theirs", global: 1, backend)
+
+    let liveStore = try syncState(of: local).merge(
+      .upstreamAdvance(newEvents: try await incoming(local, backend)), ignoreClientEvents: true)
+    guard case .rebase(_, _, let liveStoreRollback) = liveStore else { return XCTFail("\(liveStore)") }
+    XCTAssertEqual(liveStoreRollback.map(\.seqNum.description), ["e0+1", "e1"], "LiveStore's code undoes both")
+
+    let outcome = try await pullAndCompare(local, backend, rule: .firstDifference)
+    guard case .rebase(_, _, let rollback) = outcome.merge else { return XCTFail("\(outcome.merge)") }
+    XCTAssertEqual(rollback.map(\.seqNum.description), ["e1"])
+    XCTAssertEqual(try seqNums(local), ["e0+1", "e1", "e2"])
+    XCTAssertEqual(outcome.pull.renumbered.map { "\($0.0)→\($0.1)" }, ["e1→e2"])
+  }
+
+  /// pending [e0+1 uiStateSet, e1 mine, e2 mine] with e1 already on the backend, incoming
+  /// [e1 mine, e2 theirs]: LiveStore's index lands on e1, which the same page confirms, and
+  /// its plan applies e1 again as a new event as well as rebasing it (e1 twice). The pull
+  /// confirms e1 and moves only e2.
+  func testTheDifferenceAfterAConfirmationNeverUndoesTheConfirmedEvent() async throws {
+    let (local, backend) = try makeLocalAndBackend()
+    try commitLocally(local, [uiStateSet("active"), created("a"), created("b")])
+    try await pushOwnEventToBackend(local, global: 1, backend)
+    try await pushOtherEventToBackend("theirs", global: 2, backend)
+
+    let liveStore = try syncState(of: local).merge(
+      .upstreamAdvance(newEvents: try await incoming(local, backend)), ignoreClientEvents: true)
+    guard case .rebase(_, let liveStoreNew, let liveStoreRollback) = liveStore else { return XCTFail("\(liveStore)") }
+    XCTAssertEqual(liveStoreRollback.map(\.seqNum.description), ["e1", "e2"])
+    XCTAssertEqual(liveStoreNew.filter { $0.argsJSON.contains(#""a""#) }.count, 2, "LiveStore's plan has e1's event twice")
+
+    let outcome = try await pullAndCompare(local, backend, rule: .firstDifference)
+    guard case .rebase(_, _, let rollback) = outcome.merge else { return XCTFail("\(outcome.merge)") }
+    XCTAssertEqual(rollback.map(\.seqNum.description), ["e2"])
+    XCTAssertEqual(try seqNums(local), ["e0+1", "e1", "e2", "e3"])
+    XCTAssertEqual(outcome.pull.confirmed, 1)
+    XCTAssertEqual(outcome.pull.renumbered.map { "\($0.0)→\($0.1)" }, ["e2→e3"])
   }
 }

@@ -61,11 +61,10 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case let error as SyncError:
       switch error {
       case .pushRejected: return (.pushRejected, error.description)
-      case .rebaseFailed: return (.conflict, error.description)
       case .cannotRollBack, .outOfOrder, .remoteBehind: return (.failure, error.description)
       case .branchDiverged: return (.refused, error.description)
-      case .unknownPendingEvent: return (.conflict, error.description)
-      case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent: return (.invalidInput, error.description)
+      case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent, .brokenPendingChain:
+        return (.invalidInput, error.description)
       }
     case let error as RebaseError:
       switch error {

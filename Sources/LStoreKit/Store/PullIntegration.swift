@@ -77,34 +77,71 @@ public final class PullIntegration {
   /// The cursor to pull after: the backend head as this store knows it.
   public var cursor: Int64 { backendHead }
 
-  /// Applies one page of pulled events, in order.
+  /// Applies one page of pulled events, in order. Until the pull diverges, `SyncState.merge`
+  /// decides what the page does (the pending events it meets are read for it, one page's
+  /// worth); this executes it: confirmations, the undoing of pending events from the first
+  /// difference on, and the new events.
   public func apply(_ events: [RemoteEvent]) throws {
+    // Stricter than LiveStore's merge, which lets equal or skipped numbers through: a page
+    // continues the backend head exactly.
+    var head = backendHead
     for event in events {
-      guard event.seqNum == backendHead + 1, event.parentSeqNum == backendHead else {
-        throw SyncError.outOfOrder(expected: backendHead + 1, got: event.seqNum)
+      guard event.seqNum == head + 1, event.parentSeqNum == head else {
+        throw SyncError.outOfOrder(expected: head + 1, got: event.seqNum)
       }
-      // The pending synced event a pulled event meets is the one at its number: pending
-      // synced events are numbered right after the backend head.
-      if !diverged, pendingCount > 0, let local = try replica.eventlog.event(at: SeqNum(global: event.seqNum)) {
-        if event.isEncoded(like: local) {
-          try replica.connection.cached("UPDATE log.eventlog SET syncMetadataJson = ? WHERE seqNumGlobal = ? AND seqNumClient = 0")
-            .execute([.text(event.syncMetadataJSON), .integer(event.seqNum)])
-          backendHead = event.seqNum
-          result.confirmed += 1
-          result.pulled += 1
-          continue
-        }
-        // Divergence: roll back the pending events from here on (client-only events before
-        // this point stay where they are).
+      head = event.seqNum
+    }
+    guard let last = events.last else { return }
+    var firstNew = 0
+    if !diverged, pendingCount > 0 {
+      let boundary = SeqNum.confirmedBoundary(backendHead: backendHead)
+      var pending: [SyncEvent] = []
+      try replica.eventlog.forEach(after: boundary, through: SeqNum(global: last.seqNum)) { row in
+        pending.append(SyncEvent(row.record))
+        return true
+      }
+      let state = SyncState(pending: pending, upstreamHead: boundary, localHead: pending.last?.seqNum ?? boundary)
+      let plan: SyncState.MergeResult
+      do {
+        plan = try state.merge(.upstreamAdvance(newEvents: events.map(SyncEvent.init)), ignoreClientEvents: true,
+                               divergence: .firstDifference)
+      } catch {
+        throw SyncError.brokenPendingChain(error.message)
+      }
+      switch plan {
+      case .advance(_, let newEvents, _):
+        firstNew = events.count - newEvents.count
+        try confirm(events[..<firstNew])
+      case .rebase(_, let newEvents, let rollbackEvents):
+        firstNew = events.count - (newEvents.count - rollbackEvents.count)
+        try confirm(events[..<firstNew])
+        // Undo the pending events from the first difference on (client-only events before
+        // it stay where they are).
         diverged = true
         let base = max(SeqNum.confirmedBoundary(backendHead: backendHead),
-                       try replica.eventlog.lastEvent(before: local.seqNum) ?? .root)
+                       try replica.eventlog.lastEvent(before: rollbackEvents[0].seqNum) ?? .root)
         divergenceBase = base
         try replica.cutCommits(after: base)
         try replica.replayer.rollBack(after: base)
+      case .reject, .unexpectedError:
+        // The page was checked above to continue the head, which is all these stand for.
+        throw SyncError.outOfOrder(expected: backendHead + 1, got: events[0].seqNum)
       }
+    }
+    for event in events[firstNew...] {
       try applyRemote(event)
       backendHead = event.seqNum
+      result.pulled += 1
+    }
+  }
+
+  /// Records that the backend has these pending events: their sync metadata, and the head.
+  private func confirm(_ events: ArraySlice<RemoteEvent>) throws {
+    for event in events {
+      try replica.connection.cached("UPDATE log.eventlog SET syncMetadataJson = ? WHERE seqNumGlobal = ? AND seqNumClient = 0")
+        .execute([.text(event.syncMetadataJSON), .integer(event.seqNum)])
+      backendHead = event.seqNum
+      result.confirmed += 1
       result.pulled += 1
     }
   }

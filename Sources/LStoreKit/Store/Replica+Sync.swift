@@ -48,10 +48,10 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case pushRejected(reason: String, backendHead: Int64?)
   case cannotRollBack(SeqNum, String)
   case unknownRemoteEvent(seqNum: Int64, name: String)
-  case unknownPendingEvent(SeqNum, name: String)
   case clientOnlyRemoteEvent(seqNum: Int64, name: String)
   case invalidRemoteEvent(seqNum: Int64, name: String, reason: String)
-  case rebaseFailed(original: SeqNum, rebased: SeqNum, name: String, reason: String)
+  /// The pending events do not chain as LiveStore numbers them (a damaged eventlog).
+  case brokenPendingChain(String)
   case outOfOrder(expected: Int64, got: Int64)
   case remoteBehind(local: Int64, remote: Int64)
   case branchDiverged(seqNum: Int64)
@@ -64,14 +64,12 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
       return "cannot roll back pending event \(seqNum) for the rebase: \(reason)"
     case .unknownRemoteEvent(let seqNum, let name):
       return "pulled event e\(seqNum) is '\(name)', which the schema does not define; update the schema file and pull again"
-    case .unknownPendingEvent(let seqNum, let name):
-      return "rebase stopped: pending event \(seqNum) is '\(name)', which the schema no longer defines; the store is unchanged (add the event back to the schema, then pull again)"
     case .clientOnlyRemoteEvent(let seqNum, let name):
       return "the remote sent e\(seqNum) '\(name)', which the schema defines as client-only: client-only events are never synced, so it is refused"
     case .invalidRemoteEvent(let seqNum, let name, let reason):
       return "pulled event e\(seqNum) \(name) does not match the schema: \(reason)"
-    case .rebaseFailed(let original, let rebased, let name, let reason):
-      return "rebase stopped: pending event \(original) \(name) (would become \(rebased)) fails on top of the pulled events: \(reason); the store is unchanged. Resolve by fixing the schema's materializer, or drop the event (export, edit, re-import), then pull again"
+    case .brokenPendingChain(let detail):
+      return "the unpushed events do not form a chain (\(detail)), so the pull cannot tell which of them the remote has; the store is unchanged. 'lstore fsck' shows the damage and 'lstore repair' re-links them; then pull again"
     case .outOfOrder(let expected, let got):
       return "the remote sent e\(got) where e\(expected) was expected"
     case .branchDiverged(let seqNum):

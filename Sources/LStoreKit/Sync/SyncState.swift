@@ -1,11 +1,11 @@
-/// A model of LiveStore 0.3.1's sync state and its `merge` (format spec §6.3–6.4), kept pure
-/// and value-typed so the rebase rules can be checked case by case without a store, and so
-/// `PullIntegration`, which applies the same rules to a real eventlog, has an oracle to be
-/// compared against.
+/// LiveStore 0.3.1's sync state and its `merge` (format spec §6.3–6.4), pure and value-typed:
+/// the rules, checked case by case against LiveStore's own suite without a store, and the plan
+/// `PullIntegration` executes on a real eventlog, one pulled page at a time (which pulled
+/// events confirm pending ones, where pending events are undone, which pulled events are new).
 ///
-/// It follows LiveStore's code, not its intent, where the two differ (see
-/// `divergenceIndex(existing:incoming:ignoreClientEvents:)`): the point is to predict what a
-/// LiveStore client does with the same inputs.
+/// By default it follows LiveStore's code, not its intent, where the two differ
+/// (`DivergenceRule.liveStore`), to predict what a LiveStore client does with the same
+/// inputs; a pull asks for `.firstDifference`, the spec's prose.
 public struct SyncState: Equatable, Sendable {
   /// Events this node has but its upstream has not acknowledged, oldest first. Client-only
   /// events stay here until a synced event after them is confirmed, since they never go
@@ -49,6 +49,20 @@ public struct SyncState: Equatable, Sendable {
     case unexpectedError(String)
   }
 
+  /// Where an upstream advance that meets a different event starts undoing pending events,
+  /// when client-only pending events come before that difference (format spec §6.4).
+  public enum DivergenceRule: Sendable {
+    /// LiveStore's code (0.3.1, and still 0.4): the index found among the synced events is
+    /// read in the list with the client-only events, so it lands that many events too early,
+    /// and those events are undone and renumbered too; with client-only events between
+    /// confirmed ones it can even land on a confirmed event. What `SyncState` predicts by
+    /// default, to match a LiveStore client case by case.
+    case liveStore
+    /// The spec's prose, and what `lstore pull` executes (`PullIntegration`): undoing starts at
+    /// the first synced event that differs; client-only events before it stay where they are.
+    case firstDifference
+  }
+
   /// Raised when a state breaks the chain rules LiveStore treats as "should never happen"
   /// (it throws there too): a bug in whoever built the state, not a condition to handle.
   public struct InvariantViolation: Error, Equatable, Sendable, CustomStringConvertible {
@@ -63,11 +77,12 @@ public struct SyncState: Equatable, Sendable {
   /// `ignoreClientEvents` is what a leader sets when the payload comes from a sync backend:
   /// backends never see client-only events, so pending client-only events must not count as
   /// a mismatch.
-  public func merge(_ payload: Payload, ignoreClientEvents: Bool = false) throws(InvariantViolation) -> MergeResult {
+  public func merge(_ payload: Payload, ignoreClientEvents: Bool = false,
+                    divergence rule: DivergenceRule = .liveStore) throws(InvariantViolation) -> MergeResult {
     try Self.checkChain(self)
     // LiveStore also checks strict ordering of every payload here but discards the outcome,
     // so an unordered local push or rebase payload is merged anyway.
-    let result = mergeUnchecked(payload, ignoreClientEvents: ignoreClientEvents)
+    let result = mergeUnchecked(payload, ignoreClientEvents: ignoreClientEvents, rule: rule)
     switch result {
     case .advance(let newState, _, _), .rebase(let newState, _, _):
       try checkTransition(to: newState)
@@ -77,7 +92,7 @@ public struct SyncState: Equatable, Sendable {
     return result
   }
 
-  private func mergeUnchecked(_ payload: Payload, ignoreClientEvents: Bool) -> MergeResult {
+  private func mergeUnchecked(_ payload: Payload, ignoreClientEvents: Bool, rule: DivergenceRule) -> MergeResult {
     switch payload {
     case .upstreamRebase(let rollbackEvents, let newEvents):
       // Every pending event sits on top of what the upstream undid, so all of them go.
@@ -102,24 +117,36 @@ public struct SyncState: Equatable, Sendable {
       }
       let newUpstreamHead = last.seqNum
 
-      let divergence = Self.divergenceIndex(existing: pending, incoming: incoming,
-                                            ignoreClientEvents: ignoreClientEvents)
-      guard let divergence else {
+      let compared = ignoreClientEvents ? pending.filter { !$0.clientOnly } : pending
+      guard let difference = Self.divergenceIndex(existing: compared, incoming: incoming, ignoreClientEvents: false) else {
         return advance(with: incoming, newUpstreamHead: newUpstreamHead, ignoreClientEvents: ignoreClientEvents)
       }
-
-      let rolledBack = Array(pending[divergence...])
-      let rebased = Self.renumber(rolledBack, after: newUpstreamHead)
-      // Which incoming events are new is asked the other way round; with client events
-      // ignored only the incoming side is filtered, which is what LiveStore does. An
-      // incoming list that agrees with all of pending cannot reach here, but should it,
-      // LiveStore's `slice(-1)` would keep only the last incoming event.
-      let firstNew = Self.divergenceIndex(existing: incoming, incoming: pending,
-                                          ignoreClientEvents: ignoreClientEvents) ?? (incoming.count - 1)
-      return .rebase(
-        newState: SyncState(pending: rebased, upstreamHead: newUpstreamHead, localHead: rebased.last!.seqNum),
-        newEvents: Array(incoming[firstNew...]) + rebased,
-        rollbackEvents: rolledBack)
+      switch rule {
+      case .liveStore:
+        // The index among the synced events, read in the list with the client-only ones.
+        let rolledBack = Array(pending[difference...])
+        let rebased = Self.renumber(rolledBack, after: newUpstreamHead)
+        // Which incoming events are new is asked the other way round; with client events
+        // ignored only the incoming side is filtered, which is what LiveStore does. An
+        // incoming list that agrees with all of pending cannot reach here, but should it,
+        // LiveStore's `slice(-1)` would keep only the last incoming event.
+        let firstNew = Self.divergenceIndex(existing: incoming, incoming: pending,
+                                            ignoreClientEvents: ignoreClientEvents) ?? (incoming.count - 1)
+        return .rebase(
+          newState: SyncState(pending: rebased, upstreamHead: newUpstreamHead, localHead: rebased.last!.seqNum),
+          newEvents: Array(incoming[firstNew...]) + rebased,
+          rollbackEvents: rolledBack)
+      case .firstDifference:
+        let divergence = pending.firstIndex { $0.seqNum == compared[difference].seqNum }!
+        let rolledBack = Array(pending[divergence...])
+        let rebased = Self.renumber(rolledBack, after: newUpstreamHead)
+        // Client-only events after the last confirmed event stay pending, where they are.
+        let kept = Array(pending[..<divergence].reversed().prefix { $0.clientOnly }.reversed())
+        return .rebase(
+          newState: SyncState(pending: kept + rebased, upstreamHead: newUpstreamHead, localHead: rebased.last!.seqNum),
+          newEvents: Array(incoming[difference...]) + rebased,
+          rollbackEvents: rolledBack)
+      }
 
     case .localPush(let newEvents):
       guard let first = newEvents.first, let last = newEvents.last else {
@@ -176,8 +203,8 @@ public struct SyncState: Equatable, Sendable {
   /// comparison. LiveStore (0.3.1, and still 0.4) then maps the position back by reading the
   /// *unfiltered* array at the *filtered* index, so when client-only events precede the
   /// mismatch the result points that many events too early and those client-only events are
-  /// rolled back and renumbered too. Reproduced deliberately; lstore's `PullIntegration`
-  /// instead keeps them in place (the behaviour the spec's prose describes).
+  /// rolled back and renumbered too (`DivergenceRule.liveStore`, and how the new incoming
+  /// events are found under it).
   static func divergenceIndex(existing: [SyncEvent], incoming: [SyncEvent], ignoreClientEvents: Bool) -> Int? {
     if ignoreClientEvents {
       let synced = existing.filter { !$0.clientOnly }
@@ -278,4 +305,19 @@ public struct SyncEvent: Equatable, Sendable, CustomStringConvertible {
   }
 
   public var description: String { "\(seqNum) (parent \(parentSeqNum)) \(name) \(argsJSON)" }
+}
+
+extension SyncEvent {
+  /// An eventlog's event as the merge sees it (its kind from its number: client-only events
+  /// hang off a global number, `client > 0`).
+  public init(_ record: EventRecord) {
+    self.init(seqNum: record.seqNum, parentSeqNum: record.parentSeqNum, name: record.name, argsJSON: record.argsJSON,
+              clientId: record.clientId, sessionId: record.sessionId, clientOnly: record.seqNum.isClientOnly)
+  }
+
+  /// A pulled event as the merge sees it: a backend only holds synced events.
+  public init(_ remote: RemoteEvent) {
+    self.init(seqNum: SeqNum(global: remote.seqNum), parentSeqNum: SeqNum(global: remote.parentSeqNum), name: remote.name,
+              argsJSON: remote.argsJSON, clientId: remote.clientId, sessionId: remote.sessionId, clientOnly: false)
+  }
 }
