@@ -21,7 +21,8 @@ struct DiffCommand: ParsableCommand {
       columns that changed.
 
       Exit status 0 (also when rows differ), 66 for an unknown revision or table, 64 for a \
-      malformed revision, 65 when the eventlog does not replay with the schema.
+      malformed revision, 65 when the eventlog does not replay with the schema. Ctrl-C \
+      (130) or SIGTERM (143) removes the scratch states before lstore exits.
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -52,6 +53,7 @@ struct DiffCommand: ParsableCommand {
       if from.isEmpty { from = "HEAD" }
       if to.isEmpty { to = "HEAD" }
     }
+    InterruptNotice.removeScratchOnSignal("lstore: error: interrupted; diff changes nothing\n")
     let diff = try StateDiff.open(
       resolver: RevisionResolver(eventlog: eventlog, store: store),
       eventlogPath: store?.eventlogPath ?? global.resolve(global.eventlog ?? ""), schema: loaded,

@@ -25,7 +25,7 @@ public final class StateDiff {
   public let to: SeqNum
   /// The tables compared: every table of the schema, or the one asked for.
   public let tables: [TableDefinition]
-  private let directory: String
+  private let scratch: ScratchDirectory
   private var connection: Connection?
 
   /// Replays the eventlog into two scratch states, through `from` and through `to`
@@ -42,8 +42,8 @@ public final class StateDiff {
     } else {
       tables = schema.tables
     }
-    let directory = NSTemporaryDirectory() + "lstore-diff-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let scratch = try ScratchDirectory(purpose: "diff")
+    let directory = scratch.path
     do {
       func point(_ text: String) throws -> (SeqNum, String) {
         switch try resolver.resolve(text) {
@@ -63,18 +63,18 @@ public final class StateDiff {
       _ = try Rematerializer.rebuild(eventlogPath: toLog, statePath: newPath, schema: schema, until: toPoint, updatedAt: now)
       let connection = try Connection(path: newPath, mode: .readOnly)
       try connection.attach(path: oldPath, as: "old")
-      return StateDiff(from: fromPoint, to: toPoint, tables: tables, directory: directory, connection: connection)
+      return StateDiff(from: fromPoint, to: toPoint, tables: tables, scratch: scratch, connection: connection)
     } catch {
-      try? FileManager.default.removeItem(atPath: directory)
+      scratch.remove()
       throw error
     }
   }
 
-  private init(from: SeqNum, to: SeqNum, tables: [TableDefinition], directory: String, connection: Connection) {
+  private init(from: SeqNum, to: SeqNum, tables: [TableDefinition], scratch: ScratchDirectory, connection: Connection) {
     self.from = from
     self.to = to
     self.tables = tables
-    self.directory = directory
+    self.scratch = scratch
     self.connection = connection
   }
 
@@ -83,7 +83,7 @@ public final class StateDiff {
   /// Closes the scratch states and removes them.
   public func close() {
     connection = nil
-    try? FileManager.default.removeItem(atPath: directory)
+    scratch.remove()
   }
 
   private func liveConnection() throws -> Connection {
