@@ -20,7 +20,8 @@ struct BlameCommand: ParsableCommand {
 
       Exit status 0; 66 for an unknown table or a row that is not there at the head; 64 for a \
       table without a primary key or a number of key values other than its key's columns; \
-      65 when the eventlog does not replay.
+      65 when the eventlog does not replay. Ctrl-C (130) or SIGTERM (143) removes the \
+      scratch state before lstore exits.
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -42,6 +43,7 @@ struct BlameCommand: ParsableCommand {
     let global = root.global
     let (eventlog, store) = try global.openEventlogForReading()
     let loaded = try global.replaySchema(schema, store: store)
+    InterruptNotice.removeScratchOnSignal("lstore: error: interrupted; blame changes nothing\n")
     let blame = try RowBlame.compute(eventlog: eventlog, eventlogPath: store?.eventlogPath ?? global.resolve(global.eventlog ?? ""),
                                      schema: loaded, table: table, key: key, now: Clock.now())
     let out = global.stdout

@@ -21,7 +21,8 @@ struct DiffCommand: ParsableCommand {
       columns that changed.
 
       Exit status 0 (also when rows differ), 66 for an unknown revision or table, 64 for a \
-      malformed revision, 65 when the eventlog does not replay with the schema.
+      malformed revision, 65 when the eventlog does not replay with the schema. Ctrl-C \
+      (130) or SIGTERM (143) removes the scratch states before lstore exits.
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -52,23 +53,44 @@ struct DiffCommand: ParsableCommand {
       if from.isEmpty { from = "HEAD" }
       if to.isEmpty { to = "HEAD" }
     }
-    let diff = try StateDiff.compute(
+    InterruptNotice.removeScratchOnSignal("lstore: error: interrupted; diff changes nothing\n")
+    let diff = try StateDiff.open(
       resolver: RevisionResolver(eventlog: eventlog, store: store),
       eventlogPath: store?.eventlogPath ?? global.resolve(global.eventlog ?? ""), schema: loaded,
       from: from, to: to, table: table, now: Clock.now())
+    defer { diff.close() }
+    // Row by row as the comparison yields them: nothing of the difference is held.
     let out = global.stdout
     for table in diff.tables {
       if json {
-        let line = JSONObject([
-          ("table", .string(table.table)), ("added", .array(table.added.map { table.rowJSON($0) })),
-          ("removed", .array(table.removed.map { table.rowJSON($0) })),
-          ("changed", .array(table.changed.map { table.changeJSON(old: $0.old, new: $0.new) })),
-        ])
-        out.line(JSONValue.object(line).compactText)
+        let shape = TableDiff(table)
+        out.write("{\"table\":\(JSONValue.string(table.name).compactText)")
+        for kind in RowDifference.Kind.allCases {
+          out.write(",\(JSONValue.string(Self.jsonKey(kind)).compactText):[")
+          var first = true
+          try diff.forEachDifference(kind, of: table) { difference in
+            out.write((first ? "" : ",") + TableDiffText.json(difference, of: shape).compactText)
+            first = false
+          }
+          out.write("]")
+        }
+        out.line("}")
         continue
       }
-      out.line("\(table.table): +\(table.addedCount) -\(table.removedCount) ~\(table.changedCount)")
-      for line in TableDiffText.lines(table, style: global.style) { out.line(line) }
+      let counts = try diff.count(table)
+      out.line("\(table.name): +\(counts.addedCount) -\(counts.removedCount) ~\(counts.changedCount)")
+      for kind in RowDifference.Kind.allCases {
+        try diff.forEachDifference(kind, of: table) { out.line(TableDiffText.line($0, of: counts, style: global.style)) }
+      }
+    }
+  }
+
+  /// The key of a kind's array in a table's `--json` object.
+  static func jsonKey(_ kind: RowDifference.Kind) -> String {
+    switch kind {
+    case .added: return "added"
+    case .removed: return "removed"
+    case .changed: return "changed"
     }
   }
 }

@@ -27,7 +27,8 @@ struct ReplayCommand: ParsableCommand {
       5 the state differs from --against (every event applied); 6 some event failed \
       (whether or not the states differ); 64 usage (--eventlog without --schema); 65 a schema \
       that does not load or an --against file that is not a database; 66 no such schema, \
-      --against or --eventlog file.
+      --against or --eventlog file; 130 (Ctrl-C) or 143 (SIGTERM) interrupted, after removing \
+      the temporary state.
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -56,6 +57,7 @@ struct ReplayCommand: ParsableCommand {
     guard schema != nil || store != nil else { throw SchemaReplayError.noSchema }
     let loaded = try global.replaySchema(schema, store: store)
     let progress = ProgressReporter(quiet: global.quiet, interrupted: "the replay did not finish (replay changes nothing)")
+    InterruptNotice.removeScratchOnSignal()
     let report = try SchemaReplay.run(
       eventlogPath: store?.eventlogPath ?? global.resolve(global.eventlog ?? ""), schema: loaded,
       againstPath: against.map { global.resolve($0) }, sampleLimit: sample, now: Clock.now(), progress: progress.handler)

@@ -85,10 +85,9 @@ enum InterruptNotice {
   private static let clear: StaticString = "\r\u{1B}[K"
 
   static func install(_ text: String) {
-    let bytes = Array(text.utf8)
-    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
-    _ = buffer.initialize(from: bytes)
-    message = buffer
+    setMessage(text)
+    // Scratch cleanup's handler prints the message too, after removing the scratch.
+    guard cleanupPipe < 0 else { return }
     let handler: @convention(c) (Int32) -> Void = { _ in
       if InterruptNotice.lineShown {
         InterruptNotice.clear.withUTF8Buffer { _ = write(2, $0.baseAddress, $0.count) }
@@ -97,5 +96,46 @@ enum InterruptNotice {
       _exit(130)
     }
     signal(SIGINT, handler)
+  }
+
+  /// The write end of the pipe the scratch cleanup thread waits on, or -1.
+  nonisolated(unsafe) static var cleanupPipe: Int32 = -1
+
+  /// For commands that work in scratch directories (diff, blame, replay): on SIGINT or
+  /// SIGTERM, every `ScratchDirectory` still open is removed, then the message (when one is
+  /// set) is printed and lstore exits 128 + the signal (130 for Ctrl-C). Removing a
+  /// directory takes calls a signal handler may not make, so the handler only writes the
+  /// signal's number to a pipe (write(2) is async-signal-safe) and a thread waiting on it
+  /// does the rest. `message` stays as `install` or the caller set it.
+  static func removeScratchOnSignal(_ text: String? = nil) {
+    if let text { setMessage(text) }
+    guard cleanupPipe < 0 else { return }
+    var ends: [Int32] = [0, 0]
+    guard pipe(&ends) == 0 else { return }
+    let reader = ends[0]
+    cleanupPipe = ends[1]
+    Thread.detachNewThread {
+      var signo: Int32 = 0
+      while read(reader, &signo, MemoryLayout<Int32>.size) != MemoryLayout<Int32>.size {}
+      ScratchDirectory.removeAllOpen()
+      if InterruptNotice.lineShown {
+        InterruptNotice.clear.withUTF8Buffer { _ = write(2, $0.baseAddress, $0.count) }
+      }
+      if let message = InterruptNotice.message { _ = write(2, message.baseAddress, message.count) }
+      _exit(128 + signo)
+    }
+    let handler: @convention(c) (Int32) -> Void = { signo in
+      var value = signo
+      _ = write(InterruptNotice.cleanupPipe, &value, MemoryLayout<Int32>.size)
+    }
+    signal(SIGINT, handler)
+    signal(SIGTERM, handler)
+  }
+
+  private static func setMessage(_ text: String) {
+    let bytes = Array(text.utf8)
+    let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+    _ = buffer.initialize(from: bytes)
+    message = buffer
   }
 }

@@ -53,10 +53,9 @@ public struct RowBlame: Sendable {
     }
     var writers: [SeqNum?] = []
     var deletedBy: SeqNum?
-    let directory = NSTemporaryDirectory() + "lstore-blame-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let scratch = directory + "/state.db"
+    let directory = try ScratchDirectory(purpose: "blame")
+    defer { directory.remove() }
+    let scratch = directory.file("state.db")
     _ = try Rematerializer.rebuild(
       eventlogPath: eventlogPath, statePath: scratch, schema: schema, updatedAt: now,
       observing: ChangesetObserver(after: .root) { seqNum, changeset in

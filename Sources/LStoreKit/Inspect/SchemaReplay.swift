@@ -202,11 +202,9 @@ public enum SchemaReplay {
         if stats[current].failures.count < sampleLimit { stats[current].failures.append(failure) }
       })
 
-    removeAbandonedScratchDirectories()
-    let directory = NSTemporaryDirectory() + scratchPrefix + "\(getpid())-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let statePath = directory + "/state.db"
+    let scratch = try ScratchDirectory(purpose: scratchPurpose)
+    defer { scratch.remove() }
+    let statePath = scratch.file("state.db")
     let rebuilt = try Rematerializer.rebuild(
       eventlogPath: eventlogPath, statePath: statePath, schema: schema, updatedAt: now,
       progress: progress.map { report in { report(Progress(done: $0.done, total: $0.total, label: "replaying")) } },
@@ -233,17 +231,9 @@ public enum SchemaReplay {
     return report
   }
 
-  static let scratchPrefix = "lstore-replay-"
-
-  /// Scratch states of replays whose process is gone (interrupted with Ctrl-C, which exits
-  /// at once, or killed): a replay of a large eventlog leaves a large file.
-  static func removeAbandonedScratchDirectories() {
-    let temporary = NSTemporaryDirectory()
-    for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix(scratchPrefix) {
-      guard let pid = Int32(name.dropFirst(scratchPrefix.count).prefix { $0.isNumber }), kill(pid, 0) != 0, errno == ESRCH else { continue }
-      try? FileManager.default.removeItem(atPath: (temporary as NSString).appendingPathComponent(name))
-    }
-  }
+  /// The scratch directory's purpose: `lstore-replay-<pid>-…` (see `ScratchDirectory`).
+  static let scratchPurpose = "replay"
+  static var scratchPrefix: String { "lstore-\(scratchPurpose)-" }
 
   /// The replayed state (`main`) against the file (`against`), table by table.
   static func compare(statePath: String, againstPath: String, schema: Schema, sampleLimit: Int) throws -> Against {

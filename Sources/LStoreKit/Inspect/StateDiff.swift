@@ -15,17 +15,24 @@ public enum StateDiffError: Error, Equatable, Sendable, CustomStringConvertible 
   }
 }
 
-/// The state at two points of history, compared table by table.
-public struct StateDiff: Sendable {
-  public var from: SeqNum
-  public var to: SeqNum
-  public var tables: [TableDiff]
+/// The state at two points of history, replayed into two scratch states and open for
+/// comparison table by table. Nothing of the difference is held: `count` asks SQLite for
+/// the numbers and `forEachDifference` streams the rows (both through `TableComparer`, the
+/// comparison `replay --against` uses), so memory stays flat however much differs. The
+/// scratch files are removed by `close()` (or when the value goes away).
+public final class StateDiff {
+  public let from: SeqNum
+  public let to: SeqNum
+  /// The tables compared: every table of the schema, or the one asked for.
+  public let tables: [TableDefinition]
+  private let scratch: ScratchDirectory
+  private var connection: Connection?
 
   /// Replays the eventlog into two scratch states, through `from` and through `to`
-  /// (revisions: events, commits, HEAD~n, branches), and compares every table of the
+  /// (revisions: events, commits, HEAD~n, branches), ready to compare every table of the
   /// schema (or only `table`) row by row, keyed by primary key. Nothing in the store changes.
-  public static func compute(resolver: RevisionResolver, eventlogPath: String, schema: Schema,
-                             from: String, to: String, table: String? = nil, now: String) throws -> StateDiff {
+  public static func open(resolver: RevisionResolver, eventlogPath: String, schema: Schema,
+                          from: String, to: String, table: String? = nil, now: String) throws -> StateDiff {
     let tables: [TableDefinition]
     if let table {
       guard let definition = schema.tables.first(where: { $0.name == table }) else {
@@ -35,30 +42,64 @@ public struct StateDiff: Sendable {
     } else {
       tables = schema.tables
     }
-    let directory = NSTemporaryDirectory() + "lstore-diff-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    func point(_ text: String) throws -> (SeqNum, String) {
-      switch try resolver.resolve(text) {
-      case .point(let seqNum, let branch):
-        if let branch, let store = resolver.store { return (seqNum, store.eventlogPath(branch: branch)) }
-        return (seqNum, eventlogPath)
-      case .reflog(let index, _):
-        guard let store = resolver.store else { throw RevisionError.noStore(text) }
-        return try pastHead(undoing: index, of: store, schema: schema, in: directory + "/past-\(index)", now: now)
+    let scratch = try ScratchDirectory(purpose: "diff")
+    let directory = scratch.path
+    do {
+      func point(_ text: String) throws -> (SeqNum, String) {
+        switch try resolver.resolve(text) {
+        case .point(let seqNum, let branch):
+          if let branch, let store = resolver.store { return (seqNum, store.eventlogPath(branch: branch)) }
+          return (seqNum, eventlogPath)
+        case .reflog(let index, _):
+          guard let store = resolver.store else { throw RevisionError.noStore(text) }
+          return try pastHead(undoing: index, of: store, schema: schema, in: directory + "/past-\(index)", now: now)
+        }
       }
+      let (fromPoint, fromLog) = try point(from)
+      let (toPoint, toLog) = try point(to)
+      let oldPath = directory + "/from.db"
+      let newPath = directory + "/to.db"
+      _ = try Rematerializer.rebuild(eventlogPath: fromLog, statePath: oldPath, schema: schema, until: fromPoint, updatedAt: now)
+      _ = try Rematerializer.rebuild(eventlogPath: toLog, statePath: newPath, schema: schema, until: toPoint, updatedAt: now)
+      let connection = try Connection(path: newPath, mode: .readOnly)
+      try connection.attach(path: oldPath, as: "old")
+      return StateDiff(from: fromPoint, to: toPoint, tables: tables, scratch: scratch, connection: connection)
+    } catch {
+      scratch.remove()
+      throw error
     }
-    let (fromPoint, fromLog) = try point(from)
-    let (toPoint, toLog) = try point(to)
-    let oldPath = directory + "/from.db"
-    let newPath = directory + "/to.db"
-    _ = try Rematerializer.rebuild(eventlogPath: fromLog, statePath: oldPath, schema: schema, until: fromPoint, updatedAt: now)
-    _ = try Rematerializer.rebuild(eventlogPath: toLog, statePath: newPath, schema: schema, until: toPoint, updatedAt: now)
+  }
 
-    let connection = try Connection(path: newPath, mode: .readOnly)
-    try connection.attach(path: oldPath, as: "old")
-    let result = try tables.map { try TableComparer.compare($0, connection: connection, older: "old") }
-    return StateDiff(from: fromPoint, to: toPoint, tables: result)
+  private init(from: SeqNum, to: SeqNum, tables: [TableDefinition], scratch: ScratchDirectory, connection: Connection) {
+    self.from = from
+    self.to = to
+    self.tables = tables
+    self.scratch = scratch
+    self.connection = connection
+  }
+
+  deinit { close() }
+
+  /// Closes the scratch states and removes them.
+  public func close() {
+    connection = nil
+    scratch.remove()
+  }
+
+  private func liveConnection() throws -> Connection {
+    guard let connection else { preconditionFailure("StateDiff used after close()") }
+    return connection
+  }
+
+  /// How many rows of `table` were added, removed and changed from `from` to `to` (no rows kept).
+  public func count(_ table: TableDefinition) throws -> TableDiff {
+    try TableComparer.count(table, connection: liveConnection(), older: "old")
+  }
+
+  /// Every row of `table` of one kind that differs, in primary-key order, one at a time.
+  public func forEachDifference(_ kind: RowDifference.Kind, of table: TableDefinition,
+                                _ body: (RowDifference) throws -> Void) throws {
+    try TableComparer.forEachDifference(kind, of: table, connection: liveConnection(), older: "old", body)
   }
 
   /// The branch's head as it was `count` moves ago (`HEAD@{count}`), in a scratch eventlog

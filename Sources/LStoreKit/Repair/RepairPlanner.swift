@@ -63,6 +63,17 @@ public enum RepairPlanner {
         previousRemoved = record.seqNum
         return true
       }
+      // Format 6 keys events by rebase generation too, so one position can hold two events
+      // (a rebase stopped between writing a renumbered copy and deleting the original). What
+      // moves events (the head move and its reflog, quarantine, rollback) finds them by
+      // position, so it cannot move one copy without the other: repair says so and leaves
+      // both, rather than plan a renumbering that would not take.
+      if previous != .root, record.seqNum == previous {
+        actions.append(RepairAction(
+          kind: .cannotFix, code: .chainBroken, subject: record.seqNum.description, change: "nothing",
+          reason: "repair cannot fix this: \(record.seqNum) is at the position of \(previous), in another rebase generation; lstore moves events by position (global, client), so it cannot move one without the other: keep one with sqlite3 (DELETE ... WHERE seqNumRebaseGeneration = \(record.seqNum.rebaseGeneration)) after a backup"))
+        return true
+      }
       let clientOnly = record.seqNum.isClientOnly
       if renumberAfter == nil,
          record.seqNum != previous.next(clientOnly: clientOnly) || record.parentSeqNum != previous.parentForNext(clientOnly: clientOnly) {
