@@ -63,7 +63,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       case .pushRejected: return (.pushRejected, error.description)
       case .rebaseFailed: return (.conflict, error.description)
       case .cannotRollBack, .outOfOrder, .remoteBehind: return (.failure, error.description)
-      case .branchDiverged: return (.refused, error.description)
+      case .branchDiverged, .backendIdMismatch, .adoptOnBranch: return (.refused, error.description)
       case .unknownPendingEvent: return (.conflict, error.description)
       case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent: return (.invalidInput, error.description)
       }
