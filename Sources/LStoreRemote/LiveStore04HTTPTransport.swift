@@ -38,8 +38,8 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
   public var backendId: String? { machine.withLock { $0.backendId } }
   public func setBackendId(_ id: String?) { machine.withLock { $0.setBackendId(id) } }
 
-  /// Posts one request; the frames of the answer.
-  private func call(_ body: String) async throws -> [JSONValue] {
+  /// Posts one request; the answer's body (a JSON array of frames, see `forEachFrame`).
+  private func call(_ body: String) async throws -> Data {
     var request = URLRequest(url: url)
     request.httpMethod = "POST"
     request.httpBody = Data(body.utf8)
@@ -60,10 +60,37 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
       }
       throw TransportError(.unavailable, "\(description) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")")
     }
-    guard case .array(let frames)? = try? JSONParser.parse([UInt8](data)) else {
-      throw TransportError(.protocolViolation, "\(description) did not answer with a JSON array of Effect RPC frames")
+    return data
+  }
+
+  /// Calls `body` with each frame of an answer's JSON array, parsed one at a time: a pull's
+  /// answer holds every page, and building the whole array's tree first would hold all of
+  /// them in memory at once (a million events' pages) before the first is applied.
+  private func forEachFrame(_ data: Data, _ body: (JSONValue) throws -> Void) throws {
+    let malformed = TransportError(.protocolViolation, "\(description) did not answer with a JSON array of Effect RPC frames")
+    try data.withUnsafeBytes { raw in
+      let bytes = raw.bindMemory(to: UInt8.self)
+      var position = 0
+      func skipWhitespace() {
+        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+      }
+      skipWhitespace()
+      guard position < bytes.count, bytes[position] == UInt8(ascii: "[") else { throw malformed }
+      position += 1
+      skipWhitespace()
+      if position < bytes.count, bytes[position] == UInt8(ascii: "]") { return }
+      while true {
+        skipWhitespace()
+        let (frame, next) = try JSONParser.parseValue(bytes, at: position, depth: 1)
+        position = next
+        try body(frame)
+        skipWhitespace()
+        guard position < bytes.count else { throw malformed }
+        if bytes[position] == UInt8(ascii: "]") { return }
+        guard bytes[position] == UInt8(ascii: ",") else { throw malformed }
+        position += 1
+      }
     }
-    return frames
   }
 
   public func pull(after cursor: Int64, onPage: (PullPage) throws -> Void) async throws {
@@ -75,15 +102,16 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
     }
     while let request = next {
       next = nil
-      let frames = try await call(codec.encode(request))
-      for frame in frames {
-        for inbound in codec.decode(frame) {
+      let answer = try await call(codec.encode(request))
+      var ended = false
+      try forEachFrame(answer) { frame in
+        for inbound in codec.decode(frame) where !ended {
           for action in machine.withLock({ $0.receive(inbound) }) {
             switch action {
             case .deliver(let page, _):
               try onPage(PullPage(events: page.items.map(\.remoteEvent), remaining: Int(page.remaining)))
             case .endPull(nil):
-              return
+              ended = true
             case .endPull(let failure?):
               throw Self.error(failure, description: description)
             case .send(let retry):
@@ -95,6 +123,7 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
           }
         }
       }
+      if ended { return }
     }
     _ = machine.withLock { $0.stopPull() }
     throw TransportError(.protocolViolation, "\(description) ended the pull without its last page")
@@ -107,7 +136,8 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
     }
     let requestId = codec.requestId()
     let request = machine.withLock { $0.push(requestId: requestId, batch: events) }
-    let frames = try await call(codec.encode(request))
+    var frames: [JSONValue] = []
+    try forEachFrame(try await call(codec.encode(request))) { frames.append($0) }
     for frame in frames {
       for inbound in codec.decode(frame) {
         switch inbound {
@@ -128,15 +158,6 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
       }
     }
     throw TransportError(.protocolViolation, "\(description) did not answer the push")
-  }
-
-  /// `SyncHttpRpc.Ping`: true when the backend answers it with `SyncMessage.Pong`.
-  public func ping() async throws -> Bool {
-    let frames = try await call(codec.pingRequest())
-    return frames.contains { frame in
-      guard case .exit(_, .success(let value))? = try? RPC04.ServerMessage.decode(frame) else { return false }
-      return value == SyncRPC04.pong
-    }
   }
 
   /// The protocol has no head request.
