@@ -13,6 +13,8 @@ import LStoreSync
 /// polls (LiveStore's client polls every 5 s).
 public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
   private let url: URL
+  /// The remote's URL as given, for messages.
+  private let base: URL
   private let codec: LiveStore04Codec
   private let session: URLSession
   private let machine: Locked<SyncClientMachine>
@@ -22,15 +24,17 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
 
   public init(url: String, storeId: String, payload: JSONValue?) throws {
     let codec = LiveStore04Codec(storeId: storeId, payload: payload, transport: .http)
-    guard let url = URL(string: codec.socketURL(base: url, storeId: storeId, payload: payload)) else {
+    guard let endpoint = URL(string: codec.socketURL(base: url, storeId: storeId, payload: payload)) else {
       throw TransportError(.unavailable, "invalid URL \(url)")
     }
-    self.url = url
+    self.url = endpoint
+    self.base = URL(string: url) ?? endpoint
     self.codec = codec
     let configuration = URLSessionConfiguration.ephemeral
     configuration.timeoutIntervalForRequest = 120
     self.session = URLSession(configuration: configuration)
     self.machine = Locked(SyncClientMachine(acksPages: false, makeRequestId: { codec.requestId() }))
+    // The remote as given: the endpoint's query holds the payload (the auth token).
     self.description = "\(url) (store \(storeId))"
   }
 
@@ -50,7 +54,7 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
     do {
       (data, response) = try await session.data(for: request)
     } catch {
-      throw ConnectErrors.translate(error, url: url)
+      throw ConnectErrors.translate(error, url: base)
     }
     let status = (response as? HTTPURLResponse)?.statusCode ?? 0
     guard status == 200 else {

@@ -66,6 +66,36 @@ final class LiveStore04ClientTests: XCTestCase {
     XCTAssertEqual(backendId?.count, 21)
   }
 
+  /// The auth payload goes in the URL and in every request, as LiveStore's client sends it;
+  /// it is never printed, and a wrong one is refused with the reason.
+  func testTheAuthTokenOver04WebSocketAndHTTP() throws {
+    let sandbox = try Sandbox()
+    let server = try Server(sandbox: sandbox, extra: ["--auth-token", "s3cret-token"])
+    defer { server.kill() }
+    try sandbox.initStore("a", format: 6, clientId: "a", sessionId: "as")
+    let env = ["LSTORE_AUTH_TOKEN": "s3cret-token"]
+    let added = try sandbox.lstore(["-C", "a", "remote", "add", "origin", server.httpURL], env: env)
+    XCTAssertTrue(added.stdout.contains("(livestore-0.4)"), added.description)
+    _ = try run(sandbox, ["-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"x"}"#])
+    var outputs: [String] = [added.stdout + added.stderr]
+    for url in [server.httpURL, server.url] {
+      let denied = try sandbox.lstore(["-C", "a", "push", url, "--protocol", "livestore-0.4", "--auth-token", "wrong-token"])
+      XCTAssertEqual(denied.status, 69, denied.description)
+      XCTAssertTrue(denied.stderr.contains("auth token"), denied.stderr)
+      outputs.append(denied.stdout + denied.stderr)
+    }
+    let pushed = try sandbox.lstore(["-C", "a", "push"], env: env)
+    XCTAssertEqual(pushed.status, 0, pushed.description)
+    try sandbox.initStore("b", format: 6, clientId: "b", sessionId: "bs")
+    let pulled = try sandbox.lstore(["-C", "b", "pull", server.url], env: env)
+    XCTAssertEqual(pulled.status, 0, pulled.description)
+    outputs += [pushed.stdout + pushed.stderr, pulled.stdout + pulled.stderr]
+    XCTAssertEqual(try syncedEvents(sandbox, "a"), try syncedEvents(sandbox, "b"))
+    for output in outputs + [server.log] {
+      XCTAssertFalse(output.contains("s3cret") || output.contains("wrong-token"), output)
+    }
+  }
+
   /// A format-4 store has nowhere to keep a backend id: told to speak 0.4, it learns the id
   /// on every command (a cursor with an empty id, which the backend answers by naming its own).
   func testAFormat4StoreSpeaks04WhenTold() throws {
@@ -155,6 +185,38 @@ final class LiveStore04ClientTests: XCTestCase {
       try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout.contains(#""id":"live""#)
     }
     XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("a", format: 6), "SELECT id FROM todos"), "live\n")
+    XCTAssertTrue(follower.process.isRunning)
+  }
+
+  /// A following 0.4 pull whose server goes away reconnects with back-off, pulls again from
+  /// what it applied (under a new request id), and keeps receiving live events.
+  func testAFollowing04PullReconnectsAndCatchesUp() throws {
+    let sandbox = try Sandbox()
+    var server: Server? = try Server(sandbox: sandbox, data: "d")
+    let port = server!.port
+    let url = server!.url
+    try sandbox.initStore("a", format: 6, clientId: "a", sessionId: "as")
+    try sandbox.initStore("b", format: 6, clientId: "b", sessionId: "bs")
+    _ = try run(sandbox, ["-C", "b", "commit", "v1.TodoCreated", #"{"id":"before","text":"x"}"#])
+    _ = try run(sandbox, ["-C", "b", "push", url])
+    let follower = try sandbox.start(LStoreBinary.path, ["-C", "a", "pull", "--follow", url, "--protocol", "livestore-0.4"])
+    defer {
+      kill(follower.process.processIdentifier, SIGINT)
+      _ = try? follower.wait()
+      server?.kill()
+    }
+    let stderr = { (try? String(contentsOfFile: follower.errPath, encoding: .utf8)) ?? "" }
+    try waitFor("the follower") { stderr().contains("Following") }
+    server!.kill(SIGKILL)
+    try waitFor("the lost line") { stderr().contains("Connection to \(url) lost; reconnecting") }
+    server = try Server(sandbox: sandbox, data: "d", port: port)
+    try waitFor("the reconnected line") { stderr().contains("Reconnected to \(url)") }
+    _ = try run(sandbox, ["-C", "b", "commit", "v1.TodoCreated", #"{"id":"after","text":"y"}"#])
+    _ = try run(sandbox, ["-C", "b", "push", url])
+    try waitFor("the live event after the reconnect") {
+      try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout.contains(#""id":"after""#)
+    }
+    XCTAssertEqual(try syncedEvents(sandbox, "a"), try syncedEvents(sandbox, "b"))
     XCTAssertTrue(follower.process.isRunning)
   }
 
