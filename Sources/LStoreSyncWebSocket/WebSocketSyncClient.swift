@@ -210,20 +210,17 @@ public final class WebSocketSyncClient: Sendable {
   /// consumer stops iterating or the client is closed. One pull at a time per client.
   public func pull(cursor: Int64?, live: Bool = false) -> WebSocketPullStream {
     let channel = PageChannel()
-    let (previous, texts): (PageChannel?, [String]) = state.withLock { state in
+    let (previous, connected): (PageChannel?, Bool) = state.withLock { state in
       let previous = state.channel
       state.channel = channel
-      let actions = state.machine.startPull(cursor: cursor, live: live)
-      var texts: [String] = []
-      for case .send(let request) in actions { texts.append(codec.encode(request)) }
-      if let outgoing = state.outgoing { for text in texts { outgoing.yield(text) } }
-      return (previous, texts)
+      // Sent now when connected; else the machine sends it when the connection is back.
+      for case .send(let request) in state.machine.startPull(cursor: cursor, live: live) {
+        state.outgoing?.yield(codec.encode(request))
+      }
+      return (previous, state.outgoing != nil)
     }
     previous?.finish()
-    if texts.isEmpty || !isConnected {
-      // Not connected right now: the pull is sent when the connection is back.
-      logger.debug("pull queued until the connection is back")
-    }
+    if !connected { logger.debug("pull queued until the connection is back") }
     return WebSocketPullStream(channel: channel) { [weak self] in self?.abandonPull(channel) }
   }
 

@@ -118,6 +118,26 @@ final class LiveStore04ClientTests: XCTestCase {
     XCTAssertEqual(try syncedEvents(sandbox, "a"), try syncedEvents(sandbox, "b"))
   }
 
+  /// A remote whose backend could not be asked at `remote add` (or added before lstore spoke
+  /// 0.4) is asked on its first use, and the answer kept.
+  func testARemoteWithoutAProtocolIsAskedOnFirstUse() throws {
+    let sandbox = try Sandbox()
+    let probe = try Server(sandbox: sandbox, data: "probe")
+    let port = probe.port
+    probe.kill()
+    try sandbox.initStore("a", format: 6, clientId: "a", sessionId: "as")
+    let added = try run(sandbox, ["-C", "a", "remote", "add", "origin", "ws://127.0.0.1:\(port)"])
+    XCTAssertTrue(added.stderr.contains("asked again on first use"), added.description)
+    XCTAssertTrue(try run(sandbox, ["-C", "a", "remote", "-v"]).stdout.contains("not detected yet"))
+    let server = try Server(sandbox: sandbox, data: "d", port: port)
+    defer { server.kill() }
+    _ = try run(sandbox, ["-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"x"}"#])
+    _ = try run(sandbox, ["-C", "a", "push"])
+    let listed = try run(sandbox, ["-C", "a", "remote", "list", "--json"]).stdout
+    XCTAssertTrue(listed.contains(#""protocol":"livestore-0.4""#), listed)
+    XCTAssertNotNil(try status(sandbox, "a")["backendId"] as? String, "learned before the first push")
+  }
+
   /// Two format-6 clones, one over WebSocket and one over HTTP, commit concurrently: the
   /// second push is refused, its pull rebases, and both end with the same history.
   func testPushAndPullOverWebSocketAndHTTPWithARebase() throws {
