@@ -118,6 +118,29 @@ final class LiveStore04ClientTests: XCTestCase {
     XCTAssertEqual(try syncedEvents(sandbox, "a"), try syncedEvents(sandbox, "b"))
   }
 
+  /// A branch other than main travels on a store id of its own over 0.4 too; that store's
+  /// backend id is not taken for main's.
+  func testABranchPushedAndFetchedOver04() throws {
+    let sandbox = try Sandbox()
+    let server = try Server(sandbox: sandbox)
+    defer { server.kill() }
+    try sandbox.initStore("a", format: 6, clientId: "a", sessionId: "as")
+    try sandbox.initStore("b", format: 6, clientId: "b", sessionId: "bs")
+    for store in ["a", "b"] { _ = try run(sandbox, ["-C", store, "remote", "add", "origin", server.url]) }
+    _ = try run(sandbox, ["-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"main"}"#])
+    _ = try run(sandbox, ["-C", "a", "push"])
+    let mainId = try status(sandbox, "a")["backendId"] as? String
+    _ = try run(sandbox, ["-C", "a", "switch", "-c", "feat"])
+    _ = try run(sandbox, ["-C", "a", "commit", "v1.TodoCreated", #"{"id":"f1","text":"feat"}"#])
+    XCTAssertTrue(try run(sandbox, ["-C", "a", "push"]).stdout.contains("Pushed 2 events"))
+    _ = try run(sandbox, ["-C", "b", "pull"])
+    let switched = try run(sandbox, ["-C", "b", "switch", "feat"])
+    XCTAssertTrue(switched.stderr.contains("Fetched branch 'feat' from origin (2 events"), switched.stderr)
+    XCTAssertEqual(try syncedEvents(sandbox, "b"), try syncedEvents(sandbox, "a"))
+    _ = try run(sandbox, ["-C", "a", "switch", "main"])
+    XCTAssertEqual(try status(sandbox, "a")["backendId"] as? String, mainId)
+  }
+
   /// A remote whose backend could not be asked at `remote add` (or added before lstore spoke
   /// 0.4) is asked on its first use, and the answer kept.
   func testARemoteWithoutAProtocolIsAskedOnFirstUse() throws {
