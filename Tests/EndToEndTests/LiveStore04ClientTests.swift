@@ -229,6 +229,21 @@ final class LiveStore04ClientTests: XCTestCase {
     }
     XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("a", format: 6), "SELECT id FROM todos"), "live\n")
     XCTAssertTrue(follower.process.isRunning)
+
+    // Over HTTP, which has no live stream, the follower asks again until the event comes.
+    try sandbox.initStore("c", format: 6, clientId: "c", sessionId: "cs")
+    let poller = try sandbox.start(LStoreBinary.path, ["-C", "c", "pull", "--follow", server.httpURL])
+    defer {
+      kill(poller.process.processIdentifier, SIGINT)
+      _ = try? poller.wait()
+    }
+    try waitFor("the polling follower") { ((try? String(contentsOfFile: poller.errPath, encoding: .utf8)) ?? "").contains("Following") }
+    _ = try run(sandbox, ["-C", "b", "commit", "v1.TodoCreated", #"{"id":"polled","text":"y"}"#])
+    _ = try run(sandbox, ["-C", "b", "push"])
+    try waitFor("the polled event") {
+      try sandbox.lstore(["-C", "c", "log", "--oneline", "--events"]).stdout.contains(#""id":"polled""#)
+    }
+    XCTAssertEqual(try syncedEvents(sandbox, "c"), try syncedEvents(sandbox, "b"))
   }
 
   /// A following 0.4 pull whose server goes away reconnects with back-off, pulls again from
