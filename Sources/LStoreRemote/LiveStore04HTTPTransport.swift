@@ -138,6 +138,16 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
       WireEvent(name: $0.name, args: $0.args, seqNum: $0.seqNum, parentSeqNum: $0.parentSeqNum,
                 clientId: $0.clientId, sessionId: $0.sessionId)
     }
+    // Split as LiveStore's client splits a push (100 events, 900,000 bytes), sent in order;
+    // at a refusal the batches before it are stored (the next pull confirms them).
+    for batch in codec.pushBatches(events) {
+      if case .rejected(let reason, let head) = try await push(batch: batch) { return .rejected(reason: reason, backendHead: head) }
+    }
+    return .accepted(metadata: nil)
+  }
+
+  /// One `SyncHttpRpc.Push`.
+  private func push(batch events: [WireEvent]) async throws -> PushOutcome {
     let requestId = codec.requestId()
     let request = machine.withLock { $0.push(requestId: requestId, batch: events) }
     var frames: [JSONValue] = []

@@ -167,6 +167,21 @@ final class LiveStore04CodecTests: XCTestCase {
     XCTAssertEqual(codec.encode(.ack(requestId: "6")), #"{"_tag":"Ack","requestId":"6"}"#)
   }
 
+  func testPushesAreSplitAt100EventsAnd900000Bytes() {
+    func events(_ count: Int, text: Int) -> [WireEvent] {
+      (1...count).map { WireEvent(name: "v1.X", args: ["t": .string(String(repeating: "x", count: text))], seqNum: Int64($0),
+                                  parentSeqNum: Int64($0 - 1), clientId: "c", sessionId: "s") }
+    }
+    XCTAssertEqual(codec.pushBatches(events(250, text: 10)).map(\.count), [100, 100, 50])
+    XCTAssertEqual(codec.pushBatches(events(5, text: 400_000)).map(\.count), [2, 2, 1])
+    XCTAssertEqual(codec.pushBatches(events(2, text: 1_000_000)).map(\.count), [1, 1], "an event over the bound goes alone")
+    let batches = codec.pushBatches(events(7, text: 300_000))
+    XCTAssertEqual(batches.flatMap { $0 }.map(\.seqNum), Array(1...7), "in order, nothing lost")
+    for batch in batches {
+      XCTAssertLessThanOrEqual(codec.encode(.push(requestId: "1", batch: batch, backendId: "BID")).utf8.count, LiveStore04Codec.maxPushBytes)
+    }
+  }
+
   func testRequestIdsAreOneDecimalCounter() {
     let a = Int(codec.requestId())!
     let b = Int(LiveStore04Codec(storeId: "other", payload: nil, transport: .http).requestId())!
