@@ -304,17 +304,28 @@ final class LiveStore04ClientTests: XCTestCase {
       XCTAssertEqual(try run(sandbox, ["-C", "a", "log", "--json"]).stdout, before, "nothing changed")
       XCTAssertEqual(try status(sandbox, "a")["backendId"] as? String, firstId)
     }
-    // The advice, followed.
-    _ = try run(sandbox, ["-C", "a", "pull", "--adopt-backend", second.url])
+    // Someone else already synced with the new backend.
+    try sandbox.initStore("c", format: 6, clientId: "c", sessionId: "cs")
+    _ = try run(sandbox, ["-C", "c", "commit", "v1.TodoCreated", #"{"id":"c1","text":"theirs"}"#])
+    _ = try run(sandbox, ["-C", "c", "push", second.url])
+
+    // The advice, followed: a's events (two the old backend had confirmed) are rebased onto
+    // the new backend's, and pushed.
+    let adopted = try run(sandbox, ["-C", "a", "pull", "--adopt-backend", second.url, "--json"])
+    XCTAssertTrue(adopted.stdout.contains(#""pulled":1"#) && adopted.stdout.contains(#""rebased":3"#), adopted.stdout)
     XCTAssertEqual(try status(sandbox, "a")["pending"] as? Int, 3)
     XCTAssertTrue(try run(sandbox, ["-C", "a", "push", second.url]).stdout.contains("Pushed 3 events"))
     let now = try status(sandbox, "a")
     XCTAssertNotEqual(now["backendId"] as? String, firstId)
     XCTAssertEqual(now["pending"] as? Int, 0)
+    _ = try run(sandbox, ["-C", "a", "fsck"])
     try sandbox.initStore("b", format: 6, clientId: "b", sessionId: "bs")
     _ = try run(sandbox, ["-C", "b", "pull", second.url])
     XCTAssertEqual(try syncedEvents(sandbox, "b"), try syncedEvents(sandbox, "a"))
+    XCTAssertEqual(try syncedEvents(sandbox, "b").count, 4)
     XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("b", format: 6), "SELECT id || ':' || completed FROM todos ORDER BY id"),
-                   "t1:1\nt2:0\n")
+                   "c1:0\nt1:1\nt2:0\n")
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("a", format: 6), "SELECT id || ':' || completed FROM todos ORDER BY id"),
+                   "c1:0\nt1:1\nt2:0\n")
   }
 }

@@ -22,9 +22,9 @@ struct PullCommand: AsyncParsableCommand {
       When the backend answers with another id (it was reset or replaced), lstore stops with \
       exit code 2 and changes nothing, where LiveStore's own client would wipe its eventlog \
       and state. 'lstore pull --adopt-backend' then syncs with the new backend: every local \
-      event is kept, those the old backend had confirmed become pending again, the ones the \
-      new backend also has are confirmed by the pull, and 'lstore push' sends the rest \
-      (docs/sync-client.md).
+      event is kept, those the old backend had confirmed become pending again (the state is \
+      rebuilt so they can be rebased), the pull confirms the ones the new backend also has \
+      and rebases the rest onto its events, and 'lstore push' sends them (docs/sync-client.md).
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -44,11 +44,7 @@ struct PullCommand: AsyncParsableCommand {
     let global = root.global
     let progress = ProgressReporter(quiet: global.quiet)
     defer { progress.finish() }
-    try await remote.withSyncClient(global, live: follow) { client in
-      if adoptBackend {
-        try client.adoptNewBackend()
-        global.note("Forgot the previous backend: every synced event is pending until this backend confirms it")
-      }
+    try await remote.withSyncClient(global, live: follow, adoptBackend: adoptBackend) { client in
       let result = try await client.pull(progress: progress.handler)
       progress.finish()
       report(result, remote: client.transport.description, global: global)

@@ -91,14 +91,21 @@ extension RemoteOptions {
   /// a store of its own (`BranchUpstream`), so main's store never receives a branch's events.
   /// Afterwards the remote's branch list is read (and, with `publishBranch`, this branch
   /// added to it) for `branch -r` and `switch`.
+  /// With `adoptBackend` (`pull --adopt-backend`), the store forgets the backend it synced
+  /// with first (`Store.adoptNewBackend`), once the command line is known to be good.
   func withSyncClient<T>(_ global: GlobalOptions, live: Bool = false, branch: String? = nil, publishBranch: Bool = false,
-                         _ body: (SyncClient) async throws -> T) async throws -> T {
+                         adoptBackend: Bool = false, _ body: (SyncClient) async throws -> T) async throws -> T {
     var store = try global.openStore()
     if let branch, branch != store.branch { store = try store.onBranch(branch) }
     // The command line first (a usage error whatever the store's state), then the state.
     let (remoteName, location, storeId) = try resolve(in: store)
     guard Identifiers.isValidStoreID(storeId) else { throw StoreError.invalidStoreId(storeId) }
-    let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
+    let schema = try store.loadSchema()
+    if adoptBackend {
+      try store.adoptNewBackend(schema: schema, now: Clock.now())
+      global.note("Forgot the previous backend: every synced event is pending until this backend confirms it")
+    }
+    let replica = try store.openReplica(schema: schema, now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let upstream = try BranchUpstream.of(replica.eventlog, branch: store.branch)
     try upstream?.prepareFirstSync(replica.eventlog)

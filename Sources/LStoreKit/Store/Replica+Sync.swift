@@ -84,7 +84,7 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
     case .backendIdMismatch(let stored, let backend):
       return "the backend's id is \(backend), but this store last synced with backend \(stored): the backend was reset or replaced, so what it confirmed before may be gone. Nothing was changed. To sync with the new backend, run 'lstore pull --adopt-backend' (it keeps every local event and makes the ones the old backend confirmed pending again), then 'lstore push'"
     case .adoptOnBranch:
-      return "--adopt-backend works on main only (a branch's remote store has no backend id kept here); switch to main first"
+      return "--adopt-backend works on main only (a branch's remote store has no backend id kept here); run it after 'lstore switch main'"
     case .remoteBehind(let local, let remote):
       return "the remote's head (e\(remote)) is behind this store's backend head (e\(local)): it was reset, or it is another backend or store id; check 'lstore remote list'"
     }

@@ -144,21 +144,6 @@ public final class SyncClient {
     try keepBackendId()
   }
 
-  /// Forgets the backend this store synced with, for a backend that was reset or replaced
-  /// (`SyncError.backendIdMismatch`): every synced event becomes pending again (the backend
-  /// head goes to 0) and the backend id is cleared, so the next pull learns the new
-  /// backend's id and matches its events against this store's (equal ones are confirmed),
-  /// and the next push sends the rest. No event is removed. Only main: a branch's remote
-  /// store has no id kept here.
-  public func adoptNewBackend() throws {
-    guard upstream == nil else { throw SyncError.adoptOnBranch }
-    try replica.connection.transaction(.immediate) {
-      try replica.eventlog.setBackendHead(0)
-      try replica.eventlog.setBackendId(nil)
-    }
-    if let transport = transport as? BackendIdentifiedTransport { transport.setBackendId(nil) }
-  }
-
   static func remoteEvent(_ record: EventRecord) throws -> RemoteEvent {
     RemoteEvent(seqNum: record.seqNum.global, parentSeqNum: record.parentSeqNum.global, name: record.name,
                 args: try JSONParser.parse(record.argsJSON), clientId: record.clientId, sessionId: record.sessionId)
