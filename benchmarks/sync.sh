@@ -7,6 +7,10 @@
 # one `lstore commit --file`, then against a fresh `lstore serve --port 0`:
 #   - push of the N events (WebSocket, pipelined PushReqs of 100, server group commit);
 #   - pull of the N events into a fresh empty store (materialized);
+#   - the same over LiveStore 0.4's protocol (format-6 stores, Effect RPC): push and pull over
+#     WebSocket (pipelined pushes of 100; pages of 100 with an Ack each), and pull over HTTP
+#     (one POST answered with every page); PUSH04_HTTP=1 adds a push over HTTP (one POST per
+#     100 events);
 #   - the server's peak RSS (VmHWM) after each, for N/10 and for N on separate servers, to
 #     show it does not grow with the number of events.
 # The reference measured in the same run: `lstore import` of an export of the same events
@@ -47,8 +51,9 @@ for i in range(n):
 EOF
 }
 
-init_store() { # dir client
-  "$BIN" init --schema "$ROOT/examples/todomvc/schema.yaml" --store-id bench --client-id "$2" --session-id s1 "$1" >/dev/null
+init_store() { # dir client [format]
+  "$BIN" init --schema "$ROOT/examples/todomvc/schema.yaml" --store-id bench --client-id "$2" --session-id s1 \
+    --format "${3:-4}" "$1" >/dev/null
 }
 
 start_server() { # data dir
@@ -84,11 +89,11 @@ round() { # n tag
   mkdir -p "$WORK/$tag-backend"
   start_server "$WORK/$tag-backend"
   local url="ws://127.0.0.1:$PORT"
-  t0=$(now); "$BIN" -C "$src" push "$url" --quiet >/dev/null; t1=$(now)
+  t0=$(now); "$BIN" -C "$src" push "$url" --protocol livestore-0.3 --quiet >/dev/null; t1=$(now)
   PUSH_S=$(secs "$t0" "$t1")
   HWM_PUSH=$(hwm_kb "$SERVER_PID")
   init_store "$dst" puller
-  t0=$(now); "$BIN" -C "$dst" pull "$url" --quiet >/dev/null; t1=$(now)
+  t0=$(now); "$BIN" -C "$dst" pull "$url" --protocol livestore-0.3 --quiet >/dev/null; t1=$(now)
   PULL_S=$(secs "$t0" "$t1")
   HWM_PULL=$(hwm_kb "$SERVER_PID")
   stop_server
@@ -103,23 +108,67 @@ round() { # n tag
   IMPORT_S=$(secs "$t0" "$t1")
 }
 
+rows_of() { # store dir
+  sqlite3 "$(ls "$1"/.lstore/branches/*/state*.db 2>/dev/null | head -1 || true)" "SELECT COUNT(*) FROM todos" 2>/dev/null || echo "?"
+}
+
+# The same events over LiveStore 0.4's protocol, between format-6 stores, on a fresh server.
+# Sets PUSH04_S, PULL04_S, PULL04H_S (and PUSH04H_S with PUSH04_HTTP=1), ROWS04, ROWS04H.
+round04() { # n tag (the tag's NDJSON from `round`)
+  local n=$1 tag=$2
+  local src="$WORK/$tag-src6" dst="$WORK/$tag-dst6" dsth="$WORK/$tag-dst6h"
+  init_store "$src" pusher 6
+  "$BIN" -C "$src" commit -m "bench" --file "$WORK/$tag.ndjson" >/dev/null
+  mkdir -p "$WORK/$tag-backend6"
+  start_server "$WORK/$tag-backend6"
+  local t0 t1
+  t0=$(now); "$BIN" -C "$src" push "ws://127.0.0.1:$PORT" --protocol livestore-0.4 --quiet >/dev/null; t1=$(now)
+  PUSH04_S=$(secs "$t0" "$t1")
+  init_store "$dst" puller 6
+  t0=$(now); "$BIN" -C "$dst" pull "ws://127.0.0.1:$PORT" --protocol livestore-0.4 --quiet >/dev/null; t1=$(now)
+  PULL04_S=$(secs "$t0" "$t1")
+  init_store "$dsth" puller 6
+  t0=$(now); "$BIN" -C "$dsth" pull "http://127.0.0.1:$PORT" --protocol livestore-0.4 --quiet >/dev/null; t1=$(now)
+  PULL04H_S=$(secs "$t0" "$t1")
+  stop_server
+  ROWS04=$(rows_of "$dst")
+  ROWS04H=$(rows_of "$dsth")
+  PUSH04H_S=""
+  if [[ "${PUSH04_HTTP:-0}" == 1 ]]; then
+    local srch="$WORK/$tag-src6h"
+    init_store "$srch" pusher 6
+    "$BIN" -C "$srch" commit -m "bench" --file "$WORK/$tag.ndjson" >/dev/null
+    mkdir -p "$WORK/$tag-backend6h"
+    start_server "$WORK/$tag-backend6h"
+    t0=$(now); "$BIN" -C "$srch" push "http://127.0.0.1:$PORT" --protocol livestore-0.4 --quiet >/dev/null; t1=$(now)
+    PUSH04H_S=$(secs "$t0" "$t1")
+    stop_server
+  fi
+}
+
 SMALL=$((N / 10))
 echo "lstore sync benchmark: N=$N (and N/10=$SMALL), binary $BIN" >&2
 round "$SMALL" small
 S_PUSH=$PUSH_S S_PULL=$PULL_S S_HWM_PUSH=$HWM_PUSH S_HWM_PULL=$HWM_PULL
 round "$N" full
+round04 "$N" full
 
 printf '\n%-44s %10s %14s\n' "measure (N=$N)" "seconds" "events/s"
 printf '%-44s %10s %14s\n' "local commit --file (materialized)" "$COMMIT_S" "$(rate "$N" "$COMMIT_S")"
 printf '%-44s %10s %14s\n' "reference: local import of an export" "$IMPORT_S" "$(rate "$N" "$IMPORT_S")"
 printf '%-44s %10s %14s\n' "push to lstore serve (WebSocket)" "$PUSH_S" "$(rate "$N" "$PUSH_S")"
 printf '%-44s %10s %14s\n' "pull into an empty store (materialized)" "$PULL_S" "$(rate "$N" "$PULL_S")"
+printf '%-44s %10s %14s\n' "0.4 push to lstore serve (WebSocket)" "$PUSH04_S" "$(rate "$N" "$PUSH04_S")"
+[[ -n "$PUSH04H_S" ]] && printf '%-44s %10s %14s\n' "0.4 push to lstore serve (HTTP)" "$PUSH04H_S" "$(rate "$N" "$PUSH04H_S")"
+printf '%-44s %10s %14s\n' "0.4 pull into an empty store (WebSocket)" "$PULL04_S" "$(rate "$N" "$PULL04_S")"
+printf '%-44s %10s %14s\n' "0.4 pull into an empty store (HTTP)" "$PULL04H_S" "$(rate "$N" "$PULL04H_S")"
 python3 - "$PUSH_S" "$PULL_S" "$IMPORT_S" <<'EOF'
 import sys
 push, pull, imp = map(float, sys.argv[1:])
 print(f"ratios: push/import {imp / push:.2f}, pull/import {imp / pull:.2f} (rate relative to the local import)")
 EOF
-echo "pulled store: todos rows = $PULLED_ROWS (expected $N)"
+echo "pulled store: todos rows = $PULLED_ROWS (expected $N); 0.4: WebSocket $ROWS04, HTTP $ROWS04H"
+[[ "$PULLED_ROWS" == "$N" && "$ROWS04" == "$N" && "$ROWS04H" == "$N" ]] || { echo "FAIL: a pulled store does not hold the $N events" >&2; exit 1; }
 printf '\nserver peak RSS (VmHWM)      N/10=%-9s N=%s\n' "$SMALL" "$N"
 printf '  after push                 %-11s %s\n' "$((S_HWM_PUSH / 1024)) MiB" "$((HWM_PUSH / 1024)) MiB"
 printf '  after pull                 %-11s %s\n' "$((S_HWM_PULL / 1024)) MiB" "$((HWM_PULL / 1024)) MiB"

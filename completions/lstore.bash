@@ -391,12 +391,16 @@ _lstore_switch() {
     repeating_flags=()
     non_repeating_flags=(-c --create --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store-id --auth-token --auth-file)
+    non_repeating_options=(--store-id --protocol --auth-token --auth-file)
     __lstore_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--store-id')
+        return
+        ;;
+    '--protocol')
+        __lstore_add_completions -W 'livestore-0.3'$'\n''livestore-0.4'
         return
         ;;
     '--auth-token')
@@ -670,12 +674,16 @@ _lstore_remote_add() {
     repeating_flags=()
     non_repeating_flags=(--default --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store-id)
+    non_repeating_options=(--store-id --protocol)
     __lstore_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--store-id')
+        return
+        ;;
+    '--protocol')
+        __lstore_add_completions -W 'livestore-0.3'$'\n''livestore-0.4'
         return
         ;;
     esac
@@ -699,7 +707,7 @@ _lstore_remote_remove() {
 
 _lstore_remote_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json -v --verbose --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __lstore_offer_flags_options 0
@@ -725,12 +733,16 @@ _lstore_push() {
     repeating_flags=()
     non_repeating_flags=(-d --delete --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store-id --auth-token --auth-file)
+    non_repeating_options=(--store-id --protocol --auth-token --auth-file)
     __lstore_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
     '--store-id')
+        return
+        ;;
+    '--protocol')
+        __lstore_add_completions -W 'livestore-0.3'$'\n''livestore-0.4'
         return
         ;;
     '--auth-token')
@@ -757,14 +769,18 @@ _lstore_push() {
 
 _lstore_pull() {
     repeating_flags=()
-    non_repeating_flags=(--follow --json --version -h --help)
+    non_repeating_flags=(--follow --adopt-backend --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--store-id --auth-token --auth-file)
+    non_repeating_options=(--store-id --protocol --auth-token --auth-file)
     __lstore_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--store-id')
+        return
+        ;;
+    '--protocol')
+        __lstore_add_completions -W 'livestore-0.3'$'\n''livestore-0.4'
         return
         ;;
     '--auth-token')

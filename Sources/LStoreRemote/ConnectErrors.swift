@@ -46,9 +46,9 @@ enum ConnectErrors {
   /// same URL over plain HTTP: lstore serve and LiveStore's worker run the same connect
   /// checks there and answer with the reason ("Invalid auth token"), or 426 when the
   /// connect would have been accepted.
-  static func probeRefusedUpgrade(url: String, storeId: String, payload: JSONValue?) async -> TransportError {
+  static func probeRefusedUpgrade(url: String, socketURL: String, storeId: String, payload: JSONValue?) async -> TransportError {
     let fallback = TransportError(.unavailable, "\(url) refused the WebSocket connection for store \(storeId)")
-    var socketURL = SyncURL.webSocketURL(base: url, storeId: storeId, payload: payload)
+    var socketURL = socketURL
     if socketURL.lowercased().hasPrefix("ws://") { socketURL = "http://" + socketURL.dropFirst(5) }
     else if socketURL.lowercased().hasPrefix("wss://") { socketURL = "https://" + socketURL.dropFirst(6) }
     guard let probe = URL(string: socketURL) else { return fallback }

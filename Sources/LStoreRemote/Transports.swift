@@ -1,5 +1,6 @@
 import Foundation
 import LStoreKit
+import LStoreSync
 import LStoreSyncWebSocket
 
 /// A live connection's drop and return (for commands that say so on stderr).
@@ -12,19 +13,29 @@ public enum Transports {
   ///   reconnecting; otherwise a lost connection ends the command with an error.
   /// - Parameter onConnectionChange: told when a live WebSocket connection drops and
   ///   comes back.
+  /// - Parameter version: the sync protocol of a network remote (nil: 0.3). ws:// and
+  ///   wss:// speak it over WebSocket; http:// and https:// speak 0.4 over HTTP, or, for
+  ///   0.3, lstore's own HTTP API.
   public static func open(location: String, storeId: String, payload: JSONValue?, now: String,
+                          version: SyncProtocolVersion? = nil,
                           localEventlog: String? = nil, live: Bool = false,
                           onConnectionChange: (@Sendable (ConnectionChange) -> Void)? = nil) async throws -> SyncTransport {
     let lower = location.lowercased()
+    let version = version ?? .liveStore03
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") {
       do {
-        return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload, reconnect: live,
-                                                    onConnectionChange: onConnectionChange)
+        return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload, version: version,
+                                                    reconnect: live, onConnectionChange: onConnectionChange)
       } catch let error as WebSocketSyncError where error.connectFailure == .upgradeRefused {
-        throw await ConnectErrors.probeRefusedUpgrade(url: location, storeId: storeId, payload: payload)
+        let socketURL = version == .liveStore04
+          ? LiveStore04Codec(storeId: storeId, payload: payload, transport: .webSocket)
+            .socketURL(base: location, storeId: storeId, payload: payload)
+          : SyncURL.webSocketURL(base: location, storeId: storeId, payload: payload)
+        throw await ConnectErrors.probeRefusedUpgrade(url: location, socketURL: socketURL, storeId: storeId, payload: payload)
       }
     }
     if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+      if version == .liveStore04 { return try LiveStore04HTTPTransport(url: location, storeId: storeId, payload: payload) }
       return try HTTPTransport(url: location, storeId: storeId, payload: payload)
     }
     let path = lower.hasPrefix("file://") ? String(location.dropFirst(7)) : location
@@ -37,11 +48,11 @@ public enum Transports {
   /// The transport for a companion store (lstore's own records) of the same remote: the same
   /// protocol at another store id, or for a path remote a companion file beside that store.
   public static func openCompanion(location: String, storeId: String, payload: JSONValue?, now: String,
-                                   live: Bool = false,
+                                   version: SyncProtocolVersion? = nil, live: Bool = false,
                                    onConnectionChange: (@Sendable (ConnectionChange) -> Void)? = nil) async throws -> SyncTransport {
     let lower = location.lowercased()
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") || lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-      return try await open(location: location, storeId: storeId, payload: payload, now: now, live: live,
+      return try await open(location: location, storeId: storeId, payload: payload, now: now, version: version, live: live,
                             onConnectionChange: onConnectionChange)
     }
     let path = lower.hasPrefix("file://") ? String(location.dropFirst(7)) : location

@@ -10,6 +10,8 @@ extension WebSocketTransport: LiveSyncTransport {
       for try await page in client.pull(cursor: cursor, live: true) {
         try onPage(LStoreKit.PullPage(events: page.items.map(\.remoteEvent), remaining: Int(page.remaining)))
       }
+    } catch let error as WebSocketSyncError where error.kind == .backendIdMismatch {
+      throw WebSocketTransport.translate(error)
     } catch let error as WebSocketSyncError {
       throw TransportError(.unavailable, "live pull from \(description) ended: \(error.message)")
     }

@@ -1,11 +1,14 @@
 import LStoreKit
 import LStoreSync
 
-/// `SyncTransport` over LiveStore's WebSocket protocol, for `SyncClient` (push, pull and
-/// status written once for every kind of remote).
-public final class WebSocketTransport: SyncTransport {
+/// `SyncTransport` over either LiveStore WebSocket protocol, for `SyncClient` (push, pull
+/// and status written once for every kind of remote).
+public final class WebSocketTransport: BackendIdentifiedTransport {
   public let client: WebSocketSyncClient
   public var description: String { "\(client.url) (store \(client.storeId))" }
+  public var hasBackendIds: Bool { client.codec.version == .liveStore04 }
+  public var backendId: String? { client.backendId }
+  public func setBackendId(_ id: String?) { client.setBackendId(id) }
   /// `SyncClient` hands `push` up to this many events at a time; `push` sends them as
   /// `PushReq`s of at most 100 (LiveStore's contract), pipelined.
   public var maxBatchSize: Int { Self.pushChunk }
@@ -20,16 +23,28 @@ public final class WebSocketTransport: SyncTransport {
   ///   false, a lost connection fails the push or pull in progress and every later one.
   /// - Parameter onConnectionChange: told when a connection drops and comes back (with
   ///   `reconnect`).
-  public static func connect(url: String, storeId: String, payload: JSONValue?, reconnect: Bool = true,
+  /// - Parameter version: the protocol (sync-cf 0.3 or 0.4).
+  public static func connect(url: String, storeId: String, payload: JSONValue?,
+                             version: SyncProtocolVersion = .liveStore03, reconnect: Bool = true,
                              onConnectionChange: (@Sendable (ConnectionChange) -> Void)? = nil) async throws
     -> WebSocketTransport
   {
     var options = WebSocketSyncClient.Options()
     options.reconnect = reconnect
     options.onConnectionChange = onConnectionChange
+    let codec: any SyncWireCodec = switch version {
+    case .liveStore03: LiveStore03Codec()
+    case .liveStore04:
+      LiveStore04Codec(storeId: storeId, payload: payload, transport: .webSocket)
+    }
+    if version == .liveStore04 {
+      // LiveStore 0.4's client pings every 10 s and gives a Pong 10 s.
+      options.pingInterval = .seconds(10)
+      options.pongTimeout = .seconds(10)
+    }
     do {
       return WebSocketTransport(client: try await WebSocketSyncClient.connect(url: url, storeId: storeId, payload: payload,
-                                                                              options: options))
+                                                                              codec: codec, options: options))
     } catch let error as WebSocketSyncError {
       // A refused upgrade carries no reason (the status and body are not kept): the caller
       // can ask the server over plain HTTP (LStoreRemote's Transports does).
@@ -44,8 +59,16 @@ public final class WebSocketTransport: SyncTransport {
         try onPage(LStoreKit.PullPage(events: page.items.map(\.remoteEvent), remaining: Int(page.remaining)))
       }
     } catch let error as WebSocketSyncError {
-      throw TransportError(error.kind == .pullFailed ? .protocolViolation : .unavailable, error.message)
+      throw Self.translate(error)
     }
+  }
+
+  /// A pull's failure as the sync logic knows it.
+  public static func translate(_ error: WebSocketSyncError) -> Error {
+    if error.kind == .backendIdMismatch, let ids = error.backendIds {
+      return SyncError.backendIdMismatch(stored: ids.received, backend: ids.expected)
+    }
+    return TransportError(error.kind == .pullFailed ? .protocolViolation : .unavailable, error.message)
   }
 
   /// Sends `batch` (any size, contiguous) as `PushReq`s of at most 100 events, pipelined
@@ -58,17 +81,22 @@ public final class WebSocketTransport: SyncTransport {
                 clientId: $0.clientId, sessionId: $0.sessionId)
     }
     do {
-      if events.count <= PushValidation.maxBatchSize {
-        switch try await client.push(events) {
+      // 0.4: as LiveStore's client splits a push (100 events, 900,000 bytes); 0.3: 100 events.
+      let size = PushValidation.maxBatchSize
+      let batches = (client.codec as? LiveStore04Codec)?.pushBatches(events)
+        ?? stride(from: 0, to: events.count, by: size).map { Array(events[$0..<min($0 + size, events.count)]) }
+      if batches.count == 1 {
+        switch try await client.push(batches[0]) {
         case .acknowledged(let metadata):
           return .accepted(metadata: metadata)
         case .rejected(let message):
           return .rejected(reason: message, backendHead: Self.expectedHead(in: message))
+        case .backendIdMismatch(let expected, let received):
+          throw SyncError.backendIdMismatch(stored: received, backend: expected)
         }
       }
-      let size = PushValidation.maxBatchSize
-      let batches = stride(from: 0, to: events.count, by: size).map { Array(events[$0..<min($0 + size, events.count)]) }
       let result = try await client.push(batches: batches)
+      if let ids = result.backendIdMismatch { throw SyncError.backendIdMismatch(stored: ids.received, backend: ids.expected) }
       if let message = result.rejection {
         return .rejected(reason: message, backendHead: Self.expectedHead(in: message))
       }
@@ -85,8 +113,5 @@ public final class WebSocketTransport: SyncTransport {
 
 
   /// The backend head named by LiveStore's `… but expected e<head>` text.
-  static func expectedHead(in message: String) -> Int64? {
-    guard let range = message.range(of: "but expected e", options: .backwards) else { return nil }
-    return Int64(message[range.upperBound...].prefix { $0.isNumber })
-  }
+  static func expectedHead(in message: String) -> Int64? { ClientFailure.expectedHead(in: message) }
 }

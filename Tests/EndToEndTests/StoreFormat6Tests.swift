@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// Stores in LiveStore 0.4's storage format 6: `init --format 6`, writes with rebase
-/// generations, sync through `lstore serve` (0.3 protocol), and `convert` between 4 and 6.
+/// generations, sync through `lstore serve` (the 0.4 protocol, detected), and `convert` between 4 and 6.
 final class StoreFormat6Tests: XCTestCase {
   var sandbox: Sandbox!
 
@@ -109,9 +109,12 @@ final class StoreFormat6Tests: XCTestCase {
     XCTAssertTrue(afterCommit.hasSuffix("5.0r1<4.0r1"), afterCommit)
     try ok("-C", "b", "push")
     try ok("-C", "a", "pull")
-    // Pulled events have generation 0; the 0.3 protocol tells no backend id.
+    // Pulled events have generation 0; a format-6 store syncs with lstore serve over 0.4,
+    // whose backend id it keeps (21 characters, the same in both clones).
     XCTAssertEqual(try rows("a"), "1.0r0<0.0r0 2.0r0<1.0r0 3.0r0<2.0r0 4.0r0<3.0r0 5.0r0<4.0r0")
-    XCTAssertEqual(try sandbox.sqlite("a/.lstore/branches/main/eventlog@6.db", "SELECT head, quote(backendId) FROM __livestore_sync_status"), "5|NULL\n")
+    XCTAssertEqual(try sandbox.sqlite("a/.lstore/branches/main/eventlog@6.db", "SELECT head, length(backendId) FROM __livestore_sync_status"), "5|21\n")
+    XCTAssertEqual(try sandbox.sqlite("a/.lstore/branches/main/eventlog@6.db", "SELECT backendId FROM __livestore_sync_status"),
+                   try sandbox.sqlite("b/.lstore/branches/main/eventlog@6.db", "SELECT backendId FROM __livestore_sync_status"))
 
     // A branch and `lstore rebase`: the replayed events get the new base's generation + 1.
     try ok("-C", "b", "branch", "feat")

@@ -93,6 +93,8 @@ final class WebSocketClientTests: XCTestCase {
               case .rejected(let message):
                 // LiveStore's text names the backend head: "... but expected e<head>".
                 head = Int64(message.split(separator: "e").last.map(String.init) ?? "") ?? head
+              case .backendIdMismatch(let expected, let received):
+                XCTFail("0.3 has no backend id: \(expected) \(received)")
               }
             }
             await client.close()

@@ -143,8 +143,10 @@ struct SwitchCommand: AsyncParsableCommand {
     let payload = try options.payload()
     let schema = try store.loadSchema()
     // Where main and the remote branch part: the new branch copies main up to there.
+    let version = try await options.syncProtocol(store: store, remoteName: label, location: location, storeId: storeId,
+                                                 payload: payload)
     let probe = try await Transports.openCompanion(location: location, storeId: CompanionStores.branch(of: storeId, named: name),
-                                                   payload: payload, now: Clock.now())
+                                                   payload: payload, now: Clock.now(), version: version)
     let fork: Int64
     do {
       fork = try await RemoteBranchIndex.forkPoint(ofRemoteBranch: probe, main: try store.onBranch(Store.syncedBranch).openEventlog())

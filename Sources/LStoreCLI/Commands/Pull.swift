@@ -16,7 +16,15 @@ struct PullCommand: AsyncParsableCommand {
       as a rebase (exit code 4): 'lstore status' shows it, 'lstore rebase --skip' drops the \
       failing commit (kept in the reflog), '--continue' retries it after a schema fix, and \
       '--abort' restores the store as it was before the pull (docs/version-control.md).
-      With --follow, stays connected and applies live updates until interrupted.
+      With --follow, stays connected and applies live updates until interrupted (over \
+      HTTP remotes it asks again every 2 seconds).
+      A LiveStore 0.4 backend has an id, which a format-6 store keeps (see 'lstore status'). \
+      When the backend answers with another id (it was reset or replaced), lstore stops with \
+      exit code 2 and changes nothing, where LiveStore's own client would wipe its eventlog \
+      and state. 'lstore pull --adopt-backend' then syncs with the new backend: every local \
+      event is kept, those the old backend had confirmed become pending again (the state is \
+      rebuilt so they can be rebased), the pull confirms the ones the new backend also has \
+      and rebases the rest onto its events, and 'lstore push' sends them (docs/sync-client.md).
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -25,6 +33,10 @@ struct PullCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Stay connected and apply live updates until interrupted (Ctrl-C).")
   var follow = false
 
+  @Flag(name: .customLong("adopt-backend"), help: ArgumentHelp(
+    "Sync with a backend whose id differs from the one this store knows (it was reset or replaced): keeps every event, makes them pending again, then pulls."))
+  var adoptBackend = false
+
   @Flag(name: .long, help: "Print the result as JSON.")
   var json = false
 
@@ -32,7 +44,7 @@ struct PullCommand: AsyncParsableCommand {
     let global = root.global
     let progress = ProgressReporter(quiet: global.quiet)
     defer { progress.finish() }
-    try await remote.withSyncClient(global, live: follow) { client in
+    try await remote.withSyncClient(global, live: follow, adoptBackend: adoptBackend) { client in
       let result = try await client.pull(progress: progress.handler)
       progress.finish()
       report(result, remote: client.transport.description, global: global)

@@ -16,6 +16,10 @@ struct PushCommand: AsyncParsableCommand {
       'lstore push origin experiment' pushes branch experiment from any branch; \
       'lstore push origin --delete experiment' takes it off the remote's branch list (its \
       remote store keeps the events: the protocol cannot delete them).
+      A network remote speaks LiveStore 0.3's or 0.4's sync protocol (see 'lstore remote'; \
+      --protocol names it). Over 0.4, a backend whose id is not the one this store synced \
+      with (it was reset or replaced) stops the push with exit code 2 and nothing changed: \
+      'lstore pull --adopt-backend', then push (docs/sync-client.md).
       """)
 
   @ParentCommand var root: LStoreCommand

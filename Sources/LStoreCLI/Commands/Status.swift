@@ -30,7 +30,8 @@ struct StatusCommand: ParsableCommand {
       object["sessionId"] = .string(store.config.sessionId)
       if let name = store.config.defaultRemote, let remote = store.config.remotes?[name] {
         object["remote"] = ["name": .string(name), "url": .string(remote.url),
-                            "storeId": .string(remote.storeId ?? store.config.storeId)]
+                            "storeId": .string(remote.storeId ?? store.config.storeId),
+                            "protocol": remote.protocol.map { .string($0.rawValue) } ?? .null]
       }
     }
     object["format"] = .integer(Int64(eventlog.format.rawValue))
@@ -100,7 +101,7 @@ struct StatusCommand: ParsableCommand {
     out.line("Format:       \(eventlog.format)")
     if let store {
       if let name = store.config.defaultRemote, let remote = store.config.remotes?[name] {
-        out.line("Remote:       \(name) \(remote.url)\(remote.storeId.map { " (store \($0))" } ?? "")")
+        out.line("Remote:       \(name) \(remote.url)\(remote.storeId.map { " (store \($0))" } ?? "") — \(RemoteLocation.protocolLabel(remote))")
       } else {
         out.line("Remote:       none (lstore remote add origin ws://127.0.0.1:8787)")
       }

@@ -13,6 +13,10 @@ struct RemoteOptions: ParsableArguments {
   @Option(name: .customLong("store-id"), help: "The storeId on the backend (default: the remote's, else this store's).")
   var storeId: String?
 
+  @Option(name: .customLong("protocol"), help: ArgumentHelp(
+    "The sync protocol: livestore-0.3 or livestore-0.4 (default: the remote's, else detected).", valueName: "protocol"))
+  var syncProtocol: SyncProtocolVersion?
+
   @Option(name: .customLong("auth-token"), help: ArgumentHelp(
     "Sent as the connect payload {\"authToken\": …}. Prefer LSTORE_AUTH_TOKEN or --auth-file: command lines are visible to other users.",
     valueName: "token"))
@@ -44,6 +48,24 @@ struct RemoteOptions: ParsableArguments {
     return nil
   }
 
+  /// The sync protocol for a network remote: `--protocol`, else the remote's config, else
+  /// probed (`ProtocolProbe`) and, for a named remote, kept in its config so the probe runs
+  /// once. When the probe cannot tell (nothing answers, or the auth payload is refused),
+  /// 0.3, as before lstore spoke 0.4; nothing is kept. Nil for a path remote.
+  func syncProtocol(store: Store, remoteName: String?, location: String, storeId: String, payload: JSONValue?) async throws
+    -> SyncProtocolVersion?
+  {
+    if let syncProtocol { return syncProtocol }
+    if let remoteName, let configured = store.config.remotes?[remoteName]?.protocol { return configured }
+    guard let finding = await ProtocolProbe.probe(location: location, storeId: storeId, payload: payload,
+                                                  preferred: .preferred(for: store.format)) else { return nil }
+    guard case .found(let version) = finding else { return .liveStore03 }
+    if let remoteName, store.config.remotes?[remoteName] != nil {
+      try store.updateConfig { $0.remotes?[remoteName]?.protocol = version }
+    }
+    return version
+  }
+
   /// The remote to use: a configured name, or a URL/path given directly.
   func resolve(in store: Store) throws -> (name: String?, location: String, storeId: String) {
     let chosen = remote ?? store.config.defaultRemote
@@ -69,19 +91,28 @@ extension RemoteOptions {
   /// a store of its own (`BranchUpstream`), so main's store never receives a branch's events.
   /// Afterwards the remote's branch list is read (and, with `publishBranch`, this branch
   /// added to it) for `branch -r` and `switch`.
+  /// With `adoptBackend` (`pull --adopt-backend`), the store forgets the backend it synced
+  /// with first (`Store.adoptNewBackend`), once the command line is known to be good.
   func withSyncClient<T>(_ global: GlobalOptions, live: Bool = false, branch: String? = nil, publishBranch: Bool = false,
-                         _ body: (SyncClient) async throws -> T) async throws -> T {
+                         adoptBackend: Bool = false, _ body: (SyncClient) async throws -> T) async throws -> T {
     var store = try global.openStore()
     if let branch, branch != store.branch { store = try store.onBranch(branch) }
     // The command line first (a usage error whatever the store's state), then the state.
     let (remoteName, location, storeId) = try resolve(in: store)
     guard Identifiers.isValidStoreID(storeId) else { throw StoreError.invalidStoreId(storeId) }
-    let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
+    let schema = try store.loadSchema()
+    if adoptBackend {
+      try store.adoptNewBackend(schema: schema, now: Clock.now())
+      global.note("Forgot the previous backend: every synced event is pending until this backend confirms it")
+    }
+    let replica = try store.openReplica(schema: schema, now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let upstream = try BranchUpstream.of(replica.eventlog, branch: store.branch)
     try upstream?.prepareFirstSync(replica.eventlog)
     let targetId = upstream?.storeId(for: storeId) ?? storeId
     let payload = try payload()
+    let version = try await syncProtocol(store: store, remoteName: remoteName, location: location, storeId: storeId,
+                                         payload: payload)
     // A following pull reconnects by itself; the user is told, or a dropped connection
     // would look like a quiet backend. Written with one write(2) each: this runs on the
     // client's connection task, not the main one.
@@ -93,10 +124,10 @@ extension RemoteOptions {
     }
     let transport = upstream == nil
       ? try await Transports.open(location: location, storeId: storeId, payload: payload, now: Clock.now(),
-                                  localEventlog: store.eventlogPath, live: live,
+                                  version: version, localEventlog: store.eventlogPath, live: live,
                                   onConnectionChange: live ? onConnectionChange : nil)
       : try await Transports.openCompanion(location: location, storeId: targetId, payload: payload, now: Clock.now(),
-                                           live: live, onConnectionChange: live ? onConnectionChange : nil)
+                                           version: version, live: live, onConnectionChange: live ? onConnectionChange : nil)
     var companions: [SyncTransport] = []
     func closeAll() async {
       await transport.close()
@@ -107,12 +138,12 @@ extension RemoteOptions {
       let client = SyncClient(replica: replica, transport: transport, upstream: upstream)
       // Commit records travel on a companion store id, never on the app's own.
       let records = try await Transports.openCompanion(location: location, storeId: CompanionStores.records(of: targetId),
-                                                       payload: payload, now: Clock.now())
+                                                       payload: payload, now: Clock.now(), version: version)
       companions.append(records)
       client.records = (records, targetId, identity)
       let result = try await body(client)
       let index = try await Transports.openCompanion(location: location, storeId: CompanionStores.branches(of: storeId),
-                                                     payload: payload, now: Clock.now())
+                                                     payload: payload, now: Clock.now(), version: version)
       companions.append(index)
       let names = if let upstream, publishBranch {
         try await RemoteBranchIndex.publish(upstream.name, storeId: storeId, transport: index, identity: identity)
@@ -137,8 +168,11 @@ extension RemoteOptions {
   func deleteRemoteBranch(_ name: String, _ global: GlobalOptions) async throws {
     let store = try global.openStore()
     let (remoteName, location, storeId) = try resolve(in: store)
+    let payload = try payload()
+    let version = try await syncProtocol(store: store, remoteName: remoteName, location: location, storeId: storeId,
+                                         payload: payload)
     let index = try await Transports.openCompanion(location: location, storeId: CompanionStores.branches(of: storeId),
-                                                   payload: try payload(), now: Clock.now())
+                                                   payload: payload, now: Clock.now(), version: version)
     do {
       let identity = Replica.Identity(clientId: store.config.clientId, sessionId: store.config.sessionId)
       let names = try await RemoteBranchIndex.unpublish(name, storeId: storeId, transport: index, identity: identity)
@@ -149,6 +183,12 @@ extension RemoteOptions {
       throw error
     }
   }
+}
+
+extension SyncProtocolVersion: ExpressibleByArgument {
+  /// The protocol of the LiveStore version whose storage format the store has, taken when
+  /// a backend speaks both.
+  static func preferred(for format: StorageFormat) -> SyncProtocolVersion { format == .v4 ? .liveStore03 : .liveStore04 }
 }
 
 enum RemoteLocation {
@@ -172,6 +212,17 @@ enum RemoteLocation {
     if let port = components?.port, !(1...65_535).contains(port) {
       throw InputError.usage("'\(text)': port \(port) is not between 1 and 65535")
     }
+  }
+
+  static func isNetwork(_ location: String) -> Bool {
+    let lower = location.lowercased()
+    return ["ws://", "wss://", "http://", "https://"].contains { lower.hasPrefix($0) }
+  }
+
+  /// A remote's protocol as `remote -v` and `status` show it.
+  static func protocolLabel(_ remote: StoreConfig.RemoteConfig) -> String {
+    guard isNetwork(remote.url) else { return "store on disk" }
+    return remote.protocol?.rawValue ?? "not detected yet (asked on first use)"
   }
 
   static func looksLikeLocation(_ text: String) -> Bool {

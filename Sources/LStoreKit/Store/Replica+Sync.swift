@@ -55,6 +55,11 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case outOfOrder(expected: Int64, got: Int64)
   case remoteBehind(local: Int64, remote: Int64)
   case branchDiverged(seqNum: Int64)
+  /// The backend's id is not the one this store synced with (LiveStore 0.4's
+  /// `BackendIdMismatchError`): it was reset or replaced. Nothing was changed.
+  case backendIdMismatch(stored: String, backend: String)
+  /// `pull --adopt-backend` on a branch other than main.
+  case adoptOnBranch
 
   public var description: String {
     switch self {
@@ -74,6 +79,10 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
       return "the remote sent e\(got) where e\(expected) was expected"
     case .branchDiverged(let seqNum):
       return "the remote branch's e\(seqNum) differs from this branch's e\(seqNum), which is confirmed: they are different branches with one name; rename this one ('lstore branch -m <new-name>'), then 'lstore switch <name>' fetches the remote one"
+    case .backendIdMismatch(let stored, let backend):
+      return "the backend's id is \(backend), but this store last synced with backend \(stored): the backend was reset or replaced, so what it confirmed before may be gone. Nothing was changed. To sync with the new backend, run 'lstore pull --adopt-backend' (it keeps every local event and makes the ones the old backend confirmed pending again), then 'lstore push'"
+    case .adoptOnBranch:
+      return "--adopt-backend works on main only (a branch's remote store has no backend id kept here); run it after 'lstore switch main'"
     case .remoteBehind(let local, let remote):
       return "the remote's head (e\(remote)) is behind this store's backend head (e\(local)): it was reset, or it is another backend or store id; check 'lstore remote list'"
     }

@@ -23,10 +23,15 @@ public struct StoreConfig: Codable, Equatable, Sendable {
     public var url: String
     /// The storeId used on that backend, when it differs from this store's.
     public var storeId: String?
+    /// The sync protocol of a network remote: named with `remote add --protocol`, or found
+    /// by probing the backend (at `remote add`, else on first use). Absent for paths, and
+    /// in remotes added before lstore spoke 0.4 (probed on their first use).
+    public var `protocol`: SyncProtocolVersion?
 
-    public init(url: String, storeId: String? = nil) {
+    public init(url: String, storeId: String? = nil, protocol: SyncProtocolVersion? = nil) {
       self.url = url
       self.storeId = storeId
+      self.protocol = `protocol`
     }
   }
 

@@ -33,6 +33,7 @@ public final class SyncClient {
   /// (see `PullIntegration`). All in one transaction: a failure leaves the store unchanged,
   /// and a pending event that fails on replay leaves a stopped rebase (`Result.stopped`).
   public func pull(progress: ProgressHandler? = nil) async throws -> PullIntegration.Result {
+    try useStoredBackendId()
     let integration = try PullIntegration(replica: replica)
     do {
       var received = 0
@@ -48,7 +49,9 @@ public final class SyncClient {
         progress?(Progress(done: received, total: received + page.remaining, label: "pulling"))
       }
       if let upstream { try upstream.setPublishedHead(max(remoteHead, start), replica.eventlog) }
-      return try integration.finish()
+      let result = try integration.finish()
+      try keepBackendId()
+      return result
     } catch {
       integration.abort()
       throw error
@@ -68,6 +71,8 @@ public final class SyncClient {
     let stateHead = try replica.stateHead()
     let head = try replica.eventlog.head()
     guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
+    try useStoredBackendId()
+    try await learnBackendIdBeforePush()
     var result = PushResult()
     let startHead = try replica.eventlog.backendHead()
     result.backendHead = startHead
@@ -104,6 +109,41 @@ public final class SyncClient {
     return result
   }
 
+  /// Hands the transport the backend id the store holds (LiveStore 0.4 remotes), so pushes
+  /// and pull cursors carry it and another backend is refused. A branch other than main
+  /// syncs with a store id of its own, whose backend id the store does not keep: there the
+  /// transport learns it.
+  func useStoredBackendId() throws {
+    guard let transport = identifiedTransport else { return }
+    transport.setBackendId(try replica.eventlog.backendId())
+  }
+
+  /// The transport, when its backend has an id this store keeps.
+  private var identifiedTransport: BackendIdentifiedTransport? {
+    guard upstream == nil, let transport = transport as? BackendIdentifiedTransport, transport.hasBackendIds else { return nil }
+    return transport
+  }
+
+  /// Keeps the id the transport knows after a pull (learned on the first one), as LiveStore
+  /// 0.4 keeps it in `__livestore_sync_status.backendId` (format 4 has nowhere to keep it).
+  func keepBackendId() throws {
+    guard let transport = identifiedTransport, let id = transport.backendId else { return }
+    try replica.eventlog.setBackendId(id)
+  }
+
+  /// Before a push to a backend whose id the store does not know yet (it never pulled from
+  /// it): learns the id from the first page of a pull (nothing of it is applied; a backend
+  /// that is ahead refuses the push anyway), so that a later pull from another backend is
+  /// told apart instead of being taken for this one. A push's answer carries no id.
+  func learnBackendIdBeforePush() async throws {
+    guard let transport = identifiedTransport, transport.backendId == nil else { return }
+    struct Learned: Error {}
+    do {
+      try await transport.pull(after: try replica.eventlog.backendHead()) { _ in throw Learned() }
+    } catch is Learned {}
+    try keepBackendId()
+  }
+
   static func remoteEvent(_ record: EventRecord) throws -> RemoteEvent {
     RemoteEvent(seqNum: record.seqNum.global, parentSeqNum: record.parentSeqNum.global, name: record.name,
                 args: try JSONParser.parse(record.argsJSON), clientId: record.clientId, sessionId: record.sessionId)
@@ -128,6 +168,7 @@ extension SyncClient {
   /// until the task is cancelled. Each update is integrated in its own transaction.
   public func follow(pollInterval: Duration = .seconds(2), onUpdate: (PullIntegration.Result) throws -> Void) async throws {
     if let live = transport as? LiveSyncTransport {
+      try useStoredBackendId()
       let cursor = try replica.eventlog.backendHead()
       try await live.follow(after: cursor) { page in
         guard !page.events.isEmpty else { return }

@@ -89,6 +89,17 @@ public protocol SyncTransport: AnyObject {
   func close() async
 }
 
+/// A transport whose backend has an id (LiveStore 0.4's `backendId`): given the id the
+/// store holds before a sync, it sends it on pushes and pull cursors and refuses a backend
+/// with another (`SyncError.backendIdMismatch`); when the store holds none, it learns it.
+public protocol BackendIdentifiedTransport: SyncTransport {
+  /// Whether this transport's protocol has backend ids at all (LiveStore 0.4; not 0.3).
+  var hasBackendIds: Bool { get }
+  /// The id the transport uses: the one it was given, or learned from the backend.
+  var backendId: String? { get }
+  func setBackendId(_ id: String?)
+}
+
 /// A transport failure (the remote cannot be reached, or broke the protocol).
 public struct TransportError: Error, Sendable, CustomStringConvertible {
   public enum Kind: Sendable { case unavailable, protocolViolation, unauthorized }

@@ -1,0 +1,26 @@
+extension Store {
+  /// `pull --adopt-backend`: forgets the backend main synced with, for one that was reset or
+  /// replaced (`SyncError.backendIdMismatch`). No event is removed:
+  /// - the backend head goes to 0 and the backend id is cleared, in one transaction, so
+  ///   every synced event is pending again and the next pull learns the new backend's id;
+  /// - the state is rebuilt, which gives every pending event its session changeset again
+  ///   (they were dropped as the old backend confirmed the events), so the next pull can
+  ///   roll them back and rebase them onto whatever the new backend holds. Its events equal
+  ///   to this store's are confirmed by that pull instead; an empty backend takes them all
+  ///   with the next push.
+  /// A crash between the two steps leaves the events pending without their changesets:
+  /// nothing is lost, and running it again finishes the job.
+  public func adoptNewBackend(schema: Schema, now: String) throws {
+    // A branch other than main syncs with a store id of its own, whose backend id is not kept.
+    guard branch == Store.syncedBranch else { throw SyncError.adoptOnBranch }
+    do {
+      let eventlog = try openEventlog(readOnly: false)
+      try Rebase.refuseIfInProgress(eventlog, branch: branch)
+      try eventlog.connection.transaction(.immediate) {
+        try eventlog.setBackendHead(0)
+        try eventlog.setBackendId(nil)
+      }
+    }
+    _ = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: statePath(for: schema), schema: schema, updatedAt: now)
+  }
+}
