@@ -392,7 +392,7 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
     guard let space = payload.firstIndex(of: " ") else { return }
     let storeId = String(payload[payload.index(after: space)...])
     guard Identifiers.isValidStoreID(storeId) else { return }
-    report(.store(storeId))
+    report(.store(storeId, head: Int64(payload[..<space])))
   }
 
   // MARK: - Health

@@ -397,7 +397,10 @@ public actor SyncBackend {
   /// A shared storage reported a change: catch up the stores that have subscribers.
   func storageChanged(_ change: StorageChange) {
     switch change {
-    case .store(let storeId):
+    case .store(let storeId, let head):
+      // This node's own commits come back too: nothing to read when the subscribers
+      // already have that head.
+      if let head, head == stores[storeId]?.broadcastThrough { return }
       scheduleCatchUp(storeId)
     case .unknown:
       for (storeId, state) in stores where !state.subscribers.isEmpty { scheduleCatchUp(storeId) }

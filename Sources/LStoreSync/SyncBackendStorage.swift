@@ -34,8 +34,8 @@ public protocol SyncBackendStorage: AnyObject, Sendable {
 
 /// What a shared storage tells its backend: another node (or this one) changed a store.
 public enum StorageChange: Sendable, Equatable {
-  /// The store's events or head changed.
-  case store(String)
+  /// The store's events or head changed; `head` is the head the change left, when known.
+  case store(String, head: Int64?)
   /// Changes may have been missed (the notification channel was (re)connected): every
   /// store the backend follows must be re-read.
   case unknown

@@ -76,8 +76,9 @@ final class SharedStorageFanOutTests: XCTestCase {
     storageB.notify(.unknown)
     try await received.wait(for: 5)
     XCTAssertEqual(received.value, [1, 2, 3, 4, 5])
-    // Told again (a late notification): nothing is sent twice.
-    storageB.notify(.store("s"))
+    // Told again (late notifications, with and without the head): nothing is sent twice.
+    storageB.notify(.store("s", head: 5))
+    storageB.notify(.store("s", head: nil))
     try await nodeB.push(storeId: "s", batch: makeEvents(from: 6, count: 1), requestId: "b1")
     try await received.wait(for: 6)
     XCTAssertEqual(received.value, [1, 2, 3, 4, 5, 6])
@@ -116,7 +117,7 @@ final class SharedStorageFanOutTests: XCTestCase {
                                     clientId: "c\(client)", sessionId: "s")
               do {
                 try await node.push(storeId: "s", batch: [event], requestId: "c\(client)-\(index)")
-                other.notify(.store("s"))
+                other.notify(.store("s", head: nil))
                 break
               } catch let rejection as PushRejection {
                 guard case .notAtHead(let real) = rejection.kind else { throw rejection }
