@@ -21,7 +21,6 @@ postgres_cluster_start() {
   local bin
   bin="$(postgres_cluster_bin)" || { echo "postgres-cluster: no initdb found (install postgresql)" >&2; return 1; }
   PG_CLUSTER_DIR="$(mktemp -d /tmp/lstore-pg.XXXXXX)"
-  PG_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   local run=()
   if [[ $(id -u) -eq 0 ]]; then
     chown postgres "$PG_CLUSTER_DIR"
@@ -35,9 +34,20 @@ postgres_cluster_start() {
   # Small and quick: loopback only, no unix socket in a shared directory, fsync kept (an
   # acknowledged push is durable: the tests check it across SIGKILL of a node, not of the
   # database, but the cost is measured as users would pay it).
-  "${run[@]}" "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/server.log" -w -t 60 \
-    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_CLUSTER_DIR -c max_connections=200 -c shared_buffers=64MB" \
-    start >/dev/null || { cat "$PG_CLUSTER_DIR/server.log" >&2; return 1; }
+  # A free port: one nothing answers on; if another process takes it first, the server
+  # fails to bind and the next candidate is tried.
+  local attempt started=0
+  for attempt in 1 2 3 4 5; do
+    PG_PORT=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null && continue
+    if "${run[@]}" "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/server.log" -w -t 60 \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_CLUSTER_DIR -c max_connections=200 -c shared_buffers=64MB" \
+      start >/dev/null; then
+      started=1
+      break
+    fi
+  done
+  ((started)) || { cat "$PG_CLUSTER_DIR/server.log" >&2; return 1; }
   PGPASSWORD=lstore "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
     -c "CREATE ROLE lstore LOGIN PASSWORD 'lstore' CREATEDB" -c "CREATE DATABASE lstore OWNER lstore" >/dev/null
   export PG_CLUSTER_DIR PG_PORT

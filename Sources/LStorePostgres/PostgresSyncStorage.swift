@@ -50,7 +50,7 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
   public static let listenerApplicationName = "lstore serve listener"
   /// How long one storage call may wait for the database (a lease while it is down, a lock
   /// held by a stuck node) before it fails, so a push is refused rather than hung.
-  static let operationTimeout: Duration = .seconds(15)
+  static let operationTimeout: Duration = .seconds(10)
 
   public var isShared: Bool { true }
 
@@ -83,7 +83,11 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
     configuration.options.connectTimeout = .seconds(5)
     configuration.options.maximumConnections = 16
     configuration.options.additionalStartupParameters = [("application_name", "lstore serve")]
-    client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    // postgres-nio logs every failed connection attempt at info: while the database is
+    // down that is a line per retry. The listener's warning says it once.
+    var poolLogger = logger
+    if poolLogger.logLevel > .debug { poolLogger.logLevel = .error }
+    client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
     let client = client
     tasks.append(Task { await client.run() })
     tasks.append(Task { [weak self] in await self?.listen() })
@@ -420,7 +424,9 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
       reachable = PostgresStartError.text(of: error)
     }
     let (listening, lastError) = state.withLock { ($0.listening, $0.lastError) }
-    return PostgresHealth(reachable: reachable == nil, listening: listening, error: reachable ?? lastError)
+    // The listener's error says why ("connection refused"); a timed-out query only that.
+    return PostgresHealth(reachable: reachable == nil, listening: listening,
+                          error: reachable == nil && listening ? nil : (lastError ?? reachable))
   }
 }
 
