@@ -174,15 +174,26 @@ final class TwoNodeServeTests: XCTestCase {
     assertError(down, 69, ["cannot reach PostgreSQL at 127.0.0.1:1"])
   }
 
-  /// The health endpoint of a node, as a load balancer reads it.
-  func testHealth() throws {
+  /// The health endpoint of a node, as a load balancer reads it, and a graceful stop that
+  /// keeps what was acknowledged.
+  func testHealthAndGracefulShutdown() throws {
     let sandbox = try Sandbox()
     let a = try node(sandbox)
-    defer { a.kill() }
     let health = try sandbox.shell("curl -s -w ' %{http_code}' \(a.httpURL)/health")
     XCTAssertTrue(health.stdout.hasSuffix(" 200"), health.description)
-    XCTAssertTrue(health.stdout.contains(#""kind":"postgres","reachable":true"#), health.stdout)
+    XCTAssertTrue(health.stdout.contains(#""kind":"postgres","reachable":true,"listening":true"#), health.stdout)
     XCTAssertFalse(health.stdout.contains("lstore:lstore"), "no password in /health")
+    XCTAssertFalse(a.log.contains("lstore:lstore"), "no password in the log: \(a.log)")
+    let storeId = freshStoreId()
+    try sandbox.initStore("s", storeId: storeId)
+    XCTAssertEqual(try sandbox.lstore(["-C", "s", "commit", "v1.TodoCreated", #"{"id":"t1","text":"x"}"#]).status, 0)
+    XCTAssertEqual(try sandbox.lstore(["-C", "s", "push", a.url]).status, 0)
+    a.kill(SIGTERM)
+    XCTAssertEqual(a.command.process.terminationStatus, 0, "serve must exit 0 on SIGTERM: \(a.log)")
+    let b = try node(sandbox)
+    defer { b.kill() }
+    let head = try sandbox.shell("curl -s \(b.httpURL)/api/v1/stores/\(storeId)/head")
+    XCTAssertEqual(head.stdout, #"{"head":1}"#)
   }
 }
 
