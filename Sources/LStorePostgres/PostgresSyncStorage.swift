@@ -50,7 +50,8 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
   public static let listenerApplicationName = "lstore serve listener"
   /// How long one storage call may wait for the database (a lease while it is down, a lock
   /// held by a stuck node) before it fails, so a push is refused rather than hung.
-  static let operationTimeout: Duration = .seconds(10)
+  public static let defaultOperationTimeout: Duration = .seconds(10)
+  let operationTimeout: Duration
 
   public var isShared: Bool { true }
 
@@ -58,7 +59,8 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
   ///
   /// - Throws: `PostgresStartError` saying what is wrong (server down, login refused, no
   ///   such database, a newer schema) in terms of the URL.
-  public static func open(_ url: PostgresURL, logger: Logger) async throws -> PostgresSyncStorage {
+  public static func open(_ url: PostgresURL, logger: Logger,
+                          operationTimeout: Duration = defaultOperationTimeout) async throws -> PostgresSyncStorage {
     let connection: PostgresConnection
     do {
       connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 0, logger: logger)
@@ -73,12 +75,13 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
       if let error = error as? PostgresStartError { throw error }
       throw PostgresStartError(kind: .failed, message: "setting up the lstore tables in \(url) failed: \(PostgresStartError.text(of: error))")
     }
-    return PostgresSyncStorage(url: url, logger: logger)
+    return PostgresSyncStorage(url: url, logger: logger, operationTimeout: operationTimeout)
   }
 
-  private init(url: PostgresURL, logger: Logger) {
+  private init(url: PostgresURL, logger: Logger, operationTimeout: Duration) {
     self.url = url
     self.logger = logger
+    self.operationTimeout = operationTimeout
     var configuration = url.clientConfiguration()
     configuration.options.connectTimeout = .seconds(5)
     configuration.options.maximumConnections = 16
@@ -151,38 +154,30 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
 
   private final class Box<T>: @unchecked Sendable { var result: Result<T, Error>? }
 
-  /// Runs `work` and waits for it. Only called on Dispatch threads (`BlockingIO`), which
-  /// may block; the work itself runs on the cooperative pool and NIO's event loops.
+  /// Runs `work` and waits for it, at most `operationTimeout`. Only called on Dispatch
+  /// threads (`BlockingIO`), which may block; the work itself runs on the cooperative pool
+  /// and NIO's event loops. On timeout the work is cancelled and left to finish on its own
+  /// (a query in flight is not interruptible): the caller is free at once, and a commit that
+  /// still lands later is one the backend did not acknowledge (its client finds its events
+  /// on the next pull, as after any lost acknowledgement).
   private func blocking<T>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
     let box = Box<T>()
     let done = DispatchSemaphore(value: 0)
-    Task.detached {
+    let task = Task.detached {
       do {
-        box.result = .success(try await Self.withTimeout(work))
+        box.result = .success(try await work())
       } catch {
         box.result = .failure(error)
       }
       done.signal()
     }
-    done.wait()
-    return try box.result!.get()
-  }
-
-  private static func withTimeout<T>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: Optional<Box<T>>.self) { group in
-      group.addTask {
-        let box = Box<T>()
-        box.result = .success(try await work())
-        return box
-      }
-      group.addTask {
-        try await Task.sleep(for: operationTimeout)
-        return nil
-      }
-      defer { group.cancelAll() }
-      guard let first = try await group.next(), let box = first else { throw PostgresUnavailable.timedOut }
-      return try box.result!.get()
+    let (whole, fraction) = operationTimeout.components
+    let seconds = Double(whole) + Double(fraction) / 1e18
+    guard done.wait(timeout: .now() + seconds) == .success else {
+      task.cancel()
+      throw PostgresUnavailable.timedOut
     }
+    return try box.result!.get()
   }
 
   /// Runs `body` in a transaction on one pooled connection; rolls back when it throws.

@@ -1,9 +1,10 @@
 import Foundation
 import LStoreKit
-import LStorePostgres
 import LStoreSync
 import Logging
+import PostgresNIO
 import XCTest
+@testable import LStorePostgres
 
 /// The PostgreSQL storage against a real server: `scripts/test.sh` starts a throwaway
 /// cluster and exports LSTORE_TEST_POSTGRES_URL (scripts/postgres-cluster.sh). Run alone
@@ -162,6 +163,46 @@ final class PostgresStorageTests: PostgresTestCase {
     let down = await startError("postgres://\(url.username)@127.0.0.1:1/\(url.database)?sslmode=disable")
     XCTAssertEqual(down?.kind, .unreachable)
     XCTAssertTrue(down?.message.contains("cannot reach PostgreSQL at 127.0.0.1:1") ?? false, "\(String(describing: down))")
+  }
+
+  /// A store's row locked by a stuck transaction (a node that hangs mid-commit): a push
+  /// fails after the operation timeout instead of hanging its store's writer, writes
+  /// nothing, and pushes work again once the lock is gone.
+  func testAPushBehindAStuckLockFailsInTimeAndTheNextOneWorks() async throws {
+    let url = try requirePostgres()
+    let storage = try await PostgresSyncStorage.open(url, logger: logger, operationTimeout: .seconds(1))
+    defer { storage.shutdown() }
+    let backend = SyncBackend(storage: storage)
+    let store = freshStoreId()
+    try await backend.push(storeId: store, batch: events(from: 1, count: 1), requestId: "a")
+    let stuck = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 97, logger: logger)
+    try await stuck.query("BEGIN", logger: logger)
+    try await stuck.query("SELECT head FROM lstore_stores WHERE store_id = \(store) FOR UPDATE", logger: logger)
+    let started = Date()
+    do {
+      try await backend.push(storeId: store, batch: events(from: 2, count: 1), requestId: "b")
+      XCTFail("the push got past a held lock")
+    } catch {
+      XCTAssertTrue(error is PostgresUnavailable, "\(error)")
+    }
+    XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+    try await stuck.query("ROLLBACK", logger: logger)
+    try await stuck.close()
+    // The timed-out attempt may still commit once the lock is gone (it was not
+    // acknowledged); either way the store continues from what is stored.
+    var head = try await backend.head(storeId: store)
+    let deadline = Date().addingTimeInterval(10)
+    while head < 2 && Date() < deadline {
+      do {
+        head = try await backend.push(storeId: store, batch: events(from: head + 1, count: 1), requestId: "c")
+      } catch let rejection as PushRejection {
+        guard case .notAtHead(let real) = rejection.kind else { throw rejection }
+        head = real
+      }
+    }
+    XCTAssertGreaterThanOrEqual(head, 2)
+    let stored = try await off { try storage.events(storeId: store, after: 0, through: 100, limit: 100) }
+    XCTAssertEqual(stored.map(\.event.seqNum), Array(1...head), "gap-free")
   }
 
   func testURLParsing() throws {
