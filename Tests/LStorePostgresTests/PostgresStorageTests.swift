@@ -205,6 +205,49 @@ final class PostgresStorageTests: PostgresTestCase {
     XCTAssertEqual(stored.map(\.event.seqNum), Array(1...head), "gap-free")
   }
 
+  /// A new, empty database gets the schema on first start; a database whose schema a
+  /// newer lstore wrote is refused with a clear message, and nothing is changed.
+  func testTheSchemaIsCreatedOnFirstStartAndANewerOneIsRefused() async throws {
+    let url = try requirePostgres()
+    let name = "lstore_schema_\(UUID().uuidString.prefix(8).lowercased())"
+    let admin = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 96, logger: logger)
+    try await admin.query("CREATE DATABASE \(unescaped: name)", logger: logger)
+    let fresh = try PostgresURL("postgres://\(url.username):\(url.password ?? "")@\(url.host):\(url.port)/\(name)?sslmode=\(url.sslMode)",
+                                environment: [:])
+    do {
+      let storage = try await PostgresSyncStorage.open(fresh, logger: logger)
+      storage.shutdown()
+      let connection = try await PostgresConnection.connect(configuration: try fresh.connectionConfiguration(), id: 95, logger: logger)
+      var tables: [String] = []
+      for try await table in try await connection.query(
+        "SELECT tablename FROM pg_tables WHERE tablename LIKE 'lstore_%' ORDER BY tablename", logger: logger).decode(String.self) {
+        tables.append(table)
+      }
+      XCTAssertEqual(tables, ["lstore_events", "lstore_meta", "lstore_stores"])
+      var version = ""
+      for try await value in try await connection.query(
+        "SELECT value FROM lstore_meta WHERE key = 'schema_version'", logger: logger).decode(String.self) {
+        version = value
+      }
+      XCTAssertEqual(version, String(PostgresSyncStorage.schemaVersion))
+      try await connection.query("UPDATE lstore_meta SET value = '99' WHERE key = 'schema_version'", logger: logger)
+      try await connection.close()
+      do {
+        let newer = try await PostgresSyncStorage.open(fresh, logger: logger)
+        newer.shutdown()
+        XCTFail("a newer schema was accepted")
+      } catch let error as PostgresStartError {
+        XCTAssertTrue(error.message.contains("schema version 99"), error.message)
+        XCTAssertTrue(error.message.contains("upgrade lstore"), error.message)
+      }
+    } catch {
+      XCTFail("\(error)")
+    }
+    // Other sessions (the pool's) may linger a moment after shutdown.
+    try await admin.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger)
+    try await admin.close()
+  }
+
   func testURLParsing() throws {
     let url = try PostgresURL("postgres://me:p%40ss@db.example:6543/lstore?sslmode=require", environment: [:])
     XCTAssertEqual([url.username, url.password, url.host, url.database, url.sslMode], ["me", "p@ss", "db.example", "lstore", "require"])
