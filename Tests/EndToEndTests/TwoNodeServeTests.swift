@@ -103,7 +103,7 @@ final class TwoNodeServeTests: XCTestCase {
     // Big enough that the push (pipelined, group-committed) is still running when the node
     // dies, and that the client has recorded a confirmed backend head by then (it confirms
     // every 50,000 events).
-    let total = 60_000
+    let total = 80_000
     let sandbox = try Sandbox()
     let (a, b) = (try node(sandbox), try node(sandbox))
     defer { b.kill() }
