@@ -10,6 +10,12 @@ import LStoreKit
 /// Pulls never wait for the writer, so they run concurrently with pushes and with each other.
 /// An acknowledgement is only given after the storage transaction holding the events and
 /// the new head is durable.
+///
+/// With a shared storage (`isShared`: several servers on one PostgreSQL database) the
+/// storage, not this actor, serializes writers: heads are read from it, never cached; a
+/// group whose expected head another node moved is validated again against the new one;
+/// and what other nodes commit reaches this backend's subscribers through `catchUp`, in
+/// order and before any later local commit (`broadcastThrough`).
 public actor SyncBackend {
   public let storage: any SyncBackendStorage
   private let clock: @Sendable () -> String
