@@ -115,12 +115,12 @@ round() { # n tag
 
 # PostgreSQL: push n events to node 1, pull them from node `pull_node` (1 or 2) into an empty
 # store. Sets PG_PUSH_S, PG_PULL_S, PG_HWM1, PG_HWM2 (KiB; 0 without a second node).
-pg_round() { # n tag nodes
-  local n=$1 tag=$2 nodes=$3
+pg_round() { # n tag nodes events-file
+  local n=$1 tag=$2 nodes=$3 events=$4
   local src="$WORK/$tag-src" dst="$WORK/$tag-dst" store="bench-$tag-$RANDOM$RANDOM"
   "$BIN" init --schema "$ROOT/examples/todomvc/schema.yaml" --store-id "$store" --client-id pusher --session-id s1 "$src" >/dev/null
   "$BIN" init --schema "$ROOT/examples/todomvc/schema.yaml" --store-id "$store" --client-id puller --session-id s1 "$dst" >/dev/null
-  "$BIN" -C "$src" commit -m "bench" --file "$WORK/full.ndjson" >/dev/null
+  "$BIN" -C "$src" commit -m "bench" --file "$events" >/dev/null
   mkdir -p "$WORK/$tag-node1" "$WORK/$tag-node2"
   start_server "$WORK/$tag-node1" --database "$LSTORE_TEST_POSTGRES_URL"
   local pid1=$SERVER_PID port1=$PORT pid2="" port2=$PORT
@@ -176,9 +176,14 @@ if [[ "$POSTGRES" == 1 ]]; then
   # shellcheck source=../scripts/postgres-cluster.sh
   source "$ROOT/scripts/postgres-cluster.sh"
   postgres_cluster_start
-  pg_round "$N" pg1 1
+  # N/10 first, for the memory comparison (flat: the same peak for 10× the events).
+  pg_round "$SMALL" pg1s 1 "$WORK/small.ndjson"
+  S_P1_HWM=$PG_HWM1
+  pg_round "$SMALL" pg2s 2 "$WORK/small.ndjson"
+  S_P2_HWM1=$PG_HWM1 S_P2_HWM2=$PG_HWM2
+  pg_round "$N" pg1 1 "$WORK/full.ndjson"
   P1_PUSH=$PG_PUSH_S P1_PULL=$PG_PULL_S P1_HWM=$PG_HWM1
-  pg_round "$N" pg2 2
+  pg_round "$N" pg2 2 "$WORK/full.ndjson"
   printf '\n%-44s %10s %14s %10s\n' "PostgreSQL (--database), N=$N" "seconds" "events/s" "peak RSS"
   printf '%-44s %10s %14s %10s\n' "SQLite default: push" "$PUSH_S" "$(rate "$N" "$PUSH_S")" "$((HWM_PUSH / 1024)) MiB"
   printf '%-44s %10s %14s %10s\n' "SQLite default: pull" "$PULL_S" "$(rate "$N" "$PULL_S")" "$((HWM_PULL / 1024)) MiB"
@@ -186,5 +191,8 @@ if [[ "$POSTGRES" == 1 ]]; then
   printf '%-44s %10s %14s %10s\n' "1 node: pull" "$P1_PULL" "$(rate "$N" "$P1_PULL")" "$((P1_HWM / 1024)) MiB"
   printf '%-44s %10s %14s %10s\n' "2 nodes: push to node 1" "$PG_PUSH_S" "$(rate "$N" "$PG_PUSH_S")" "$((PG_HWM1 / 1024)) MiB"
   printf '%-44s %10s %14s %10s\n' "2 nodes: pull from node 2" "$PG_PULL_S" "$(rate "$N" "$PG_PULL_S")" "$((PG_HWM2 / 1024)) MiB"
+  printf 'PostgreSQL nodes peak RSS, N/10=%s -> N=%s: 1 node %s -> %s MiB; 2 nodes: node 1 %s -> %s, node 2 %s -> %s MiB\n' \
+    "$SMALL" "$N" "$((S_P1_HWM / 1024))" "$((P1_HWM / 1024))" "$((S_P2_HWM1 / 1024))" "$((PG_HWM1 / 1024))" \
+    "$((S_P2_HWM2 / 1024))" "$((PG_HWM2 / 1024))"
 fi
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"
