@@ -3,6 +3,7 @@ import PackageDescription
 
 // Dependency direction (nothing imports upward):
 //   CSQLite, CZlib ← LStoreSQLite ← LStoreKit ← LStoreCLI ← lstore
+//   LStoreKit ← LStoreSync ← LStorePostgres (postgres-nio) ← LStoreServer ← LStoreCLI
 // LStoreKit is the library: it never imports ArgumentParser or any networking package
 // and it never prints.
 let package = Package(

@@ -48,7 +48,8 @@ extension SyncBackendStorage {
   public var isShared: Bool { false }
 
   /// Calls `handler` for every change other processes make (and may call it for this
-  /// process's own). Storages only this process writes never call it.
+  /// process's own), replacing any earlier handler: one backend per storage. Storages only
+  /// this process writes never call it.
   public func observeChanges(_ handler: @escaping @Sendable (StorageChange) -> Void) {}
 }
 
