@@ -535,7 +535,10 @@ public actor SyncBackend {
     if let id = stores[storeId]?.backendId { return id }
     let generation = stores[storeId]?.backendIdGeneration ?? 0
     let storage = storage
-    let id = try await BlockingIO.run(on: BlockingIO.writes) { try storage.backendId(storeId: storeId) }
+    // SQLite may write it on the one writer connection; a shared storage makes it in its own
+    // transaction, so it need not wait behind this node's commits.
+    let queue = storage.isShared ? BlockingIO.reads : BlockingIO.writes
+    let id = try await BlockingIO.run(on: queue) { try storage.backendId(storeId: storeId) }
     // Another node may reset a shared store (and so replace its id) at any time: not cached.
     if !storage.isShared && (stores[storeId]?.backendIdGeneration ?? 0) == generation {
       stores[storeId, default: StoreState()].backendId = id
