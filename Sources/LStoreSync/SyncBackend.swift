@@ -118,6 +118,11 @@ public actor SyncBackend {
     }
   }
 
+  /// Where storage writes run: one at a time for a storage this process alone writes (one
+  /// SQLite writer connection); side by side for a shared one, whose own transactions and
+  /// row locks order them (the backend still sends one write at a time per store).
+  private var writeQueue: DispatchQueue { storage.isShared ? BlockingIO.reads : BlockingIO.writes }
+
   public static func now() -> String {
     ISODate.format(millis: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
   }
@@ -230,7 +235,7 @@ public actor SyncBackend {
         stores[storeId]!.queue.removeFirst()
         let storage = storage
         do {
-          try await BlockingIO.run(on: BlockingIO.writes) { try storage.reset(storeId: storeId) }
+          try await BlockingIO.run(on: writeQueue) { try storage.reset(storeId: storeId) }
           setCachedHead(0, storeId: storeId)
           stores[storeId]!.lastCommitted = 0
           if stores[storeId]!.broadcastThrough != nil { stores[storeId]!.broadcastThrough = 0 }
@@ -326,7 +331,7 @@ public actor SyncBackend {
       let batch = plan.events
       let expected = head
       do {
-        try await BlockingIO.run(on: BlockingIO.writes) {
+        try await BlockingIO.run(on: writeQueue) {
           try storage.append(storeId: storeId, events: batch, createdAt: createdAt, expectedHead: expected)
         }
         setCachedHead(plan.running, storeId: storeId)
@@ -535,10 +540,7 @@ public actor SyncBackend {
     if let id = stores[storeId]?.backendId { return id }
     let generation = stores[storeId]?.backendIdGeneration ?? 0
     let storage = storage
-    // SQLite may write it on the one writer connection; a shared storage makes it in its own
-    // transaction, so it need not wait behind this node's commits.
-    let queue = storage.isShared ? BlockingIO.reads : BlockingIO.writes
-    let id = try await BlockingIO.run(on: queue) { try storage.backendId(storeId: storeId) }
+    let id = try await BlockingIO.run(on: writeQueue) { try storage.backendId(storeId: storeId) }
     // Another node may reset a shared store (and so replace its id) at any time: not cached.
     if !storage.isShared && (stores[storeId]?.backendIdGeneration ?? 0) == generation {
       stores[storeId, default: StoreState()].backendId = id

@@ -1,7 +1,7 @@
 /// Where a sync backend keeps its stores: an append-only, gap-free event order per store
 /// and the head of each. Implementations are synchronous and may block (disk I/O); the
 /// backend calls them off Swift's cooperative thread pool and never concurrently for
-/// writes.
+/// writes to one store; nor for writes to different stores, unless the storage `isShared`.
 public protocol SyncBackendStorage: AnyObject, Sendable {
   /// The store's head: the seqNum of its last event, 0 when empty or unknown.
   func head(storeId: String) throws -> Int64
