@@ -30,6 +30,9 @@ final class ServeLifecycleTests: XCTestCase {
     defer { server.kill() }
     let head = try sandbox.shell("curl -s -w ' %{http_code}' \(server.httpURL)/api/v1/stores/todos/head")
     XCTAssertEqual(head.stdout, #"{"head":0} 200"#, head.description)
+    let health = try sandbox.shell("curl -s -w ' %{http_code}' \(server.httpURL)/health")
+    XCTAssertTrue(health.stdout.hasPrefix(#"{"status":"ok","node":{"id":""#), health.description)
+    XCTAssertTrue(health.stdout.hasSuffix(#""database":{"kind":"sqlite","reachable":true}} 200"#), health.description)
     let bad = try sandbox.shell("curl -s -o /dev/null -w '%{http_code}' \(server.httpURL)/nope")
     XCTAssertEqual(bad.stdout, "400", bad.description)
     let badStore = try sandbox.shell("curl -s -o /dev/null -w '%{http_code}' '\(server.httpURL)/api/v1/stores/a%20b/head'")
