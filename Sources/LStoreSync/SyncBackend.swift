@@ -462,8 +462,13 @@ public actor SyncBackend {
     let snapshot = PullSnapshot(storeId: storeId, after: after, head: through, total: through - after)
     var pages = pages(of: snapshot).makeAsyncIterator()
     do {
-      while let page = try await pages.next(), let last = page.items.last {
-        let response = PullResponse(batch: page.items, context: .push, requestId: Identifiers.nanoid(length: 21), remaining: 0)
+      while let page = try await pages.next(), !page.items.isEmpty {
+        // Only what the subscribers lack: while this read waited, the last subscriber may
+        // have left and a new one come with a head above these events (its pull has them).
+        guard let through = stores[storeId]?.broadcastThrough else { return true }
+        let items = page.items.filter { $0.event.seqNum > through }
+        guard let last = items.last else { continue }
+        let response = PullResponse(batch: items, context: .push, requestId: Identifiers.nanoid(length: 21), remaining: 0)
         send(Broadcast(storeId: storeId, response: response, text: SyncMessage.pullResponse(response).encoded()),
              advancingTo: last.event.seqNum)
       }
