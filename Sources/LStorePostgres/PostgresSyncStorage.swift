@@ -85,7 +85,9 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
     var configuration = url.clientConfiguration()
     configuration.options.connectTimeout = .seconds(5)
     configuration.options.maximumConnections = 16
-    configuration.options.additionalStartupParameters = [("application_name", "lstore serve")]
+    // Durable before the ack, whatever the server's or the role's default: the client's
+    // startup parameters win over both.
+    configuration.options.additionalStartupParameters = [("application_name", "lstore serve"), ("synchronous_commit", "on")]
     // postgres-nio logs every failed connection attempt at info: while the database is
     // down that is a line per retry. The listener's warning says it once.
     var poolLogger = logger
@@ -215,8 +217,6 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
     let head = last.seqNum
     let payload = "\(head) \(storeId)"
     try transaction { connection, logger in
-      // Durable before the ack, whatever the server's default.
-      try await connection.query("SET LOCAL synchronous_commit TO on", logger: logger)
       try await connection.query("INSERT INTO lstore_stores (store_id) VALUES (\(storeId)) ON CONFLICT (store_id) DO NOTHING",
                                  logger: logger)
       var stored: Int64 = 0
@@ -231,8 +231,10 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
         FROM UNNEST(\(seqNums)::bigint[], \(parents)::bigint[], \(names)::text[], \(args)::text[],
                     \(clients)::text[], \(sessions)::text[]) AS t(s, p, n, a, c, e)
         """, logger: logger)
-      try await connection.query("UPDATE lstore_stores SET head = \(head) WHERE store_id = \(storeId)", logger: logger)
-      try await connection.query("SELECT pg_notify('lstore_events', \(payload))", logger: logger)
+      try await connection.query("""
+        WITH moved AS (UPDATE lstore_stores SET head = \(head) WHERE store_id = \(storeId) RETURNING store_id)
+        SELECT pg_notify('lstore_events', \(payload)) FROM moved
+        """, logger: logger)
     }
   }
 
