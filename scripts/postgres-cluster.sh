@@ -17,32 +17,32 @@ postgres_cluster_bin() {
   return 1
 }
 
+# The command prefix that runs the server's tools: `runuser -u postgres --` as root (found
+# in /usr/sbin even when that is not on PATH), nothing otherwise.
+postgres_cluster_as() {
+  [[ $(id -u) -eq 0 ]] || return 0
+  printf '%s\n' "$(command -v runuser || echo /usr/sbin/runuser)" -u postgres --
+}
+
 postgres_cluster_start() {
   local bin
   bin="$(postgres_cluster_bin)" || { echo "postgres-cluster: no initdb found (install postgresql)" >&2; return 1; }
   PG_CLUSTER_DIR="$(mktemp -d /tmp/lstore-pg.XXXXXX)"
   local run=()
-  if [[ $(id -u) -eq 0 ]]; then
-    chown postgres "$PG_CLUSTER_DIR"
-    run=(runuser -u postgres --)
-  fi
+  mapfile -t run < <(postgres_cluster_as)
+  [[ $(id -u) -ne 0 ]] || chown postgres "$PG_CLUSTER_DIR"
   printf 'lstore\n' >"$PG_CLUSTER_DIR/pw"
   chmod 644 "$PG_CLUSTER_DIR/pw"
   "${run[@]}" "$bin/initdb" -D "$PG_CLUSTER_DIR/data" -U postgres --auth=scram-sha-256 --pwfile="$PG_CLUSTER_DIR/pw" \
     -E UTF8 --locale=C.UTF-8 >"$PG_CLUSTER_DIR/initdb.log" 2>&1 \
     || { cat "$PG_CLUSTER_DIR/initdb.log" >&2; return 1; }
-  # Small and quick: loopback only, no unix socket in a shared directory, fsync kept (an
-  # acknowledged push is durable: the tests check it across SIGKILL of a node, not of the
-  # database, but the cost is measured as users would pay it).
   # A free port: one nothing answers on; if another process takes it first, the server
   # fails to bind and the next candidate is tried.
   local attempt started=0
   for attempt in 1 2 3 4 5; do
     PG_PORT=$((20000 + RANDOM % 40000))
     (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null && continue
-    if "${run[@]}" "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/server.log" -w -t 60 \
-      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_CLUSTER_DIR -c max_connections=200 -c shared_buffers=64MB" \
-      start >/dev/null; then
+    if postgres_cluster_resume; then
       started=1
       break
     fi
@@ -61,7 +61,21 @@ postgres_cluster_stop() {
   [[ -n "${PG_CLUSTER_DIR:-}" && -d "$PG_CLUSTER_DIR" ]] || return 0
   local bin run=()
   bin="$(postgres_cluster_bin)" || true
-  [[ $(id -u) -eq 0 ]] && run=(runuser -u postgres --)
+  mapfile -t run < <(postgres_cluster_as)
   "${run[@]}" "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
   rm -rf "$PG_CLUSTER_DIR"
+}
+
+# Starts the server of $PG_CLUSTER_DIR on $PG_PORT (postgres_cluster_start's, or again after
+# a `pg_ctl stop`).
+postgres_cluster_resume() {
+  local bin run=()
+  bin="$(postgres_cluster_bin)" || return 1
+  mapfile -t run < <(postgres_cluster_as)
+  # Small and quick: loopback only, no unix socket in a shared directory, fsync kept (an
+  # acknowledged push is durable: the tests check it across SIGKILL of a node, not of the
+  # database, but the cost is measured as users would pay it).
+  "${run[@]}" "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/server.log" -w -t 60 \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_CLUSTER_DIR -c max_connections=200 -c shared_buffers=64MB" \
+    start >/dev/null
 }
