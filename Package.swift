@@ -3,6 +3,7 @@ import PackageDescription
 
 // Dependency direction (nothing imports upward):
 //   CSQLite, CZlib ← LStoreSQLite ← LStoreKit ← LStoreCLI ← lstore
+//   LStoreKit ← LStoreSync ← LStorePostgres (postgres-nio) ← LStoreServer ← LStoreCLI
 // LStoreKit is the library: it never imports ArgumentParser or any networking package
 // and it never prints.
 let package = Package(
@@ -20,6 +21,8 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/vapor/jwt-kit", from: "5.0.0"),
+    // PostgreSQL storage for `lstore serve --database` (LStorePostgres only).
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
   ],
   targets: [
     .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
@@ -42,10 +45,15 @@ let package = Package(
     .testTarget(name: "EndToEndTests", dependencies: ["lstore", "TestSupport"]),
     // Sync: protocol + backend (no networking), the Hummingbird server, the WebSocket client.
     .target(name: "LStoreSync", dependencies: ["LStoreKit", "LStoreSQLite"]),
+    // PostgreSQL backend storage and the LISTEN/NOTIFY fan-out between nodes.
+    .target(
+      name: "LStorePostgres",
+      dependencies: ["LStoreSync", "LStoreKit", .product(name: "PostgresNIO", package: "postgres-nio"),
+                     .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "LStoreServer",
       dependencies: [
-        "LStoreSync",
+        "LStoreSync", "LStorePostgres",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
         .product(name: "Logging", package: "swift-log"),
@@ -55,6 +63,10 @@ let package = Package(
       name: "LStoreSyncWebSocket",
       dependencies: ["LStoreSync", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     .testTarget(name: "LStoreSyncTests", dependencies: ["LStoreSync"]),
+    .testTarget(
+      name: "LStorePostgresTests",
+      dependencies: ["LStorePostgres", "LStoreSync", "LStoreKit", .product(name: "PostgresNIO", package: "postgres-nio"),
+                     .product(name: "Logging", package: "swift-log")]),
     .testTarget(
       name: "LStoreServerTests",
       dependencies: ["LStoreServer", "LStoreSyncWebSocket", "TestSupport", .product(name: "JWTKit", package: "jwt-kit")]),

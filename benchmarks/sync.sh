@@ -15,8 +15,13 @@
 #     show it does not grow with the number of events.
 # The reference measured in the same run: `lstore import` of an export of the same events
 # into a fresh store (the local way to append and materialize them).
+# Beside the SQLite default, the same push and pull with `lstore serve --database` on a
+# throwaway PostgreSQL cluster (scripts/postgres-cluster.sh): 1 node (push to it, pull from
+# it) and 2 nodes (push to node 1, pull from node 2), with each node's peak RSS.
 #
-# Set LSTORE_BIN to benchmark an already built binary (skips the build).
+# Set LSTORE_BIN to benchmark an already built binary (skips the build); a debug binary and
+# a small N check the script quickly: LSTORE_BIN=.build/debug/lstore benchmarks/sync.sh 2000
+# POSTGRES=0 skips the PostgreSQL rows (they need PostgreSQL's server binaries installed).
 set -euo pipefail
 
 N=${1:-1000000}
@@ -30,8 +35,12 @@ fi
 BIN=$LSTORE_BIN
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lstore-sync-bench.XXXXXX")
 SERVER_PID=""
+NODE_PIDS=()
+POSTGRES=${POSTGRES:-1}
 cleanup() {
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; fi
+  for pid in "${NODE_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  if declare -F postgres_cluster_stop >/dev/null; then postgres_cluster_stop; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -56,14 +65,15 @@ init_store() { # dir client [format]
     --format "${3:-4}" "$1" >/dev/null
 }
 
-start_server() { # data dir
-  "$BIN" serve --port 0 --data "$1" 2>"$1.log" &
+start_server() { # data dir [more serve options]
+  local dir=$1; shift
+  "$BIN" serve --port 0 --data "$dir" "$@" 2>"$dir.log" &
   SERVER_PID=$!
   local port=""
   for _ in $(seq 1 400); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1.log" | head -1)
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir.log" | head -1)
     [[ -n "$port" ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$1.log" >&2; exit 1; }
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$dir.log" >&2; exit 1; }
     sleep 0.05
   done
   [[ -n "$port" ]] || { echo "lstore serve did not report its port" >&2; exit 1; }
@@ -146,6 +156,39 @@ round04() { # n tag (the tag's NDJSON from `round`)
   fi
 }
 
+# PostgreSQL: push n events to node 1, pull them from node `pull_node` (1 or 2) into an empty
+# store. Sets PG_PUSH_S, PG_PULL_S, PG_HWM1, PG_HWM2 (KiB; 0 without a second node).
+pg_round() { # n tag nodes events-file
+  local n=$1 tag=$2 nodes=$3 events=$4
+  local src="$WORK/$tag-src" dst="$WORK/$tag-dst" store="bench-$tag-$RANDOM$RANDOM"
+  "$BIN" init --schema "$ROOT/examples/todomvc/schema.yaml" --store-id "$store" --client-id pusher --session-id s1 "$src" >/dev/null
+  "$BIN" init --schema "$ROOT/examples/todomvc/schema.yaml" --store-id "$store" --client-id puller --session-id s1 "$dst" >/dev/null
+  "$BIN" -C "$src" commit -m "bench" --file "$events" >/dev/null
+  mkdir -p "$WORK/$tag-node1" "$WORK/$tag-node2"
+  start_server "$WORK/$tag-node1" --database "$LSTORE_TEST_POSTGRES_URL"
+  local pid1=$SERVER_PID port1=$PORT pid2="" port2=$PORT
+  NODE_PIDS+=("$pid1")
+  if ((nodes == 2)); then
+    start_server "$WORK/$tag-node2" --database "$LSTORE_TEST_POSTGRES_URL"
+    pid2=$SERVER_PID port2=$PORT
+    NODE_PIDS+=("$pid2")
+  fi
+  SERVER_PID=""
+  local t0 t1
+  t0=$(now); "$BIN" -C "$src" push "ws://127.0.0.1:$port1" --quiet >/dev/null; t1=$(now)
+  PG_PUSH_S=$(secs "$t0" "$t1")
+  t0=$(now); "$BIN" -C "$dst" pull "ws://127.0.0.1:$port2" --quiet >/dev/null; t1=$(now)
+  PG_PULL_S=$(secs "$t0" "$t1")
+  PG_HWM1=$(hwm_kb "$pid1")
+  PG_HWM2=0
+  [[ -z "$pid2" ]] || PG_HWM2=$(hwm_kb "$pid2")
+  local rows
+  rows=$(rows_of "$dst")
+  [[ "$rows" == "$n" ]] || { echo "PostgreSQL $tag: pulled $rows todos, expected $n" >&2; exit 1; }
+  for pid in $pid1 $pid2; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
+  NODE_PIDS=()
+}
+
 SMALL=$((N / 10))
 echo "lstore sync benchmark: N=$N (and N/10=$SMALL), binary $BIN" >&2
 round "$SMALL" small
@@ -178,4 +221,27 @@ small, big = map(int, sys.argv[1:])
 print(f"  peak ratio N / (N/10): {big / small:.2f} (flat ≈ 1)")
 EOF
 printf '\nN/10 rates: push %s/s, pull %s/s\n' "$(rate "$SMALL" "$S_PUSH")" "$(rate "$SMALL" "$S_PULL")"
+if [[ "$POSTGRES" == 1 ]]; then
+  # shellcheck source=../scripts/postgres-cluster.sh
+  source "$ROOT/scripts/postgres-cluster.sh"
+  postgres_cluster_start
+  # N/10 first, for the memory comparison (flat: the same peak for 10× the events).
+  pg_round "$SMALL" pg1s 1 "$WORK/small.ndjson"
+  S_P1_HWM=$PG_HWM1
+  pg_round "$SMALL" pg2s 2 "$WORK/small.ndjson"
+  S_P2_HWM1=$PG_HWM1 S_P2_HWM2=$PG_HWM2
+  pg_round "$N" pg1 1 "$WORK/full.ndjson"
+  P1_PUSH=$PG_PUSH_S P1_PULL=$PG_PULL_S P1_HWM=$PG_HWM1
+  pg_round "$N" pg2 2 "$WORK/full.ndjson"
+  printf '\n%-44s %10s %14s %10s\n' "PostgreSQL (--database), N=$N" "seconds" "events/s" "peak RSS"
+  printf '%-44s %10s %14s %10s\n' "SQLite default: push" "$PUSH_S" "$(rate "$N" "$PUSH_S")" "$((HWM_PUSH / 1024)) MiB"
+  printf '%-44s %10s %14s %10s\n' "SQLite default: pull" "$PULL_S" "$(rate "$N" "$PULL_S")" "$((HWM_PULL / 1024)) MiB"
+  printf '%-44s %10s %14s %10s\n' "1 node: push" "$P1_PUSH" "$(rate "$N" "$P1_PUSH")" ""
+  printf '%-44s %10s %14s %10s\n' "1 node: pull" "$P1_PULL" "$(rate "$N" "$P1_PULL")" "$((P1_HWM / 1024)) MiB"
+  printf '%-44s %10s %14s %10s\n' "2 nodes: push to node 1" "$PG_PUSH_S" "$(rate "$N" "$PG_PUSH_S")" "$((PG_HWM1 / 1024)) MiB"
+  printf '%-44s %10s %14s %10s\n' "2 nodes: pull from node 2" "$PG_PULL_S" "$(rate "$N" "$PG_PULL_S")" "$((PG_HWM2 / 1024)) MiB"
+  printf 'PostgreSQL nodes peak RSS, N/10=%s -> N=%s: 1 node %s -> %s MiB; 2 nodes: node 1 %s -> %s, node 2 %s -> %s MiB\n' \
+    "$SMALL" "$N" "$((S_P1_HWM / 1024))" "$((P1_HWM / 1024))" "$((S_P2_HWM1 / 1024))" "$((PG_HWM1 / 1024))" \
+    "$((S_P2_HWM2 / 1024))" "$((PG_HWM2 / 1024))"
+fi
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"

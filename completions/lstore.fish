@@ -85,7 +85,7 @@ function __lstore_parse_tokens -S
         case 'pull'
             __lstore_parse_subcommand 1 'store-id=' 'protocol=' 'auth-token=' 'auth-file=' 'follow' 'adopt-backend' 'json' 'version' 'h/help'
         case 'serve'
-            __lstore_parse_subcommand 0 'host=' 'port=' 'data=' 'auth-token=' 'jwt-secret=' 'admin-secret=' 'log-level=' 'version' 'h/help'
+            __lstore_parse_subcommand 0 'host=' 'port=' 'data=' 'database=' 'auth-token=' 'jwt-secret=' 'admin-secret=' 'log-level=' 'version' 'h/help'
         case 'help'
             __lstore_parse_subcommand -r 1 'version'
         end
@@ -352,6 +352,7 @@ complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options 
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" host' -l 'host' -d 'The address to listen on.' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" port' -l 'port' -d 'The port to listen on (0 picks a free one; the log says which).' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" data' -l 'data' -d 'The backend\'s directory; the database is <dir>/backend.db.' -rfa '(__lstore_complete_directories)'
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" database' -l 'database' -d 'Keep the stores in this PostgreSQL database instead of <dir>/backend.db, so several servers can share them (postgres://user[:password]@host[:port]/db[?sslmode=…]; env LSTORE_DATABASE_URL).' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" auth-token' -l 'auth-token' -d 'Require this token as the connect payload\'s authToken (env LSTORE_AUTH_TOKEN).' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" jwt-secret' -l 'jwt-secret' -d 'Require an HS256 JWT with an exp claim signed with this secret, at least 32 bytes (env LSTORE_JWT_SECRET).' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" admin-secret' -l 'admin-secret' -d 'Allow the admin reset/info messages with this secret (env LSTORE_ADMIN_SECRET); without it they are refused.' -rfka ''

@@ -7,8 +7,11 @@ public struct ServerConfiguration: Sendable {
   public var host: String
   /// Port to bind; 0 picks a free port, reported through `onListening` and the log.
   public var port: Int
-  /// The SQLite file holding every store (created when missing).
+  /// The SQLite file holding every store (created when missing); unused with `databaseURL`.
   public var dataPath: String
+  /// A `postgres://` URL: keep the stores in that PostgreSQL database, which several
+  /// servers (nodes) may share, instead of the SQLite file.
+  public var databaseURL: String?
   /// Clients must send `{"authToken": <this>}` as the connect payload (or as a Bearer token
   /// on the HTTP API).
   public var authToken: String?
@@ -26,13 +29,14 @@ public struct ServerConfiguration: Sendable {
   /// Where log lines go; stderr by default.
   public var logHandlerFactory: @Sendable (String) -> any LogHandler
 
-  public init(host: String = "127.0.0.1", port: Int = 8787, dataPath: String, authToken: String? = nil,
+  public init(host: String = "127.0.0.1", port: Int = 8787, dataPath: String, databaseURL: String? = nil, authToken: String? = nil,
               jwtSecret: String? = nil, adminSecret: String? = nil, logLevel: Logger.Level = .info,
               onListening: (@Sendable (String, Int) -> Void)? = nil,
               logHandlerFactory: @escaping @Sendable (String) -> any LogHandler = { StreamLogHandler.standardError(label: $0) }) {
     self.host = host
     self.port = port
     self.dataPath = dataPath
+    self.databaseURL = databaseURL
     self.authToken = authToken
     self.jwtSecret = jwtSecret
     self.adminSecret = adminSecret

@@ -21,11 +21,10 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
   if let secret = configuration.jwtSecret, secret.utf8.count < 32 {
     throw ServerConfigurationError("--jwt-secret must be at least 32 bytes (HS256 keys shorter than the hash are weak)")
   }
-  let directory = (configuration.dataPath as NSString).deletingLastPathComponent
-  if !directory.isEmpty {
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-  let storage = try SQLiteSyncStorage(path: configuration.dataPath)
+  let node = Identifiers.nanoid(length: 12)
+  let opened = try await openStorage(configuration, logger: logger)
+  defer { opened.close() }
+  let storage = opened.storage
   let backend = SyncBackend(storage: storage)
   let authenticator = await PayloadAuthenticator.make(authToken: configuration.authToken, jwtSecret: configuration.jwtSecret)
   let endpoint = WebSocketEndpoint(backend: backend, authenticator: authenticator,
@@ -38,6 +37,17 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
     textResponse(.ok, "Info: WebSocket sync backend endpoint for @livestore/sync-cf (lstore serve).")
   }
   HTTPAPI(backend: backend, authenticator: authenticator, logger: logger).register(on: router)
+  let started = Date()
+  router.get("/health") { _, _ in
+    let database = await opened.health()
+    let report: JSONValue = [
+      "status": .string(database.up ? "ok" : "unavailable"),
+      "node": ["id": .string(node), "pid": .integer(Int64(getpid())),
+               "uptimeSeconds": .integer(Int64(Date().timeIntervalSince(started)))],
+      "database": database.json,
+    ]
+    return jsonResponse(database.up ? .ok : .serviceUnavailable, report)
+  }
   // `/websocket` requests that were not upgraded land here and get LiveStore's error codes.
   router.get("**") { request, _ in
     guard request.uri.path.hasSuffix("/websocket") else { return textResponse(.badRequest, "Invalid path") }
@@ -59,7 +69,7 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
     onServerRunning: { channel in
       let port = channel.localAddress?.port ?? configuration.port
       logger.info("listening on \(configuration.host):\(port)",
-                  metadata: ["data": "\(configuration.dataPath)", "auth": "\(mode)",
+                  metadata: ["storage": "\(opened.name)", "node": "\(node)", "auth": "\(mode)",
                              "admin": "\(configuration.adminSecret == nil ? "disabled" : "enabled")"])
       onListening?(configuration.host, port)
     },
@@ -118,5 +128,28 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
 public struct ServerConfigurationError: Error, CustomStringConvertible, Sendable {
   public let message: String
   public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}
+
+/// Why `runSyncServer` could not start, in terms the CLI maps to its exit codes.
+public struct ServerStartError: Error, CustomStringConvertible, Sendable {
+  public enum Kind: Sendable {
+    /// A bad option value (a malformed --database URL).
+    case usage
+    /// Something else holds what this server needs (another server on the same --data).
+    case refused
+    /// The database cannot be reached or refuses the login.
+    case unavailable
+    /// The named database does not exist.
+    case notFound
+    /// Anything else.
+    case failed
+  }
+  public let kind: Kind
+  public let message: String
+  public init(_ kind: Kind, _ message: String) {
+    self.kind = kind
+    self.message = message
+  }
   public var description: String { message }
 }

@@ -10,6 +10,12 @@ import LStoreKit
 /// Pulls never wait for the writer, so they run concurrently with pushes and with each other.
 /// An acknowledgement is only given after the storage transaction holding the events and
 /// the new head is durable.
+///
+/// With a shared storage (`isShared`: several servers on one PostgreSQL database) the
+/// storage, not this actor, serializes writers: heads are read from it, never cached; a
+/// group whose expected head another node moved is validated again against the new one;
+/// and what other nodes commit reaches this backend's subscribers through `catchUp`, in
+/// order and before any later local commit (`broadcastThrough`).
 public actor SyncBackend {
   public let storage: any SyncBackendStorage
   private let clock: @Sendable () -> String
@@ -50,6 +56,14 @@ public actor SyncBackend {
     var backendId: String?
     /// Bumped by every reset, so a backend id read before it never fills the cache.
     var backendIdGeneration: UInt64 = 0
+    /// The last seqNum the subscribers were sent (or did not need: it was at or below the
+    /// head when they subscribed); nil while the store has no subscribers. Events above it
+    /// that another node committed are read from storage and broadcast (`catchUp`).
+    var broadcastThrough: Int64?
+    /// The head after this backend's last commit to the store.
+    var lastCommitted: Int64 = 0
+    /// Whether a `.catchUp` waits in `queue` (one is enough, however many changes arrive).
+    var catchUpQueued = false
   }
 
   /// How many refused pipelines a store remembers (a pipeline's later pushes arrive within
@@ -78,6 +92,8 @@ public actor SyncBackend {
   private enum QueuedWrite {
     case push(QueuedPush)
     case reset(CheckedContinuation<Void, Error>)
+    /// Broadcast what other nodes committed since `broadcastThrough` (shared storage).
+    case catchUp
   }
 
   /// Called once per push, from the backend, in the store's commit order: with the new head
@@ -97,7 +113,15 @@ public actor SyncBackend {
   public init(storage: any SyncBackendStorage, clock: @escaping @Sendable () -> String = SyncBackend.now) {
     self.storage = storage
     self.clock = clock
+    storage.observeChanges { [weak self] change in
+      Task { await self?.storageChanged(change) }
+    }
   }
+
+  /// Where storage writes run: one at a time for a storage this process alone writes (one
+  /// SQLite writer connection); side by side for a shared one, whose own transactions and
+  /// row locks order them (the backend still sends one write at a time per store).
+  private var writeQueue: DispatchQueue { storage.isShared ? BlockingIO.reads : BlockingIO.writes }
 
   public static func now() -> String {
     ISODate.format(millis: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
@@ -118,6 +142,10 @@ public actor SyncBackend {
   public func head(storeId: String) async throws -> Int64 {
     try Self.validate(storeId: storeId)
     let storage = storage
+    // Other nodes move a shared storage's head at any time: no cache can be trusted.
+    if storage.isShared {
+      return try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
+    }
     var attempts = 0
     while true {
       if let head = stores[storeId]?.head { return head }
@@ -207,8 +235,10 @@ public actor SyncBackend {
         stores[storeId]!.queue.removeFirst()
         let storage = storage
         do {
-          try await BlockingIO.run(on: BlockingIO.writes) { try storage.reset(storeId: storeId) }
+          try await BlockingIO.run(on: writeQueue) { try storage.reset(storeId: storeId) }
           setCachedHead(0, storeId: storeId)
+          stores[storeId]!.lastCommitted = 0
+          if stores[storeId]!.broadcastThrough != nil { stores[storeId]!.broadcastThrough = 0 }
           stores[storeId]!.backendId = nil
           stores[storeId]!.backendIdGeneration &+= 1
           continuation.resume()
@@ -216,6 +246,10 @@ public actor SyncBackend {
           setCachedHead(nil, storeId: storeId)
           continuation.resume(throwing: error)
         }
+      case .catchUp:
+        stores[storeId]!.queue.removeFirst()
+        stores[storeId]!.catchUpQueued = false
+        await catchUp(storeId)
       case .push:
         var group: [QueuedPush] = []
         var events = 0
@@ -232,10 +266,52 @@ public actor SyncBackend {
     stores[storeId]?.writing = false
   }
 
+  /// What validating a group against a head decided: each push's outcome, the events to
+  /// write, the head they leave, and the pipelines refused on the way.
+  private struct GroupPlan {
+    var outcomes: [Result<Int64, Error>] = []
+    var events: [WireEvent] = []
+    var running: Int64
+    var refusedPipelines: [String] = []
+  }
+
+  /// Validates `group` in order against a running head that starts at `head`. A rejected
+  /// push does not move the running head, so the pushes after it that build on it are
+  /// refused too, and the accepted ones before it are unaffected. Changes nothing.
+  private func plan(_ group: [QueuedPush], head: Int64, storeId: String) -> GroupPlan {
+    var plan = GroupPlan(running: head)
+    plan.outcomes.reserveCapacity(group.count)
+    let refused = stores[storeId]?.refusedPipelines ?? []
+    for push in group {
+      let pipeline = Self.pipelineId(of: push.requestId).map(String.init)
+      if let pipeline, refused.contains(pipeline) || plan.refusedPipelines.contains(pipeline) {
+        plan.outcomes.append(.failure(PushRejection(.notAtHead(head: plan.running),
+          "Invalid push: an earlier push of the same pipeline was refused (pull, then push again)",
+          providedParent: push.batch.first?.parentSeqNum)))
+        continue
+      }
+      do {
+        try PushValidation.checkParent(push.batch, head: plan.running)
+      } catch {
+        if let pipeline { plan.refusedPipelines.append(pipeline) }
+        plan.outcomes.append(.failure(error))
+        continue
+      }
+      plan.events.append(contentsOf: push.batch)
+      plan.running = push.batch[push.batch.count - 1].seqNum
+      plan.outcomes.append(.success(plan.running))
+    }
+    return plan
+  }
+
+  /// How often a group is validated again when another node moved a shared storage's head
+  /// between the head read and the write (each retry means someone else's commit landed).
+  static let sharedHeadRetries = 16
+
   /// Validates `group` in order against a running head, writes the accepted pushes in one
   /// transaction, then completes every push in order (acks before broadcasts).
   private func commit(_ group: [QueuedPush], storeId: String) async {
-    let head: Int64
+    var head: Int64
     do {
       head = try await self.head(storeId: storeId)
     } catch {
@@ -245,50 +321,35 @@ public actor SyncBackend {
       }
       return
     }
-    // A rejected push does not move the running head, so the pushes after it that build on
-    // it are refused too, and the accepted ones before it are unaffected.
-    var outcomes: [Result<Int64, Error>] = []
-    outcomes.reserveCapacity(group.count)
-    var events: [WireEvent] = []
-    var running = head
-    for push in group {
+    var plan = plan(group, head: head, storeId: storeId)
+    var outcomes = plan.outcomes
+    var committed = false
+    let createdAt = clock()
+    let storage = storage
+    var attempts = 0
+    while !plan.events.isEmpty {
+      let batch = plan.events
+      let expected = head
       do {
-        let pipeline = Self.pipelineId(of: push.requestId).map(String.init)
-        if let pipeline, stores[storeId]!.refusedPipelines.contains(pipeline) {
-          outcomes.append(.failure(PushRejection(.notAtHead(head: running),
-            "Invalid push: an earlier push of the same pipeline was refused (pull, then push again)",
-            providedParent: push.batch.first?.parentSeqNum)))
+        try await BlockingIO.run(on: writeQueue) {
+          try storage.append(storeId: storeId, events: batch, createdAt: createdAt, expectedHead: expected)
+        }
+        setCachedHead(plan.running, storeId: storeId)
+        stores[storeId]!.lastCommitted = plan.running
+        pushCommits += 1
+        committed = true
+        outcomes = plan.outcomes
+        break
+      } catch let mismatch as StorageHeadMismatch {
+        attempts += 1
+        if storage.isShared && attempts < Self.sharedHeadRetries {
+          // Another node committed first (its lock was taken before ours): validate the
+          // group again against the head it left, as if these pushes had arrived after it.
+          head = mismatch.storedHead
+          plan = self.plan(group, head: head, storeId: storeId)
+          outcomes = plan.outcomes
           continue
         }
-        do {
-          try PushValidation.checkParent(push.batch, head: running)
-        } catch {
-          if let pipeline {
-            stores[storeId]!.refusedPipelines.append(pipeline)
-            if stores[storeId]!.refusedPipelines.count > Self.rememberedRefusedPipelines {
-              stores[storeId]!.refusedPipelines.removeFirst()
-            }
-          }
-          throw error
-        }
-        events.append(contentsOf: push.batch)
-        running = push.batch[push.batch.count - 1].seqNum
-        outcomes.append(.success(running))
-      } catch {
-        outcomes.append(.failure(error))
-      }
-    }
-    let createdAt = clock()
-    if !events.isEmpty {
-      let storage = storage
-      let batch = events
-      do {
-        try await BlockingIO.run(on: BlockingIO.writes) {
-          try storage.append(storeId: storeId, events: batch, createdAt: createdAt, expectedHead: head)
-        }
-        setCachedHead(running, storeId: storeId)
-        pushCommits += 1
-      } catch let mismatch as StorageHeadMismatch {
         // Another writer moved the stored head: nothing of ours was written. Pushes that do
         // not continue the real head get LiveStore's refusal, the others the error.
         setCachedHead(mismatch.storedHead, storeId: storeId)
@@ -300,21 +361,120 @@ public actor SyncBackend {
             return .failure(error)
           }
         }
+        break
       } catch {
         // Nothing was written; none of the group is acknowledged.
         setCachedHead(nil, storeId: storeId)
         outcomes = group.map { _ in .failure(error) }
+        break
       }
+    }
+    for pipeline in plan.refusedPipelines where !(stores[storeId]?.refusedPipelines.contains(pipeline) ?? false) {
+      stores[storeId, default: StoreState()].refusedPipelines.append(pipeline)
+      if stores[storeId]!.refusedPipelines.count > Self.rememberedRefusedPipelines {
+        stores[storeId]!.refusedPipelines.removeFirst()
+      }
+    }
+    // Events other nodes committed below this group go to the subscribers first, so
+    // they see one gap-free order.
+    var inOrder = true
+    if committed, let through = stores[storeId]?.broadcastThrough, through < head {
+      inOrder = await broadcastFromStorage(storeId, after: through, through: head)
     }
     for (push, outcome) in zip(group, outcomes) {
       if case .failure = outcome { markRefused(push.requestId, storeId: storeId) }
       push.completion(outcome)
-      guard case .success = outcome else { continue }
+      guard case .success(let pushHead) = outcome else { continue }
       pushesCommitted += 1
+      guard inOrder else { continue }
       let response = PullResponse(batch: push.batch.map { PullItem(event: $0, createdAt: createdAt) },
                                   context: .push, requestId: push.requestId, remaining: 0)
       let broadcast = Broadcast(storeId: storeId, response: response, text: SyncMessage.pullResponse(response).encoded())
-      for subscriber in stores[storeId]?.subscribers.values.map({ $0 }) ?? [] { subscriber(broadcast) }
+      send(broadcast, advancingTo: pushHead)
+    }
+    if !inOrder { scheduleCatchUp(storeId) }
+  }
+
+  /// Gives `broadcast` to every subscriber of its store and records that they have
+  /// everything through `head`.
+  private func send(_ broadcast: Broadcast, advancingTo head: Int64) {
+    guard let state = stores[broadcast.storeId] else { return }
+    if let through = state.broadcastThrough, through < head { stores[broadcast.storeId]!.broadcastThrough = head }
+    for subscriber in state.subscribers.values { subscriber(broadcast) }
+  }
+
+  // MARK: - Other nodes' commits
+
+  /// A shared storage reported a change: catch up the stores that have subscribers.
+  func storageChanged(_ change: StorageChange) {
+    switch change {
+    case .store(let storeId, let head):
+      // This node's own commits come back too: nothing to read when the subscribers
+      // already have that head.
+      if let head, head == stores[storeId]?.broadcastThrough { return }
+      scheduleCatchUp(storeId)
+    case .unknown:
+      for (storeId, state) in stores where !state.subscribers.isEmpty { scheduleCatchUp(storeId) }
+    }
+  }
+
+  /// Queues one catch-up behind the store's writes, unless one is already waiting.
+  private func scheduleCatchUp(_ storeId: String) {
+    guard let state = stores[storeId], !state.subscribers.isEmpty, !state.catchUpQueued else { return }
+    stores[storeId]!.catchUpQueued = true
+    enqueue(storeId, .catchUp)
+  }
+
+  /// Broadcasts, in order, the events storage holds above `broadcastThrough`: those other
+  /// nodes committed (this node's own were broadcast when committed). A store reset
+  /// elsewhere starts again from its new head.
+  private func catchUp(_ storeId: String) async {
+    guard let through = stores[storeId]?.broadcastThrough else { return }
+    let storage = storage
+    let head: Int64
+    do {
+      head = try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
+    } catch {
+      retryCatchUpLater(storeId)
+      return
+    }
+    if head < through {
+      stores[storeId]?.broadcastThrough = head
+    } else if head > through {
+      if !(await broadcastFromStorage(storeId, after: through, through: head)) { retryCatchUpLater(storeId) }
+    }
+  }
+
+  /// Storage could not be read (the database is away): try again shortly. Reconnecting
+  /// also reports `.unknown`, so nothing waits longer than the database does.
+  private func retryCatchUpLater(_ storeId: String) {
+    Task {
+      try? await Task.sleep(for: .seconds(1))
+      self.scheduleCatchUp(storeId)
+    }
+  }
+
+  /// Reads the events in `(after, through]` a page at a time and broadcasts each page as a
+  /// push broadcast with a new request id. Returns false when storage failed midway
+  /// (`broadcastThrough` then says how far the subscribers got).
+  private func broadcastFromStorage(_ storeId: String, after: Int64, through: Int64) async -> Bool {
+    // Events are gap-free per store, so the count is the distance.
+    let snapshot = PullSnapshot(storeId: storeId, after: after, head: through, total: through - after)
+    var pages = pages(of: snapshot).makeAsyncIterator()
+    do {
+      while let page = try await pages.next(), !page.items.isEmpty {
+        // Only what the subscribers lack: while this read waited, the last subscriber may
+        // have left and a new one come with a head above these events (its pull has them).
+        guard let through = stores[storeId]?.broadcastThrough else { return true }
+        let items = page.items.filter { $0.event.seqNum > through }
+        guard let last = items.last else { continue }
+        let response = PullResponse(batch: items, context: .push, requestId: Identifiers.nanoid(length: 21), remaining: 0)
+        send(Broadcast(storeId: storeId, response: response, text: SyncMessage.pullResponse(response).encoded()),
+             advancingTo: last.event.seqNum)
+      }
+      return true
+    } catch {
+      return false
     }
   }
 
@@ -351,8 +511,18 @@ public actor SyncBackend {
 
   /// Calls `deliver` for every push accepted for `storeId` from now on, in order,
   /// synchronously from the backend (so it must only queue the broadcast).
-  public func subscribe(storeId: String, _ deliver: @escaping Subscriber) throws -> Subscription {
+  ///
+  /// The subscriber is sent every event committed after the head at the time it subscribes,
+  /// by this node or (with a shared storage) by any other.
+  public func subscribe(storeId: String, _ deliver: @escaping Subscriber) async throws -> Subscription {
     try Self.validate(storeId: storeId)
+    if stores[storeId]?.broadcastThrough == nil {
+      let head = try await self.head(storeId: storeId)
+      if stores[storeId]?.broadcastThrough == nil {
+        let committed = stores[storeId]?.lastCommitted ?? 0
+        stores[storeId, default: StoreState()].broadcastThrough = max(head, committed)
+      }
+    }
     nextSubscriberID += 1
     stores[storeId, default: StoreState()].subscribers[nextSubscriberID] = deliver
     return Subscription(storeId: storeId, id: nextSubscriberID)
@@ -360,6 +530,7 @@ public actor SyncBackend {
 
   public func unsubscribe(_ subscription: Subscription) {
     stores[subscription.storeId]?.subscribers[subscription.id] = nil
+    if stores[subscription.storeId]?.subscribers.isEmpty == true { stores[subscription.storeId]!.broadcastThrough = nil }
   }
 
   public func subscriberCount(storeId: String) -> Int { stores[storeId]?.subscribers.count ?? 0 }
@@ -374,8 +545,11 @@ public actor SyncBackend {
     if let id = stores[storeId]?.backendId { return id }
     let generation = stores[storeId]?.backendIdGeneration ?? 0
     let storage = storage
-    let id = try await BlockingIO.run(on: BlockingIO.writes) { try storage.backendId(storeId: storeId) }
-    if (stores[storeId]?.backendIdGeneration ?? 0) == generation { stores[storeId, default: StoreState()].backendId = id }
+    let id = try await BlockingIO.run(on: writeQueue) { try storage.backendId(storeId: storeId) }
+    // Another node may reset a shared store (and so replace its id) at any time: not cached.
+    if !storage.isShared && (stores[storeId]?.backendIdGeneration ?? 0) == generation {
+      stores[storeId, default: StoreState()].backendId = id
+    }
     return id
   }
 

@@ -1,7 +1,7 @@
 /// Where a sync backend keeps its stores: an append-only, gap-free event order per store
 /// and the head of each. Implementations are synchronous and may block (disk I/O); the
 /// backend calls them off Swift's cooperative thread pool and never concurrently for
-/// writes.
+/// writes to one store; nor for writes to different stores, unless the storage `isShared`.
 public protocol SyncBackendStorage: AnyObject, Sendable {
   /// The store's head: the seqNum of its last event, 0 when empty or unknown.
   func head(storeId: String) throws -> Int64
@@ -24,6 +24,33 @@ public protocol SyncBackendStorage: AnyObject, Sendable {
   /// The store's backend id (LiveStore 0.4's `backendId`), created and made durable on
   /// first use: stable for the life of the store's data, new after `reset`.
   func backendId(storeId: String) throws -> String
+
+  /// Whether other processes write the same stores (see the default below).
+  var isShared: Bool { get }
+
+  /// Delivers other processes' changes (see the default below).
+  func observeChanges(_ handler: @escaping @Sendable (StorageChange) -> Void)
+}
+
+/// What a shared storage tells its backend: another node (or this one) changed a store.
+public enum StorageChange: Sendable, Equatable {
+  /// The store's events or head changed; `head` is the head the change left, when known.
+  case store(String, head: Int64?)
+  /// Changes may have been missed (the notification channel was (re)connected): every
+  /// store the backend follows must be re-read.
+  case unknown
+}
+
+extension SyncBackendStorage {
+  /// Whether other processes write the same stores (several `lstore serve` nodes on one
+  /// PostgreSQL database). A shared storage's head is read from it for every use, never
+  /// cached, and its changes arrive through `observeChanges`.
+  public var isShared: Bool { false }
+
+  /// Calls `handler` for every change other processes make (and may call it for this
+  /// process's own), replacing any earlier handler: one backend per storage. Storages only
+  /// this process writes never call it.
+  public func observeChanges(_ handler: @escaping @Sendable (StorageChange) -> Void) {}
 }
 
 /// The stored head moved under the backend (two servers writing one storage).

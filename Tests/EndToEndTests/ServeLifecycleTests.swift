@@ -30,6 +30,9 @@ final class ServeLifecycleTests: XCTestCase {
     defer { server.kill() }
     let head = try sandbox.shell("curl -s -w ' %{http_code}' \(server.httpURL)/api/v1/stores/todos/head")
     XCTAssertEqual(head.stdout, #"{"head":0} 200"#, head.description)
+    let health = try sandbox.shell("curl -s -w ' %{http_code}' \(server.httpURL)/health")
+    XCTAssertTrue(health.stdout.hasPrefix(#"{"status":"ok","node":{"id":""#), health.description)
+    XCTAssertTrue(health.stdout.hasSuffix(#""database":{"kind":"sqlite","reachable":true}} 200"#), health.description)
     let bad = try sandbox.shell("curl -s -o /dev/null -w '%{http_code}' \(server.httpURL)/nope")
     XCTAssertEqual(bad.stdout, "400", bad.description)
     let badStore = try sandbox.shell("curl -s -o /dev/null -w '%{http_code}' '\(server.httpURL)/api/v1/stores/a%20b/head'")
@@ -59,5 +62,25 @@ final class ServeLifecycleTests: XCTestCase {
     }
     XCTAssertEqual(seen, #"e1 v1.TodoCreated {"id":"live","text":"x"}"# + "\n")
     XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("a"), "SELECT id FROM todos"), "live\n")
+  }
+
+  /// Two servers on one SQLite file would each keep their own head and acknowledge pushes
+  /// into different histories: the second is refused while the first runs, and may start
+  /// once the first is gone, even after a SIGKILL (the lock dies with the process).
+  func testASecondServeOnTheSameDataIsRefused() throws {
+    let sandbox = try Sandbox()
+    let first = try SyncEndToEndTests.Server(sandbox: sandbox)
+    let second = try sandbox.lstore(["serve", "--port", "0", "--data", sandbox.path("backend")])
+    assertError(second, 2, ["in use by another lstore serve", "pid \(first.command.process.processIdentifier)", "--data"])
+    XCTAssertFalse(second.stderr.contains("listening"), second.stderr)
+    // The first still serves.
+    let head = try sandbox.shell("curl -s \(first.httpURL)/api/v1/stores/todos/head")
+    XCTAssertEqual(head.stdout, #"{"head":0}"#, head.description)
+    first.kill(SIGKILL)
+    let restarted = try SyncEndToEndTests.Server(sandbox: sandbox)
+    restarted.kill()
+    // Another directory is another backend.
+    let other = try SyncEndToEndTests.Server(sandbox: sandbox, data: "backend2")
+    other.kill()
   }
 }

@@ -14,12 +14,13 @@ final class TestServer: @unchecked Sendable {
 
   init(authToken: String? = nil, jwtSecret: String? = nil, adminSecret: String? = "admin-secret",
        directory: String? = nil, port: Int = 0, logLines: LogCapture? = nil,
-       limits: ConnectionLimits = .standard) async throws {
+       limits: ConnectionLimits = .standard, databaseURL: String? = nil) async throws {
     let directory = directory ?? NSTemporaryDirectory() + "lstore-server-test-\(UUID().uuidString)"
     self.directory = directory
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     var configuration = ServerConfiguration(
-      host: "127.0.0.1", port: port, dataPath: directory + "/backend.db", authToken: authToken, jwtSecret: jwtSecret,
+      host: "127.0.0.1", port: port, dataPath: directory + "/backend.db", databaseURL: databaseURL,
+      authToken: authToken, jwtSecret: jwtSecret,
       adminSecret: adminSecret, logLevel: ProcessInfo.processInfo.environment["LSTORE_TEST_LOG"] != nil ? .debug : .critical,
       onListening: { _, port in continuation.yield(port) })
     configuration.connectionLimits = limits

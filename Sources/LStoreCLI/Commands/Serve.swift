@@ -12,8 +12,17 @@ struct ServeCommand: AsyncParsableCommand {
       routed by the query ?storeId=…&transport=ws or transport=http on any path), so a 0.4 \
       app's makeWsSync or makeHttpSync can point at ws://<host>:<port> or http://<host>:<port>; \
       each store has a backend id, kept with its data. Also lstore's plain HTTP API at /api/v1 \
-      (see docs/sync-http-api.md). Every store lives in one SQLite file, <data>/backend.db; a push \
-      is acknowledged only once it is on disk.
+      (see docs/sync-http-api.md) and GET /health (the node and its database, 503 when the \
+      database is unreachable). Every store lives in one SQLite file, <data>/backend.db, which \
+      one server at a time may use (a second is refused); a push is acknowledged only once it \
+      is on disk.
+
+      With --database postgres://user@host:port/db the stores live in PostgreSQL instead, and \
+      several servers (nodes, e.g. behind a load balancer) may share it: one total order per \
+      store across all of them, a push acknowledged once committed, live updates from pushes \
+      made on any node (LISTEN/NOTIFY). The tables are created on first start. The password \
+      can come from PGPASSWORD. A database that is down or refuses the login exits 69, a \
+      database that does not exist 66, a malformed URL 64 (docs/sync-server.md, "PostgreSQL").
 
       Secrets can come from the environment instead of the command line: LSTORE_AUTH_TOKEN, \
       LSTORE_JWT_SECRET, LSTORE_ADMIN_SECRET. They never appear in the log. Stop with Ctrl-C \
@@ -40,6 +49,11 @@ struct ServeCommand: AsyncParsableCommand {
   @Option(name: .customLong("data"), help: ArgumentHelp("The backend's directory; the database is <dir>/backend.db.", valueName: "dir"),
           completion: .directory)
   var data = "./lstore-backend"
+
+  @Option(name: .customLong("database"), help: ArgumentHelp(
+    "Keep the stores in this PostgreSQL database instead of <dir>/backend.db, so several servers can share them (postgres://user[:password]@host[:port]/db[?sslmode=…]; env LSTORE_DATABASE_URL).",
+    valueName: "url"))
+  var database: String?
 
   @Option(name: .customLong("auth-token"), help: ArgumentHelp(
     "Require this token as the connect payload's authToken (env LSTORE_AUTH_TOKEN).", valueName: "token"))
@@ -79,11 +93,20 @@ struct ServeCommand: AsyncParsableCommand {
     let directory = global.resolve(data)
     let configuration = ServerConfiguration(
       host: host, port: port, dataPath: (directory as NSString).appendingPathComponent("backend.db"),
+      databaseURL: secret(database, "LSTORE_DATABASE_URL"),
       authToken: secret(authToken, "LSTORE_AUTH_TOKEN"), jwtSecret: secret(jwtSecret, "LSTORE_JWT_SECRET"),
       adminSecret: secret(adminSecret, "LSTORE_ADMIN_SECRET"),
       logLevel: ServerLogLevel(rawValue: logLevel) ?? .info)
     do {
       try await runSyncServer(configuration)
+    } catch let error as ServerStartError {
+      switch error.kind {
+      case .usage: throw InputError.usage(error.message)
+      case .refused: throw InputError(status: .refused, message: error.message)
+      case .unavailable: throw InputError(status: .unavailable, message: error.message)
+      case .notFound: throw InputError.notFound(error.message)
+      case .failed: throw InputError(status: .failure, message: error.message)
+      }
     } catch {
       // The socket library's errors name its functions (`bind(descriptor:ptr:bytes:)`): say
       // what failed in the user's terms.

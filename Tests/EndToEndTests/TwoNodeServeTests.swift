@@ -1,0 +1,212 @@
+import Foundation
+import XCTest
+
+/// Two `lstore serve --database postgres://…` nodes on one PostgreSQL database
+/// (LSTORE_TEST_POSTGRES_URL; `scripts/test.sh` starts a throwaway cluster for it), used as
+/// users use them: `lstore push` and `lstore pull` against either node.
+final class TwoNodeServeTests: XCTestCase {
+  var databaseURL: String!
+
+  override func setUpWithError() throws {
+    guard let url = ProcessInfo.processInfo.environment["LSTORE_TEST_POSTGRES_URL"] else {
+      throw XCTSkip("LSTORE_TEST_POSTGRES_URL is not set: run `bash scripts/test.sh`, or `source scripts/postgres-cluster.sh && postgres_cluster_start` first")
+    }
+    databaseURL = url
+  }
+
+  func node(_ sandbox: Sandbox) throws -> SyncEndToEndTests.Server {
+    try SyncEndToEndTests.Server(sandbox: sandbox, extra: ["--database", databaseURL])
+  }
+
+  /// A store id of its own, so runs and tests never share one.
+  func freshStoreId() -> String { "e2e-\(UUID().uuidString.prefix(13).lowercased())" }
+
+  /// The synced events of a store, one line each (seqNum, name, args, origin).
+  func syncedEvents(_ sandbox: Sandbox, _ store: String) throws -> [String] {
+    let result = try sandbox.lstore(["-C", store, "log", "--json", "--reverse"])
+    XCTAssertEqual(result.status, 0, result.description)
+    return result.lines.compactMap { line -> String? in
+      guard !line.contains(#""clientOnly":true"#) else { return nil }
+      return line.components(separatedBy: #","schemaHash""#)[0]
+    }
+  }
+
+  /// Pushes what `store` has, pulling (and so rebasing) whenever the backend refuses
+  /// because someone else pushed first. Returns how many refusals it took.
+  @discardableResult
+  func pushRetrying(_ sandbox: Sandbox, _ store: String, _ url: String, attempts: Int = 200) throws -> Int {
+    for attempt in 0..<attempts {
+      let push = try sandbox.lstore(["-C", store, "push", url, "--quiet"])
+      if push.status == 0 { return attempt }
+      guard push.status == 3 else { throw SandboxError(message: "push from \(store) failed: \(push)") }
+      let pull = try sandbox.lstore(["-C", store, "pull", url, "--quiet"])
+      guard pull.status == 0 else { throw SandboxError(message: "pull into \(store) failed: \(pull)") }
+    }
+    throw SandboxError(message: "\(store) was refused \(attempts) times")
+  }
+
+  func testTwentyClientsOnTwoNodesMakeOneGapFreeOrder() throws {
+    let sandbox = try Sandbox()
+    let (a, b) = (try node(sandbox), try node(sandbox))
+    defer {
+      a.kill()
+      b.kill()
+    }
+    let storeId = freshStoreId()
+    let clients = 20, perClient = 3
+    for client in 0..<clients {
+      try sandbox.initStore("c\(client)", storeId: storeId, clientId: "client\(client)", sessionId: "s\(client)")
+    }
+    let failures = LockedList()
+    let shared = Unchecked((sandbox, a.url, b.url, self))
+    DispatchQueue.concurrentPerform(iterations: clients) { client in
+      let (sandbox, urlA, urlB, test) = shared.value
+      let url = client % 2 == 0 ? urlA : urlB
+      do {
+        for index in 0..<perClient {
+          let commit = try sandbox.lstore(["-C", "c\(client)", "commit", "v1.TodoCreated",
+                                           #"{"id":"c\#(client)-\#(index)","text":"x"}"#])
+          guard commit.status == 0 else { throw SandboxError(message: "commit: \(commit)") }
+          try test.pushRetrying(sandbox, "c\(client)", url)
+        }
+      } catch {
+        failures.append("client \(client): \(error)")
+      }
+    }
+    XCTAssertEqual(failures.items, [])
+    // Everyone pulls (from either node) and holds the same eventlog.
+    for client in 0..<clients {
+      let pull = try sandbox.lstore(["-C", "c\(client)", "pull", client % 2 == 0 ? b.url : a.url, "--quiet"])
+      XCTAssertEqual(pull.status, 0, pull.description)
+    }
+    let reference = try syncedEvents(sandbox, "c0")
+    XCTAssertEqual(reference.count, clients * perClient)
+    for client in 1..<clients {
+      XCTAssertTrue(try syncedEvents(sandbox, "c\(client)") == reference, "c\(client) holds a different eventlog")
+    }
+    // One gap-free order with every todo exactly once.
+    let seqNums = reference.compactMap { line in
+      line.components(separatedBy: #""seqNum":"e"#).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+    }
+    XCTAssertEqual(seqNums, Array(1...(clients * perClient)))
+    let ids = reference.compactMap { line in
+      line.components(separatedBy: #""id":""#).dropFirst().first.map { String($0.prefix { $0 != "\"" }) }
+    }
+    XCTAssertEqual(Set(ids).count, clients * perClient, "an event is missing or doubled: \(ids)")
+    let head = try sandbox.shell("curl -s \(a.httpURL)/api/v1/stores/\(storeId)/head")
+    XCTAssertEqual(head.stdout, #"{"head":\#(clients * perClient)}"#)
+  }
+
+  /// SIGKILL of the node a big push is going to: everything the client was told is stored
+  /// is on the other node, and the client carries on there.
+  func testANodeKilledMidPushLosesNoAcknowledgedEventAndItsClientCarriesOnElsewhere() throws {
+    // Big enough that the push (pipelined, group-committed) is still running when the node
+    // dies, and that the client has recorded a confirmed backend head by then (it confirms
+    // every 50,000 events).
+    let total = 80_000
+    let sandbox = try Sandbox()
+    let (a, b) = (try node(sandbox), try node(sandbox))
+    defer { b.kill() }
+    let storeId = freshStoreId()
+    try sandbox.initStore("pusher", storeId: storeId, clientId: "pusher")
+    try sandbox.initStore("other", storeId: storeId, clientId: "other")
+    var lines = ""
+    lines.reserveCapacity(total * 64)
+    for i in 0..<total { lines += #"{"name":"v1.TodoCreated","args":{"id":"t\#(i)","text":"x"}}"# + "\n" }
+    XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "commit", "-m", "many", "--file", "-"], stdin: lines).status, 0)
+    func recordedBackendHead() throws -> Int {
+      let status = try sandbox.lstore(["-C", "pusher", "status", "--json"])
+      return Int(status.stdout.components(separatedBy: #""backendHead":"e"#).last!.prefix { $0.isNumber }) ?? 0
+    }
+    // A live follower on the surviving node sees the pushes made on the doomed one.
+    let follower = try sandbox.start(LStoreBinary.path, ["-C", "other", "pull", "--follow", b.url])
+    defer {
+      kill(follower.process.processIdentifier, SIGINT)
+      _ = try? follower.wait()
+    }
+    let push = try sandbox.start(LStoreBinary.path, ["-C", "pusher", "push", a.url, "--quiet"])
+    // Kill node A as soon as the client has confirmed something.
+    let deadline = Date().addingTimeInterval(120)
+    while push.process.isRunning, Date() < deadline, try recordedBackendHead() == 0 {
+      Thread.sleep(forTimeInterval: 0.02)
+    }
+    a.kill(SIGKILL)
+    let pushResult = try push.wait()
+    XCTAssertNotEqual(pushResult.status, 0, "the kill should land mid-push (the push finished first): \(pushResult)")
+    // Everything the pusher recorded as confirmed is on node B.
+    let confirmed = try recordedBackendHead()
+    XCTAssertGreaterThan(confirmed, 0, "the client confirmed nothing before the kill")
+    let head = try sandbox.shell("curl -s \(b.httpURL)/api/v1/stores/\(storeId)/head").stdout
+    let stored = Int(head.filter(\.isNumber)) ?? -1
+    XCTAssertGreaterThanOrEqual(stored, confirmed, "node B lacks acknowledged events")
+    XCTAssertLessThan(stored, total, "the kill landed after the whole push")
+    // The pusher reconnects to node B and finishes.
+    XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "pull", b.url, "--quiet"]).status, 0)
+    try pushRetrying(sandbox, "pusher", b.url)
+    // The follower on node B got it all live.
+    let followDeadline = Date().addingTimeInterval(60)
+    var followed: [String] = []
+    while Date() < followDeadline {
+      followed = try syncedEvents(sandbox, "other")
+      if followed.count >= total { break }
+      Thread.sleep(forTimeInterval: 0.2)
+    }
+    XCTAssertEqual(followed.count, total, "the follower on node B missed events")
+    XCTAssertTrue(try syncedEvents(sandbox, "pusher") == followed, "pusher and follower differ")
+  }
+
+  func testBadDatabaseURLsFailWithTheirExitCodes() throws {
+    let sandbox = try Sandbox()
+    let malformed = try sandbox.lstore(["serve", "--port", "0", "--database", "mysql://x@h/db"])
+    assertError(malformed, 64, ["--database must be a URL like postgres://"])
+    let url = try XCTUnwrap(URLComponents(string: databaseURL))
+    func with(_ change: (inout URLComponents) -> Void) -> String {
+      var copy = url
+      change(&copy)
+      return copy.string!
+    }
+    let wrongPassword = try sandbox.lstore(["serve", "--port", "0", "--database", with { $0.password = "not-the-password" }])
+    assertError(wrongPassword, 69, ["refused user", "password"])
+    XCTAssertFalse(wrongPassword.stderr.contains("not-the-password"), "the password is never printed")
+    let noDatabase = try sandbox.lstore(["serve", "--port", "0", "--database", with { $0.path = "/no_such_db" }])
+    assertError(noDatabase, 66, ["no database \"no_such_db\"", "createdb"])
+    let down = try sandbox.lstore(["serve", "--port", "0", "--database", with { $0.port = 1 }])
+    assertError(down, 69, ["cannot reach PostgreSQL at 127.0.0.1:1"])
+  }
+
+  /// The health endpoint of a node, as a load balancer reads it, and a graceful stop that
+  /// keeps what was acknowledged.
+  func testHealthAndGracefulShutdown() throws {
+    let sandbox = try Sandbox()
+    let a = try node(sandbox)
+    let health = try sandbox.shell("curl -s -w ' %{http_code}' \(a.httpURL)/health")
+    XCTAssertTrue(health.stdout.hasSuffix(" 200"), health.description)
+    XCTAssertTrue(health.stdout.contains(#""kind":"postgres","reachable":true,"listening":true"#), health.stdout)
+    XCTAssertFalse(health.stdout.contains("lstore:lstore"), "no password in /health")
+    XCTAssertFalse(a.log.contains("lstore:lstore"), "no password in the log: \(a.log)")
+    let storeId = freshStoreId()
+    try sandbox.initStore("s", storeId: storeId)
+    XCTAssertEqual(try sandbox.lstore(["-C", "s", "commit", "v1.TodoCreated", #"{"id":"t1","text":"x"}"#]).status, 0)
+    XCTAssertEqual(try sandbox.lstore(["-C", "s", "push", a.url]).status, 0)
+    a.kill(SIGTERM)
+    XCTAssertEqual(a.command.process.terminationStatus, 0, "serve must exit 0 on SIGTERM: \(a.log)")
+    let b = try node(sandbox)
+    defer { b.kill() }
+    let head = try sandbox.shell("curl -s \(b.httpURL)/api/v1/stores/\(storeId)/head")
+    XCTAssertEqual(head.stdout, #"{"head":1}"#)
+  }
+}
+
+/// Values a test hands to the threads it starts and waits for.
+struct Unchecked<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
+}
+
+/// Strings appended from several threads.
+final class LockedList: @unchecked Sendable {
+  private let lock = NSLock()
+  private var list: [String] = []
+  func append(_ item: String) { lock.lock(); list.append(item); lock.unlock() }
+  var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
