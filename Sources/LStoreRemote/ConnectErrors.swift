@@ -27,6 +27,16 @@ enum ConnectErrors {
     return TransportError(.unavailable, "\(url) refused the connection (HTTP \(status)\(text.isEmpty ? "" : ": \(text)"))")
   }
 
+  /// Sends `request`: the body and the HTTP status, or the failure to connect translated.
+  static func send(_ request: URLRequest, with session: URLSession, url: URL) async throws -> (Data, Int) {
+    do {
+      let (data, response) = try await session.data(for: request)
+      return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
+    } catch {
+      throw translate(error, url: url)
+    }
+  }
+
   /// A URLSession failure, translated.
   static func translate(_ error: Error, url: URL) -> TransportError {
     let host = url.host ?? "?"

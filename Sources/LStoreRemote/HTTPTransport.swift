@@ -39,14 +39,7 @@ public final class HTTPTransport: SyncTransport {
     if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
     // The token goes in a header, never in the URL (which servers and proxies log).
     if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-    let data: Data
-    let response: URLResponse
-    do {
-      (data, response) = try await session.data(for: request)
-    } catch {
-      throw ConnectErrors.translate(error, url: base)
-    }
-    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    let (data, status) = try await ConnectErrors.send(request, with: session, url: base)
     if status == 401 || status == 403 {
       throw ConnectErrors.refusal(url: base.absoluteString, status: status, serverText: json(data)["error"]?.stringValue ?? "",
                                   sentToken: token != nil)

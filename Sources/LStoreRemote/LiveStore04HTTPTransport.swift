@@ -49,14 +49,7 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
     request.httpBody = Data(body.utf8)
     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
     request.setValue(codec.storeId, forHTTPHeaderField: "x-livestore-store-id")
-    let data: Data
-    let response: URLResponse
-    do {
-      (data, response) = try await session.data(for: request)
-    } catch {
-      throw ConnectErrors.translate(error, url: base)
-    }
-    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    let (data, status) = try await ConnectErrors.send(request, with: session, url: base)
     guard status == 200 else {
       let text = String(decoding: data.prefix(500), as: UTF8.self)
       if status == 400 || status == 401 || status == 403 {
