@@ -72,5 +72,6 @@ let package = Package(
       dependencies: ["LStoreServer", "LStoreSyncWebSocket", "TestSupport", .product(name: "JWTKit", package: "jwt-kit")]),
     // The client transports push and pull pick from (WebSocket, HTTP, another store).
     .target(name: "LStoreRemote", dependencies: ["LStoreKit", "LStoreSync", "LStoreSyncWebSocket"]),
+    .testTarget(name: "LStoreRemoteTests", dependencies: ["LStoreRemote", "LStoreKit"]),
   ]
 )

@@ -37,6 +37,17 @@ enum ConnectErrors {
     }
   }
 
+  /// Sends `request` with the answer's body written to a temporary file (the caller removes
+  /// it): the file and the HTTP status, or the failure to connect translated.
+  static func download(_ request: URLRequest, with session: URLSession, url: URL) async throws -> (URL, Int) {
+    do {
+      let (file, response) = try await session.download(for: request)
+      return (file, (response as? HTTPURLResponse)?.statusCode ?? 0)
+    } catch {
+      throw translate(error, url: url)
+    }
+  }
+
   /// A URLSession failure, translated.
   static func translate(_ error: Error, url: URL) -> TransportError {
     let host = url.host ?? "?"

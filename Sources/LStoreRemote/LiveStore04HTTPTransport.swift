@@ -42,52 +42,51 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
   public var backendId: String? { machine.withLock { $0.backendId } }
   public func setBackendId(_ id: String?) { machine.withLock { $0.setBackendId(id) } }
 
-  /// Posts one request; the answer's body (a JSON array of frames, see `forEachFrame`).
-  private func call(_ body: String) async throws -> Data {
+  private func request(_ body: String) -> URLRequest {
     var request = URLRequest(url: url)
     request.httpMethod = "POST"
     request.httpBody = Data(body.utf8)
     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
     request.setValue(codec.storeId, forHTTPHeaderField: "x-livestore-store-id")
-    let (data, status) = try await ConnectErrors.send(request, with: session, url: base)
-    guard status == 200 else {
-      let text = String(decoding: data.prefix(500), as: UTF8.self)
-      if status == 400 || status == 401 || status == 403 {
-        throw ConnectErrors.refusal(url: description, status: status, serverText: text, sentToken: codec.payload?["authToken"] != nil)
-      }
-      throw TransportError(.unavailable, "\(description) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")")
-    }
-    return data
+    return request
   }
 
-  /// Calls `body` with each frame of an answer's JSON array, parsed one at a time: a pull's
-  /// answer holds every page, and building the whole array's tree first would hold all of
-  /// them in memory at once (a million events' pages) before the first is applied.
-  private func forEachFrame(_ data: Data, _ body: (JSONValue) throws -> Void) throws {
-    let malformed = TransportError(.protocolViolation, "\(description) did not answer with a JSON array of Effect RPC frames")
-    try data.withUnsafeBytes { raw in
-      let bytes = raw.bindMemory(to: UInt8.self)
-      var position = 0
-      func skipWhitespace() {
-        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
-      }
-      skipWhitespace()
-      guard position < bytes.count, bytes[position] == UInt8(ascii: "[") else { throw malformed }
-      position += 1
-      skipWhitespace()
-      if position < bytes.count, bytes[position] == UInt8(ascii: "]") { return }
-      while true {
-        skipWhitespace()
-        let (frame, next) = try JSONParser.parseValue(bytes, at: position, depth: 1)
-        position = next
-        try body(frame)
-        skipWhitespace()
-        guard position < bytes.count else { throw malformed }
-        if bytes[position] == UInt8(ascii: "]") { return }
-        guard bytes[position] == UInt8(ascii: ",") else { throw malformed }
-        position += 1
-      }
+  private func checkStatus(_ status: Int, answer: () -> Data) throws {
+    guard status != 200 else { return }
+    let text = String(decoding: answer().prefix(500), as: UTF8.self)
+    if status == 400 || status == 401 || status == 403 {
+      throw ConnectErrors.refusal(url: description, status: status, serverText: text, sentToken: codec.payload?["authToken"] != nil)
     }
+    throw TransportError(.unavailable, "\(description) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")")
+  }
+
+  private var malformedAnswer: TransportError {
+    TransportError(.protocolViolation, "\(description) did not answer with a JSON array of Effect RPC frames")
+  }
+
+  /// Posts one request and calls `body` with each frame of the answer (a push's: a few).
+  private func call(_ body: String, frames: (JSONValue) throws -> Void) async throws {
+    let (data, status) = try await ConnectErrors.send(request(body), with: session, url: base)
+    try checkStatus(status) { data }
+    var sent = false
+    var reader = FrameArrayReader(malformed: malformedAnswer) {
+      defer { sent = true }
+      return sent ? nil : data
+    }
+    try reader.forEachFrame(frames)
+  }
+
+  /// Posts one request whose answer may be large (a pull's holds every page) and calls
+  /// `body` with each of its frames: the answer goes to a temporary file as it arrives and
+  /// is read back a megabyte at a time, so memory does not grow with the pull.
+  private func callLarge(_ body: String, frames: (JSONValue) throws -> Void) async throws {
+    let (file, status) = try await ConnectErrors.download(request(body), with: session, url: base)
+    defer { try? FileManager.default.removeItem(at: file) }
+    try checkStatus(status) { (try? FileHandle(forReadingFrom: file).read(upToCount: 500)) ?? Data() }
+    let handle = try FileHandle(forReadingFrom: file)
+    defer { try? handle.close() }
+    var reader = FrameArrayReader(malformed: malformedAnswer) { try handle.read(upToCount: 1 << 20) }
+    try reader.forEachFrame(frames)
   }
 
   public func pull(after cursor: Int64, onPage: (PullPage) throws -> Void) async throws {
@@ -99,9 +98,8 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
     }
     while let request = next {
       next = nil
-      let answer = try await call(codec.encode(request))
       var ended = false
-      try forEachFrame(answer) { frame in
+      try await callLarge(codec.encode(request)) { frame in
         for inbound in codec.decode(frame) where !ended {
           for action in machine.withLock({ $0.receive(inbound) }) {
             switch action {
@@ -144,7 +142,7 @@ public final class LiveStore04HTTPTransport: BackendIdentifiedTransport {
     let requestId = codec.requestId()
     let request = machine.withLock { $0.push(requestId: requestId, batch: events) }
     var frames: [JSONValue] = []
-    try forEachFrame(try await call(codec.encode(request))) { frames.append($0) }
+    try await call(codec.encode(request)) { frames.append($0) }
     for frame in frames {
       for inbound in codec.decode(frame) {
         switch inbound {
