@@ -45,11 +45,13 @@ final class ProgressReporter {
     lastDraw = now
     var line = "\r\(progress.label): \(progress.done)"
     if let total = progress.total, total > 0 { line += " / \(total) (\(progress.done * 100 / total)%)" }
+    // Marked shown before it is written: a Ctrl-C right after the line appears must find
+    // it marked, or the handler leaves it on the screen (the test sends one then).
+    InterruptNotice.lineShown = true
     stream.write(line + "\u{1B}[K")
     stream.flush()
     shown = true
     Self.active = self
-    InterruptNotice.lineShown = true
   }
 
   func finish() {
