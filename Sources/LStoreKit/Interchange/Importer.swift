@@ -52,12 +52,13 @@ public enum Importer {
 
       // Reading, decompressing, checksumming, parsing and validating the lines runs on a
       // second thread (ReadStage); this thread only writes: commits, state and eventlog
-      // rows. Items arrive in file order and a failure is an item too, so the first
-      // problem in the file is the one reported, exactly as when reading inline.
+      // rows. Items arrive in file order and a failure comes after the items before it,
+      // so the first problem in the file is the one reported, exactly as when reading inline.
       let stage = ReadStage(reader: reader, schema: schema, header: header, crc: crc, head: head)
-      stage.start()
-      defer { stage.cancel() }
-      reading: while let batch = stage.take() {
+      let reading = BackgroundProducer<Item> { try stage.readAll(into: $0) }
+      reading.start()
+      defer { reading.cancel() }
+      reading: while let batch = try reading.next() {
         for item in batch {
           switch item {
           case .event(let record, let definition, let args, let commit):
@@ -69,8 +70,6 @@ public enum Importer {
             head = record.seqNum
             events += 1
             if let progress, events % 5_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }
-          case .failed(let error):
-            throw error
           case .finished(let trailer):
             sawTrailer = trailer
             break reading
@@ -90,27 +89,19 @@ public enum Importer {
   enum Item {
     /// An event with its definition and normalized args, and the commit that starts with it.
     case event(EventRecord, EventDefinition, JSONValue, Commit?)
-    case failed(any Error)
     /// The end of the input; true when the end line was there and matched.
     case finished(Bool)
   }
 
-  /// The reading half of an import, on its own thread: every check that needs only the
-  /// file and the schema (checksum, format, parent chain, names, args), in the order the
-  /// lines come. Hands over batches of items through a small bounded queue, so memory
-  /// stays flat however long the file is.
+  /// The reading half of an import, run by a `BackgroundProducer`: every check that needs
+  /// only the file and the schema (checksum, format, parent chain, names, args), in the
+  /// order the lines come.
   final class ReadStage: @unchecked Sendable {
     private let reader: LineReader
     private let schema: Schema
     private let header: ExportHeader
     private var crc: CRC32
     private var head: SeqNum
-
-    private let condition = NSCondition()
-    private var queue: [[Item]] = []
-    private var cancelled = false
-    private static let batchSize = 512
-    private static let maxQueued = 4
 
     init(reader: LineReader, schema: Schema, header: ExportHeader, crc: CRC32, head: SeqNum) {
       self.reader = reader
@@ -120,68 +111,14 @@ public enum Importer {
       self.head = head
     }
 
-    func start() {
-      let thread = Thread { [self] in self.run() }
-      // JSON nesting is parsed recursively: give the thread a main-thread-sized stack.
-      thread.stackSize = 8 << 20
-      thread.start()
+    /// Reads every line after the header into `sink`, then `.finished`.
+    func readAll(into sink: BackgroundProducer<Item>.Sink) throws {
+      let sawTrailer = try readAll { try sink.emit($0, bytes: $1) }
+      try sink.emit(.finished(sawTrailer))
     }
-
-    /// The next batch, in order; nil after the batch holding `.finished` or `.failed`.
-    func take() -> [Item]? {
-      condition.lock()
-      defer { condition.unlock() }
-      while queue.isEmpty { condition.wait() }
-      let batch = queue.removeFirst()
-      condition.signal()
-      return batch
-    }
-
-    /// Stops the reading thread at its next hand-over (the writer failed or finished).
-    func cancel() {
-      condition.lock()
-      cancelled = true
-      queue.removeAll()
-      condition.broadcast()
-      condition.unlock()
-    }
-
-    /// False when the stage was cancelled.
-    private func put(_ batch: [Item]) -> Bool {
-      condition.lock()
-      defer { condition.unlock() }
-      while queue.count >= Self.maxQueued && !cancelled { condition.wait() }
-      if cancelled { return false }
-      queue.append(batch)
-      condition.signal()
-      return true
-    }
-
-    private func run() {
-      var batch: [Item] = []
-      batch.reserveCapacity(Self.batchSize)
-      do {
-        let sawTrailer = try readAll { item in
-          batch.append(item)
-          if batch.count >= Self.batchSize {
-            guard put(batch) else { return false }
-            batch.removeAll(keepingCapacity: true)
-          }
-          return true
-        }
-        batch.append(.finished(sawTrailer))
-      } catch is Cancelled {
-        return
-      } catch {
-        batch.append(.failed(error))
-      }
-      _ = put(batch)
-    }
-
-    private struct Cancelled: Error {}
 
     /// Reads every line after the header; returns whether the end line was seen.
-    private func readAll(_ emit: (Item) -> Bool) throws -> Bool {
+    private func readAll(_ emit: (Item, Int) throws -> Void) throws -> Bool {
       var sawTrailer = false
       var events = 0
       var commits = 0
@@ -228,7 +165,7 @@ public enum Importer {
         }
         head = record.seqNum
         events += 1
-        guard emit(.event(record, definition, args, commit)) else { throw Cancelled() }
+        try emit(.event(record, definition, args, commit), record.argsJSON.utf8.count)
       }
 
       while true {

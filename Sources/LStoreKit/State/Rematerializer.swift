@@ -91,66 +91,53 @@ public enum Rematerializer {
       // (88 MB now) and was no faster, confirmed or pending (measured; docs/benchmarks.md).
       try connection.execute("PRAGMA cache_size=-16384")
       try connection.execute("PRAGMA foreign_keys=ON")
-      try connection.execute("ATTACH DATABASE ? AS log", [.text("file:\(eventlogPath.addingPercentEncodingForURI)?mode=ro")])
-      let eventlog = Eventlog(connection: connection, schemaName: "log")
-      try eventlog.validate()
       let engine = try MaterializerEngine(connection: connection, schema: schema)
-      let backendHead = try eventlog.backendHead()
-      let total = try eventlog.count()
+      // The eventlog is read, and each event's args parsed and checked, on a second thread
+      // with a connection of its own (RebuildReading); this one only writes the state.
+      let reading = RebuildReading.producer(eventlogPath: eventlogPath, schema: schema, until: until)
+      reading.start()
+      defer { reading.cancel() }
+      guard case .opened(let format, let backendHead, let total)? = try reading.next()?.first else {
+        preconditionFailure("a rebuild's reading starts with the eventlog it opened")
+      }
       if replay != nil {
         // A ROLLBACK TO in a transaction that changed the schema resets every statement of
-        // the connection, the eventlog read included: the tables get a transaction of their own.
-        try connection.transaction { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: eventlog.format) }
+        // the connection: the tables get a transaction of their own.
+        try connection.transaction { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: format) }
       }
       try connection.transaction {
-        if replay == nil { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: eventlog.format) }
+        if replay == nil { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: format) }
         try engine.compileAll()
         engine.isolatesEvents = replay != nil
         let counter = replay == nil ? nil : engine.countRowWrites()
-        var lastName = ""
-        var lastNameUTF8: [UInt8] = []
-        var lastDefinition: EventDefinition? = nil
         /// One event; the caller decides what a failure means.
-        func replayEvent(_ row: EventRow) throws {
-          let seqNum = row.seqNum
-          // Runs of one event name are common: compare bytes before building a String.
-          if lastDefinition == nil || !row.nameUTF8.elementsEqual(lastNameUTF8) {
-            let name = row.name
-            guard let definition = schema.event(named: name) else {
-              throw ReplayError.unknownEvent(seqNum: seqNum, name: name, schema: schema.source)
-            }
-            lastDefinition = definition
-            lastName = name
-            lastNameUTF8 = Array(row.nameUTF8)
-          }
-          let name = lastName
-          let definition = lastDefinition!
-          let args = try EventReplayer.normalizedArgs(parsing: { try JSONParser.parse(row.argsUTF8) }, seqNum: seqNum,
-                                                      name: name, argsJSON: row.argsJSON, definition: definition)
+        func replayEvent(_ event: PreparedEvent) throws {
+          let (definition, args) = try event.prepared.get()
+          let seqNum = event.seqNum
           // Only events the backend has not confirmed can be rolled back by a rebase, so
           // only they need a changeset (LiveStore trims the others after every pull).
           let pending = replay == nil && seqNum.isPending(backendHead: backendHead)
           let observed = observer.map { seqNum > $0.after } ?? false
-          let context = EventContext(seqNum: seqNum, name: name, clientId: row.clientId, sessionId: row.sessionId)
-          let changeset = try engine.apply(definition, args: args, context: context, argsJSON: row.argsJSON,
+          let context = EventContext(seqNum: seqNum, name: event.name, clientId: event.clientId, sessionId: event.sessionId)
+          let changeset = try engine.apply(definition, args: args, context: context, argsJSON: event.argsJSON,
                                            recordChangeset: pending || observed)
-          if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset, format: eventlog.format) }
+          if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset, format: format) }
           if observed, let changeset { try observer!.body(seqNum, changeset) }
-          try replay?.applied(seqNum, name)
+          try replay?.applied(seqNum, event.name)
         }
-        try eventlog.forEach(through: until) { row in
-          let seqNum = row.seqNum
-          do {
-            try replayEvent(row)
-          } catch let error where replay != nil && (error is ReplayError || error is MaterializeError) {
-            // A materializer's `OR ROLLBACK` ends the whole transaction: nothing to go on with.
-            guard connection.isInTransaction else { throw error }
-            try replay!.failed(seqNum, row.name, row.argsJSON, error)
+        while let batch = try reading.next() {
+          for case .event(let event) in batch {
+            do {
+              try replayEvent(event)
+            } catch let error where replay != nil && (error is ReplayError || error is MaterializeError) {
+              // A materializer's `OR ROLLBACK` ends the whole transaction: nothing to go on with.
+              guard connection.isInTransaction else { throw error }
+              try replay!.failed(event.seqNum, event.name, event.argsJSON, error)
+            }
+            count += 1
+            through = event.seqNum
+            if let progress, count % 5_000 == 0 { progress(Progress(done: count, total: total, label: "materializing")) }
           }
-          count += 1
-          through = seqNum
-          if let progress, count % 5_000 == 0 { progress(Progress(done: count, total: total, label: "materializing")) }
-          return true
         }
         if let counter {
           counter.stop()
@@ -158,7 +145,6 @@ public enum Rematerializer {
         }
         try StateDatabase.writeHead(connection, head: through)
       }
-      try connection.execute("DETACH DATABASE log")
     } catch {
       try? FileManager.default.removeItem(atPath: temporaryPath)
       throw error

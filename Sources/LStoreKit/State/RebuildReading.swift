@@ -1,0 +1,83 @@
+import Foundation
+import LStoreSQLite
+
+/// What the reading half of a rebuild hands the writing half.
+enum RebuildInput {
+  /// First, before any event: what the rest of the rebuild needs to know about the eventlog,
+  /// read in the same snapshot as the events.
+  case opened(format: StorageFormat, backendHead: Int64, total: Int)
+  case event(PreparedEvent)
+}
+
+/// One eventlog row made ready for its materializer: its definition found and its args
+/// parsed and normalized, or why that failed (`ReplayError`), for the writer to report or
+/// to skip as its rebuild decides.
+struct PreparedEvent {
+  var seqNum: SeqNum
+  var name: String
+  var argsJSON: String
+  var clientId: String
+  var sessionId: String
+  var prepared: Result<(definition: EventDefinition, args: JSONValue), any Error>
+}
+
+/// The reading half of a rebuild: its own read-only connection to the eventlog, one read
+/// transaction (one snapshot, and the file's shared lock held as long as an attached read
+/// held it), every row in order through `until`, with each row's definition lookup and args
+/// parse and normalization, the part of a replay that needs no state. Run by a
+/// `BackgroundProducer`, so the rebuild's writes to the state run beside it.
+enum RebuildReading {
+  static func producer(eventlogPath: String, schema: Schema, until: SeqNum?) -> BackgroundProducer<RebuildInput> {
+    BackgroundProducer { sink in
+      let connection = try Connection(path: "file:\(eventlogPath.addingPercentEncodingForURI)?mode=ro", mode: .readOnly)
+      let eventlog = Eventlog(connection: connection)
+      try connection.transaction(.deferred) {
+        try eventlog.validate()
+        try sink.emit(.opened(format: eventlog.format, backendHead: try eventlog.backendHead(), total: try eventlog.count()))
+        try sink.flush()
+        var names = RunCache<String>()
+        var definition: EventDefinition? = nil
+        var clientIds = RunCache<String>()
+        var sessionIds = RunCache<String>()
+        try eventlog.forEach(through: until) { row in
+          let seqNum = row.seqNum
+          // Runs of one event name, client and session are the rule: compare bytes before
+          // building a String or looking the definition up again.
+          let (name, newName) = names.value(for: row.nameUTF8) { row.name }
+          if newName { definition = schema.event(named: name) }
+          let argsJSON = row.argsJSON
+          let prepared: Result<(definition: EventDefinition, args: JSONValue), any Error>
+          if let definition {
+            prepared = Result {
+              (definition, try EventReplayer.normalizedArgs(parsing: { try JSONParser.parse(row.argsUTF8) }, seqNum: seqNum,
+                                                            name: name, argsJSON: argsJSON, definition: definition))
+            }
+          } else {
+            prepared = .failure(ReplayError.unknownEvent(seqNum: seqNum, name: name, schema: schema.source))
+          }
+          let event = PreparedEvent(seqNum: seqNum, name: name, argsJSON: argsJSON,
+                                    clientId: clientIds.value(for: row.clientIdUTF8) { row.clientId }.value,
+                                    sessionId: sessionIds.value(for: row.sessionIdUTF8) { row.sessionId }.value,
+                                    prepared: prepared)
+          try sink.emit(.event(event), bytes: argsJSON.utf8.count)
+          return true
+        }
+      }
+    }
+  }
+}
+
+/// The last value made from a column's bytes, made again only when the bytes change.
+private struct RunCache<Value> {
+  private var bytes: [UInt8] = []
+  private var last: Value?
+
+  /// The value for `utf8`, and whether it was made now.
+  mutating func value(for utf8: UnsafeBufferPointer<UInt8>, make: () -> Value) -> (value: Value, new: Bool) {
+    if let last, utf8.elementsEqual(bytes) { return (last, false) }
+    let made = make()
+    bytes = Array(utf8)
+    last = made
+    return (made, true)
+  }
+}
