@@ -38,6 +38,50 @@ final class StreamingCommitTests: XCTestCase {
     EventInput(name: "v1.TodoCreated", args: ["id": .string("t\(n)"), "text": "x"], origin: "events.ndjson:\(line)")
   }
 
+  /// Every changeset row as stored, in insertion (rowid) order.
+  private func changesetRows(_ connection: Connection) throws -> [String] {
+    var rows: [String] = []
+    try connection.prepare("SELECT seqNumGlobal, seqNumClient, hex(changeset) FROM __livestore_session_changeset ORDER BY rowid")
+      .forEachRow { rows.append("\($0.int64(0)).\($0.int64(1)) \($0.string(2))") }
+    return rows
+  }
+
+  /// A streamed commit and a rebuild write changeset rows many to a statement
+  /// (`ChangesetRows`); the rows must be those one commit per event writes, in the same
+  /// order, for a count that is not a multiple of the batch and with a client-only event.
+  func testBatchedChangesetRowsEqualOneRowAtATime() throws {
+    var inputs: [EventInput] = []
+    for n in 1...70 {
+      inputs.append(todo(n, line: n))
+      if n % 3 == 0 { inputs.append(EventInput(name: "v1.TodoCompleted", args: ["id": .string("t\(n)")])) }
+      if n == 40 { inputs.append(EventInput(name: "uiStateSet", args: ["value": ["filter": "active"]])) }
+    }
+    inputs.append(EventInput(name: "v1.TodoClearedCompleted", args: ["deletedAt": "2026-01-01T00:00:00.000Z"]))
+    XCTAssertNotEqual(inputs.count % ChangesetRows.rowsPerStatement, 0)
+
+    let batchedStore = try makeStore()
+    let batched = try batchedStore.openReplica(schema: try batchedStore.loadSchema(), now: "now")
+    _ = try batched.commit(streaming: stream(inputs), message: { _ in "bulk" }, author: author, time: "t", identity: identity)
+
+    let singleDirectory = directory + "/single"
+    try FileManager.default.createDirectory(atPath: singleDirectory, withIntermediateDirectories: true)
+    let singleStore = try Store.initialize(
+      in: singleDirectory, options: .init(schemaPath: StoreCommitTests.todomvcSchemaPath, storeId: "todos",
+                                          clientId: "client1", sessionId: "session1"), now: "2026-01-01T00:00:00.000Z")
+    let single = try singleStore.openReplica(schema: try singleStore.loadSchema(), now: "now")
+    for input in inputs { _ = try single.commit([input], message: "one", author: author, time: "t", identity: identity) }
+
+    let expected = try changesetRows(single.connection)
+    XCTAssertEqual(expected.count, inputs.count)
+    XCTAssertEqual(try changesetRows(batched.connection), expected)
+
+    // A rebuild writes the same rows again.
+    let rebuilt = directory + "/rebuilt.db"
+    _ = try Rematerializer.rebuild(eventlogPath: batchedStore.eventlogPath, statePath: rebuilt, schema: batched.schema,
+                                   updatedAt: "now")
+    XCTAssertEqual(try changesetRows(try Connection(path: rebuilt, mode: .readOnly)), expected)
+  }
+
   func testStreamedCommitAppendsMaterializesAndRecordsChangesets() throws {
     let store = try makeStore()
     let replica = try store.openReplica(schema: try store.loadSchema(), now: "now")

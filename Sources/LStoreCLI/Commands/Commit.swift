@@ -72,15 +72,10 @@ struct CommitCommand: ParsableCommand {
     }
     let result: Replica.StreamedCommitResult
     do {
-      // Events from a file are counted as they are read (their total is not known).
-      var read = 0
+      // Events from a file are counted as they are applied (their total is not known).
       result = try replica.commit(
-        streaming: {
-          let input = try source.next()
-          read += 1
-          if read % 1_000 == 0 { progress.draw(LStoreKit.Progress(done: read, total: nil, label: "committing")) }
-          return input
-        }, message: { message ?? Self.summary($0) }, author: store.author(), time: Clock.now(),
+        streaming: { try source.next() }, progress: progress.handler,
+        message: { message ?? Self.summary($0) }, author: store.author(), time: Clock.now(),
         identity: identity)
     } catch StoreError.empty {
       if name == nil && file == nil,

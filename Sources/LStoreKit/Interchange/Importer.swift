@@ -58,21 +58,23 @@ public enum Importer {
       let reading = BackgroundProducer<Item> { try stage.readAll(into: $0) }
       reading.start()
       defer { reading.cancel() }
-      reading: while let batch = try reading.next() {
-        for item in batch {
-          switch item {
-          case .event(let record, let definition, let args, let commit):
-            if let commit {
-              try eventlog.appendCommit(commit)
-              commits += 1
+      try replica.replayer.bulk {
+        reading: while let batch = try reading.next() {
+          for item in batch {
+            switch item {
+            case .event(let record, let definition, let args, let commit):
+              if let commit {
+                try eventlog.appendCommit(commit)
+                commits += 1
+              }
+              try replica.apply(record, definition: definition, args: args, pending: record.seqNum.isPending(backendHead: backendHead))
+              head = record.seqNum
+              events += 1
+              if let progress, events % 5_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }
+            case .finished(let trailer):
+              sawTrailer = trailer
+              break reading
             }
-            try replica.apply(record, definition: definition, args: args, pending: record.seqNum.isPending(backendHead: backendHead))
-            head = record.seqNum
-            events += 1
-            if let progress, events % 5_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }
-          case .finished(let trailer):
-            sawTrailer = trailer
-            break reading
           }
         }
       }

@@ -12,7 +12,24 @@ public final class EventReplayer {
   public unowned let replica: Replica
   private var definitions: [String: EventDefinition] = [:]
 
+  /// The changeset rows of a `bulk` run, written many to a statement.
+  private var bulkRows: ChangesetRows?
+
   public init(replica: Replica) { self.replica = replica }
+
+  /// Runs `body`, whose applies buffer their pending changeset rows (`ChangesetRows`),
+  /// and writes the rows before returning. For a run of appends (a commit, an import) that
+  /// reads no changeset until it ends; a roll-back inside it still sees every row, as it
+  /// writes them first.
+  public func bulk<T>(_ body: () throws -> T) throws -> T {
+    precondition(bulkRows == nil, "EventReplayer.bulk inside bulk")
+    let rows = ChangesetRows(connection: replica.connection, format: replica.eventlog.format)
+    bulkRows = rows
+    defer { bulkRows = nil }
+    let result = try body()
+    try rows.flush()
+    return result
+  }
 
   /// The schema's definition of `name`, or `ReplayError.unknownEvent`.
   public func definition(named name: String, at seqNum: SeqNum) throws -> EventDefinition {
@@ -64,7 +81,13 @@ public final class EventReplayer {
                                sessionId: record.sessionId)
     let changeset = try replica.engine.apply(definition, args: args, context: context, argsJSON: record.argsJSON,
                                              recordChangeset: pending)
-    if pending { try StateDatabase.insertChangeset(replica.connection, seqNum: record.seqNum, changeset: changeset, format: replica.eventlog.format) }
+    if pending {
+      if let bulkRows {
+        try bulkRows.add(seqNum: record.seqNum, changeset: changeset)
+      } else {
+        try StateDatabase.insertChangeset(replica.connection, seqNum: record.seqNum, changeset: changeset, format: replica.eventlog.format)
+      }
+    }
     try replica.eventlog.append(record)
     return changeset
   }
@@ -78,6 +101,7 @@ public final class EventReplayer {
   /// eventlog instead, which is slower but gives the same rows.
   @discardableResult
   public func rollBack(after base: SeqNum) throws -> Int {
+    try bulkRows?.flush()
     let connection = replica.connection
     let removed = try replica.eventlog.count(after: base)
     guard removed > 0 else { return 0 }
@@ -135,6 +159,7 @@ public final class EventReplayer {
   /// Rebuilds every user table from the eventlog inside the current transaction, recording
   /// changesets for pending events.
   public func rematerializeInPlace() throws {
+    try bulkRows?.flush()
     let connection = replica.connection
     for table in replica.schema.tables { try connection.execute("DELETE FROM main.\(table.name.quotedIdentifier)") }
     try connection.execute("DELETE FROM main.__livestore_session_changeset")

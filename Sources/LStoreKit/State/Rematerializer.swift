@@ -105,6 +105,7 @@ public enum Rematerializer {
         // the connection: the tables get a transaction of their own.
         try connection.transaction { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: format) }
       }
+      let changesetRows = ChangesetRows(connection: connection, format: format)
       try connection.transaction {
         if replay == nil { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: format) }
         try engine.compileAll()
@@ -121,7 +122,7 @@ public enum Rematerializer {
           let context = EventContext(seqNum: seqNum, name: event.name, clientId: event.clientId, sessionId: event.sessionId)
           let changeset = try engine.apply(definition, args: args, context: context, argsJSON: event.argsJSON,
                                            recordChangeset: pending || observed)
-          if pending { try StateDatabase.insertChangeset(connection, seqNum: seqNum, changeset: changeset, format: format) }
+          if pending { try changesetRows.add(seqNum: seqNum, changeset: changeset) }
           if observed, let changeset { try observer!.body(seqNum, changeset) }
           try replay?.applied(seqNum, event.name)
         }
@@ -139,6 +140,7 @@ public enum Rematerializer {
             if let progress, count % 5_000 == 0 { progress(Progress(done: count, total: total, label: "materializing")) }
           }
         }
+        try changesetRows.flush()
         if let counter {
           counter.stop()
           rowsWritten = counter.counts

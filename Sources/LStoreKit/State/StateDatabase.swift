@@ -48,15 +48,27 @@ public enum StateDatabase {
   /// Records a pending event's changeset; `format` is the eventlog's (found once when it
   /// was opened), and format 6 rows carry the event's rebase generation.
   static func insertChangeset(_ connection: Connection, seqNum: SeqNum, changeset: [UInt8]?, format: StorageFormat) throws {
-    let statement = try connection.cached(format.hasRebaseGenerations
-      ? "INSERT INTO main.__livestore_session_changeset (seqNumGlobal, seqNumClient, changeset, debug, seqNumRebaseGeneration) VALUES (?, ?, ?, NULL, ?)"
-      : "INSERT INTO main.__livestore_session_changeset (seqNumGlobal, seqNumClient, changeset, debug) VALUES (?, ?, ?, NULL)")
-    statement.bind(seqNum.global, at: 1)
-    statement.bind(seqNum.client, at: 2)
-    if let changeset { statement.bind(blob: changeset, at: 3) } else { statement.bindNull(at: 3) }
-    if format.hasRebaseGenerations { statement.bind(seqNum.rebaseGeneration, at: 4) }
+    let statement = try connection.cached(changesetInsertSQL(format: format, rows: 1))
     defer { statement.reset() }
+    bindChangesetRow(statement, row: 0, seqNum: seqNum, changeset: changeset, format: format)
     try statement.step()
+  }
+
+  /// The INSERT of `rows` changeset rows, each bound by `bindChangesetRow`.
+  static func changesetInsertSQL(format: StorageFormat, rows: Int) -> String {
+    let columns = format.hasRebaseGenerations
+      ? "(seqNumGlobal, seqNumClient, changeset, debug, seqNumRebaseGeneration)" : "(seqNumGlobal, seqNumClient, changeset, debug)"
+    let row = format.hasRebaseGenerations ? "(?, ?, ?, NULL, ?)" : "(?, ?, ?, NULL)"
+    return "INSERT INTO main.__livestore_session_changeset \(columns) VALUES " + repeatElement(row, count: rows).joined(separator: ", ")
+  }
+
+  static func bindChangesetRow(_ statement: Statement, row: Int, seqNum: SeqNum, changeset: [UInt8]?, format: StorageFormat) {
+    let width: Int32 = format.hasRebaseGenerations ? 4 : 3
+    let first = Int32(row) * width + 1
+    statement.bind(seqNum.global, at: first)
+    statement.bind(seqNum.client, at: first + 1)
+    if let changeset { statement.bind(blob: changeset, at: first + 2) } else { statement.bindNull(at: first + 2) }
+    if format.hasRebaseGenerations { statement.bind(seqNum.rebaseGeneration, at: first + 3) }
   }
 
   /// The schema's tables that the state file at `statePath` does not have as the schema

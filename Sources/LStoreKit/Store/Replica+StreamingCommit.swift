@@ -19,12 +19,15 @@ extension Replica {
   }
 
   /// `commit(_:)` for inputs read one at a time: `next` returns the next event, or nil at the
-  /// end. Each input is validated and then applied before the next one is read, all inside
-  /// one transaction, so memory stays flat however many events there are, and a failure
-  /// anywhere (the first invalid input, named by its origin, or an error of `next` itself)
-  /// leaves the store as it was. `message` gets the summary once every input is read; nil
-  /// means no commit row.
-  public func commit(streaming next: () throws -> EventInput?,
+  /// end. Each input is validated and then applied, all inside one transaction, so memory
+  /// stays flat however many events there are, and a failure anywhere (the first invalid
+  /// input, named by its origin, or an error of `next` itself) leaves the store as it was.
+  /// `next` and the validation run on a thread of their own, a bounded queue ahead of the
+  /// writes (`BackgroundProducer`): `next` must not share state with the caller's thread
+  /// while the commit runs. `progress` is called on the caller's thread as events are
+  /// applied (their total is not known). `message` gets the summary once every input is
+  /// read; nil means no commit row.
+  public func commit(streaming next: @escaping () throws -> EventInput?, progress: ProgressHandler? = nil,
                      message: (StreamedCommitSummary) -> String?,
                      author: Author, time: String, identity: Identity) throws -> StreamedCommitResult {
     try connection.transaction(.immediate) {
@@ -34,22 +37,39 @@ extension Replica {
       var current = head
       var first: SeqNum? = nil
       var summary = StreamedCommitSummary(count: 0, firstName: "", oneName: true)
-      while let input = try next() {
-        let (definition, args) = try validate(input, sessionId: identity.sessionId)
-        let record = EventRecord(
-          seqNum: current.next(clientOnly: definition.clientOnly),
-          parentSeqNum: current.parentForNext(clientOnly: definition.clientOnly),
-          name: definition.name, argsJSON: args.compactText, clientId: identity.clientId, sessionId: identity.sessionId,
-          schemaHash: definition.schemaHash)
-        try apply(record, definition: definition, args: args, pending: true)
-        if first == nil {
-          first = record.seqNum
-          summary.firstName = input.name
-        } else if summary.oneName && input.name != summary.firstName {
-          summary.oneName = false
+      let schema = schema
+      let reading = BackgroundProducer<ValidatedInput> { sink in
+        while let input = try next() {
+          let (definition, args) = try Replica.validate(input, schema: schema, sessionId: identity.sessionId)
+          let argsJSON = args.compactText
+          try sink.emit(ValidatedInput(name: input.name, definition: definition, args: args, argsJSON: argsJSON),
+                        bytes: argsJSON.utf8.count)
         }
-        summary.count += 1
-        current = record.seqNum
+      }
+      reading.start()
+      defer { reading.cancel() }
+      // Nothing reads a changeset until every input is in: the rows are written many at once.
+      try replayer.bulk {
+        while let batch = try reading.next() {
+          for input in batch {
+            let definition = input.definition
+            let record = EventRecord(
+              seqNum: current.next(clientOnly: definition.clientOnly),
+              parentSeqNum: current.parentForNext(clientOnly: definition.clientOnly),
+              name: definition.name, argsJSON: input.argsJSON, clientId: identity.clientId, sessionId: identity.sessionId,
+              schemaHash: definition.schemaHash)
+            try apply(record, definition: definition, args: input.args, pending: true)
+            if first == nil {
+              first = record.seqNum
+              summary.firstName = input.name
+            } else if summary.oneName && input.name != summary.firstName {
+              summary.oneName = false
+            }
+            summary.count += 1
+            current = record.seqNum
+            if let progress, summary.count % 1_000 == 0 { progress(Progress(done: summary.count, total: nil, label: "committing")) }
+          }
+        }
       }
       guard let first else { throw StoreError.empty("nothing to commit: no events given") }
       var commit: Commit? = nil
@@ -63,5 +83,13 @@ extension Replica {
                         from: try eventlog.lastEvent(before: first) ?? .root, to: current)
       return StreamedCommitResult(commit: commit, count: summary.count, first: first, last: current)
     }
+  }
+
+  /// An input checked against the schema, with its args' stored text.
+  private struct ValidatedInput {
+    var name: String
+    var definition: EventDefinition
+    var args: JSONValue
+    var argsJSON: String
   }
 }

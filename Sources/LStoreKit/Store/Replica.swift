@@ -107,6 +107,12 @@ public final class Replica {
 
   /// Checks an event against the schema and returns its definition and normalized args.
   public func validate(_ input: EventInput, sessionId: String) throws -> (EventDefinition, JSONValue) {
+    try Self.validate(input, schema: schema, sessionId: sessionId)
+  }
+
+  /// The check itself, which needs only the schema (a streamed commit runs it on its
+  /// reading thread).
+  static func validate(_ input: EventInput, schema: Schema, sessionId: String) throws -> (EventDefinition, JSONValue) {
     guard let definition = schema.event(named: input.name) else {
       throw StoreError.unknownEvent(name: input.name, origin: input.origin,
                                     known: schema.events.filter { !$0.derived || $0.materializer != .rawSQL }.map(\.name))
