@@ -46,9 +46,10 @@ final class StreamingCommitTests: XCTestCase {
     return rows
   }
 
-  /// A streamed commit and a rebuild write changeset rows many to a statement
-  /// (`ChangesetRows`); the rows must be those one commit per event writes, in the same
-  /// order, for a count that is not a multiple of the batch and with a client-only event.
+  /// A streamed commit writes eventlog and changeset rows many to a statement, and a
+  /// rebuild changeset rows (`BatchedInsert`); the rows must be those one commit per event
+  /// writes, in the same order, for a count that is not a multiple of the batch and with a
+  /// client-only event.
   func testBatchedChangesetRowsEqualOneRowAtATime() throws {
     var inputs: [EventInput] = []
     for n in 1...70 {
@@ -57,7 +58,7 @@ final class StreamingCommitTests: XCTestCase {
       if n == 40 { inputs.append(EventInput(name: "uiStateSet", args: ["value": ["filter": "active"]])) }
     }
     inputs.append(EventInput(name: "v1.TodoClearedCompleted", args: ["deletedAt": "2026-01-01T00:00:00.000Z"]))
-    XCTAssertNotEqual(inputs.count % ChangesetRows.rowsPerStatement, 0)
+    XCTAssertNotEqual(inputs.count % BatchedInsert<EventRecord>.rowsPerStatement, 0)
 
     let batchedStore = try makeStore()
     let batched = try batchedStore.openReplica(schema: try batchedStore.loadSchema(), now: "now")
@@ -74,6 +75,15 @@ final class StreamingCommitTests: XCTestCase {
     let expected = try changesetRows(single.connection)
     XCTAssertEqual(expected.count, inputs.count)
     XCTAssertEqual(try changesetRows(batched.connection), expected)
+    let events = "SELECT seqNumGlobal, seqNumClient, parentSeqNumGlobal, parentSeqNumClient, name, argsJson, clientId, sessionId, schemaHash, syncMetadataJson FROM log.eventlog ORDER BY rowid"
+    func rows(_ connection: Connection) throws -> [[SQLiteValue]] {
+      var rows: [[SQLiteValue]] = []
+      try connection.prepare(events).forEachRow { row in rows.append((0..<10).map { row.value(Int32($0)) }) }
+      return rows
+    }
+    let expectedEvents = try rows(single.connection)
+    XCTAssertEqual(expectedEvents.count, inputs.count)
+    XCTAssertEqual(try rows(batched.connection), expectedEvents)
 
     // A rebuild writes the same rows again.
     let rebuilt = directory + "/rebuilt.db"

@@ -177,30 +177,49 @@ public final class Eventlog {
     if let cached = appendStatement {
       statement = cached
     } else {
-      statement = try connection.prepare(format.hasRebaseGenerations
-        ? "INSERT INTO \(table) (\(Self.columns), seqNumRebaseGeneration, parentSeqNumRebaseGeneration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        : "INSERT INTO \(table) (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      statement = try connection.prepare(appendSQL(rows: 1))
       appendStatement = statement
     }
-    statement.bind(record.seqNum.global, at: 1)
-    statement.bind(record.seqNum.client, at: 2)
-    statement.bind(record.parentSeqNum.global, at: 3)
-    statement.bind(record.parentSeqNum.client, at: 4)
-    statement.bind(record.name, at: 5)
-    statement.bind(record.argsJSON, at: 6)
-    statement.bind(record.clientId, at: 7)
-    statement.bind(record.sessionId, at: 8)
-    statement.bind(record.schemaHash, at: 9)
-    statement.bind(record.syncMetadataJSON, at: 10)
-    if format.hasRebaseGenerations {
-      statement.bind(record.seqNum.rebaseGeneration, at: 11)
-      statement.bind(record.parentSeqNum.rebaseGeneration, at: 12)
-    }
+    bindAppend(statement, row: 0, record)
     do {
       defer { statement.reset() }
       try statement.step()
     } catch let error as SQLiteError where error.isConstraintViolation {
       throw EventlogError.duplicateSeqNum(record.seqNum)
+    }
+  }
+
+  /// Rows appended many to a statement, for a bulk run of appends that reads no event back
+  /// until it flushes (a failed batch is appended row by row, so a duplicate is still named).
+  func batchedAppends() -> BatchedInsert<EventRecord> {
+    BatchedInsert(connection: connection, sql: { [unowned self] in appendSQL(rows: $0) },
+                  bind: { [unowned self] in bindAppend($0, row: $1, $2) },
+                  insertOne: { [unowned self] in try append($0) },
+                  bytes: { $0.argsJSON.utf8.count })
+  }
+
+  private func appendSQL(rows: Int) -> String {
+    format.hasRebaseGenerations
+      ? "INSERT INTO \(table) (\(Self.columns), seqNumRebaseGeneration, parentSeqNumRebaseGeneration) VALUES "
+        + repeatElement("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+      : "INSERT INTO \(table) (\(Self.columns)) VALUES " + repeatElement("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+  }
+
+  private func bindAppend(_ statement: Statement, row: Int, _ record: EventRecord) {
+    let first = Int32(row) * (format.hasRebaseGenerations ? 12 : 10)
+    statement.bind(record.seqNum.global, at: first + 1)
+    statement.bind(record.seqNum.client, at: first + 2)
+    statement.bind(record.parentSeqNum.global, at: first + 3)
+    statement.bind(record.parentSeqNum.client, at: first + 4)
+    statement.bind(record.name, at: first + 5)
+    statement.bind(record.argsJSON, at: first + 6)
+    statement.bind(record.clientId, at: first + 7)
+    statement.bind(record.sessionId, at: first + 8)
+    statement.bind(record.schemaHash, at: first + 9)
+    statement.bind(record.syncMetadataJSON, at: first + 10)
+    if format.hasRebaseGenerations {
+      statement.bind(record.seqNum.rebaseGeneration, at: first + 11)
+      statement.bind(record.parentSeqNum.rebaseGeneration, at: first + 12)
     }
   }
 }

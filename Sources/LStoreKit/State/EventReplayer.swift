@@ -12,18 +12,29 @@ public final class EventReplayer {
   public unowned let replica: Replica
   private var definitions: [String: EventDefinition] = [:]
 
-  /// The changeset rows of a `bulk` run, written many to a statement.
-  private var bulkRows: ChangesetRows?
+  /// The changeset and eventlog rows of a `bulk` run, written many to a statement.
+  private var bulkRows: BulkRows?
+
+  private struct BulkRows {
+    var changesets: BatchedInsert<(SeqNum, [UInt8]?)>
+    var events: BatchedInsert<EventRecord>
+
+    func flush() throws {
+      try changesets.flush()
+      try events.flush()
+    }
+  }
 
   public init(replica: Replica) { self.replica = replica }
 
-  /// Runs `body`, whose applies buffer their pending changeset rows (`ChangesetRows`),
-  /// and writes the rows before returning. For a run of appends (a commit, an import) that
-  /// reads no changeset until it ends; a roll-back inside it still sees every row, as it
-  /// writes them first.
+  /// Runs `body`, whose applies buffer their eventlog and changeset rows
+  /// (`BatchedInsert`), and writes the rows before returning. For a run of appends (a
+  /// commit, an import) that reads neither back until it ends; a roll-back inside it still
+  /// sees every row, as it writes them first.
   public func bulk<T>(_ body: () throws -> T) throws -> T {
     precondition(bulkRows == nil, "EventReplayer.bulk inside bulk")
-    let rows = ChangesetRows(connection: replica.connection, format: replica.eventlog.format)
+    let rows = BulkRows(changesets: StateDatabase.batchedChangesets(replica.connection, format: replica.eventlog.format),
+                        events: replica.eventlog.batchedAppends())
     bulkRows = rows
     defer { bulkRows = nil }
     let result = try body()
@@ -81,14 +92,13 @@ public final class EventReplayer {
                                sessionId: record.sessionId)
     let changeset = try replica.engine.apply(definition, args: args, context: context, argsJSON: record.argsJSON,
                                              recordChangeset: pending)
-    if pending {
-      if let bulkRows {
-        try bulkRows.add(seqNum: record.seqNum, changeset: changeset)
-      } else {
-        try StateDatabase.insertChangeset(replica.connection, seqNum: record.seqNum, changeset: changeset, format: replica.eventlog.format)
-      }
+    if let bulkRows {
+      if pending { try bulkRows.changesets.add((record.seqNum, changeset)) }
+      try bulkRows.events.add(record)
+    } else {
+      if pending { try StateDatabase.insertChangeset(replica.connection, seqNum: record.seqNum, changeset: changeset, format: replica.eventlog.format) }
+      try replica.eventlog.append(record)
     }
-    try replica.eventlog.append(record)
     return changeset
   }
 

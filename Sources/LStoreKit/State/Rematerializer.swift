@@ -105,7 +105,7 @@ public enum Rematerializer {
         // the connection: the tables get a transaction of their own.
         try connection.transaction { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: format) }
       }
-      let changesetRows = ChangesetRows(connection: connection, format: format)
+      let changesetRows = StateDatabase.batchedChangesets(connection, format: format)
       try connection.transaction {
         if replay == nil { try StateDatabase.createTables(on: connection, schema: schema, updatedAt: updatedAt, format: format) }
         try engine.compileAll()
@@ -122,7 +122,7 @@ public enum Rematerializer {
           let context = EventContext(seqNum: seqNum, name: event.name, clientId: event.clientId, sessionId: event.sessionId)
           let changeset = try engine.apply(definition, args: args, context: context, argsJSON: event.argsJSON,
                                            recordChangeset: pending || observed)
-          if pending { try changesetRows.add(seqNum: seqNum, changeset: changeset) }
+          if pending { try changesetRows.add((seqNum, changeset)) }
           if observed, let changeset { try observer!.body(seqNum, changeset) }
           try replay?.applied(seqNum, event.name)
         }

@@ -54,6 +54,15 @@ public enum StateDatabase {
     try statement.step()
   }
 
+  /// Changeset rows written many to a statement, for a bulk run of pending events.
+  static func batchedChangesets(_ connection: Connection, format: StorageFormat) -> BatchedInsert<(SeqNum, [UInt8]?)> {
+    BatchedInsert(
+      connection: connection, sql: { changesetInsertSQL(format: format, rows: $0) },
+      bind: { bindChangesetRow($0, row: $1, seqNum: $2.0, changeset: $2.1, format: format) },
+      insertOne: { try insertChangeset(connection, seqNum: $0.0, changeset: $0.1, format: format) },
+      bytes: { $0.1?.count ?? 0 })
+  }
+
   /// The INSERT of `rows` changeset rows, each bound by `bindChangesetRow`.
   static func changesetInsertSQL(format: StorageFormat, rows: Int) -> String {
     let columns = format.hasRebaseGenerations
