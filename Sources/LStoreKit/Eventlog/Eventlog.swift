@@ -198,11 +198,13 @@ public final class Eventlog {
                   bytes: { $0.argsJSON.utf8.count })
   }
 
+  /// OR FAIL for many rows: no statement journal (see BatchedInsert).
   private func appendSQL(rows: Int) -> String {
-    format.hasRebaseGenerations
-      ? "INSERT INTO \(table) (\(Self.columns), seqNumRebaseGeneration, parentSeqNumRebaseGeneration) VALUES "
+    let insert = rows > 1 ? "INSERT OR FAIL" : "INSERT"
+    return format.hasRebaseGenerations
+      ? "\(insert) INTO \(table) (\(Self.columns), seqNumRebaseGeneration, parentSeqNumRebaseGeneration) VALUES "
         + repeatElement("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
-      : "INSERT INTO \(table) (\(Self.columns)) VALUES " + repeatElement("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+      : "\(insert) INTO \(table) (\(Self.columns)) VALUES " + repeatElement("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
   }
 
   private func bindAppend(_ statement: Statement, row: Int, _ record: EventRecord) {

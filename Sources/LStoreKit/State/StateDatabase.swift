@@ -68,7 +68,9 @@ public enum StateDatabase {
     let columns = format.hasRebaseGenerations
       ? "(seqNumGlobal, seqNumClient, changeset, debug, seqNumRebaseGeneration)" : "(seqNumGlobal, seqNumClient, changeset, debug)"
     let row = format.hasRebaseGenerations ? "(?, ?, ?, NULL, ?)" : "(?, ?, ?, NULL)"
-    return "INSERT INTO main.__livestore_session_changeset \(columns) VALUES " + repeatElement(row, count: rows).joined(separator: ", ")
+    // OR FAIL for many rows: no statement journal (see BatchedInsert).
+    return "INSERT \(rows > 1 ? "OR FAIL " : "")INTO main.__livestore_session_changeset \(columns) VALUES "
+      + repeatElement(row, count: rows).joined(separator: ", ")
   }
 
   static func bindChangesetRow(_ statement: Statement, row: Int, seqNum: SeqNum, changeset: [UInt8]?, format: StorageFormat) {
