@@ -25,7 +25,9 @@ public final class Replica {
     try connection.execute("PRAGMA foreign_keys=ON")
     try connection.execute("PRAGMA cache_size=-16384")
     try connection.attach(path: eventlogPath, as: "log")
-    try connection.execute("PRAGMA log.cache_size=-16384")
+    // The eventlog is appended to at its right edge and read in order: 4 MiB is as fast as
+    // 16 for an import of 1M pending events, and peaks 13 MB lower (106 -> 93 MB; measured).
+    try connection.execute("PRAGMA log.cache_size=-4096")
     eventlog = Eventlog(connection: connection, schemaName: "log")
     try eventlog.validate()
     // An eventlog LiveStore wrote, put into a store by hand, has none of lstore's own tables
