@@ -227,28 +227,45 @@ public final class Eventlog {
 }
 
 extension Eventlog {
-  /// Records a commit, as `insert(_:)` does, through a statement prepared once: import
-  /// appends a commit every few events.
+  /// Records a commit, as `insert(_:)` does, through a statement prepared once.
   public func appendCommit(_ commit: Commit) throws {
     let statement: Statement
     if let cached = commitStatement {
       statement = cached
     } else {
-      statement = try connection.prepare(
-        "INSERT INTO \(schemaName.quotedIdentifier).lstore_commit (\(Self.commitColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      statement = try connection.prepare(commitSQL(rows: 1))
       commitStatement = statement
     }
-    statement.bind(commit.id, at: 1)
-    statement.bind(commit.first.global, at: 2)
-    statement.bind(commit.first.client, at: 3)
-    statement.bind(commit.last.global, at: 4)
-    statement.bind(commit.last.client, at: 5)
-    statement.bind(commit.message, at: 6)
-    statement.bind(commit.author.name, at: 7)
-    statement.bind(commit.author.email, at: 8)
-    statement.bind(commit.time, at: 9)
+    bindCommit(statement, row: 0, commit)
     defer { statement.reset() }
     try statement.step()
+  }
+
+  /// Commit rows appended many to a statement: an import appends a commit every few events.
+  func batchedCommits() -> BatchedInsert<Commit> {
+    BatchedInsert(connection: connection, sql: { [unowned self] in commitSQL(rows: $0) },
+                  bind: { [unowned self] in bindCommit($0, row: $1, $2) },
+                  insertOne: { [unowned self] in try appendCommit($0) },
+                  bytes: { $0.message.utf8.count })
+  }
+
+  /// OR FAIL for many rows: no statement journal (see BatchedInsert).
+  private func commitSQL(rows: Int) -> String {
+    "INSERT \(rows > 1 ? "OR FAIL " : "")INTO \(schemaName.quotedIdentifier).lstore_commit (\(Self.commitColumns)) VALUES "
+      + repeatElement("(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+  }
+
+  private func bindCommit(_ statement: Statement, row: Int, _ commit: Commit) {
+    let first = Int32(row) * 9
+    statement.bind(commit.id, at: first + 1)
+    statement.bind(commit.first.global, at: first + 2)
+    statement.bind(commit.first.client, at: first + 3)
+    statement.bind(commit.last.global, at: first + 4)
+    statement.bind(commit.last.client, at: first + 5)
+    statement.bind(commit.message, at: first + 6)
+    statement.bind(commit.author.name, at: first + 7)
+    statement.bind(commit.author.email, at: first + 8)
+    statement.bind(commit.time, at: first + 9)
   }
 }
 

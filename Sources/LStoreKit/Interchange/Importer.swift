@@ -58,13 +58,14 @@ public enum Importer {
       let reading = BackgroundProducer<Item> { try stage.readAll(into: $0) }
       reading.start()
       defer { reading.cancel() }
+      let commitRows = eventlog.batchedCommits()
       try replica.replayer.bulk {
         reading: while let batch = try reading.next() {
           for item in batch {
             switch item {
             case .event(let record, let definition, let args, let commit):
               if let commit {
-                try eventlog.appendCommit(commit)
+                try commitRows.add(commit)
                 commits += 1
               }
               try replica.apply(record, definition: definition, args: args, pending: record.seqNum.isPending(backendHead: backendHead))
@@ -77,6 +78,7 @@ public enum Importer {
             }
           }
         }
+        try commitRows.flush()
       }
       guard sawTrailer else {
         throw ExportFormatError(line: nil, reason: "the file is truncated (no end line after \(events) of \(header.events) events); nothing was imported")

@@ -11,6 +11,9 @@ public final class MaterializerEngine {
   public let connection: Connection
   public let schema: Schema
   private var programs: [String: EventProgram] = [:]
+  /// The last program looked up: runs of one event name are the rule in bulk work, and
+  /// comparing the name is cheaper than hashing it for the dictionary.
+  private var lastProgram: (name: String, program: EventProgram)?
   private var rawStatements: [String: [Statement]] = [:]
   private var scratch = JSONWriter(reservingCapacity: 512)
 
@@ -132,7 +135,11 @@ public final class MaterializerEngine {
   }
 
   private func program(for event: EventDefinition) throws -> EventProgram {
-    if let program = programs[event.name] { return program }
+    if let lastProgram, lastProgram.name == event.name { return lastProgram.program }
+    if let program = programs[event.name] {
+      lastProgram = (event.name, program)
+      return program
+    }
     var bound: [BoundStatement] = []
     for sql in event.materializer.statements {
       let statements: [Statement]
