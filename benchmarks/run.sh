@@ -186,8 +186,27 @@ run_materialize_pending() {
 HSTORE=$WORK/half-confirmed
 HPSTORE=$WORK/half-pending
 HCSTORE=$WORK/half-commit
+# The floor under a pending commit: the same rows written by C (benchmarks/write_floor.c),
+# when a C compiler and SQLite's header are here.
+FLOOR=""
+if command -v cc >/dev/null && echo '#include <sqlite3.h>' | cc -E - >/dev/null 2>&1; then
+  FLOOR=$WORK/write_floor
+  cc -O2 -o "$FLOOR" "$ROOT/benchmarks/write_floor.c" -lsqlite3
+else
+  say "no C compiler or no sqlite3.h (Debian package 'libsqlite3-dev'): the C floor row is skipped"
+fi
+FLOORSTORE=$WORK/half-floor
+run_floor() {
+  [ -n "$FLOOR" ] || return 0
+  new_store "$FLOORSTORE" bench-half-floor
+  "$GNU_TIME" -v -o "$TIMEOUT" "$FLOOR" "$(ls "$FLOORSTORE"/.lstore/branches/main/state*.db)" \
+    "$FLOORSTORE/.lstore/branches/main/eventlog@4.db" "$N" > /dev/null
+  record h-floor
+}
+
 run_half() {
   run_reference "$HSET/reference.sql" "$WORK/half-ref.db" h-sqlite3
+  run_floor
   # commit --file: local events are pending until pushed, so every one gets a changeset.
   new_store "$HCSTORE" bench-half-commit
   "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HCSTORE" commit -m bulk --file "$HSET/commit.ndjson" > /dev/null
@@ -369,12 +388,17 @@ if os.path.exists(sys.argv[4]) and "h-sqlite3" in med:
     print()
     table("h-sqlite3", [
         ("h-sqlite3", "sqlite3 CLI: equivalent SQL, one transaction", "reference", None, False),
+        ("h-floor", "C floor: a pending commit's rows written by C, 32 to a statement (benchmarks/write_floor.c)", "", None, False),
         ("h-commit", "commit -m bulk --file (all pending: a changeset per event)", "≥ 250,000 ev/s", lambda eps, r: eps >= 250_000, True),
         ("h-import", "import, confirmed (backend head covers every event)", "≥ 300,000 ev/s", lambda eps, r: eps >= 300_000, True),
         ("h-import-pending", "import, all pending (a changeset per event)", "≥ 250,000 ev/s", lambda eps, r: eps >= 250_000, True),
         ("h-materialize", "materialize, confirmed", "ratio ≤ 0.40", lambda eps, r: r <= 0.40, True),
         ("h-materialize-pending", "materialize, all pending (a changeset per event)", "ratio ≤ 1.00", lambda eps, r: r <= 1.0, True),
     ])
+    if "h-floor" in med and "h-commit" in med:
+        print(f"The C floor writes {n / med['h-floor']:,.0f} events/s; commit --file takes {med['h-commit'] / med['h-floor']:.2f}× its time "
+              f"({cpu['h-commit'] / cpu['h-floor']:.2f}× its CPU), import all pending {med.get('h-import-pending', 0) / med['h-floor']:.2f}×.")
+        print()
 
 if "h-pull-pending" in med:
     pending, remote = int(sys.argv[6]), int(sys.argv[7])
@@ -411,6 +435,6 @@ EOF
 cat "$WORK/report.md"
 cp "$WORK/report.md" "$DATA/report-$N.md"
 if [ "${KEEP:-0}" != 1 ]; then
-  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$PULLSTORE" "$WORK/pull-other" "$WORK/pull-serve" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/diff.json" "$WORK/ref.db" "$WORK/half-ref.db" \
+  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$FLOORSTORE" "$PULLSTORE" "$WORK/pull-other" "$WORK/pull-serve" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/diff.json" "$WORK/ref.db" "$WORK/half-ref.db" \
     "$WORK/replay.json" "$WORK/replay-against.json"
 fi
