@@ -92,6 +92,11 @@ RESULTS=$WORK/results.tsv
 : > "$RESULTS"
 TIMEOUT=$WORK/time.out
 
+# timed ARGS…: GNU time, after the previous rows' dirty pages are on disk (a row must not
+# wait for the last one's writeback: a commit right after the C floor and the reference,
+# which leave ~200 MB to write back, measured 9.0 s instead of 6.0).
+timed() { sync; "$GNU_TIME" "$@"; }
+
 # measure NAME STDIN STDOUT -- command…   (STDIN/STDOUT: a path, or - for none / a pipe to cat)
 # Times only the command with GNU time -v (wall clock and max RSS); its stdout goes to a
 # file, to /dev/null, or through a pipe into cat when STDOUT is "pipe".
@@ -116,7 +121,7 @@ run_reference() {  # run_reference [SQL DB NAME]
   rm -f "$db"
   "$SQLITE3" "$db" < "$WORK/ddl.sql"
   # Same storage settings lstore's rebuild uses (Rematerializer.swift): no journal, no sync.
-  "$GNU_TIME" -v -o "$TIMEOUT" "$SQLITE3" -cmd "PRAGMA journal_mode=OFF" -cmd "PRAGMA synchronous=OFF" \
+  timed -v -o "$TIMEOUT" "$SQLITE3" -cmd "PRAGMA journal_mode=OFF" -cmd "PRAGMA synchronous=OFF" \
     -cmd "PRAGMA cache_size=-32768" "$db" < "$sql" > /dev/null
   record "$name"
 }
@@ -129,44 +134,44 @@ new_store() {  # new_store DIR STORE_ID
 STORE=$WORK/store
 run_import() {
   new_store "$STORE" bench-todos
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" import "$EXPORT_IN" > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" import "$EXPORT_IN" > /dev/null
   record import
 }
 run_materialize() {
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" materialize > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" materialize > /dev/null
   record materialize
 }
 # replay: the same rebuild with a report (per event name, rows per table), into a scratch
 # state; with --against, plus the per-table comparison with the state materialize built.
 run_replay() {
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" replay --json > "$WORK/replay.json"
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" replay --json > "$WORK/replay.json"
   record replay
 }
 run_replay_against() {
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" replay --json \
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" replay --json \
     --against "$(ls "$STORE"/.lstore/branches/main/state*.db)" > "$WORK/replay-against.json"
   record replay-against
 }
 # diff: the state halfway through the eventlog against the head, every table (two
 # replays from scratch, then the per-table comparison by primary key).
 run_diff() {
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" diff "e$((N / 2))" HEAD --json > "$WORK/diff.json"
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" diff "e$((N / 2))" HEAD --json > "$WORK/diff.json"
   record diff
 }
 run_export() {
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" export -o "$WORK/out.ndjson"
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" export -o "$WORK/out.ndjson"
   record export
 }
 run_export_gzip() {
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" export --gzip -o "$WORK/out.ndjson.gz"
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$STORE" export --gzip -o "$WORK/out.ndjson.gz"
   record export-gzip
 }
 run_log() {
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -C "$STORE" log --oneline | cat > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -C "$STORE" log --oneline | cat > /dev/null
   record log-oneline
 }
 run_log_events() {
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -C "$STORE" log --oneline --events | cat > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -C "$STORE" log --oneline --events | cat > /dev/null
   record log-oneline-events
 }
 PSTORE=$WORK/store-pending
@@ -174,11 +179,11 @@ run_import_pending() {
   # Another storeId: the export's backend head does not apply, so every event is pending
   # and gets a session changeset, as in a store that never pushed.
   new_store "$PSTORE" bench-todos-fork
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$PSTORE" import "$EXPORT_IN" > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$PSTORE" import "$EXPORT_IN" > /dev/null
   record import-pending
 }
 run_materialize_pending() {
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$PSTORE" materialize > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$PSTORE" materialize > /dev/null
   record materialize-pending
 }
 
@@ -199,7 +204,7 @@ FLOORSTORE=$WORK/half-floor
 run_floor() {
   [ -n "$FLOOR" ] || return 0
   new_store "$FLOORSTORE" bench-half-floor
-  "$GNU_TIME" -v -o "$TIMEOUT" "$FLOOR" "$(ls "$FLOORSTORE"/.lstore/branches/main/state*.db)" \
+  timed -v -o "$TIMEOUT" "$FLOOR" "$(ls "$FLOORSTORE"/.lstore/branches/main/state*.db)" \
     "$FLOORSTORE/.lstore/branches/main/eventlog@4.db" "$N" > /dev/null
   record h-floor
 }
@@ -209,19 +214,19 @@ run_half() {
   run_floor
   # commit --file: local events are pending until pushed, so every one gets a changeset.
   new_store "$HCSTORE" bench-half-commit
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HCSTORE" commit -m bulk --file "$HSET/commit.ndjson" > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$HCSTORE" commit -m bulk --file "$HSET/commit.ndjson" > /dev/null
   record h-commit
   # import into the export's storeId: the header's backend head confirms every event.
   new_store "$HSTORE" bench-half
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HSTORE" import "$HSET/events.ndjson.gz" > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$HSTORE" import "$HSET/events.ndjson.gz" > /dev/null
   record h-import
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HSTORE" materialize > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$HSTORE" materialize > /dev/null
   record h-materialize
   # import into another storeId: nothing is confirmed, every event is pending.
   new_store "$HPSTORE" bench-half-fork
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HPSTORE" import "$HSET/events.ndjson.gz" > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$HPSTORE" import "$HSET/events.ndjson.gz" > /dev/null
   record h-import-pending
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$HPSTORE" materialize > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$HPSTORE" materialize > /dev/null
   record h-materialize-pending
 }
 
@@ -260,7 +265,7 @@ for i in range(int(sys.argv[1])): print("{\"name\":\"v1.TodoCreated\",\"args\":{
   (cd "$PULLSTORE" && "$LSTORE" -q init --schema "$SCHEMA" --store-id bench-pull --client-id local >/dev/null \
     && head -n "$PULL_PENDING" "$HSET/commit.ndjson" | "$LSTORE" -q commit -m local >/dev/null \
     && "$LSTORE" -q remote add origin "ws://127.0.0.1:$port" >/dev/null)
-  "$GNU_TIME" -v -o "$TIMEOUT" "$LSTORE" -q -C "$PULLSTORE" pull > /dev/null
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$PULLSTORE" pull > /dev/null
   record h-pull-pending
   stop_pull_server
 }
