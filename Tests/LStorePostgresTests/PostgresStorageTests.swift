@@ -97,7 +97,8 @@ final class PostgresStorageTests: PostgresTestCase {
     try await off { try storage.append(storeId: store, events: batch, createdAt: "t", expectedHead: 0) }
     let v1 = try await off { try storage.backendId(storeId: store) }
     XCTAssertEqual(v1, id, "a push keeps the backend id")
-    try await off { try storage.reset(storeId: store) }
+    let generation = try await off { try storage.reset(storeId: store) }
+    XCTAssertEqual(generation, 1)
     let v2 = try await off { try storage.head(storeId: store) }
     XCTAssertEqual(v2, 0)
     let v3 = try await off { try storage.count(storeId: store, after: 0, through: 10) }
@@ -276,6 +277,21 @@ final class PostgresStorageTests: PostgresTestCase {
         version = value
       }
       XCTAssertEqual(version, String(PostgresSyncStorage.schemaVersion))
+      // A version-1 database (no reset count) is upgraded in place.
+      try await connection.query("ALTER TABLE lstore_stores DROP COLUMN resets", logger: logger)
+      try await connection.query("UPDATE lstore_meta SET value = '1' WHERE key = 'schema_version'", logger: logger)
+      let upgraded = try await PostgresSyncStorage.open(fresh, logger: logger)
+      let store = freshStoreId()
+      let batch = events(from: 1, count: 1)
+      try await off { try upgraded.append(storeId: store, events: batch, createdAt: "t", expectedHead: 0) }
+      let generation = try await off { try upgraded.reset(storeId: store) }
+      XCTAssertEqual(generation, 1)
+      upgraded.shutdown()
+      for try await value in try await connection.query(
+        "SELECT value FROM lstore_meta WHERE key = 'schema_version'", logger: logger).decode(String.self) {
+        version = value
+      }
+      XCTAssertEqual(version, "2")
       try await connection.query("UPDATE lstore_meta SET value = '99' WHERE key = 'schema_version'", logger: logger)
       try await connection.close()
       do {
