@@ -15,7 +15,8 @@ import LStoreKit
 /// storage, not this actor, serializes writers: heads are read from it, never cached; a
 /// group whose expected head another node moved is validated again against the new one;
 /// and what other nodes commit reaches this backend's subscribers through `catchUp`, in
-/// order and before any later local commit (`broadcastThrough`).
+/// order and before any later local commit (`broadcastThrough`). A reset made by another
+/// node is seen in the store's generation, read with its head (`sharedHead`).
 public actor SyncBackend {
   public let storage: any SyncBackendStorage
   private let clock: @Sendable () -> String

@@ -222,10 +222,11 @@ final class TwoNodeServeTests: XCTestCase {
                             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(role)') AS t")
     XCTAssertGreaterThanOrEqual(Int(cut.last ?? "") ?? 0, 1, "node B had no connection to cut")
     let downDeadline = Date().addingTimeInterval(30)
-    var health = ""
-    repeat {
+    var health = try sandbox.shell("curl -s \(b.httpURL)/health").stdout
+    while !health.contains(#""listening":false"#) && Date() < downDeadline {
+      Thread.sleep(forTimeInterval: 0.05)
       health = try sandbox.shell("curl -s \(b.httpURL)/health").stdout
-    } while !health.contains(#""listening":false"#) && Date() < downDeadline && { Thread.sleep(forTimeInterval: 0.05); return true }()
+    }
     XCTAssertTrue(health.contains(#""listening":false"#), "node B still listens: \(health)")
 
     // Pushes on node A while B hears nothing: their notifications never reach B.
