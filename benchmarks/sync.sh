@@ -67,6 +67,8 @@ init_store() { # dir client [format]
 
 start_server() { # data dir [more serve options]
   local dir=$1; shift
+  # The log exists before the first look at it (the server's own redirect may come later).
+  : >"$dir.log"
   "$BIN" serve --port 0 --data "$dir" "$@" 2>"$dir.log" &
   SERVER_PID=$!
   local port=""

@@ -4,6 +4,8 @@
 # (password `lstore`) owns. Source it, then call:
 #   postgres_cluster_start    exports LSTORE_TEST_POSTGRES_URL (and PG_CLUSTER_DIR, PG_PORT)
 #   postgres_cluster_stop     stops the server and deletes the directory
+#   postgres_cluster_restart  stops the server (`-m fast`: every session cut) and starts it
+#                             again on the same port, as a database restart looks to a node
 # Needs PostgreSQL's server binaries (scripts/setup.sh installs Debian's `postgresql`).
 # Runs the server as the current user, or as `postgres` when the current user is root
 # (PostgreSQL refuses to run as root).
@@ -75,7 +77,34 @@ postgres_cluster_resume() {
   # Small and quick: loopback only, no unix socket in a shared directory, fsync kept (an
   # acknowledged push is durable: the tests check it across SIGKILL of a node, not of the
   # database, but the cost is measured as users would pay it).
-  "${run[@]}" "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/server.log" -w -t 60 \
-    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_CLUSTER_DIR -c max_connections=200 -c shared_buffers=64MB" \
-    start >/dev/null
+  # In a subshell without the caller's descriptors above 2: the server would keep them
+  # open for its whole life, and a caller waiting for one to close (Foundation's Process,
+  # as the end-to-end tests run this, waits for a socket its child inherits) would hang.
+  (
+    postgres_cluster_close_fds
+    "${run[@]}" "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/server.log" -w -t 60 \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_CLUSTER_DIR -c max_connections=200 -c shared_buffers=64MB" \
+      start </dev/null >/dev/null
+  )
+}
+
+# Closes this shell's descriptors above 2 (call it in a subshell).
+postgres_cluster_close_fds() {
+  local fd
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
+# A database restart as nodes see it: every session cut (`pg_ctl stop -m fast`), then the
+# server back on the same port. Output goes to the cluster's log, so a caller waiting on
+# its own pipes never waits for the server.
+postgres_cluster_restart() {
+  [[ -n "${PG_CLUSTER_DIR:-}" && -d "$PG_CLUSTER_DIR" ]] || { echo "postgres-cluster: no cluster (PG_CLUSTER_DIR)" >&2; return 1; }
+  local bin run=()
+  bin="$(postgres_cluster_bin)" || return 1
+  mapfile -t run < <(postgres_cluster_as)
+  "${run[@]}" "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -m fast -w -t 60 stop </dev/null >/dev/null 2>>"$PG_CLUSTER_DIR/server.log" \
+    && postgres_cluster_resume </dev/null 2>>"$PG_CLUSTER_DIR/server.log"
 }

@@ -129,7 +129,9 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
     }
   }
 
-  public func reset(storeId: String) throws {
+  /// Generation 0 always: only this process writes the file (see `position(storeId:)`).
+  @discardableResult
+  public func reset(storeId: String) throws -> Int64 {
     let table = try Self.tableName(storeId)
     writerLock.lock()
     defer { writerLock.unlock() }
@@ -138,6 +140,7 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
       try writer.execute("DELETE FROM lstore_sync_heads WHERE storeId = ?", [.text(storeId)])
       try writer.execute("DELETE FROM lstore_sync_backend_ids WHERE storeId = ?", [.text(storeId)])
     }
+    return 0
   }
 
   public func backendId(storeId: String) throws -> String {

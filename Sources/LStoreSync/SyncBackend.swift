@@ -15,7 +15,8 @@ import LStoreKit
 /// storage, not this actor, serializes writers: heads are read from it, never cached; a
 /// group whose expected head another node moved is validated again against the new one;
 /// and what other nodes commit reaches this backend's subscribers through `catchUp`, in
-/// order and before any later local commit (`broadcastThrough`).
+/// order and before any later local commit (`broadcastThrough`). A reset made by another
+/// node is seen in the store's generation, read with its head (`sharedHead`).
 public actor SyncBackend {
   public let storage: any SyncBackendStorage
   private let clock: @Sendable () -> String
@@ -64,6 +65,9 @@ public actor SyncBackend {
     var lastCommitted: Int64 = 0
     /// Whether a `.catchUp` waits in `queue` (one is enough, however many changes arrive).
     var catchUpQueued = false
+    /// The store generation (shared storage: `StorePosition.generation`) that
+    /// `broadcastThrough` and `lastCommitted` belong to; nil until first read.
+    var generation: Int64?
   }
 
   /// How many refused pipelines a store remembers (a pipeline's later pushes arrive within
@@ -235,9 +239,10 @@ public actor SyncBackend {
         stores[storeId]!.queue.removeFirst()
         let storage = storage
         do {
-          try await BlockingIO.run(on: writeQueue) { try storage.reset(storeId: storeId) }
+          let generation = try await BlockingIO.run(on: writeQueue) { try storage.reset(storeId: storeId) }
           setCachedHead(0, storeId: storeId)
           stores[storeId]!.lastCommitted = 0
+          stores[storeId]!.generation = generation
           if stores[storeId]!.broadcastThrough != nil { stores[storeId]!.broadcastThrough = 0 }
           stores[storeId]!.backendId = nil
           stores[storeId]!.backendIdGeneration &+= 1
@@ -313,7 +318,7 @@ public actor SyncBackend {
   private func commit(_ group: [QueuedPush], storeId: String) async {
     var head: Int64
     do {
-      head = try await self.head(storeId: storeId)
+      head = storage.isShared ? try await sharedHead(storeId) : try await self.head(storeId: storeId)
     } catch {
       for push in group {
         markRefused(push.requestId, storeId: storeId)
@@ -418,6 +423,26 @@ public actor SyncBackend {
     }
   }
 
+  /// A shared storage's head, read with the store's generation. When the generation moved
+  /// on since this node last looked, the store was reset (by another node: this node's own
+  /// resets record theirs), and what the subscribers were sent belongs to a history that is
+  /// gone: they start over at 0, as the resetting node's own subscribers do, so the store's
+  /// new events reach them from the first, never as a continuation of the old ones, and this
+  /// node's last commit no longer counts (`subscribe`). A read older than one already seen
+  /// (a lower generation) changes nothing.
+  private func sharedHead(_ storeId: String) async throws -> Int64 {
+    let storage = storage
+    let position = try await BlockingIO.run(on: BlockingIO.reads) { try storage.position(storeId: storeId) }
+    var state = stores[storeId, default: StoreState()]
+    if let known = state.generation, position.generation > known {
+      state.lastCommitted = 0
+      if state.broadcastThrough != nil { state.broadcastThrough = 0 }
+    }
+    if position.generation >= (state.generation ?? .min) { state.generation = position.generation }
+    stores[storeId] = state
+    return position.head
+  }
+
   /// Queues one catch-up behind the store's writes, unless one is already waiting.
   private func scheduleCatchUp(_ storeId: String) {
     guard let state = stores[storeId], !state.subscribers.isEmpty, !state.catchUpQueued else { return }
@@ -426,18 +451,18 @@ public actor SyncBackend {
   }
 
   /// Broadcasts, in order, the events storage holds above `broadcastThrough`: those other
-  /// nodes committed (this node's own were broadcast when committed). A store reset
-  /// elsewhere starts again from its new head.
+  /// nodes committed (this node's own were broadcast when committed). After a reset made
+  /// elsewhere, that is the store's new events from the first (see `sharedHead`).
   private func catchUp(_ storeId: String) async {
-    guard let through = stores[storeId]?.broadcastThrough else { return }
-    let storage = storage
+    guard stores[storeId]?.broadcastThrough != nil else { return }
     let head: Int64
     do {
-      head = try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
+      head = try await sharedHead(storeId)
     } catch {
       retryCatchUpLater(storeId)
       return
     }
+    guard let through = stores[storeId]?.broadcastThrough else { return }
     if head < through {
       stores[storeId]?.broadcastThrough = head
     } else if head > through {
@@ -517,7 +542,7 @@ public actor SyncBackend {
   public func subscribe(storeId: String, _ deliver: @escaping Subscriber) async throws -> Subscription {
     try Self.validate(storeId: storeId)
     if stores[storeId]?.broadcastThrough == nil {
-      let head = try await self.head(storeId: storeId)
+      let head = storage.isShared ? try await sharedHead(storeId) : try await self.head(storeId: storeId)
       if stores[storeId]?.broadcastThrough == nil {
         let committed = stores[storeId]?.lastCommitted ?? 0
         stores[storeId, default: StoreState()].broadcastThrough = max(head, committed)

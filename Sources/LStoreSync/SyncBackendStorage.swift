@@ -18,8 +18,13 @@ public protocol SyncBackendStorage: AnyObject, Sendable {
   /// How many events have `after < seqNum <= through`.
   func count(storeId: String, after: Int64, through: Int64) throws -> Int64
 
-  /// Deletes the store's events, head and backend id.
-  func reset(storeId: String) throws
+  /// Deletes the store's events, head and backend id. Returns the store's generation after
+  /// the reset (see `position(storeId:)`).
+  @discardableResult
+  func reset(storeId: String) throws -> Int64
+
+  /// The store's head and its generation, read together (see the default below).
+  func position(storeId: String) throws -> StorePosition
 
   /// The store's backend id (LiveStore 0.4's `backendId`), created and made durable on
   /// first use: stable for the life of the store's data, new after `reset`.
@@ -30,6 +35,19 @@ public protocol SyncBackendStorage: AnyObject, Sendable {
 
   /// Delivers other processes' changes (see the default below).
   func observeChanges(_ handler: @escaping @Sendable (StorageChange) -> Void)
+}
+
+/// Where a store stands: its head, and its generation, which every reset moves on. Other
+/// nodes can reset a shared store at any time, notified or not; a generation that moved
+/// tells a backend that the events it broadcast belong to a history that is gone.
+public struct StorePosition: Sendable, Equatable {
+  public let head: Int64
+  /// How many times the store was reset; only grows.
+  public let generation: Int64
+  public init(head: Int64, generation: Int64) {
+    self.head = head
+    self.generation = generation
+  }
 }
 
 /// What a shared storage tells its backend: another node (or this one) changed a store.
@@ -51,6 +69,12 @@ extension SyncBackendStorage {
   /// process's own), replacing any earlier handler: one backend per storage. Storages only
   /// this process writes never call it.
   public func observeChanges(_ handler: @escaping @Sendable (StorageChange) -> Void) {}
+
+  /// The head, generation 0: a storage only this process writes need not count resets (its
+  /// backend makes them all itself).
+  public func position(storeId: String) throws -> StorePosition {
+    StorePosition(head: try head(storeId: storeId), generation: 0)
+  }
 }
 
 /// The stored head moved under the backend (two servers writing one storage).

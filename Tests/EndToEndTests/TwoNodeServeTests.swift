@@ -155,6 +155,164 @@ final class TwoNodeServeTests: XCTestCase {
     XCTAssertTrue(try syncedEvents(sandbox, "pusher") == followed, "pusher and follower differ")
   }
 
+  /// Runs SQL as the cluster's superuser, with psql: LSTORE_TEST_POSTGRES_ADMIN_URL and
+  /// LSTORE_TEST_POSTGRES_BIN, which scripts/postgres-cluster.sh exports beside the URL.
+  func superuser(_ sandbox: Sandbox, _ statements: String...) throws -> [String] {
+    let environment = ProcessInfo.processInfo.environment
+    guard let admin = environment["LSTORE_TEST_POSTGRES_ADMIN_URL"], let bin = environment["LSTORE_TEST_POSTGRES_BIN"] else {
+      throw XCTSkip("LSTORE_TEST_POSTGRES_ADMIN_URL and LSTORE_TEST_POSTGRES_BIN are not set: start the cluster with scripts/postgres-cluster.sh")
+    }
+    let result = try sandbox.start(bin + "/psql", [admin, "-At", "-v", "ON_ERROR_STOP=1"] + statements.flatMap { ["-c", $0] }).wait()
+    guard result.status == 0 else { throw SandboxError(message: "psql failed: \(result)") }
+    return result.lines
+  }
+
+  /// The events a store holds (synced or not), polled until there are `count` of them.
+  func waitForEvents(_ sandbox: Sandbox, _ store: String, count: Int, seconds: TimeInterval = 60) throws -> [String] {
+    let deadline = Date().addingTimeInterval(seconds)
+    var events = try syncedEvents(sandbox, store)
+    while events.count < count && Date() < deadline {
+      Thread.sleep(forTimeInterval: 0.1)
+      events = try syncedEvents(sandbox, store)
+    }
+    return events
+  }
+
+  /// A node whose database connections all drop, and cannot come back while the other node
+  /// takes pushes, misses those pushes' notifications. Once it reconnects it reads them from
+  /// the database, so its live client gets every event, in order, without a gap.
+  ///
+  /// Node B logs in as a role of its own (a member of the URL's role), so the test can cut
+  /// just B's connections (`pg_terminate_backend`) and keep it out (`NOLOGIN`) meanwhile.
+  func testANodeWhoseDatabaseConnectionsDropCatchesItsLiveClientUp() throws {
+    let sandbox = try Sandbox()
+    let url = try XCTUnwrap(URLComponents(string: databaseURL))
+    let role = "lstore_e2e_\(UUID().uuidString.prefix(8).lowercased())"
+    _ = try superuser(sandbox, "CREATE ROLE \(role) LOGIN PASSWORD 'node-b' IN ROLE \(url.user!)")
+    defer { _ = try? superuser(sandbox, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(role)'",
+                               "DROP ROLE IF EXISTS \(role)") }
+    var asB = url
+    asB.user = role
+    asB.password = "node-b"
+    let a = try node(sandbox)
+    let b = try SyncEndToEndTests.Server(sandbox: sandbox, extra: ["--database", asB.string!])
+    defer {
+      a.kill()
+      b.kill()
+    }
+    let storeId = freshStoreId()
+    try sandbox.initStore("pusher", storeId: storeId, clientId: "pusher")
+    try sandbox.initStore("follower", storeId: storeId, clientId: "follower")
+    func commit(_ range: ClosedRange<Int>) throws {
+      for i in range {
+        XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "commit", "v1.TodoCreated", #"{"id":"t\#(i)","text":"x"}"#]).status, 0)
+      }
+    }
+    try commit(1...3)
+    XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"]).status, 0)
+    let follower = try sandbox.start(LStoreBinary.path, ["-C", "follower", "pull", "--follow", b.url])
+    defer {
+      kill(follower.process.processIdentifier, SIGINT)
+      _ = try? follower.wait()
+    }
+    XCTAssertEqual(try waitForEvents(sandbox, "follower", count: 3).count, 3, "the follower never caught up to begin with")
+
+    // Cut node B off: no new logins for its role, then every connection it has.
+    let cut = try superuser(sandbox, "ALTER ROLE \(role) NOLOGIN",
+                            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(role)') AS t")
+    XCTAssertGreaterThanOrEqual(Int(cut.last ?? "") ?? 0, 1, "node B had no connection to cut")
+    let downDeadline = Date().addingTimeInterval(30)
+    var health = try sandbox.shell("curl -s \(b.httpURL)/health").stdout
+    while !health.contains(#""listening":false"#) && Date() < downDeadline {
+      Thread.sleep(forTimeInterval: 0.05)
+      health = try sandbox.shell("curl -s \(b.httpURL)/health").stdout
+    }
+    XCTAssertTrue(health.contains(#""listening":false"#), "node B still listens: \(health)")
+
+    // Pushes on node A while B hears nothing: their notifications never reach B.
+    try commit(4...8)
+    XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"]).status, 0)
+    health = try sandbox.shell("curl -s \(b.httpURL)/health").stdout
+    XCTAssertTrue(health.contains(#""listening":false"#), "node B got back in too early for the test to mean anything: \(health)")
+
+    // B may log in again: it reconnects on its own and catches its follower up.
+    _ = try superuser(sandbox, "ALTER ROLE \(role) LOGIN")
+    let followed = try waitForEvents(sandbox, "follower", count: 8)
+    XCTAssertEqual(followed.count, 8, "the follower on node B missed events: \(followed)")
+    let seqNums = followed.compactMap { line in
+      line.components(separatedBy: #""seqNum":"e"#).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+    }
+    XCTAssertEqual(seqNums, Array(1...8), "gap-free, in order")
+    XCTAssertTrue(try syncedEvents(sandbox, "pusher") == followed, "pusher and follower differ")
+    XCTAssertTrue(follower.process.isRunning, "the follower stayed connected throughout")
+  }
+
+  /// A database restart (`pg_ctl stop -m fast` and start: every session of both nodes cut,
+  /// the server away for a moment): both nodes reconnect on their own, pushes work again,
+  /// and a live client of one node gets every event pushed on the other, in order.
+  func testBothNodesServeAgainAfterADatabaseRestart() throws {
+    let environment = ProcessInfo.processInfo.environment
+    guard let cluster = environment["PG_CLUSTER_DIR"], let port = environment["PG_PORT"] else {
+      throw XCTSkip("PG_CLUSTER_DIR is not set: the restart needs the cluster of scripts/postgres-cluster.sh")
+    }
+    let sandbox = try Sandbox()
+    let (a, b) = (try node(sandbox), try node(sandbox))
+    defer {
+      a.kill()
+      b.kill()
+    }
+    let storeId = freshStoreId()
+    try sandbox.initStore("pusher", storeId: storeId, clientId: "pusher")
+    try sandbox.initStore("follower", storeId: storeId, clientId: "follower")
+    func commit(_ range: ClosedRange<Int>) throws {
+      for i in range {
+        XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "commit", "v1.TodoCreated", #"{"id":"t\#(i)","text":"x"}"#]).status, 0)
+      }
+    }
+    try commit(1...3)
+    XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"]).status, 0)
+    let follower = try sandbox.start(LStoreBinary.path, ["-C", "follower", "pull", "--follow", b.url])
+    defer {
+      kill(follower.process.processIdentifier, SIGINT)
+      _ = try? follower.wait()
+    }
+    XCTAssertEqual(try waitForEvents(sandbox, "follower", count: 3).count, 3, "the follower never caught up to begin with")
+
+    let script = LStoreBinary.repositoryRoot.appendingPathComponent("scripts/postgres-cluster.sh").path
+    let restart = try sandbox.shell("source '\(script)' && postgres_cluster_restart",
+                                    env: ["PG_CLUSTER_DIR": cluster, "PG_PORT": port])
+    XCTAssertEqual(restart.status, 0, "the restart failed: \(restart)")
+
+    // The first push may meet a pooled connection the restart killed: it fails with nothing
+    // acknowledged (or, if a commit landed unacknowledged, is refused and rebased), and the
+    // client's next attempt gets through.
+    try commit(4...8)
+    let deadline = Date().addingTimeInterval(60)
+    var push = try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"])
+    while push.status != 0 && Date() < deadline {
+      if push.status == 3 { _ = try sandbox.lstore(["-C", "pusher", "pull", a.url, "--quiet"]) }
+      Thread.sleep(forTimeInterval: 0.2)
+      push = try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"])
+    }
+    XCTAssertEqual(push.status, 0, "node A never took pushes again: \(push)")
+    let followed = try waitForEvents(sandbox, "follower", count: 8)
+    XCTAssertEqual(followed.count, 8, "the follower on node B missed events: \(followed)")
+    let seqNums = followed.compactMap { line in
+      line.components(separatedBy: #""seqNum":"e"#).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+    }
+    XCTAssertEqual(seqNums, Array(1...8), "gap-free, in order")
+    XCTAssertTrue(try syncedEvents(sandbox, "pusher") == followed, "pusher and follower differ")
+    for server in [a, b] {
+      let healthDeadline = Date().addingTimeInterval(30)
+      var health = try sandbox.shell("curl -s \(server.httpURL)/health").stdout
+      while !health.contains(#""reachable":true,"listening":true"#) && Date() < healthDeadline {
+        Thread.sleep(forTimeInterval: 0.1)
+        health = try sandbox.shell("curl -s \(server.httpURL)/health").stdout
+      }
+      XCTAssertTrue(health.contains(#""reachable":true,"listening":true"#), "a node did not recover: \(health)")
+    }
+  }
+
   func testBadDatabaseURLsFailWithTheirExitCodes() throws {
     let sandbox = try Sandbox()
     let malformed = try sandbox.lstore(["serve", "--port", "0", "--database", "mysql://x@h/db"])

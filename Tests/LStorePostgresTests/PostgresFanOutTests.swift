@@ -166,4 +166,37 @@ final class PostgresFanOutTests: PostgresTestCase {
     XCTAssertEqual(receivedA.value, Array(1...Int64(total)))
     XCTAssertEqual(receivedB.value, Array(1...Int64(total)))
   }
+
+  /// An admin reset through one node, over the database: the other node's subscriber gets
+  /// the store's new events from the first (as the resetting node's own subscribers do),
+  /// never the new ones as if they continued the old history; the row keeps counting resets.
+  func testAResetOnOneNodeReachesTheOtherNodesSubscribers() async throws {
+    let url = try requirePostgres()
+    let (a, b) = (try await PostgresSyncStorage.open(url, logger: logger), try await PostgresSyncStorage.open(url, logger: logger))
+    defer {
+      a.shutdown()
+      b.shutdown()
+    }
+    try await waitUntilListening(b)
+    let (nodeA, nodeB) = (SyncBackend(storage: a), SyncBackend(storage: b))
+    let store = freshStoreId()
+    let received = Locked<[String]>([])
+    _ = try await nodeB.subscribe(storeId: store) { broadcast in
+      received.withLock { $0 += broadcast.response.batch.map { "\($0.event.seqNum)/\($0.event.clientId)" } }
+    }
+    func wait(for count: Int) async throws {
+      let deadline = Date().addingTimeInterval(20)
+      while received.withLock({ $0.count }) < count && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+    }
+    try await nodeA.push(storeId: store, batch: events(from: 1, count: 3, clientId: "old"), requestId: "a1")
+    try await wait(for: 3)
+    try await nodeA.reset(storeId: store)
+    try await nodeA.push(storeId: store, batch: events(from: 1, count: 2, clientId: "new"), requestId: "a2")
+    try await wait(for: 5)
+    XCTAssertEqual(received.withLock { $0 }, ["1/old", "2/old", "3/old", "1/new", "2/new"])
+    let position = try await off { try b.position(storeId: store) }
+    XCTAssertEqual(position, StorePosition(head: 2, generation: 1))
+    let again = try await off { try a.reset(storeId: store) }
+    XCTAssertEqual(again, 2, "each reset counts")
+  }
 }

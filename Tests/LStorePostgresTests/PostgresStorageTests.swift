@@ -97,13 +97,60 @@ final class PostgresStorageTests: PostgresTestCase {
     try await off { try storage.append(storeId: store, events: batch, createdAt: "t", expectedHead: 0) }
     let v1 = try await off { try storage.backendId(storeId: store) }
     XCTAssertEqual(v1, id, "a push keeps the backend id")
-    try await off { try storage.reset(storeId: store) }
+    let generation = try await off { try storage.reset(storeId: store) }
+    XCTAssertEqual(generation, 1)
     let v2 = try await off { try storage.head(storeId: store) }
     XCTAssertEqual(v2, 0)
     let v3 = try await off { try storage.count(storeId: store, after: 0, through: 10) }
     XCTAssertEqual(v3, 0)
     let v4 = try await off { try storage.backendId(storeId: store) }
     XCTAssertNotEqual(v4, id, "a reset makes a new backend id")
+  }
+
+  /// A page's query reads only the page's rows, whatever plan PostgreSQL picks. Forced
+  /// here with `enable_indexscan = off`: the plan it picked by itself while its statistics
+  /// did not know a store (a bitmap scan of every event after the cursor, then a sort), which
+  /// made a pull of 200,000 events wait 50–70 ms a page.
+  func testAPageQueryReadsOnlyItsPageWhateverThePlan() async throws {
+    let url = try requirePostgres()
+    let storage = try await PostgresSyncStorage.open(url, logger: logger)
+    defer { storage.shutdown() }
+    let store = freshStoreId()
+    let batch = events(from: 1, count: 3000)
+    try await off { try storage.append(storeId: store, events: batch, createdAt: "t", expectedHead: 0) }
+    let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 94, logger: logger)
+    try await connection.query("SET enable_indexscan = off", logger: logger)
+    var (query, _) = PostgresSyncStorage.pageQuery(storeId: store, after: 1000, through: 3000, limit: 100)
+    query.sql = "EXPLAIN (ANALYZE, FORMAT TEXT) " + query.sql
+    var plan: [String] = []
+    for try await line in try await connection.query(query, logger: logger).decode(String.self) { plan.append(line) }
+    try await connection.close()
+    // Every node's actual row count, e.g. "(actual time=0.1..0.4 rows=100 loops=1)".
+    let rows = plan.flatMap { line in
+      line.matches(of: /actual time=[0-9.]+\.\.[0-9.]+ rows=([0-9]+)/).compactMap { Int($0.1) }
+    }
+    XCTAssertFalse(rows.isEmpty, plan.joined(separator: "\n"))
+    XCTAssertLessThanOrEqual(rows.max() ?? .max, 100, plan.joined(separator: "\n"))
+    let page = try await off { try storage.events(storeId: store, after: 1000, through: 3000, limit: 100) }
+    XCTAssertEqual(page.map(\.event.seqNum), Array(1001...1100))
+  }
+
+  /// Pages are bounded by seqNum (see above), yet a store with a gap (never made by the
+  /// backend, which only accepts pushes that continue the head) still reads full pages.
+  func testPagesAcrossAGapAreFull() async throws {
+    let storage = try await PostgresSyncStorage.open(try requirePostgres(), logger: logger)
+    defer { storage.shutdown() }
+    let store = freshStoreId()
+    let gappy = events(from: 1, count: 3) + events(from: 7, count: 3)
+    try await off { try storage.append(storeId: store, events: gappy, createdAt: "t", expectedHead: 0) }
+    let first = try await off { try storage.events(storeId: store, after: 0, through: 9, limit: 4) }
+    XCTAssertEqual(first.map(\.event.seqNum), [1, 2, 3, 7])
+    let next = try await off { try storage.events(storeId: store, after: 3, through: 9, limit: 2) }
+    XCTAssertEqual(next.map(\.event.seqNum), [7, 8])
+    let rest = try await off { try storage.events(storeId: store, after: 8, through: 9, limit: 10) }
+    XCTAssertEqual(rest.map(\.event.seqNum), [9])
+    let all = try await off { try storage.events(storeId: store, after: 0, through: 100, limit: 100) }
+    XCTAssertEqual(all.map(\.event.seqNum), [1, 2, 3, 7, 8, 9])
   }
 
   /// A store id is a bound parameter: quotes and semicolons cannot reach the SQL, and ids
@@ -230,6 +277,21 @@ final class PostgresStorageTests: PostgresTestCase {
         version = value
       }
       XCTAssertEqual(version, String(PostgresSyncStorage.schemaVersion))
+      // A version-1 database (no reset count) is upgraded in place.
+      try await connection.query("ALTER TABLE lstore_stores DROP COLUMN resets", logger: logger)
+      try await connection.query("UPDATE lstore_meta SET value = '1' WHERE key = 'schema_version'", logger: logger)
+      let upgraded = try await PostgresSyncStorage.open(fresh, logger: logger)
+      let store = freshStoreId()
+      let batch = events(from: 1, count: 1)
+      try await off { try upgraded.append(storeId: store, events: batch, createdAt: "t", expectedHead: 0) }
+      let generation = try await off { try upgraded.reset(storeId: store) }
+      XCTAssertEqual(generation, 1)
+      upgraded.shutdown()
+      for try await value in try await connection.query(
+        "SELECT value FROM lstore_meta WHERE key = 'schema_version'", logger: logger).decode(String.self) {
+        version = value
+      }
+      XCTAssertEqual(version, "2")
       try await connection.query("UPDATE lstore_meta SET value = '99' WHERE key = 'schema_version'", logger: logger)
       try await connection.close()
       do {

@@ -37,7 +37,7 @@ final class GatedStorage: SyncBackendStorage, @unchecked Sendable {
   func count(storeId: String, after: Int64, through: Int64) throws -> Int64 {
     try inner.count(storeId: storeId, after: after, through: through)
   }
-  func reset(storeId: String) throws { try inner.reset(storeId: storeId) }
+  func reset(storeId: String) throws -> Int64 { try inner.reset(storeId: storeId) }
   func backendId(storeId: String) throws -> String { try inner.backendId(storeId: storeId) }
 }
 

@@ -8,9 +8,14 @@ import XCTest
 /// lost notification is one the test never sends).
 final class SharedTestStorage: SyncBackendStorage, @unchecked Sendable {
   let inner: SQLiteSyncStorage
+  /// Each store's generation, shared by the wrappers of one file (as a database's rows are).
+  let resets: Locked<[String: Int64]>
   private let handler = Locked<(@Sendable (StorageChange) -> Void)?>(nil)
 
-  init(_ inner: SQLiteSyncStorage) { self.inner = inner }
+  init(_ inner: SQLiteSyncStorage, resets: Locked<[String: Int64]> = Locked([:])) {
+    self.inner = inner
+    self.resets = resets
+  }
 
   var isShared: Bool { true }
   func observeChanges(_ handler: @escaping @Sendable (StorageChange) -> Void) { self.handler.withLock { $0 = handler } }
@@ -26,7 +31,16 @@ final class SharedTestStorage: SyncBackendStorage, @unchecked Sendable {
   func count(storeId: String, after: Int64, through: Int64) throws -> Int64 {
     try inner.count(storeId: storeId, after: after, through: through)
   }
-  func reset(storeId: String) throws { try inner.reset(storeId: storeId) }
+  func reset(storeId: String) throws -> Int64 {
+    try resets.withLock { resets in
+      try inner.reset(storeId: storeId)
+      resets[storeId, default: 0] += 1
+      return resets[storeId]!
+    }
+  }
+  func position(storeId: String) throws -> StorePosition {
+    try resets.withLock { StorePosition(head: try inner.head(storeId: storeId), generation: $0[storeId] ?? 0) }
+  }
   func backendId(storeId: String) throws -> String { try inner.backendId(storeId: storeId) }
 }
 
@@ -43,8 +57,9 @@ final class SharedStorageFanOutTests: XCTestCase {
     directory = NSTemporaryDirectory() + "lstore-shared-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let inner = try SQLiteSyncStorage(path: directory + "/backend.db")
-    storageA = SharedTestStorage(inner)
-    storageB = SharedTestStorage(inner)
+    let resets = Locked<[String: Int64]>([:])
+    storageA = SharedTestStorage(inner, resets: resets)
+    storageB = SharedTestStorage(inner, resets: resets)
     nodeA = SyncBackend(storage: storageA)
     nodeB = SyncBackend(storage: storageB)
   }
@@ -138,5 +153,60 @@ final class SharedStorageFanOutTests: XCTestCase {
     try await receivedB.wait(for: total)
     XCTAssertEqual(receivedA.value, Array(1...Int64(total)))
     XCTAssertEqual(receivedB.value, Array(1...Int64(total)))
+  }
+
+  /// The events (seqNum/clientId) a subscriber received, to tell two histories apart.
+  final class ReceivedEvents: @unchecked Sendable {
+    let events = Locked<[String]>([])
+    func add(_ broadcast: SyncBackend.Broadcast) {
+      events.withLock { $0 += broadcast.response.batch.map { "\($0.event.seqNum)/\($0.event.clientId)" } }
+    }
+    var value: [String] { events.withLock { $0 } }
+    func wait(for count: Int, file: StaticString = #filePath, line: UInt = #line) async throws {
+      let deadline = Date().addingTimeInterval(10)
+      while value.count < count && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+      XCTAssertGreaterThanOrEqual(value.count, count, "received \(value)", file: file, line: line)
+    }
+  }
+
+  /// A reset made on node A reaches node B's subscribers, however B learns of it (a late
+  /// notification with a head, or a push of its own): they get the new history from its
+  /// first event, as A's subscribers do, never a mix of the old and the new.
+  func testAResetOnOneNodeStartsTheOtherNodesSubscribersOver() async throws {
+    let (receivedA, receivedB) = (ReceivedEvents(), ReceivedEvents())
+    _ = try await nodeA.subscribe(storeId: "s") { receivedA.add($0) }
+    _ = try await nodeB.subscribe(storeId: "s") { receivedB.add($0) }
+    try await nodeA.push(storeId: "s", batch: makeEvents(from: 1, count: 3, clientId: "old"), requestId: "a1")
+    storageB.notify(.store("s", head: 3))
+    try await receivedB.wait(for: 3)
+    try await nodeA.reset(storeId: "s")
+    try await nodeA.push(storeId: "s", batch: makeEvents(from: 1, count: 2, clientId: "new"), requestId: "a2")
+    // Node B missed the reset's notification; the next one it gets names a head below what
+    // its subscribers hold.
+    storageB.notify(.store("s", head: 2))
+    try await receivedB.wait(for: 5)
+    XCTAssertEqual(receivedB.value, ["1/old", "2/old", "3/old", "1/new", "2/new"])
+    // Again, and this time node B hears nothing before its own client pushes on the new
+    // history: the push finds the reset, and its subscribers get the new events first.
+    try await nodeA.reset(storeId: "s")
+    try await nodeA.push(storeId: "s", batch: makeEvents(from: 1, count: 2, clientId: "newer"), requestId: "a3")
+    try await nodeB.push(storeId: "s", batch: makeEvents(from: 3, count: 1, clientId: "b"), requestId: "b1")
+    try await receivedB.wait(for: 8)
+    XCTAssertEqual(Array(receivedB.value.dropFirst(5)), ["1/newer", "2/newer", "3/b"])
+    XCTAssertEqual(Array(receivedA.value.prefix(5)), ["1/old", "2/old", "3/old", "1/new", "2/new"], "node A's own subscribers, for comparison")
+  }
+
+  /// A node's own last commit belongs to the store's history before a reset made elsewhere:
+  /// a subscriber that comes later starts at the new head, so it gets every new event.
+  func testANewSubscriberAfterAResetElsewhereMissesNoNewEvent() async throws {
+    try await nodeB.push(storeId: "s", batch: makeEvents(from: 1, count: 5, clientId: "old"), requestId: "b1")
+    try await nodeA.reset(storeId: "s")
+    try await nodeA.push(storeId: "s", batch: makeEvents(from: 1, count: 2, clientId: "new"), requestId: "a1")
+    let received = ReceivedEvents()
+    _ = try await nodeB.subscribe(storeId: "s") { received.add($0) }
+    try await nodeA.push(storeId: "s", batch: makeEvents(from: 3, count: 4, clientId: "new"), requestId: "a2")
+    storageB.notify(.store("s", head: 6))
+    try await received.wait(for: 4)
+    XCTAssertEqual(received.value, ["3/new", "4/new", "5/new", "6/new"])
   }
 }
