@@ -299,15 +299,7 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
     }
   }
 
-  /// Reads a page with a query bounded by seqNum, not only by `LIMIT`. Stored seqNums are
-  /// gap-free per store (the backend accepts only pushes that continue the head by one), so
-  /// the next `limit` events are exactly those in `(after, after + limit]`. With only a
-  /// `LIMIT`, PostgreSQL picks its plan from the table's statistics, and while they do not
-  /// know the store yet (a new table, or a store pushed since the last ANALYZE) it picked a
-  /// bitmap scan of every event after the cursor and a sort, for each page: a pull of N
-  /// events then read about N²/2000 rows (50–70 ms a page at 200,000 events, measured).
-  /// Bounded, a page's query reads its own rows whatever the plan. Should a store ever have
-  /// a gap, the rest of the page is read after the bound.
+  /// The store's head and generation (its count of resets), read together.
   public func position(storeId: String) throws -> StorePosition {
     try SyncBackend.validate(storeId: storeId)
     return try read { connection, logger in
@@ -319,6 +311,15 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
     }
   }
 
+  /// Reads a page with a query bounded by seqNum, not only by `LIMIT`. Stored seqNums are
+  /// gap-free per store (the backend accepts only pushes that continue the head by one), so
+  /// the next `limit` events are exactly those in `(after, after + limit]`. With only a
+  /// `LIMIT`, PostgreSQL picks its plan from the table's statistics, and while they do not
+  /// know the store yet (a new table, or a store pushed since the last ANALYZE) it picked a
+  /// bitmap scan of every event after the cursor and a sort, for each page: a pull of N
+  /// events then read about N²/2000 rows (50–70 ms a page at 200,000 events, measured).
+  /// Bounded, a page's query reads its own rows whatever the plan. Should a store ever have
+  /// a gap, the rest of the page is read after the bound.
   public func events(storeId: String, after: Int64, through: Int64, limit: Int) throws -> [PullItem] {
     try SyncBackend.validate(storeId: storeId)
     guard limit > 0, after < through else { return [] }
