@@ -53,12 +53,12 @@ final class BackgroundProducer<Item>: @unchecked Sendable {
     thread.start()
   }
 
-  /// The next batch, in order; nil once the producer has returned and every batch was taken.
-  /// Throws the producer's error after the batches made before it.
+  /// The next batch, in order; nil once the producer has returned and every batch was taken
+  /// (or after `cancel()`). Throws the producer's error after the batches made before it.
   func next() throws -> [Item]? {
     condition.lock()
     defer { condition.unlock() }
-    while queue.isEmpty && !ended { condition.wait() }
+    while queue.isEmpty && !ended && !cancelled { condition.wait() }
     if !queue.isEmpty {
       let next = queue.removeFirst()
       condition.signal()
