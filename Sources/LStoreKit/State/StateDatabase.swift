@@ -48,11 +48,15 @@ public enum StateDatabase {
   /// Records a pending event's changeset; `format` is the eventlog's (found once when it
   /// was opened), and format 6 rows carry the event's rebase generation.
   static func insertChangeset(_ connection: Connection, seqNum: SeqNum, changeset: [UInt8]?, format: StorageFormat) throws {
-    let statement = try connection.cached(changesetInsertSQL(format: format, rows: 1))
+    let statement = try connection.cached(format.hasRebaseGenerations ? oneChangesetRow.generations : oneChangesetRow.plain)
     defer { statement.reset() }
     bindChangesetRow(statement, row: 0, seqNum: seqNum, changeset: changeset, format: format)
     try statement.step()
   }
+
+  /// The one-row INSERTs, built once: a pull or rebase inserts one per replayed event.
+  private static let oneChangesetRow = (plain: changesetInsertSQL(format: .v4, rows: 1),
+                                        generations: changesetInsertSQL(format: .v6, rows: 1))
 
   /// Changeset rows written many to a statement, for a bulk run of pending events.
   static func batchedChangesets(_ connection: Connection, format: StorageFormat) -> BatchedInsert<(SeqNum, [UInt8]?)> {
