@@ -38,6 +38,13 @@ final class LiveStore04ClientTests: XCTestCase {
     throw SandboxError(message: "timed out waiting for \(what)")
   }
 
+  /// Format-6 stores "a" and "b" (clients a and b), each with `origin` as its remote.
+  private func twoFormat6Stores(_ sandbox: Sandbox, origin: String) throws {
+    try sandbox.initStore("a", format: 6, clientId: "a", sessionId: "as")
+    try sandbox.initStore("b", format: 6, clientId: "b", sessionId: "bs")
+    for store in ["a", "b"] { _ = try run(sandbox, ["-C", store, "remote", "add", "origin", origin]) }
+  }
+
   func testAFormat6AndAFormat4StoreSyncThroughOneServeEachWithItsProtocol() throws {
     let sandbox = try Sandbox()
     let server = try Server(sandbox: sandbox)
@@ -124,9 +131,7 @@ final class LiveStore04ClientTests: XCTestCase {
     let sandbox = try Sandbox()
     let server = try Server(sandbox: sandbox)
     defer { server.kill() }
-    try sandbox.initStore("a", format: 6, clientId: "a", sessionId: "as")
-    try sandbox.initStore("b", format: 6, clientId: "b", sessionId: "bs")
-    for store in ["a", "b"] { _ = try run(sandbox, ["-C", store, "remote", "add", "origin", server.url]) }
+    try twoFormat6Stores(sandbox, origin: server.url)
     _ = try run(sandbox, ["-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"main"}"#])
     _ = try run(sandbox, ["-C", "a", "push"])
     let mainId = try status(sandbox, "a")["backendId"] as? String
@@ -212,10 +217,7 @@ final class LiveStore04ClientTests: XCTestCase {
     let sandbox = try Sandbox()
     let server = try Server(sandbox: sandbox)
     defer { server.kill() }
-    try sandbox.initStore("a", format: 6, clientId: "a", sessionId: "as")
-    try sandbox.initStore("b", format: 6, clientId: "b", sessionId: "bs")
-    _ = try run(sandbox, ["-C", "a", "remote", "add", "origin", server.url])
-    _ = try run(sandbox, ["-C", "b", "remote", "add", "origin", server.url])
+    try twoFormat6Stores(sandbox, origin: server.url)
     let follower = try sandbox.start(LStoreBinary.path, ["-C", "a", "pull", "--follow"])
     defer {
       kill(follower.process.processIdentifier, SIGINT)

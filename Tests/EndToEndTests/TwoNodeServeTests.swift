@@ -167,6 +167,38 @@ final class TwoNodeServeTests: XCTestCase {
     return result.lines
   }
 
+  /// Commits one `v1.TodoCreated` per number in the "pusher" store.
+  func commitTodos(_ sandbox: Sandbox, _ range: ClosedRange<Int>) throws {
+    for i in range {
+      XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "commit", "v1.TodoCreated", #"{"id":"t\#(i)","text":"x"}"#]).status, 0)
+    }
+  }
+
+  /// Stores "pusher" and "follower" of a fresh store id; events 1–3 committed and pushed to
+  /// `a`, and a `pull --follow` of the follower on `b` that has them. The caller stops it.
+  func followerCaughtUpWithThreeEvents(_ sandbox: Sandbox, pushedTo a: SyncEndToEndTests.Server,
+                                       followingOn b: SyncEndToEndTests.Server) throws -> RunningCommand {
+    let storeId = freshStoreId()
+    try sandbox.initStore("pusher", storeId: storeId, clientId: "pusher")
+    try sandbox.initStore("follower", storeId: storeId, clientId: "follower")
+    try commitTodos(sandbox, 1...3)
+    XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"]).status, 0)
+    let follower = try sandbox.start(LStoreBinary.path, ["-C", "follower", "pull", "--follow", b.url])
+    XCTAssertEqual(try waitForEvents(sandbox, "follower", count: 3).count, 3, "the follower never caught up to begin with")
+    return follower
+  }
+
+  /// The follower ends with the pusher's eight events: gap-free, in order, the same.
+  func assertFollowerHasThePushersEightEvents(_ sandbox: Sandbox, file: StaticString = #filePath, line: UInt = #line) throws {
+    let followed = try waitForEvents(sandbox, "follower", count: 8)
+    XCTAssertEqual(followed.count, 8, "the follower on node B missed events: \(followed)", file: file, line: line)
+    let seqNums = followed.compactMap { line in
+      line.components(separatedBy: #""seqNum":"e"#).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+    }
+    XCTAssertEqual(seqNums, Array(1...8), "gap-free, in order", file: file, line: line)
+    XCTAssertTrue(try syncedEvents(sandbox, "pusher") == followed, "pusher and follower differ", file: file, line: line)
+  }
+
   /// The events a store holds (synced or not), polled until there are `count` of them.
   func waitForEvents(_ sandbox: Sandbox, _ store: String, count: Int, seconds: TimeInterval = 60) throws -> [String] {
     let deadline = Date().addingTimeInterval(seconds)
@@ -200,22 +232,11 @@ final class TwoNodeServeTests: XCTestCase {
       a.kill()
       b.kill()
     }
-    let storeId = freshStoreId()
-    try sandbox.initStore("pusher", storeId: storeId, clientId: "pusher")
-    try sandbox.initStore("follower", storeId: storeId, clientId: "follower")
-    func commit(_ range: ClosedRange<Int>) throws {
-      for i in range {
-        XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "commit", "v1.TodoCreated", #"{"id":"t\#(i)","text":"x"}"#]).status, 0)
-      }
-    }
-    try commit(1...3)
-    XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"]).status, 0)
-    let follower = try sandbox.start(LStoreBinary.path, ["-C", "follower", "pull", "--follow", b.url])
+    let follower = try followerCaughtUpWithThreeEvents(sandbox, pushedTo: a, followingOn: b)
     defer {
       kill(follower.process.processIdentifier, SIGINT)
       _ = try? follower.wait()
     }
-    XCTAssertEqual(try waitForEvents(sandbox, "follower", count: 3).count, 3, "the follower never caught up to begin with")
 
     // Cut node B off: no new logins for its role, then every connection it has.
     let cut = try superuser(sandbox, "ALTER ROLE \(role) NOLOGIN",
@@ -230,20 +251,14 @@ final class TwoNodeServeTests: XCTestCase {
     XCTAssertTrue(health.contains(#""listening":false"#), "node B still listens: \(health)")
 
     // Pushes on node A while B hears nothing: their notifications never reach B.
-    try commit(4...8)
+    try commitTodos(sandbox, 4...8)
     XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"]).status, 0)
     health = try sandbox.shell("curl -s \(b.httpURL)/health").stdout
     XCTAssertTrue(health.contains(#""listening":false"#), "node B got back in too early for the test to mean anything: \(health)")
 
     // B may log in again: it reconnects on its own and catches its follower up.
     _ = try superuser(sandbox, "ALTER ROLE \(role) LOGIN")
-    let followed = try waitForEvents(sandbox, "follower", count: 8)
-    XCTAssertEqual(followed.count, 8, "the follower on node B missed events: \(followed)")
-    let seqNums = followed.compactMap { line in
-      line.components(separatedBy: #""seqNum":"e"#).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
-    }
-    XCTAssertEqual(seqNums, Array(1...8), "gap-free, in order")
-    XCTAssertTrue(try syncedEvents(sandbox, "pusher") == followed, "pusher and follower differ")
+    try assertFollowerHasThePushersEightEvents(sandbox)
     XCTAssertTrue(follower.process.isRunning, "the follower stayed connected throughout")
   }
 
@@ -261,22 +276,11 @@ final class TwoNodeServeTests: XCTestCase {
       a.kill()
       b.kill()
     }
-    let storeId = freshStoreId()
-    try sandbox.initStore("pusher", storeId: storeId, clientId: "pusher")
-    try sandbox.initStore("follower", storeId: storeId, clientId: "follower")
-    func commit(_ range: ClosedRange<Int>) throws {
-      for i in range {
-        XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "commit", "v1.TodoCreated", #"{"id":"t\#(i)","text":"x"}"#]).status, 0)
-      }
-    }
-    try commit(1...3)
-    XCTAssertEqual(try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"]).status, 0)
-    let follower = try sandbox.start(LStoreBinary.path, ["-C", "follower", "pull", "--follow", b.url])
+    let follower = try followerCaughtUpWithThreeEvents(sandbox, pushedTo: a, followingOn: b)
     defer {
       kill(follower.process.processIdentifier, SIGINT)
       _ = try? follower.wait()
     }
-    XCTAssertEqual(try waitForEvents(sandbox, "follower", count: 3).count, 3, "the follower never caught up to begin with")
 
     let script = LStoreBinary.repositoryRoot.appendingPathComponent("scripts/postgres-cluster.sh").path
     let restart = try sandbox.shell("source '\(script)' && postgres_cluster_restart",
@@ -286,7 +290,7 @@ final class TwoNodeServeTests: XCTestCase {
     // The first push may meet a pooled connection the restart killed: it fails with nothing
     // acknowledged (or, if a commit landed unacknowledged, is refused and rebased), and the
     // client's next attempt gets through.
-    try commit(4...8)
+    try commitTodos(sandbox, 4...8)
     let deadline = Date().addingTimeInterval(60)
     var push = try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"])
     while push.status != 0 && Date() < deadline {
@@ -295,13 +299,7 @@ final class TwoNodeServeTests: XCTestCase {
       push = try sandbox.lstore(["-C", "pusher", "push", a.url, "--quiet"])
     }
     XCTAssertEqual(push.status, 0, "node A never took pushes again: \(push)")
-    let followed = try waitForEvents(sandbox, "follower", count: 8)
-    XCTAssertEqual(followed.count, 8, "the follower on node B missed events: \(followed)")
-    let seqNums = followed.compactMap { line in
-      line.components(separatedBy: #""seqNum":"e"#).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
-    }
-    XCTAssertEqual(seqNums, Array(1...8), "gap-free, in order")
-    XCTAssertTrue(try syncedEvents(sandbox, "pusher") == followed, "pusher and follower differ")
+    try assertFollowerHasThePushersEightEvents(sandbox)
     for server in [a, b] {
       let healthDeadline = Date().addingTimeInterval(30)
       var health = try sandbox.shell("curl -s \(server.httpURL)/health").stdout
