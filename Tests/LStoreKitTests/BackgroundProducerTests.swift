@@ -55,6 +55,36 @@ final class BackgroundProducerTests: XCTestCase {
     XCTAssertEqual(error as? Broke, Broke(at: 37))
   }
 
+  /// Records the thread its last reference was dropped on.
+  private final class FreedOn: @unchecked Sendable {
+    private let lock = NSLock()
+    private var mainThread = 0
+    private var total = 0
+    func add(main: Bool) { lock.withLock { total += 1; if main { mainThread += 1 } } }
+    var counts: (main: Int, total: Int) { lock.withLock { (mainThread, total) } }
+  }
+  private final class Tracked: @unchecked Sendable {
+    let freedOn: FreedOn
+    init(_ freedOn: FreedOn) { self.freedOn = freedOn }
+    deinit { freedOn.add(main: Thread.isMainThread) }
+  }
+
+  func testBatchesTheConsumerFinishedAreFreedOnTheProducersThread() throws {
+    XCTAssertTrue(Thread.isMainThread)
+    let freedOn = FreedOn()
+    let producer = BackgroundProducer<Tracked>(batchSize: 10, maxQueued: 1) { sink in
+      for _ in 0..<200 { try sink.emit(Tracked(freedOn)) }
+    }
+    producer.start()
+    var seen = 0
+    while let batch = try producer.next() { seen += batch.count }
+    XCTAssertEqual(seen, 200)
+    // Batches still queued or handed out when the producer ended may be freed here; the
+    // ones finished while it ran were dropped by it.
+    let (onMain, total) = freedOn.counts
+    XCTAssertLessThanOrEqual(onMain, 30, "items freed on the consumer's thread: \(onMain) of \(total)")
+  }
+
   func testCancelStopsTheProducerAtItsNextItem() {
     let stopped = expectation(description: "the producer's emit threw")
     let producer = BackgroundProducer<Int>(batchSize: 4, maxQueued: 1) { sink in
