@@ -63,12 +63,14 @@ public enum Importer {
         reading: while let batch = try reading.next() {
           for item in batch {
             switch item {
-            case .event(let record, let definition, let args, let commit):
-              if let commit {
+            case .event(let event):
+              if let commit = event.commit {
                 try commitRows.add(commit)
                 commits += 1
               }
-              try replica.apply(record, definition: definition, args: args, pending: record.seqNum.isPending(backendHead: backendHead))
+              let record = event.record
+              try replica.apply(record, definition: event.definition, args: event.args,
+                                pending: record.seqNum.isPending(backendHead: backendHead))
               head = record.seqNum
               events += 1
               if let progress, events % 5_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }
@@ -91,10 +93,25 @@ public enum Importer {
 
   /// One checked line's worth of work for the writing thread.
   enum Item {
-    /// An event with its definition and normalized args, and the commit that starts with it.
-    case event(EventRecord, EventDefinition, JSONValue, Commit?)
+    case event(CheckedEvent)
     /// The end of the input; true when the end line was there and matched.
     case finished(Bool)
+  }
+
+  /// An event with its definition and normalized args, and the commit that starts with it.
+  /// A class, as `PreparedEvent` is: the writing thread reads it through one reference.
+  final class CheckedEvent {
+    let record: EventRecord
+    let definition: EventDefinition
+    let args: JSONValue
+    let commit: Commit?
+
+    init(record: EventRecord, definition: EventDefinition, args: JSONValue, commit: Commit?) {
+      self.record = record
+      self.definition = definition
+      self.args = args
+      self.commit = commit
+    }
   }
 
   /// The reading half of an import, run by a `BackgroundProducer`: every check that needs
@@ -169,7 +186,7 @@ public enum Importer {
         }
         head = record.seqNum
         events += 1
-        try emit(.event(record, definition, args, commit), record.argsJSON.utf8.count)
+        try emit(.event(CheckedEvent(record: record, definition: definition, args: args, commit: commit)), record.argsJSON.utf8.count)
       }
 
       while true {

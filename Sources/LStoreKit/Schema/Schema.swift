@@ -5,7 +5,7 @@ public struct Schema: Sendable {
   /// LiveStore system tables.
   public var tables: [TableDefinition]
   /// Every event: declared ones, the derived `<doc>Set` events and `livestore.RawSql`.
-  public var events: [EventDefinition]
+  public private(set) var events: [EventDefinition]
   /// Where the schema came from, for messages.
   public var source: String
 
@@ -13,10 +13,14 @@ public struct Schema: Sendable {
 
   public init(tables: [TableDefinition], events: [EventDefinition], source: String) {
     self.tables = tables
-    self.events = events
     self.source = source
+    var numbered = events
     var index: [String: Int] = [:]
-    for (i, event) in events.enumerated() { index[event.name] = i }
+    for i in numbered.indices {
+      numbered[i].ordinal = i
+      index[numbered[i].name] = i
+    }
+    self.events = numbered
     self.eventIndex = index
   }
 
@@ -150,6 +154,9 @@ public struct EventDefinition: Sendable {
   public var materializer: Materializer
   /// The value written to `eventlog.schemaHash` (see `LiveStoreHash.eventSchemaHash`).
   public var schemaHash: Int64
+  /// Its position in its schema's `events`, set by `Schema` (-1 outside one): bulk work looks
+  /// up what it prepared for an event by this, not by hashing the name.
+  public internal(set) var ordinal = -1
 
   public init(name: String, clientOnly: Bool, derived: Bool, args: ArgType, materializer: Materializer) {
     self.name = name

@@ -11,15 +11,16 @@ public final class MaterializerEngine {
   public let connection: Connection
   public let schema: Schema
   private var programs: [String: EventProgram] = [:]
-  /// The last program looked up: runs of one event name are the rule in bulk work, and
-  /// comparing the name is cheaper than hashing it for the dictionary.
-  private var lastProgram: (name: String, program: EventProgram)?
+  /// The programs of the schema's events by `EventDefinition.ordinal`: looked up once per
+  /// applied event, where hashing the name cost more than binding the args.
+  private var programsByOrdinal: [EventProgram?]
   private var rawStatements: [String: [Statement]] = [:]
   private var scratch = JSONWriter(reservingCapacity: 512)
 
   public init(connection: Connection, schema: Schema) throws {
     self.connection = connection
     self.schema = schema
+    programsByOrdinal = Array(repeating: nil, count: schema.events.count)
     try MaterializerFunctions.register(on: connection)
   }
 
@@ -130,16 +131,30 @@ public final class MaterializerEngine {
   }
 
   private final class EventProgram {
+    let name: String
     let statements: [BoundStatement]
-    init(statements: [BoundStatement]) { self.statements = statements }
+    init(name: String, statements: [BoundStatement]) {
+      self.name = name
+      self.statements = statements
+    }
   }
 
   private func program(for event: EventDefinition) throws -> EventProgram {
-    if let lastProgram, lastProgram.name == event.name { return lastProgram.program }
-    if let program = programs[event.name] {
-      lastProgram = (event.name, program)
+    let ordinal = event.ordinal
+    // The name check keeps a definition of another schema from taking this one's program
+    // (the same string storage compares without reading the bytes).
+    if ordinal >= 0 && ordinal < programsByOrdinal.count, let program = programsByOrdinal[ordinal], program.name == event.name {
       return program
     }
+    let program = try namedProgram(for: event)
+    if ordinal >= 0 && ordinal < programsByOrdinal.count && schema.events[ordinal].name == event.name {
+      programsByOrdinal[ordinal] = program
+    }
+    return program
+  }
+
+  private func namedProgram(for event: EventDefinition) throws -> EventProgram {
+    if let program = programs[event.name] { return program }
     var bound: [BoundStatement] = []
     for sql in event.materializer.statements {
       let statements: [Statement]
@@ -176,7 +191,7 @@ public final class MaterializerEngine {
         bound.append(BoundStatement(statement: statement, sources: sources))
       }
     }
-    let program = EventProgram(statements: bound)
+    let program = EventProgram(name: event.name, statements: bound)
     programs[event.name] = program
     return program
   }

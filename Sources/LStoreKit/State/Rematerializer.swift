@@ -113,14 +113,14 @@ public enum Rematerializer {
         let counter = replay == nil ? nil : engine.countRowWrites()
         /// One event; the caller decides what a failure means.
         func replayEvent(_ event: PreparedEvent) throws {
-          let (definition, args) = try event.prepared.get()
+          guard let definition = event.definition else { throw event.failure! }
           let seqNum = event.seqNum
           // Only events the backend has not confirmed can be rolled back by a rebase, so
           // only they need a changeset (LiveStore trims the others after every pull).
           let pending = replay == nil && seqNum.isPending(backendHead: backendHead)
           let observed = observer.map { seqNum > $0.after } ?? false
           let context = EventContext(seqNum: seqNum, name: event.name, clientId: event.clientId, sessionId: event.sessionId)
-          let changeset = try engine.apply(definition, args: args, context: context, argsJSON: event.argsJSON,
+          let changeset = try engine.apply(definition, args: event.args, context: context, argsJSON: event.argsJSON,
                                            recordChangeset: pending || observed)
           if pending { try changesetRows.add((seqNum, changeset)) }
           if observed, let changeset { try observer!.body(seqNum, changeset) }

@@ -85,11 +85,20 @@ extension Replica {
     }
   }
 
-  /// An input checked against the schema, with its args' stored text.
-  private struct ValidatedInput {
-    var name: String
-    var definition: EventDefinition
-    var args: JSONValue
-    var argsJSON: String
+  /// An input checked against the schema, with its args' stored text. A class: the writing
+  /// thread then reads its fields without retaining each of them (objects the reading
+  /// thread made, whose reference counts would move between cores).
+  private final class ValidatedInput {
+    let name: String
+    let definition: EventDefinition
+    let args: JSONValue
+    let argsJSON: String
+
+    init(name: String, definition: EventDefinition, args: JSONValue, argsJSON: String) {
+      self.name = name
+      self.definition = definition
+      self.args = args
+      self.argsJSON = argsJSON
+    }
   }
 }
