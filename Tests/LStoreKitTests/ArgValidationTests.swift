@@ -26,6 +26,18 @@ final class ArgValidationTests: XCTestCase {
     XCTAssertEqual(try normalized(todo, #"{"id":"t1","text":"Buy milk"}"#), #"{"id":"t1","text":"Buy milk"}"#)
   }
 
+  /// Args already in stored form (every field, in order) are checked in place, not rebuilt:
+  /// each field is still checked, and a field whose stored form differs (a date) or a field
+  /// out of order takes the rebuilding path.
+  func testArgsInStoredFormAreStillCheckedFieldByField() throws {
+    assertArgsError(todo, #"{"id":"t1","text":5}"#, path: "text", reason: "expected a string, got a number")
+    let tagged = ArgType.object([F(name: "id", type: .string), F(name: "tags", type: .array(.nullable(.integer)))])
+    XCTAssertEqual(try normalized(tagged, #"{"id":"a","tags":[1,null,2.0]}"#), #"{"id":"a","tags":[1,null,2]}"#)
+    assertArgsError(tagged, #"{"id":"a","tags":[1,1.5]}"#, path: "tags[1]", reason: "expected")
+    let dated = ArgType.object([F(name: "id", type: .string), F(name: "at", type: .date)])
+    XCTAssertEqual(try normalized(dated, #"{"id":"a","at":"2026-01-01T00:00:00Z"}"#), #"{"id":"a","at":"2026-01-01T00:00:00.000Z"}"#)
+  }
+
   /// A lone surrogate is a string to JavaScript: a `string` field keeps it exactly, a `json`
   /// field too (in keys as well); a `date` cannot be one, and a key holding one is never a
   /// declared field (issue 12).

@@ -65,6 +65,17 @@ extension ArgType {
       return .array(try elements.enumerated().map { try item.normalize($1, path: "\(path)[\($0)]") })
     case .object(let fields):
       guard case .object(let object) = value else { throw mismatch(value, path) }
+      // Already in stored form, as every event lstore or LiveStore wrote is: each declared
+      // field in order, none missing, of a type whose values are their own stored form.
+      // Checked in place, without building the object again (the common case of a replay).
+      if object.count == fields.count, !object.hasLoneSurrogateKeys,
+         fields.indices.allSatisfy({ fields[$0].type.keepsValues && object.entries[$0].key == fields[$0].name })
+      {
+        for (index, field) in fields.enumerated() {
+          _ = try field.type.normalizeChecked(object.entries[index].value, path: join(path, field.name))
+        }
+        return value
+      }
       // A key holding a lone surrogate is never a declared field name (no String equals it).
       for (index, key) in object.keys.enumerated()
       where object.loneSurrogateKey(at: index) != nil || !fields.contains(where: { $0.name == key }) {
@@ -83,6 +94,15 @@ extension ArgType {
         }
       }
       return .object(result)
+    }
+  }
+
+  /// Whether `normalize` returns every value it accepts unchanged.
+  var keepsValues: Bool {
+    switch self {
+    case .string, .number, .integer, .boolean, .json, .literal: return true
+    case .nullable(let inner), .array(let inner): return inner.keepsValues
+    case .date, .object: return false
     }
   }
 

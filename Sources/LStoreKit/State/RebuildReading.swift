@@ -61,16 +61,14 @@ enum RebuildReading {
         try eventlog.validate()
         try sink.emit(.opened(format: eventlog.format, backendHead: try eventlog.backendHead(), total: try eventlog.count()))
         try sink.flush()
-        var names = RunCache<String>()
-        var definition: EventDefinition? = nil
+        var names = RecentNames(schema: schema)
         var clientIds = RunCache<String>()
         var sessionIds = RunCache<String>()
         try eventlog.forEach(through: until) { row in
           let seqNum = row.seqNum
-          // Runs of one event name, client and session are the rule: compare bytes before
-          // building a String or looking the definition up again.
-          let (name, newName) = names.value(for: row.nameUTF8) { row.name }
-          if newName { definition = schema.event(named: name) }
+          // A few names, clients and sessions over and over are the rule: compare bytes
+          // before building a String or looking the definition up again.
+          let (name, definition) = names.lookup(row.nameUTF8)
           let argsJSON = row.argsJSON
           let prepared: Result<(definition: EventDefinition, args: JSONValue), any Error>
           if let definition {
@@ -90,6 +88,28 @@ enum RebuildReading {
         }
       }
     }
+  }
+}
+
+/// The event names read last, with their definitions: a replay reads a few names over and
+/// over, often alternating (a todo created, then completed), and comparing the bytes is
+/// cheaper than building a String and hashing it for the schema's lookup.
+private struct RecentNames {
+  let schema: Schema
+  private var entries: [(bytes: [UInt8], name: String, definition: EventDefinition?)] = []
+
+  init(schema: Schema) { self.schema = schema }
+
+  mutating func lookup(_ utf8: UnsafeBufferPointer<UInt8>) -> (name: String, definition: EventDefinition?) {
+    for entry in entries where entry.bytes.count == utf8.count
+      && (utf8.isEmpty || entry.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, utf8.baseAddress!, utf8.count) == 0 })) {
+      return (entry.name, entry.definition)
+    }
+    let name = String(decoding: utf8, as: UTF8.self)
+    let definition = schema.event(named: name)
+    if entries.count == 8 { entries.removeFirst() }
+    entries.append((Array(utf8), name, definition))
+    return (name, definition)
   }
 }
 
