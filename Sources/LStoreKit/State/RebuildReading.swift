@@ -23,28 +23,29 @@ final class PreparedEvent {
   let clientId: String
   let sessionId: String
   /// The definition and the normalized args; nil, with `failure` set, when either could not be made.
-  let definition: EventDefinition?
+  let definition: SharedDefinition?
   let args: JSONValue
   let failure: (any Error)?
 
   init(seqNum: SeqNum, name: String, argsJSON: String, clientId: String, sessionId: String,
-       prepared: Result<(definition: EventDefinition, args: JSONValue), any Error>) {
+       definition: SharedDefinition?, args: JSONValue, failure: (any Error)?) {
     self.seqNum = seqNum
     self.name = name
     self.argsJSON = argsJSON
     self.clientId = clientId
     self.sessionId = sessionId
-    switch prepared {
-    case .success(let ready):
-      definition = ready.definition
-      args = ready.args
-      failure = nil
-    case .failure(let error):
-      definition = nil
-      args = .null
-      failure = error
-    }
+    self.definition = definition
+    self.args = args
+    self.failure = failure
   }
+}
+
+/// One definition that many prepared events point to: copying the struct into each event
+/// retained its name, args type and statements every time (the reading half's largest cost
+/// after the JSON itself).
+final class SharedDefinition {
+  let definition: EventDefinition
+  init(_ definition: EventDefinition) { self.definition = definition }
 }
 
 /// The reading half of a rebuild: its own read-only connection to the eventlog, one read
@@ -70,19 +71,22 @@ enum RebuildReading {
           // before building a String or looking the definition up again.
           let (name, definition) = names.lookup(row.nameUTF8)
           let argsJSON = row.argsJSON
-          let prepared: Result<(definition: EventDefinition, args: JSONValue), any Error>
+          var args = JSONValue.null
+          var failure: (any Error)? = nil
           if let definition {
-            prepared = Result {
-              (definition, try EventReplayer.normalizedArgs(parsing: { try JSONParser.parse(row.argsUTF8) }, seqNum: seqNum,
-                                                            name: name, argsJSON: argsJSON, definition: definition))
+            do {
+              args = try EventReplayer.normalizedArgs(parsing: { try JSONParser.parse(row.argsUTF8) }, seqNum: seqNum,
+                                                      name: name, argsJSON: argsJSON, definition: definition.definition)
+            } catch {
+              failure = error
             }
           } else {
-            prepared = .failure(ReplayError.unknownEvent(seqNum: seqNum, name: name, schema: schema.source))
+            failure = ReplayError.unknownEvent(seqNum: seqNum, name: name, schema: schema.source)
           }
           let event = PreparedEvent(seqNum: seqNum, name: name, argsJSON: argsJSON,
                                     clientId: clientIds.value(for: row.clientIdUTF8) { row.clientId }.value,
                                     sessionId: sessionIds.value(for: row.sessionIdUTF8) { row.sessionId }.value,
-                                    prepared: prepared)
+                                    definition: failure == nil ? definition : nil, args: args, failure: failure)
           try sink.emit(.event(event), bytes: argsJSON.utf8.count)
           return true
         }
@@ -96,17 +100,17 @@ enum RebuildReading {
 /// cheaper than building a String and hashing it for the schema's lookup.
 private struct RecentNames {
   let schema: Schema
-  private var entries: [(bytes: [UInt8], name: String, definition: EventDefinition?)] = []
+  private var entries: [(bytes: [UInt8], name: String, definition: SharedDefinition?)] = []
 
   init(schema: Schema) { self.schema = schema }
 
-  mutating func lookup(_ utf8: UnsafeBufferPointer<UInt8>) -> (name: String, definition: EventDefinition?) {
+  mutating func lookup(_ utf8: UnsafeBufferPointer<UInt8>) -> (name: String, definition: SharedDefinition?) {
     for entry in entries where entry.bytes.count == utf8.count
       && (utf8.isEmpty || entry.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, utf8.baseAddress!, utf8.count) == 0 })) {
       return (entry.name, entry.definition)
     }
     let name = String(decoding: utf8, as: UTF8.self)
-    let definition = schema.event(named: name)
+    let definition = schema.event(named: name).map(SharedDefinition.init)
     if entries.count == 8 { entries.removeFirst() }
     entries.append((Array(utf8), name, definition))
     return (name, definition)

@@ -113,7 +113,7 @@ public enum Rematerializer {
         let counter = replay == nil ? nil : engine.countRowWrites()
         /// One event; the caller decides what a failure means.
         func replayEvent(_ event: PreparedEvent) throws {
-          guard let definition = event.definition else { throw event.failure! }
+          guard let definition = event.definition?.definition else { throw event.failure! }
           let seqNum = event.seqNum
           // Only events the backend has not confirmed can be rolled back by a rebase, so
           // only they need a changeset (LiveStore trims the others after every pull).
