@@ -105,9 +105,9 @@ private struct RecentNames {
   init(schema: Schema) { self.schema = schema }
 
   mutating func lookup(_ utf8: UnsafeBufferPointer<UInt8>) -> (name: String, definition: SharedDefinition?) {
-    for entry in entries where entry.bytes.count == utf8.count
-      && (utf8.isEmpty || entry.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, utf8.baseAddress!, utf8.count) == 0 })) {
-      return (entry.name, entry.definition)
+    // By index: iterating the entries would copy (and retain) each one it compares.
+    for index in entries.indices where sameBytes(entries[index].bytes, utf8) {
+      return (entries[index].name, entries[index].definition)
     }
     let name = String(decoding: utf8, as: UTF8.self)
     let definition = schema.event(named: name).map(SharedDefinition.init)
@@ -117,6 +117,11 @@ private struct RecentNames {
   }
 }
 
+private func sameBytes(_ bytes: [UInt8], _ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+  bytes.count == utf8.count
+    && (utf8.isEmpty || bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, utf8.baseAddress!, utf8.count) == 0 })
+}
+
 /// The last value made from a column's bytes, made again only when the bytes change.
 private struct RunCache<Value> {
   private var bytes: [UInt8] = []
@@ -124,7 +129,7 @@ private struct RunCache<Value> {
 
   /// The value for `utf8`, and whether it was made now.
   mutating func value(for utf8: UnsafeBufferPointer<UInt8>, make: () -> Value) -> (value: Value, new: Bool) {
-    if let last, utf8.elementsEqual(bytes) { return (last, false) }
+    if last != nil, sameBytes(bytes, utf8) { return (last!, false) }
     let made = make()
     bytes = Array(utf8)
     last = made
