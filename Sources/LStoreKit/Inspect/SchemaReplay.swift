@@ -150,16 +150,21 @@ public enum SchemaReplay {
       throw SchemaReplayError.againstNotFound(againstPath)
     }
     var report = Report(schema: schema.source, eventlog: eventlogPath)
-    // Per name, in order of first appearance; the running name's index is kept, so the
-    // dictionary is consulted once per run of events of one name, not once per event.
+    // Per name, in order of first appearance. The last few names' indexes are kept, so the
+    // dictionary is consulted when a name comes back after many others, not once per event
+    // (events of a few names interleave; the rebuild hands over one String per name, which
+    // compares without reading its bytes).
     var stats: [EventStats] = []
     var indexes: [String: Int] = [:]
     var unknownNames = 0
-    var currentName: String?
+    var recent: [(name: String, index: Int)] = []
     var current = -1
     /// Makes `name` current; false for an unknown name past the first `maxUnknownNames`.
     func switchTo(_ name: String, inSchema: Bool) -> Bool {
-      if name == currentName { return true }
+      for slot in recent.indices where recent[slot].name == name {
+        current = recent[slot].index
+        return true
+      }
       if let known = indexes[name] {
         current = known
       } else {
@@ -171,7 +176,8 @@ public enum SchemaReplay {
         indexes[name] = current
         stats.append(EventStats(name: name, inSchema: inSchema))
       }
-      currentName = name
+      if recent.count == 8 { recent.removeFirst() }
+      recent.append((name, current))
       return true
     }
     let observer = ReplayObserver(

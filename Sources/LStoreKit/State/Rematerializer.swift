@@ -111,6 +111,9 @@ public enum Rematerializer {
         try engine.compileAll()
         engine.isolatesEvents = replay != nil
         let counter = replay == nil ? nil : engine.countRowWrites()
+        // Taken out of their optionals once: read per event, each was a copy (and a retain).
+        let observedAfter = observer?.after
+        let applied = replay?.applied
         /// One event; the caller decides what a failure means.
         func replayEvent(_ event: PreparedEvent) throws {
           guard let definition = event.definition?.definition else { throw event.failure! }
@@ -118,13 +121,13 @@ public enum Rematerializer {
           // Only events the backend has not confirmed can be rolled back by a rebase, so
           // only they need a changeset (LiveStore trims the others after every pull).
           let pending = replay == nil && seqNum.isPending(backendHead: backendHead)
-          let observed = observer.map { seqNum > $0.after } ?? false
+          let observed = observedAfter.map { seqNum > $0 } ?? false
           let context = EventContext(seqNum: seqNum, name: event.name, clientId: event.clientId, sessionId: event.sessionId)
           let changeset = try engine.apply(definition, args: event.args, context: context, argsJSON: event.argsJSON,
                                            recordChangeset: pending || observed)
           if pending { try changesetRows.add((seqNum, changeset)) }
           if observed, let changeset { try observer!.body(seqNum, changeset) }
-          try replay?.applied(seqNum, event.name)
+          try applied?(seqNum, event.name)
         }
         while let batch = try reading.next() {
           for case .event(let event) in batch {
