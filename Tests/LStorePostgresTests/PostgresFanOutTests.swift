@@ -33,15 +33,39 @@ final class PostgresFanOutTests: PostgresTestCase {
     }
   }
 
-  func testPushesOnOneNodeReachTheOthersSubscribersAndSurviveADroppedListener() async throws {
-    let url = try requirePostgres()
-    let (a, b) = (try await PostgresSyncStorage.open(url, logger: logger), try await PostgresSyncStorage.open(url, logger: logger))
-    defer {
+  /// Two nodes on the test database: their storages and their backends, returned once the
+  /// listening ones are listening. The caller shuts them down (`shutdown()`).
+  struct TwoNodes {
+    let url: PostgresURL
+    let a: PostgresSyncStorage
+    let b: PostgresSyncStorage
+    let nodeA: SyncBackend
+    let nodeB: SyncBackend
+
+    func shutdown() {
       a.shutdown()
       b.shutdown()
     }
-    try await waitUntilListening(b)
-    let (nodeA, nodeB) = (SyncBackend(storage: a), SyncBackend(storage: b))
+  }
+
+  func twoNodes(bothListening: Bool = false) async throws -> TwoNodes {
+    let url = try requirePostgres()
+    let (a, b) = (try await PostgresSyncStorage.open(url, logger: logger), try await PostgresSyncStorage.open(url, logger: logger))
+    let nodes = TwoNodes(url: url, a: a, b: b, nodeA: SyncBackend(storage: a), nodeB: SyncBackend(storage: b))
+    do {
+      if bothListening { try await waitUntilListening(a) }
+      try await waitUntilListening(b)
+    } catch {
+      nodes.shutdown()
+      throw error
+    }
+    return nodes
+  }
+
+  func testPushesOnOneNodeReachTheOthersSubscribersAndSurviveADroppedListener() async throws {
+    let nodes = try await twoNodes()
+    defer { nodes.shutdown() }
+    let (url, b, nodeA, nodeB) = (nodes.url, nodes.b, nodes.nodeA, nodes.nodeB)
     let store = freshStoreId()
     let received = Received()
     _ = try await nodeB.subscribe(storeId: store) { received.add($0) }
@@ -75,14 +99,9 @@ final class PostgresFanOutTests: PostgresTestCase {
   /// listening, is cut. The node reconnects on its own; pushes work again and fan-out
   /// resumes, with nothing missed.
   func testANodeWhoseConnectionsAreAllCutServesAgain() async throws {
-    let url = try requirePostgres()
-    let (a, b) = (try await PostgresSyncStorage.open(url, logger: logger), try await PostgresSyncStorage.open(url, logger: logger))
-    defer {
-      a.shutdown()
-      b.shutdown()
-    }
-    try await waitUntilListening(b)
-    let (nodeA, nodeB) = (SyncBackend(storage: a), SyncBackend(storage: b))
+    let nodes = try await twoNodes()
+    defer { nodes.shutdown() }
+    let (url, b, nodeA, nodeB) = (nodes.url, nodes.b, nodes.nodeA, nodes.nodeB)
     let store = freshStoreId()
     let received = Received()
     _ = try await nodeB.subscribe(storeId: store) { received.add($0) }
@@ -121,15 +140,9 @@ final class PostgresFanOutTests: PostgresTestCase {
   /// Ten writers on two nodes, each retrying on top of the head it is refused with: the row
   /// lock gives one gap-free order, and both nodes' subscribers see all of it, in order.
   func testConcurrentPushesOnTwoNodesMakeOneOrder() async throws {
-    let url = try requirePostgres()
-    let (a, b) = (try await PostgresSyncStorage.open(url, logger: logger), try await PostgresSyncStorage.open(url, logger: logger))
-    defer {
-      a.shutdown()
-      b.shutdown()
-    }
-    try await waitUntilListening(a)
-    try await waitUntilListening(b)
-    let (nodeA, nodeB) = (SyncBackend(storage: a), SyncBackend(storage: b))
+    let nodes = try await twoNodes(bothListening: true)
+    defer { nodes.shutdown() }
+    let (a, nodeA, nodeB) = (nodes.a, nodes.nodeA, nodes.nodeB)
     let store = freshStoreId()
     let (receivedA, receivedB) = (Received(), Received())
     _ = try await nodeA.subscribe(storeId: store) { receivedA.add($0) }
@@ -171,14 +184,9 @@ final class PostgresFanOutTests: PostgresTestCase {
   /// the store's new events from the first (as the resetting node's own subscribers do),
   /// never the new ones as if they continued the old history; the row keeps counting resets.
   func testAResetOnOneNodeReachesTheOtherNodesSubscribers() async throws {
-    let url = try requirePostgres()
-    let (a, b) = (try await PostgresSyncStorage.open(url, logger: logger), try await PostgresSyncStorage.open(url, logger: logger))
-    defer {
-      a.shutdown()
-      b.shutdown()
-    }
-    try await waitUntilListening(b)
-    let (nodeA, nodeB) = (SyncBackend(storage: a), SyncBackend(storage: b))
+    let nodes = try await twoNodes()
+    defer { nodes.shutdown() }
+    let (a, b, nodeA, nodeB) = (nodes.a, nodes.b, nodes.nodeA, nodes.nodeB)
     let store = freshStoreId()
     let received = Locked<[String]>([])
     _ = try await nodeB.subscribe(storeId: store) { broadcast in
