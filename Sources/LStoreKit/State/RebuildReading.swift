@@ -84,8 +84,8 @@ enum RebuildReading {
             failure = ReplayError.unknownEvent(seqNum: seqNum, name: name, schema: schema.source)
           }
           let event = PreparedEvent(seqNum: seqNum, name: name, argsJSON: argsJSON,
-                                    clientId: clientIds.value(for: row.clientIdUTF8) { row.clientId }.value,
-                                    sessionId: sessionIds.value(for: row.sessionIdUTF8) { row.sessionId }.value,
+                                    clientId: clientIds.value(for: row.clientIdUTF8) { row.clientId },
+                                    sessionId: sessionIds.value(for: row.sessionIdUTF8) { row.sessionId },
                                     definition: failure == nil ? definition : nil, args: args, failure: failure)
           try sink.emit(.event(event), bytes: argsJSON.utf8.count)
           return true
@@ -127,12 +127,12 @@ private struct RunCache<Value> {
   private var bytes: [UInt8] = []
   private var last: Value?
 
-  /// The value for `utf8`, and whether it was made now.
-  mutating func value(for utf8: UnsafeBufferPointer<UInt8>, make: () -> Value) -> (value: Value, new: Bool) {
-    if last != nil, sameBytes(bytes, utf8) { return (last!, false) }
+  /// The value for `utf8`: the last one when the bytes are the same.
+  mutating func value(for utf8: UnsafeBufferPointer<UInt8>, make: () -> Value) -> Value {
+    if let last, sameBytes(bytes, utf8) { return last }
     let made = make()
     bytes = Array(utf8)
     last = made
-    return (made, true)
+    return made
   }
 }
