@@ -56,4 +56,48 @@ final class BatchedInsertTests: XCTestCase {
       }
     }
   }
+
+  private func commit(_ id: String, at global: Int64) -> Commit {
+    Commit(id: id, first: SeqNum(global: global), last: SeqNum(global: global), message: "m\(global)",
+           author: Author(name: "A", email: "a@example.com"), time: "2026-01-01T00:00:00.000Z")
+  }
+
+  /// Commit rows go in sorted runs (`SortedRunInsert`): every row is written, with every
+  /// column, whatever the order they came in, however many runs and batches they make.
+  func testSortedRunsWriteEveryCommit() throws {
+    try withEventlog(.v4) { eventlog in
+      // 8,192 to a run: two full runs and a partial one, with a short id and an empty one.
+      var generator = SystemRandomNumberGenerator()
+      var made = (1...20_000).map { commit(Identifiers.commitID(), at: Int64($0)) }
+      made[7] = commit("ab", at: 8)
+      made[9_000] = commit("", at: 9_001)
+      made.shuffle(using: &generator)
+      let rows = eventlog.batchedCommits()
+      try eventlog.connection.transaction {
+        for commit in made { try rows.add(commit) }
+        try rows.flush()
+      }
+      XCTAssertEqual(try eventlog.commitCount(), made.count)
+      for probe in [made[0], made[123], made[19_999], commit("ab", at: 8), commit("", at: 9_001)] {
+        XCTAssertEqual(try eventlog.commit(containing: probe.first), probe)
+      }
+    }
+  }
+
+  /// A commit id that is already there fails the flush of its run, naming the id, and the
+  /// transaction rolls back whole.
+  func testADuplicateCommitIdIsNamed() throws {
+    try withEventlog(.v4) { eventlog in
+      try eventlog.insert(commit("0123456789abcdef", at: 1))
+      let rows = eventlog.batchedCommits()
+      XCTAssertThrowsError(try eventlog.connection.transaction {
+        for global in Int64(2)...40 { try rows.add(commit(String(format: "%016llx", global * 7_919), at: global)) }
+        try rows.add(commit("0123456789abcdef", at: 41))
+        try rows.flush()
+      }) { error in
+        XCTAssertEqual(error as? EventlogError, .duplicateCommit(id: "0123456789abcdef"), "\(error)")
+      }
+      XCTAssertEqual(try eventlog.commitCount(), 1)
+    }
+  }
 }

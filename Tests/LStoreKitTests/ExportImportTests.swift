@@ -307,6 +307,20 @@ final class ExportImportTests: XCTestCase {
     try assertRejected(try reseal(duplicate, header: header), into: target, ["v1.TodoCreated", "UNIQUE constraint failed"])
   }
 
+  /// A commit id the store already has (or one twice in the file) rejects the file, naming the
+  /// id: commit rows are written in sorted runs, after the events that follow them.
+  func testACommitIdTheStoreHasIsRejected() throws {
+    let (target, rest) = try halfTarget()
+    let taken = try XCTUnwrap(try target.eventlog.commit(containing: SeqNum(global: 1))).id
+    let (header, body, _) = parts(rest)
+    guard let line = body.firstIndex(where: { $0.hasPrefix(#"{"commit":{"id":""#) }) else { return XCTFail("no commit in \(body)") }
+    let id = try XCTUnwrap(body[line].split(separator: "\"").dropFirst(5).first)
+    var reused = body
+    reused[line] = body[line].replacingOccurrences(of: #""id":"\#(id)""#, with: #""id":"\#(taken)""#)
+    XCTAssertNotEqual(reused, body)
+    try assertRejected(try reseal(reused, header: header), into: target, ["already has a commit \(taken)"])
+  }
+
   /// A lone surrogate in args is an app's data and is imported exactly (issue 12); one in an
   /// id is refused, never changed to U+FFFD.
   func testLoneSurrogatesAreKeptInArgsAndRefusedInIds() throws {

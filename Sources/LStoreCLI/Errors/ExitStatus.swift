@@ -52,7 +52,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case let error as EventlogError:
       switch error {
       case .notAnEventlog, .unsupportedFormat: return (.invalidInput, error.description)
-      case .duplicateSeqNum, .brokenChain: return (.invalidInput, error.description)
+      case .duplicateSeqNum, .duplicateCommit, .brokenChain: return (.invalidInput, error.description)
       }
     case let error as InputError: return (error.status, error.message)
     case let error as SQLiteError where error.isBusy:

@@ -45,12 +45,13 @@ extension Eventlog {
     return commit
   }
 
-  /// Commits whose id starts with `prefix` (git-style abbreviated ids).
+  /// Commits whose id starts with `prefix` (git-style abbreviated ids), oldest first: the
+  /// table's own order is not history's, since an import writes commits in runs sorted by id.
   public func commits(withIDPrefix prefix: String) throws -> [Commit] {
     guard hasLStoreRecords else { return [] }
     var result: [Commit] = []
     let escaped = prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-    try connection.prepare("SELECT \(Self.commitColumns) FROM \(commitTable) WHERE id LIKE ? ESCAPE '\\' LIMIT 10")
+    try connection.prepare("SELECT \(Self.commitColumns) FROM \(commitTable) WHERE id LIKE ? ESCAPE '\\' ORDER BY lastGlobal, lastClient LIMIT 10")
       .forEachRow([.text(escaped + "%")]) { result.append(Self.readCommit($0)) }
     return result
   }
