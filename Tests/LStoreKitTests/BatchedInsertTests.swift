@@ -62,19 +62,32 @@ final class BatchedInsertTests: XCTestCase {
            author: Author(name: "A", email: "a@example.com"), time: "2026-01-01T00:00:00.000Z")
   }
 
-  /// Commit rows go in sorted runs (`SortedRunInsert`): every row is written, with every
-  /// column, whatever the order they came in, however many runs and batches they make.
-  func testSortedRunsWriteEveryCommit() throws {
+  /// Commits gathered into sorted runs (`SortedRuns`, as an import does) are every commit,
+  /// each run in the order of the id index's first eight bytes, and written they are every row
+  /// with every column, however many runs and batches they make.
+  func testSortedRunsOfCommitsAreWrittenWhole() throws {
     try withEventlog(.v4) { eventlog in
       // 8,192 to a run: two full runs and a partial one, with a short id and an empty one.
-      var generator = SystemRandomNumberGenerator()
       var made = (1...20_000).map { commit(Identifiers.commitID(), at: Int64($0)) }
       made[7] = commit("ab", at: 8)
       made[9_000] = commit("", at: 9_001)
-      made.shuffle(using: &generator)
+      var runs = SortedRuns<Commit>(key: Eventlog.commitIndexKey)
+      var sorted: [[Commit]] = made.compactMap { runs.add($0) }
+      sorted.append(runs.takeRun())
+      XCTAssertEqual(sorted.map(\.count), [8_192, 8_192, 3_616])
+      XCTAssertTrue(runs.takeRun().isEmpty)
+      for run in sorted {
+        let keys = run.map(Eventlog.commitIndexKey)
+        XCTAssertEqual(keys, keys.sorted())
+        XCTAssertTrue(run.contains { $0.id.utf8.count == 16 })
+      }
+      XCTAssertEqual(Set(sorted.joined().map(\.id)), Set(made.map(\.id)))
+      XCTAssertEqual(Eventlog.commitIndexKey(commit("ab", at: 1)), 0x6162_0000_0000_0000)
+      XCTAssertEqual(Eventlog.commitIndexKey(commit("", at: 1)), 0)
+
       let rows = eventlog.batchedCommits()
       try eventlog.connection.transaction {
-        for commit in made { try rows.add(commit) }
+        for run in sorted { for commit in run { try rows.add(commit) } }
         try rows.flush()
       }
       XCTAssertEqual(try eventlog.commitCount(), made.count)
@@ -84,8 +97,8 @@ final class BatchedInsertTests: XCTestCase {
     }
   }
 
-  /// A commit id that is already there fails the flush of its run, naming the id, and the
-  /// transaction rolls back whole.
+  /// A commit id that is already there fails the flush, naming the id, and the transaction
+  /// rolls back whole.
   func testADuplicateCommitIdIsNamed() throws {
     try withEventlog(.v4) { eventlog in
       try eventlog.insert(commit("0123456789abcdef", at: 1))

@@ -245,23 +245,25 @@ extension Eventlog {
     }
   }
 
-  /// Commit rows appended many to a statement (an import appends a commit every few
-  /// events), in runs ordered by their ids' first eight bytes: the order of the id's index,
-  /// as SQLite compares TEXT by its bytes.
-  func batchedCommits() -> SortedRunInsert<Commit> {
-    let rows = BatchedInsert<Commit>(connection: connection, sql: { [unowned self] in commitSQL(rows: $0) },
-                                     bind: { [unowned self] in bindCommit($0, row: $1, $2) },
-                                     insertOne: { [unowned self] in try appendCommit($0) },
-                                     bytes: { $0.message.utf8.count })
-    return SortedRunInsert(rows) { commit in
-      var key: UInt64 = 0
-      var taken = 0
-      for byte in commit.id.utf8.prefix(8) {
-        key = key << 8 | UInt64(byte)
-        taken += 1
-      }
-      return key << (8 * (8 - taken))
+  /// Commit rows appended many to a statement: an import appends a commit every few events
+  /// (in `SortedRuns` by `commitIndexKey`).
+  func batchedCommits() -> BatchedInsert<Commit> {
+    BatchedInsert(connection: connection, sql: { [unowned self] in commitSQL(rows: $0) },
+                  bind: { [unowned self] in bindCommit($0, row: $1, $2) },
+                  insertOne: { [unowned self] in try appendCommit($0) },
+                  bytes: { $0.message.utf8.count })
+  }
+
+  /// A commit's place in the order of `lstore_commit`'s index on its id, nearly: the id's
+  /// first eight bytes, big-endian (SQLite compares TEXT by its bytes).
+  static func commitIndexKey(_ commit: Commit) -> UInt64 {
+    var key: UInt64 = 0
+    var taken = 0
+    for byte in commit.id.utf8.prefix(8) {
+      key = key << 8 | UInt64(byte)
+      taken += 1
     }
+    return key << (8 * (8 - taken))
   }
 
   /// OR FAIL for many rows: no statement journal (see BatchedInsert).

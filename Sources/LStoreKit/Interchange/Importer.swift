@@ -63,11 +63,10 @@ public enum Importer {
         reading: while let batch = try reading.next() {
           for item in batch {
             switch item {
+            case .commits(let run):
+              for commit in run { try commitRows.add(commit) }
+              commits += run.count
             case .event(let event):
-              if let commit = event.commit {
-                try commitRows.add(commit)
-                commits += 1
-              }
               let record = event.record
               try replica.apply(record, definition: event.definition, args: event.args,
                                 pending: record.seqNum.isPending(backendHead: backendHead))
@@ -94,23 +93,25 @@ public enum Importer {
   /// One checked line's worth of work for the writing thread.
   enum Item {
     case event(CheckedEvent)
+    /// Commits of events sent before, in a run sorted for `lstore_commit`'s id index
+    /// (`SortedRuns`): written in arrival order, their random ids cost the writer a sixth
+    /// of its time. Sorting them is this thread's work, not the writer's.
+    case commits([Commit])
     /// The end of the input; true when the end line was there and matched.
     case finished(Bool)
   }
 
-  /// An event with its definition and normalized args, and the commit that starts with it.
-  /// A class, as `PreparedEvent` is: the writing thread reads it through one reference.
+  /// An event with its definition and normalized args. A class, as `PreparedEvent` is: the
+  /// writing thread reads it through one reference.
   final class CheckedEvent {
     let record: EventRecord
     let definition: EventDefinition
     let args: JSONValue
-    let commit: Commit?
 
-    init(record: EventRecord, definition: EventDefinition, args: JSONValue, commit: Commit?) {
+    init(record: EventRecord, definition: EventDefinition, args: JSONValue) {
       self.record = record
       self.definition = definition
       self.args = args
-      self.commit = commit
     }
   }
 
@@ -138,12 +139,16 @@ public enum Importer {
       try sink.emit(.finished(sawTrailer))
     }
 
+    /// A commit's rough size in memory, for the hand-over's bound on bytes.
+    private static let commitBytes = 256
+
     /// Reads every line after the header; returns whether the end line was seen.
     private func readAll(_ emit: (Item, Int) throws -> Void) throws -> Bool {
       var sawTrailer = false
       var events = 0
       var commits = 0
       var pendingCommit: (Commit, Int)? = nil
+      var commitRuns = SortedRuns<Commit>(key: Eventlog.commitIndexKey)
       var lastDefinition: EventDefinition? = nil
       var scratch = JSONWriter(reservingCapacity: 512)
 
@@ -175,18 +180,19 @@ public enum Importer {
         } catch let error as ArgsError {
           throw ImportError(line: lineNumber, reason: "event \(record.seqNum) \(record.name): \(error)", isHeadMismatch: false)
         }
-        var commit: Commit? = nil
+        var run: [Commit]? = nil
         if let (pending, commitLine) = pendingCommit {
           guard pending.first == record.seqNum else {
             throw ExportFormatError(line: commitLine, reason: "commit \(pending.id) starts at \(pending.first) but is followed by \(record.seqNum)")
           }
           pendingCommit = nil
-          commit = pending
+          run = commitRuns.add(pending)
           commits += 1
         }
         head = record.seqNum
         events += 1
-        try emit(.event(CheckedEvent(record: record, definition: definition, args: args, commit: commit)), record.argsJSON.utf8.count)
+        try emit(.event(CheckedEvent(record: record, definition: definition, args: args)), record.argsJSON.utf8.count)
+        if let run { try emit(.commits(run), run.count * Self.commitBytes) }
       }
 
       while true {
@@ -238,7 +244,11 @@ public enum Importer {
           let record = try parseEvent(object, lineNumber: lineNumber)
           try checkEvent(record, rawArgs: object["args"] ?? .object(JSONObject()), lineNumber: lineNumber)
         }
-        if !more { return sawTrailer }
+        if !more {
+          let rest = commitRuns.takeRun()
+          if !rest.isEmpty { try emit(.commits(rest), rest.count * Self.commitBytes) }
+          return sawTrailer
+        }
       }
     }
   }

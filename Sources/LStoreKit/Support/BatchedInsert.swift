@@ -79,8 +79,8 @@ final class BatchedInsert<Row> {
   }
 }
 
-/// Rows written through a `BatchedInsert` in runs sorted by a key: for a table with a unique
-/// index on a key that arrives in random order.
+/// Rows gathered into runs sorted by a key, to be written through a `BatchedInsert` into a
+/// table with a unique index on a key that arrives in random order.
 ///
 /// An import brings its commits in history order, each with a random 16-hex-digit id, and
 /// `lstore_commit`'s index on the id then took a random B-tree path per row: at 1M events
@@ -92,42 +92,34 @@ final class BatchedInsert<Row> {
 /// edge, since a run is a stretch of consecutive commits.
 ///
 /// The order only has to be near the index's for that, so rows are sorted by a 64-bit key
-/// (the id's first eight bytes), not by comparing the rows: a comparison of two rows
-/// retained and released their strings, which the reading thread made, and took more time
-/// than the sorting saved.
-///
-/// Rows wait here until `runLength` have come, so whoever writes through this must
-/// `flush()` before anything reads the table or the transaction ends. A row that fails
-/// (a duplicate key) fails when its run is written: later than in arrival order, within the
-/// same transaction.
-final class SortedRunInsert<Row> {
-  private let insert: BatchedInsert<Row>
+/// (for commits, the id's first eight bytes), not by comparing rows: comparing two commits
+/// retained and released their strings, and took more time than the sorting saved.
+struct SortedRuns<Row> {
+  let runLength: Int
   private let key: (Row) -> UInt64
-  private let runLength: Int
-  private var run: [Row] = []
-  /// Each waiting row's key and its place in `run`.
+  private var rows: [Row] = []
+  /// Each waiting row's key and its place in `rows`.
   private var order: [(key: UInt64, index: Int)] = []
 
-  init(_ insert: BatchedInsert<Row>, runLength: Int = 8_192, key: @escaping (Row) -> UInt64) {
-    self.insert = insert
-    self.key = key
+  init(runLength: Int = 8_192, key: @escaping (Row) -> UInt64) {
     self.runLength = runLength
+    self.key = key
   }
 
-  func add(_ row: Row) throws {
-    order.append((key(row), run.count))
-    run.append(row)
-    if run.count == runLength { try flush() }
+  /// Adds `row`; returns the run it completes, sorted.
+  mutating func add(_ row: Row) -> [Row]? {
+    order.append((key(row), rows.count))
+    rows.append(row)
+    return rows.count == runLength ? takeRun() : nil
   }
 
-  /// Writes every row that waits.
-  func flush() throws {
+  /// The rows waiting, sorted (empty when none wait).
+  mutating func takeRun() -> [Row] {
     order.sort { $0.key < $1.key }
     defer {
-      run.removeAll(keepingCapacity: true)
+      rows.removeAll(keepingCapacity: true)
       order.removeAll(keepingCapacity: true)
     }
-    for entry in order { try insert.add(run[entry.index]) }
-    try insert.flush()
+    return order.map { rows[$0.index] }
   }
 }
