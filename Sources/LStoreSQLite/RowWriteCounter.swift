@@ -31,14 +31,10 @@ public final class RowWriteCounter {
   }
 
   public let connection: Connection
-  /// Tables in the order they were first written.
-  private var names: [String] = []
-  private var cNames: [[CChar]] = []
-  private var totals: [Counts] = []
-  private var unit: [Counts] = []
-  private var touched: [Int] = []
-  private var lastPointer: UnsafePointer<CChar>?
-  private var lastIndex = 0
+  /// Everything the hook changes, in one value it mutates in place: each access to a class's
+  /// stored array from the hook was a dynamic exclusivity check of its own (as in
+  /// `ChangesetRecording`), several per row written.
+  private var state = Tally()
   private var counting = false
 
   public init(connection: Connection) {
@@ -53,7 +49,7 @@ public final class RowWriteCounter {
     counting = true
     sqlite3_preupdate_hook(connection.handle, { context, _, op, zDb, zName, _, _ in
       guard let context, let zDb, let zName else { return }
-      Unmanaged<RowWriteCounter>.fromOpaque(context).takeUnretainedValue().count(op: op, zDb: zDb, zName: zName)
+      Unmanaged<RowWriteCounter>.fromOpaque(context).takeUnretainedValue().state.count(op: op, zDb: zDb, zName: zName)
     }, Unmanaged.passUnretained(self).toOpaque())
   }
 
@@ -65,55 +61,70 @@ public final class RowWriteCounter {
   }
 
   /// Adds the current unit's rows to the totals.
-  public func keep() {
-    for index in touched {
-      totals[index].inserted += unit[index].inserted
-      totals[index].updated += unit[index].updated
-      totals[index].deleted += unit[index].deleted
-      unit[index] = Counts()
-    }
-    touched.removeAll(keepingCapacity: true)
-  }
+  public func keep() { state.keep() }
 
   /// Forgets the current unit's rows (its writes were rolled back).
-  public func discard() {
-    for index in touched { unit[index] = Counts() }
-    touched.removeAll(keepingCapacity: true)
-  }
+  public func discard() { state.discard() }
 
   /// The kept totals, per table, in the order tables were first written.
   public var counts: [(table: String, counts: Counts)] {
-    names.indices.map { (names[$0], totals[$0]) }
+    state.names.indices.map { (state.names[$0], state.totals[$0]) }
   }
 
-  private func count(op: Int32, zDb: UnsafePointer<CChar>, zName: UnsafePointer<CChar>) {
-    guard strcmp(zDb, "main") == 0 else { return }
-    let index = tableIndex(zName)
-    // A table's unit counts are zero exactly when it is not in `touched` yet.
-    if unit[index] == Counts() { touched.append(index) }
-    switch op {
-    case SQLITE_INSERT: unit[index].inserted += 1
-    case SQLITE_UPDATE: unit[index].updated += 1
-    case SQLITE_DELETE: unit[index].deleted += 1
-    default: break
-    }
-  }
+  private struct Tally {
+    /// Tables in the order they were first written.
+    var names: [String] = []
+    var cNames: [[CChar]] = []
+    var totals: [Counts] = []
+    var unit: [Counts] = []
+    var touched: [Int] = []
+    var lastPointer: UnsafePointer<CChar>?
+    var lastIndex = 0
 
-  /// The hook passes the table's own name string: the pointer of the last table written is
-  /// tried first, then the text (a freed schema's address can be reused).
-  private func tableIndex(_ zName: UnsafePointer<CChar>) -> Int {
-    if zName == lastPointer, strcmp(cNames[lastIndex], zName) == 0 { return lastIndex }
-    lastPointer = zName
-    for index in cNames.indices where strcmp(cNames[index], zName) == 0 {
-      lastIndex = index
-      return index
+    mutating func count(op: Int32, zDb: UnsafePointer<CChar>, zName: UnsafePointer<CChar>) {
+      guard strcmp(zDb, "main") == 0 else { return }
+      let index = tableIndex(zName)
+      // A table's unit counts are zero exactly when it is not in `touched` yet.
+      if unit[index] == Counts() { touched.append(index) }
+      switch op {
+      case SQLITE_INSERT: unit[index].inserted += 1
+      case SQLITE_UPDATE: unit[index].updated += 1
+      case SQLITE_DELETE: unit[index].deleted += 1
+      default: break
+      }
     }
-    let name = String(cString: zName)
-    names.append(name)
-    cNames.append(Array(name.utf8CString))
-    totals.append(Counts())
-    unit.append(Counts())
-    lastIndex = names.count - 1
-    return lastIndex
+
+    mutating func keep() {
+      for index in touched {
+        totals[index].inserted += unit[index].inserted
+        totals[index].updated += unit[index].updated
+        totals[index].deleted += unit[index].deleted
+        unit[index] = Counts()
+      }
+      touched.removeAll(keepingCapacity: true)
+    }
+
+    mutating func discard() {
+      for index in touched { unit[index] = Counts() }
+      touched.removeAll(keepingCapacity: true)
+    }
+
+    /// The hook passes the table's own name string: the pointer of the last table written is
+    /// tried first, then the text (a freed schema's address can be reused).
+    private mutating func tableIndex(_ zName: UnsafePointer<CChar>) -> Int {
+      if zName == lastPointer, strcmp(cNames[lastIndex], zName) == 0 { return lastIndex }
+      lastPointer = zName
+      for index in cNames.indices where strcmp(cNames[index], zName) == 0 {
+        lastIndex = index
+        return index
+      }
+      let name = String(cString: zName)
+      names.append(name)
+      cNames.append(Array(name.utf8CString))
+      totals.append(Counts())
+      unit.append(Counts())
+      lastIndex = names.count - 1
+      return lastIndex
+    }
   }
 }
