@@ -84,6 +84,11 @@ final class SyncEndToEndTests: XCTestCase {
     XCTAssertEqual(pull.status, 0, pull.description)
     XCTAssertTrue(pull.stdout.contains(#""pulled":2"#), pull.stdout)
     XCTAssertTrue(pull.stdout.contains(#""rebased":3"#), pull.stdout)
+    // One JSON object, its keys in the documented order, each moved event's old and new number.
+    let report = try XCTUnwrap(jsonLines(pull).first)
+    XCTAssertEqual(report["renumbered"] as? [[String]], [["e1", "e3"], ["e1+1", "e3+1"], ["e2", "e4"]], pull.stdout)
+    XCTAssertTrue(report["stopped"] is NSNull, pull.stdout)
+    XCTAssertTrue(pull.stdout.hasPrefix(#"{"pulled":2,"confirmed":0,"rebased":3,"head":"e4","backendHead":"e2","renumbered":[["#), pull.stdout)
     let log = try sandbox.lstore(["-C", "b", "log", "--oneline", "--events", "--reverse"])
     XCTAssertEqual(log.lines, [
       #"e1 v1.TodoCreated {"id":"a1","text":"from A"}"#,

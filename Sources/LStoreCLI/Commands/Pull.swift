@@ -76,14 +76,23 @@ struct PullCommand: AsyncParsableCommand {
 
   func report(_ result: PullIntegration.Result, remote: String, global: GlobalOptions) {
     if json {
-      let value: JSONValue = [
+      let counts: JSONValue = [
         "pulled": .integer(Int64(result.pulled)), "confirmed": .integer(Int64(result.confirmed)),
         "rebased": .integer(Int64(result.rebased)), "head": .string(result.head.description),
         "backendHead": .string("e\(result.backendHead)"),
-        "renumbered": .array(result.renumbered.map { .array([.string($0.0.description), .string($0.1.description)]) }),
-        "stopped": result.stopped.map(RebaseOutput.stopJSON) ?? .null,
       ]
-      global.stdout.line(value.compactText)
+      // The renumbered pairs are written as they are read, not made into one JSONValue: a
+      // pull into 1,000,000 pending events has a million of them, which as a tree took
+      // more than 100 MB. (Sequence numbers are written without characters to escape.)
+      var opening = counts.compactText
+      opening.removeLast()
+      global.stdout.write(opening + #","renumbered":["#)
+      var separator = ""
+      for (original, new) in result.renumbered {
+        global.stdout.write(#"\#(separator)["\#(original)","\#(new)"]"#)
+        separator = ","
+      }
+      global.stdout.line(#"],"stopped":"# + (result.stopped.map(RebaseOutput.stopJSON) ?? .null).compactText + "}")
       return
     }
     if result.pulled == 0 {

@@ -23,7 +23,7 @@ public final class PullIntegration {
     public var head = SeqNum.root
     public var backendHead: Int64 = 0
     /// Old → new sequence numbers of rebased events.
-    public var renumbered: [(SeqNum, SeqNum)] = []
+    public var renumbered = Renumbering()
     /// Set when replaying the pending events stopped: the pull is kept, a rebase is in
     /// progress.
     public var stopped: RebaseState.Stop?

@@ -173,8 +173,8 @@ public final class Rebase {
   /// Events dropped because they failed (strategy `ours`, or a dry run), this process.
   public private(set) var failures: [RebaseState.Stop] = []
   /// Original → new numbers of the events this process replayed, for a pull's report (kept
-  /// for pulls only: a rebase reports counts, and the list grows with the events).
-  public private(set) var moved: [(SeqNum, SeqNum)] = []
+  /// for pulls only: a rebase reports counts).
+  public private(set) var moved = Renumbering()
   /// How many events this process replayed.
   public private(set) var movedCount = 0
   private lazy var columnNames = ColumnNames(connection: replica.connection)
@@ -563,13 +563,13 @@ public final class Rebase {
       var conflicts: [CellConflict] = []
       var dropped: [SeqNum] = []
       var firstNew: SeqNum? = nil
-      var movedHere: [(SeqNum, SeqNum)] = []
+      var movedHere = Renumbering()
       var applied = 0
       appender.rebaseGeneration = try Self.rebaseGeneration(onto: state.ontoHead, in: eventlog)
       func apply(_ record: EventRecord) throws {
         do {
           let (moved, _) = try appender.append(record)
-          if state.kind == .pull { movedHere.append((record.seqNum, moved.seqNum)) }
+          if state.kind == .pull { movedHere.append(record.seqNum, moved.seqNum) }
           if firstNew == nil { firstNew = moved.seqNum }
           applied += 1
         } catch let error where error is MaterializeError || error is ReplayError {
