@@ -6,8 +6,9 @@
 # Environment: REPS (repetitions per measurement, default 3; the median is reported),
 # PENDING=0 to skip the all-pending (changeset) variant of the TodoMVC-mix set,
 # MIXED=0 to skip the TodoMVC-mix set (only the half-created/half-completed set of issue 10),
-# PULL=0 to skip the pull into a store with pending events (PULL_PENDING of them, default
-# 100000, rebased over 1000 pulled events from a local `lstore serve`),
+# PULL=0 to skip the pulls into a store with pending events (PULL_PENDING of them, default
+# 100000, rebased over 1000 pulled events from a local `lstore serve`; then N of them, with
+# --json, for the peak memory),
 # KEEP=1 to keep the stores,
 # LSTORE=/path/to/lstore to measure another binary (no build; e.g. an older commit's).
 # What each row measures is described in docs/benchmarks.md.
@@ -244,8 +245,9 @@ stop_pull_server() {
 }
 trap stop_pull_server EXIT
 PULLSTORE=$WORK/pull-local
-run_pull_pending() {
-  local data=$WORK/pull-serve other=$WORK/pull-other port=""
+run_pull_pending() {  # run_pull_pending PENDING KEY [pull options]: the pull's report goes to $WORK/pull.out
+  local pending=$1 key=$2 data=$WORK/pull-serve other=$WORK/pull-other port=""
+  shift 2
   rm -rf "$data" "$other" "$PULLSTORE"; mkdir -p "$data"
   "$LSTORE" serve --port 0 --data "$data" 2> "$data.log" &
   PULL_SERVER_PID=$!
@@ -263,11 +265,23 @@ for i in range(int(sys.argv[1])): print("{\"name\":\"v1.TodoCreated\",\"args\":{
       | "$LSTORE" -q commit -m remote >/dev/null \
     && "$LSTORE" -q remote add origin "ws://127.0.0.1:$port" >/dev/null && "$LSTORE" -q push >/dev/null)
   (cd "$PULLSTORE" && "$LSTORE" -q init --schema "$SCHEMA" --store-id bench-pull --client-id local >/dev/null \
-    && head -n "$PULL_PENDING" "$HSET/commit.ndjson" | "$LSTORE" -q commit -m local >/dev/null \
+    && head -n "$pending" "$HSET/commit.ndjson" | "$LSTORE" -q commit -m local >/dev/null \
     && "$LSTORE" -q remote add origin "ws://127.0.0.1:$port" >/dev/null)
-  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$PULLSTORE" pull > /dev/null
-  record h-pull-pending
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$PULLSTORE" pull "$@" > "$WORK/pull.out"
+  record "$key"
   stop_pull_server
+}
+check_pull() {  # check_pull PENDING: the pull store holds the pulled events, then the pending ones rebased
+  local pending=$1 state log
+  state=$(ls "$PULLSTORE"/.lstore/branches/main/state*.db)
+  log=$PULLSTORE/.lstore/branches/main/eventlog@4.db
+  [ "$("$SQLITE3" "$log" "SELECT count(*) FROM eventlog")" = $((PULL_REMOTE + pending)) ] \
+    || { echo "FAIL: the pull store does not hold the pulled and the pending events" >&2; exit 1; }
+  [ "$("$SQLITE3" "$log" "SELECT min(seqNumGlobal) FROM eventlog WHERE clientId = 'local'")" = $((PULL_REMOTE + 1)) ] \
+    || { echo "FAIL: the pending events were not rebased after the pulled ones" >&2; exit 1; }
+  [ "$(changesets "$state")" = "$pending" ] \
+    || { echo "FAIL: expected $pending changesets (the rebased pending events) in the pull store" >&2; exit 1; }
+  "$LSTORE" -q -C "$PULLSTORE" fsck > /dev/null || { echo "FAIL: fsck of the pull store" >&2; exit 1; }
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
@@ -331,16 +345,19 @@ done
 
 if [ "$PULL" = 1 ]; then
   say "pull of $PULL_REMOTE events into a store with $PULL_PENDING pending events (one repetition)"
-  run_pull_pending
-  state=$(ls "$PULLSTORE"/.lstore/branches/main/state*.db)
-  log=$PULLSTORE/.lstore/branches/main/eventlog@4.db
-  [ "$("$SQLITE3" "$log" "SELECT count(*) FROM eventlog")" = $((PULL_REMOTE + PULL_PENDING)) ] \
-    || { echo "FAIL: the pull store does not hold the pulled and the pending events" >&2; exit 1; }
-  [ "$("$SQLITE3" "$log" "SELECT min(seqNumGlobal) FROM eventlog WHERE clientId = 'local'")" = $((PULL_REMOTE + 1)) ] \
-    || { echo "FAIL: the pending events were not rebased after the pulled ones" >&2; exit 1; }
-  [ "$(changesets "$state")" = "$PULL_PENDING" ] \
-    || { echo "FAIL: expected $PULL_PENDING changesets (the rebased pending events) in the pull store" >&2; exit 1; }
-  "$LSTORE" -q -C "$PULLSTORE" fsck > /dev/null || { echo "FAIL: fsck of the pull store" >&2; exit 1; }
+  run_pull_pending "$PULL_PENDING" h-pull-pending
+  check_pull "$PULL_PENDING"
+  if [ "$N" -gt "$PULL_PENDING" ]; then
+    # Memory flat in the pending events: the same pull into N of them, reporting with --json
+    # (every renumbered pair), the largest report a pull writes.
+    say "pull of $PULL_REMOTE events into a store with $N pending events, --json (one repetition)"
+    run_pull_pending "$N" h-pull-pending-n --json
+    check_pull "$N"
+    python3 -c 'import json, sys
+report = json.load(open(sys.argv[1]))
+sys.exit(0 if len(report["renumbered"]) == report["rebased"] == int(sys.argv[2]) else "FAIL: pull --json does not list every renumbered event")' \
+      "$WORK/pull.out" "$N"
+  fi
 fi
 
 if [ "$PENDING" = 1 ] && [ "$MIXED" = 1 ]; then
@@ -414,6 +431,10 @@ if "h-pull-pending" in med:
     key = "h-pull-pending"
     print(f"| lstore pull | {med[key]:.2f} | {pending / med[key]:,.0f} | {cpu[key]:.2f} | {rss[key]:.0f} | RSS < {MB} MB | "
           f"{'yes' if rss[key] < MB else '**NO**'} |")
+    key = "h-pull-pending-n"
+    if key in med:
+        print(f"| lstore pull --json, {n:,} pending events (memory flat in them) | {med[key]:.2f} | {n / med[key]:,.0f} | {cpu[key]:.2f} | {rss[key]:.0f} | RSS < {MB} MB | "
+              f"{'yes' if rss[key] < MB else '**NO**'} |")
     print()
 
 if "sqlite3" in med:
@@ -440,6 +461,6 @@ EOF
 cat "$WORK/report.md"
 cp "$WORK/report.md" "$DATA/report-$N.md"
 if [ "${KEEP:-0}" != 1 ]; then
-  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$FLOORSTORE" "$PULLSTORE" "$WORK/pull-other" "$WORK/pull-serve" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/diff.json" "$WORK/ref.db" "$WORK/half-ref.db" \
+  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$FLOORSTORE" "$PULLSTORE" "$WORK/pull-other" "$WORK/pull-serve" "$WORK/pull.out" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/diff.json" "$WORK/ref.db" "$WORK/half-ref.db" \
     "$WORK/replay.json" "$WORK/replay-against.json"
 fi
