@@ -236,6 +236,28 @@ run_half() {
 # pushed PULL_REMOTE events to: the pending events diverge at the first pulled one, so the
 # pull rolls all of them back, applies the pulled events and replays the pending ones
 # after them (LiveStore's rebase), in one transaction.
+# rebase of a branch whose one commit holds N pending events onto main, which gained
+# PULL_REMOTE events since the branch was made: every event is checked for conflicts and
+# replayed in one step (the memory must stay flat in the events of a step).
+REBASESTORE=$WORK/rebase-local
+run_rebase_pending() {
+  local gen='import sys
+for i in range(int(sys.argv[1])): print("{\"name\":\"v1.TodoCreated\",\"args\":{\"id\":\"%s-%d\",\"text\":\"x\"}}" % (sys.argv[2], i))'
+  rm -rf "$REBASESTORE"; mkdir -p "$REBASESTORE"
+  (cd "$REBASESTORE" && "$LSTORE" -q init --schema "$SCHEMA" --store-id bench-rebase >/dev/null \
+    && python3 -c "$gen" "$PULL_REMOTE" base | "$LSTORE" -q commit -m base >/dev/null \
+    && "$LSTORE" -q branch feature >/dev/null && "$LSTORE" -q switch feature >/dev/null \
+    && "$LSTORE" -q commit -m big --file "$HSET/commit.ndjson" >/dev/null \
+    && "$LSTORE" -q switch main >/dev/null && python3 -c "$gen" "$PULL_REMOTE" main | "$LSTORE" -q commit -m more >/dev/null \
+    && "$LSTORE" -q switch feature >/dev/null)
+  timed -v -o "$TIMEOUT" "$LSTORE" -q -C "$REBASESTORE" rebase main > /dev/null
+  record h-rebase-n
+  local log=$REBASESTORE/.lstore/branches/feature/eventlog@4.db
+  [ "$("$SQLITE3" "$log" "SELECT count(*) FROM eventlog")" = $((2 * PULL_REMOTE + N)) ] \
+    || { echo "FAIL: the rebased branch does not hold main's events and its own" >&2; exit 1; }
+  "$LSTORE" -q -C "$REBASESTORE" fsck > /dev/null || { echo "FAIL: fsck of the rebased store" >&2; exit 1; }
+}
+
 PULL_SERVER_PID=""
 stop_pull_server() {
   if [ -n "$PULL_SERVER_PID" ] && kill -0 "$PULL_SERVER_PID" 2>/dev/null; then
@@ -358,6 +380,8 @@ report = json.load(open(sys.argv[1]))
 sys.exit(0 if len(report["renumbered"]) == report["rebased"] == int(sys.argv[2]) else "FAIL: pull --json does not list every renumbered event")' \
       "$WORK/pull.out" "$N"
   fi
+  say "rebase of a commit of $N pending events over $PULL_REMOTE events (one repetition)"
+  run_rebase_pending
 fi
 
 if [ "$PENDING" = 1 ] && [ "$MIXED" = 1 ]; then
@@ -424,13 +448,17 @@ if os.path.exists(sys.argv[4]) and "h-sqlite3" in med:
 
 if "h-pull-pending" in med:
     pending, remote = int(sys.argv[6]), int(sys.argv[7])
-    print(f"### pull into a store with {pending:,} pending events ({remote:,} pulled; every pending event rolled back and replayed)")
+    print(f"### Pending events replayed: pull of {remote:,} events into {pending:,} pending ones (every pending event rolled back and replayed), the same into {n:,}, and a rebase")
     print()
     print("| benchmark | s | pending events replayed/s | CPU s (user+sys) | max RSS MB | bar | met |")
     print("|---|---:|---:|---:|---:|---|---|")
     key = "h-pull-pending"
     print(f"| lstore pull | {med[key]:.2f} | {pending / med[key]:,.0f} | {cpu[key]:.2f} | {rss[key]:.0f} | RSS < {MB} MB | "
           f"{'yes' if rss[key] < MB else '**NO**'} |")
+    key = "h-rebase-n"
+    if key in med:
+        print(f"| lstore rebase: one commit of {n:,} pending events onto {remote:,} new ones (conflicts checked) | {med[key]:.2f} | {n / med[key]:,.0f} | {cpu[key]:.2f} | {rss[key]:.0f} | RSS < {MB} MB | "
+              f"{'yes' if rss[key] < MB else '**NO**'} |")
     key = "h-pull-pending-n"
     if key in med:
         print(f"| lstore pull --json, {n:,} pending events (memory flat in them) | {med[key]:.2f} | {n / med[key]:,.0f} | {cpu[key]:.2f} | {rss[key]:.0f} | RSS < {MB} MB | "
@@ -461,6 +489,6 @@ EOF
 cat "$WORK/report.md"
 cp "$WORK/report.md" "$DATA/report-$N.md"
 if [ "${KEEP:-0}" != 1 ]; then
-  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$FLOORSTORE" "$PULLSTORE" "$WORK/pull-other" "$WORK/pull-serve" "$WORK/pull.out" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/diff.json" "$WORK/ref.db" "$WORK/half-ref.db" \
+  rm -rf "$STORE" "$PSTORE" "$HSTORE" "$HPSTORE" "$HCSTORE" "$FLOORSTORE" "$PULLSTORE" "$REBASESTORE" "$WORK/pull-other" "$WORK/pull-serve" "$WORK/pull.out" "$WORK/out.ndjson" "$WORK/out.ndjson.gz" "$WORK/diff.json" "$WORK/ref.db" "$WORK/half-ref.db" \
     "$WORK/replay.json" "$WORK/replay-against.json"
 fi

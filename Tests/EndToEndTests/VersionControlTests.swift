@@ -361,6 +361,42 @@ final class VersionControlTests: XCTestCase {
     try store.assertSound("after the fix")
   }
 
+  /// A commit whose first event fails on the new base and whose second conflicts with it:
+  /// the conflict is the stop (the step's events are applied as they are read, yet every one
+  /// is checked before a failure is reported); --continue keeps the conflicting cell and then
+  /// stops on the failure; --abort restores the branch.
+  func testAConflictLaterInACommitStopsBeforeAnEarlierFailure() throws {
+    let store = try VCStore.forked()
+    try store.ok("switch", "feat")
+    let events = #"""
+      {"name":"v1.TodoCopied","args":{"id":"t3","from":"t1"}}
+      {"name":"v1.TodoRenamed","args":{"id":"t2","text":"feat name"}}
+      """#
+    let committed = try store.run(["commit", "-m", "feat copies and renames", "--file", "-"], stdin: events)
+    XCTAssertEqual(committed.status, 0, "\(committed)")
+    try store.ok("switch", "main")
+    try store.event("v1.TodoPurged", #"{"id":"t1"}"#, "main purges t1")
+    try store.event("v1.TodoRenamed", #"{"id":"t2","text":"main name"}"#, "main renames t2")
+    try store.ok("switch", "feat")
+    let before = try store.dump("feat")
+
+    let stopped = try store.run("rebase", "main")
+    XCTAssertEqual(stopped.status, 4, "\(stopped)")
+    XCTAssertTrue(stopped.stderr.contains("conflicts with main: 1 cell changed on both sides"), stopped.stderr)
+    let stop = try XCTUnwrap(try store.rebaseStatus()?["stop"] as? [String: Any])
+    XCTAssertEqual(stop["reason"] as? String, "conflict")
+    XCTAssertEqual((stop["conflicts"] as? [[String: Any]])?.first?["key"] as? [String], ["t2"])
+    XCTAssertEqual(try store.history(), ["e1 c1", "e2 c2", "e3 main purges t1", "e4 main renames t2"])
+
+    let failed = try store.run("rebase", "--continue")
+    XCTAssertEqual(failed.status, 4, "\(failed)")
+    XCTAssertTrue(failed.stderr.contains("event e3 v1.TodoCopied fails on top of main: NOT NULL constraint failed: todos.text"), failed.stderr)
+    XCTAssertEqual(try store.rebaseStatus()?["stop"].flatMap { $0 as? [String: Any] }?["reason"] as? String, "failure")
+    try store.ok("rebase", "--abort")
+    XCTAssertEqual(try store.dump("feat"), before)
+    try store.assertSound("after --abort")
+  }
+
   // MARK: - Plans
 
   func testInteractiveEditorReordersDropsSquashesFixesUpAndRewords() throws {
