@@ -62,39 +62,59 @@ final class BatchedInsertTests: XCTestCase {
            author: Author(name: "A", email: "a@example.com"), time: "2026-01-01T00:00:00.000Z")
   }
 
-  /// Commits gathered into sorted runs (`SortedRuns`, as an import does) are every commit,
-  /// each run in the order of the id index's first eight bytes, and written they are every row
-  /// with every column, however many runs and batches they make.
-  func testSortedRunsOfCommitsAreWrittenWhole() throws {
+  /// Commits gathered into packed runs (`CommitRunBuilder`, as an import does) are every
+  /// commit, exactly, each run in the order of the id index's first eight bytes, and written
+  /// they are every row with every column, however many runs and batches they make.
+  func testCommitRunsAreWrittenWhole() throws {
     try withEventlog(.v4) { eventlog in
-      // 8,192 to a run: two full runs and a partial one, with a short id and an empty one.
+      // 8,192 to a run: two full runs and a partial one, with a short id, an empty message,
+      // and texts beyond ASCII.
       var made = (1...20_000).map { commit(Identifiers.commitID(), at: Int64($0)) }
       made[7] = commit("ab", at: 8)
-      made[9_000] = commit("", at: 9_001)
-      var runs = SortedRuns<Commit>(key: Eventlog.commitIndexKey)
-      var sorted: [[Commit]] = made.compactMap { runs.add($0) }
-      sorted.append(runs.takeRun())
-      XCTAssertEqual(sorted.map(\.count), [8_192, 8_192, 3_616])
-      XCTAssertTrue(runs.takeRun().isEmpty)
-      for run in sorted {
-        let keys = run.map(Eventlog.commitIndexKey)
+      made[9_000] = Commit(id: "c9001", first: SeqNum(global: 9_001), last: SeqNum(global: 9_001, client: 2), message: "",
+                           author: Author(name: "Zoë", email: ""), time: "2026-01-01T00:00:00.000Z")
+      var builder = CommitRunBuilder(runLength: 8_192)
+      var runs: [CommitRun] = made.compactMap { builder.add($0) }
+      runs.append(try XCTUnwrap(builder.takeRun()))
+      XCTAssertNil(builder.takeRun())
+      XCTAssertEqual(runs.map(\.count), [8_192, 8_192, 3_616])
+      var unpacked: [Commit] = []
+      for run in runs {
+        let commits = run.offsets.map { run.commit(at: $0) }
+        let keys = commits.map { CommitRunBuilder.indexKey($0.id) }
         XCTAssertEqual(keys, keys.sorted())
-        XCTAssertTrue(run.contains { $0.id.utf8.count == 16 })
+        unpacked += commits
       }
-      XCTAssertEqual(Set(sorted.joined().map(\.id)), Set(made.map(\.id)))
-      XCTAssertEqual(Eventlog.commitIndexKey(commit("ab", at: 1)), 0x6162_0000_0000_0000)
-      XCTAssertEqual(Eventlog.commitIndexKey(commit("", at: 1)), 0)
+      XCTAssertEqual(unpacked.sorted { $0.first < $1.first }, made)
+      XCTAssertEqual(CommitRunBuilder.indexKey("ab"), 0x6162_0000_0000_0000)
+      XCTAssertEqual(CommitRunBuilder.indexKey(""), 0)
+      XCTAssertEqual(CommitRunBuilder.indexKey("0123456789abcdef"), 0x3031_3233_3435_3637)
 
       let rows = eventlog.batchedCommits()
       try eventlog.connection.transaction {
-        for run in sorted { for commit in run { try rows.add(commit) } }
+        for run in runs { for offset in run.offsets { try rows.add(PackedCommit(run: run, offset: offset)) } }
         try rows.flush()
       }
       XCTAssertEqual(try eventlog.commitCount(), made.count)
-      for probe in [made[0], made[123], made[19_999], commit("ab", at: 8), commit("", at: 9_001)] {
+      for probe in [made[0], made[123], made[19_999], made[7], made[9_000]] {
         XCTAssertEqual(try eventlog.commit(containing: probe.first), probe)
       }
     }
+  }
+
+  /// A run ends early at its byte bound (long messages), with every commit in some run.
+  func testARunEndsAtItsByteBound() {
+    var builder = CommitRunBuilder(runLength: 1_000, maxBytes: 10_000)
+    let long = String(repeating: "m", count: 3_000)
+    var runs: [CommitRun] = []
+    for global in Int64(1)...10 {
+      let made = Commit(id: "c\(global)", first: SeqNum(global: global), last: SeqNum(global: global), message: long,
+                        author: Author(name: "A", email: "a@example.com"), time: "t")
+      if let run = builder.add(made) { runs.append(run) }
+    }
+    if let rest = builder.takeRun() { runs.append(rest) }
+    XCTAssertEqual(runs.map(\.count), [4, 4, 2])
+    XCTAssertEqual(runs.first.map { $0.commit(at: $0.offsets[0]).message }, long)
   }
 
   /// A commit id that is already there fails the flush, naming the id, and the transaction
@@ -102,10 +122,13 @@ final class BatchedInsertTests: XCTestCase {
   func testADuplicateCommitIdIsNamed() throws {
     try withEventlog(.v4) { eventlog in
       try eventlog.insert(commit("0123456789abcdef", at: 1))
+      var builder = CommitRunBuilder()
+      for global in Int64(2)...40 { _ = builder.add(commit(String(format: "%016llx", global * 7_919), at: global)) }
+      _ = builder.add(commit("0123456789abcdef", at: 41))
+      let run = try XCTUnwrap(builder.takeRun())
       let rows = eventlog.batchedCommits()
       XCTAssertThrowsError(try eventlog.connection.transaction {
-        for global in Int64(2)...40 { try rows.add(commit(String(format: "%016llx", global * 7_919), at: global)) }
-        try rows.add(commit("0123456789abcdef", at: 41))
+        for offset in run.offsets { try rows.add(PackedCommit(run: run, offset: offset)) }
         try rows.flush()
       }) { error in
         XCTAssertEqual(error as? EventlogError, .duplicateCommit(id: "0123456789abcdef"), "\(error)")

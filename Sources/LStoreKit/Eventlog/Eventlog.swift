@@ -245,25 +245,22 @@ extension Eventlog {
     }
   }
 
-  /// Commit rows appended many to a statement: an import appends a commit every few events
-  /// (in `SortedRuns` by `commitIndexKey`).
-  func batchedCommits() -> BatchedInsert<Commit> {
+  /// Commit rows appended many to a statement, from an import's packed runs
+  /// (`CommitRun`): an import appends a commit every few events.
+  func batchedCommits() -> BatchedInsert<PackedCommit> {
     BatchedInsert(connection: connection, sql: { [unowned self] in commitSQL(rows: $0) },
-                  bind: { [unowned self] in bindCommit($0, row: $1, $2) },
-                  insertOne: { [unowned self] in try appendCommit($0) },
-                  bytes: { $0.message.utf8.count })
-  }
-
-  /// A commit's place in the order of `lstore_commit`'s index on its id, nearly: the id's
-  /// first eight bytes, big-endian (SQLite compares TEXT by its bytes).
-  static func commitIndexKey(_ commit: Commit) -> UInt64 {
-    var key: UInt64 = 0
-    var taken = 0
-    for byte in commit.id.utf8.prefix(8) {
-      key = key << 8 | UInt64(byte)
-      taken += 1
-    }
-    return key << (8 * (8 - taken))
+                  bind: { statement, row, packed in
+                    // Parameters in `commitColumns` order: id, the four numbers, then the other texts.
+                    let first = Int32(row) * 9
+                    packed.run.visit(at: packed.offset, number: { statement.bind($1, at: first + 2 + Int32($0)) },
+                                     text: { statement.bind(utf8: $1, at: $0 == 0 ? first + 1 : first + 5 + Int32($0)) })
+                  },
+                  insertOne: { [unowned self] in try appendCommit($0.run.commit(at: $0.offset)) },
+                  bytes: { packed in
+                    var message = 0
+                    packed.run.visit(at: packed.offset, number: { _, _ in }, text: { if $0 == 1 { message = $1.count } })
+                    return message
+                  })
   }
 
   /// OR FAIL for many rows: no statement journal (see BatchedInsert).

@@ -64,7 +64,7 @@ public enum Importer {
           for item in batch {
             switch item {
             case .commits(let run):
-              for commit in run { try commitRows.add(commit) }
+              for offset in run.offsets { try commitRows.add(PackedCommit(run: run, offset: offset)) }
               commits += run.count
             case .event(let event):
               let record = event.record
@@ -93,10 +93,10 @@ public enum Importer {
   /// One checked line's worth of work for the writing thread.
   enum Item {
     case event(CheckedEvent)
-    /// Commits of events sent before, in a run sorted for `lstore_commit`'s id index
-    /// (`SortedRuns`): written in arrival order, their random ids cost the writer a sixth
-    /// of its time. Sorting them is this thread's work, not the writer's.
-    case commits([Commit])
+    /// Commits of events sent before, packed in a run sorted for `lstore_commit`'s id index
+    /// (`CommitRun`): written in arrival order, their random ids cost the writer a sixth of
+    /// its time. Packing and sorting them is this thread's work, not the writer's.
+    case commits(CommitRun)
     /// The end of the input; true when the end line was there and matched.
     case finished(Bool)
   }
@@ -139,16 +139,13 @@ public enum Importer {
       try sink.emit(.finished(sawTrailer))
     }
 
-    /// A commit's rough size in memory, for the hand-over's bound on bytes.
-    private static let commitBytes = 256
-
     /// Reads every line after the header; returns whether the end line was seen.
     private func readAll(_ emit: (Item, Int) throws -> Void) throws -> Bool {
       var sawTrailer = false
       var events = 0
       var commits = 0
       var pendingCommit: (Commit, Int)? = nil
-      var commitRuns = SortedRuns<Commit>(key: Eventlog.commitIndexKey)
+      var commitRuns = CommitRunBuilder()
       var lastDefinition: EventDefinition? = nil
       var scratch = JSONWriter(reservingCapacity: 512)
 
@@ -180,7 +177,7 @@ public enum Importer {
         } catch let error as ArgsError {
           throw ImportError(line: lineNumber, reason: "event \(record.seqNum) \(record.name): \(error)", isHeadMismatch: false)
         }
-        var run: [Commit]? = nil
+        var run: CommitRun? = nil
         if let (pending, commitLine) = pendingCommit {
           guard pending.first == record.seqNum else {
             throw ExportFormatError(line: commitLine, reason: "commit \(pending.id) starts at \(pending.first) but is followed by \(record.seqNum)")
@@ -192,7 +189,7 @@ public enum Importer {
         head = record.seqNum
         events += 1
         try emit(.event(CheckedEvent(record: record, definition: definition, args: args)), record.argsJSON.utf8.count)
-        if let run { try emit(.commits(run), run.count * Self.commitBytes) }
+        if let run { try emit(.commits(run), run.bytes.count) }
       }
 
       while true {
@@ -245,8 +242,7 @@ public enum Importer {
           try checkEvent(record, rawArgs: object["args"] ?? .object(JSONObject()), lineNumber: lineNumber)
         }
         if !more {
-          let rest = commitRuns.takeRun()
-          if !rest.isEmpty { try emit(.commits(rest), rest.count * Self.commitBytes) }
+          if let rest = commitRuns.takeRun() { try emit(.commits(rest), rest.bytes.count) }
           return sawTrailer
         }
       }
