@@ -31,6 +31,22 @@ final class HostileFilesTests: XCTestCase {
     XCTAssertEqual(try eventCount(), 0)
   }
 
+  /// An export whose commit reuses an id the store already has is refused whole, naming the
+  /// id (commit rows are written in sorted runs, after the events they cover).
+  func testAnExportReusingACommitIdIsRefusedNamingIt() throws {
+    _ = try sandbox.write("first.ndjson", ExportWriter.todos(count: 10, commitEvery: 5))
+    assertStatus(try sandbox.lstore("import", sandbox.path("first.ndjson")), 0)
+    let taken = String(format: "%016x", 0xC0FFEE00 + 1)
+    let rest = ExportWriter.todos(count: 10, firstParent: 10, idPrefix: "u", commitEvery: 5)
+    var body = rest.split(separator: "\n").dropFirst().dropLast().joined(separator: "\n") + "\n"
+    body = body.replacingOccurrences(of: String(format: "%016x", 0xC0FFEE00 + 16), with: taken)
+    _ = try sandbox.write("reused.ndjson", ExportWriter.seal(body: body, storeId: "todos", firstParent: "e10", head: "e20",
+                                                             events: 10, commits: 2))
+    let result = try sandbox.lstore("import", sandbox.path("reused.ndjson"))
+    assertError(result, 65, ["the eventlog already has a commit \(taken)"])
+    XCTAssertEqual(try eventCount(), 10)
+  }
+
   func testASchemaWithNestedAliasesIsRefusedQuicklyNamingTheLimit() throws {
     var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
     for level in 1...6 {

@@ -41,7 +41,17 @@ final class RenumberingTests: XCTestCase {
     for global in Int64(6)...9 { step.append(e(global), e(global + 3)) }
     total.append(contentsOf: step)
     XCTAssertEqual(total.runs.count, 1)
+    XCTAssertEqual(total.count, 9)
     XCTAssertEqual(total.map { "\($0.0)→\($0.1)" }, (Int64(1)...9).map { "e\($0)→e\($0 + 3)" })
+    // A step that does not continue the last run adds its runs as they are.
+    var other = Renumbering()
+    other.append(e(20), e(30))
+    other.append(e(21), e(31))
+    other.append(e(21, 1), e(31, 1))
+    total.append(contentsOf: other)
+    XCTAssertEqual(total.runs.count, 3)
+    XCTAssertEqual(total.count, 12)
+    XCTAssertEqual(total.suffix(3).map { "\($0.0)→\($0.1)" }, ["e20→e30", "e21→e31", "e21+1→e31+1"])
     XCTAssertTrue(Renumbering().isEmpty)
     XCTAssertEqual(Array(Renumbering()).count, 0)
   }

@@ -29,20 +29,25 @@ public struct Renumbering: Sequence, Sendable {
 
   /// Adds the pair (`original`, `new`) after the others.
   public mutating func append(_ original: SeqNum, _ new: SeqNum) {
-    count += 1
+    append(Run(original: original, new: new, count: 1))
+  }
+
+  /// Adds every pair of `other` after these, run by run.
+  public mutating func append(contentsOf other: Renumbering) {
+    for run in other.runs { append(run) }
+  }
+
+  /// Adds `run` after the others, as part of the last run when it continues it.
+  private mutating func append(_ run: Run) {
+    count += run.count
     if let last = runs.last {
       let (lastOriginal, lastNew) = last.pair(last.count - 1)
-      if Self.follows(original, lastOriginal) && Self.follows(new, lastNew) {
-        runs[runs.count - 1].count += 1
+      if Self.follows(run.original, lastOriginal) && Self.follows(run.new, lastNew) {
+        runs[runs.count - 1].count += run.count
         return
       }
     }
-    runs.append(Run(original: original, new: new, count: 1))
-  }
-
-  /// Adds every pair of `other` after these.
-  public mutating func append(contentsOf other: Renumbering) {
-    for (original, new) in other { append(original, new) }
+    runs.append(run)
   }
 
   private static func follows(_ next: SeqNum, _ previous: SeqNum) -> Bool {
