@@ -280,6 +280,15 @@ final class GitUserTests: XCTestCase {
       assertError(result, 65, ["invalid branch name 'bad name'"])
       XCTAssertFalse(result.stderr.contains("event"), "\(arguments): \(result)")
     }
+    // Nor names a revision reads as something else: `reset --hard e1` must stay event e1.
+    let branchesBefore = try sandbox.lstore("branch", "--json").stdout
+    for name in ["e1", "HEAD", "7", "e2.1"] {
+      for arguments in [["branch", name], ["switch", "-c", name], ["branch", "-m", name]] {
+        assertError(try sandbox.lstore(arguments), 65, ["invalid branch name '\(name)'"])
+      }
+    }
+    assertError(try sandbox.lstore("branch", "--", "-x"), 65, ["invalid branch name '-x'"])
+    XCTAssertEqual(try sandbox.lstore("branch", "--json").stdout, branchesBefore, "no branch was made or renamed")
   }
 
   // MARK: - Install and demo

@@ -55,6 +55,9 @@ final class RevisionSyntaxTests: XCTestCase {
     XCTAssertTrue(missing.stderr.contains("no event e9 (head is e4)"), missing.stderr)
     let tooFar = try store.run("show", "HEAD~9")
     XCTAssertEqual(tooFar.status, 66, tooFar.description)
+    // The current branch's own name is its head's commit, as another branch's name is.
+    let main = try store.ok("show", "main")
+    XCTAssertTrue(main.stdout.contains("    c4"), main.stdout)
   }
 
   func testFromToUntilTakeRevisionsToo() throws {

@@ -152,8 +152,12 @@ extension Store {
   }
 
   /// Branch names follow store ids (they name files and, later, remote stores).
+  /// A name that a revision would read as something else is refused, as git refuses `HEAD`
+  /// and `-x`: `HEAD`, a sequence number (`e1`, `5`, `e3.1`), or a leading `-` (an option).
+  /// Otherwise `reset --hard e1` on main would go to branch `e1`'s head, not to event e1.
   public static func isValidBranchName(_ name: String) -> Bool {
-    Identifiers.isValidStoreID(name) && !name.hasPrefix(".")
+    Identifiers.isValidStoreID(name) && !name.hasPrefix(".") && !name.hasPrefix("-") && name != "HEAD"
+      && SeqNum(name) == nil
   }
 }
 

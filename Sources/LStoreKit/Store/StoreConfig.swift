@@ -117,7 +117,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case .corrupt(let detail): return detail
     case .invalidStoreId(let id): return "invalid store id '\(id)': use 1-64 characters from A-Z a-z 0-9 _ - ."
     case .invalidBranchName(let name):
-      return "invalid branch name '\(name)': use 1-64 characters from A-Z a-z 0-9 _ - . not starting with '.'"
+      return "invalid branch name '\(name)': use 1-64 characters from A-Z a-z 0-9 _ - . not starting with '.' or '-', and not HEAD or a sequence number such as e1"
     case .unknownEvent(let name, let origin, let known):
       let list = known.prefix(12).joined(separator: ", ") + (known.count > 12 ? ", …" : "")
       return "\(origin.map { "\($0): " } ?? "")unknown event '\(name)' (the schema defines: \(list))"

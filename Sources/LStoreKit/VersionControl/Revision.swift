@@ -208,9 +208,15 @@ public struct RevisionResolver {
 
   public func shown(_ text: String) throws -> Shown {
     let revision = try Revision.parse(text)
-    if case .name(let name) = revision.base, revision.back == 0, store?.branchExists(name) != true || name == store?.branch,
-       case .event(let seqNum) = try match(name, text: text) {
-      return .event(seqNum, eventlog)
+    if case .name(let name) = revision.base, revision.back == 0 {
+      let isBranch = store?.branchExists(name) == true
+      if !isBranch || name == store?.branch {
+        do {
+          if case .event(let seqNum) = try match(name, text: text) { return .event(seqNum, eventlog) }
+        } catch where isBranch {
+          // The current branch's own name, which names no event or commit: its head, below.
+        }
+      }
     }
     guard case .point(let point, let branch) = try resolve(revision) else { throw RevisionError.notAPoint(text) }
     let log = try eventlog(of: branch)
