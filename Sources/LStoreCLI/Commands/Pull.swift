@@ -25,6 +25,10 @@ struct PullCommand: AsyncParsableCommand {
       event is kept, those the old backend had confirmed become pending again (the state is \
       rebuilt so they can be rebased), the pull confirms the ones the new backend also has \
       and rebases the rest onto its events, and 'lstore push' sends them (docs/sync-client.md).
+      Another store used as a remote is checked the same way: when it rewrote the events \
+      this store confirmed from it (it rebased what it took from a push when it pulled from \
+      its own remote), pull and push stop with exit code 2, and '--adopt-backend' takes its \
+      history, leaving out the pending events it already holds under other numbers.
       """)
 
   @ParentCommand var root: LStoreCommand
@@ -34,7 +38,7 @@ struct PullCommand: AsyncParsableCommand {
   var follow = false
 
   @Flag(name: .customLong("adopt-backend"), help: ArgumentHelp(
-    "Sync with a backend whose id differs from the one this store knows (it was reset or replaced): keeps every event, makes them pending again, then pulls."))
+    "Sync with a backend whose id differs from the one this store knows (it was reset or replaced), or a store used as a remote that rewrote its history: keeps every event, makes them pending again, then pulls."))
   var adoptBackend = false
 
   @Flag(name: .long, help: "Print the result as JSON.")
@@ -78,7 +82,8 @@ struct PullCommand: AsyncParsableCommand {
     if json {
       let counts: JSONValue = [
         "pulled": .integer(Int64(result.pulled)), "confirmed": .integer(Int64(result.confirmed)),
-        "rebased": .integer(Int64(result.rebased)), "head": .string(result.head.description),
+        "rebased": .integer(Int64(result.rebased)), "alreadyPulled": .integer(Int64(result.alreadyPulled)),
+        "head": .string(result.head.description),
         "backendHead": .string("e\(result.backendHead)"),
       ]
       // The renumbered pairs are written as they are read, not made into one JSONValue: a
@@ -102,6 +107,7 @@ struct PullCommand: AsyncParsableCommand {
     var line = "Pulled \(counted(result.pulled, "event")) from \(remote); head is \(result.head), backend head e\(result.backendHead)"
     if result.confirmed > 0 { line += "; \(result.confirmed) of ours confirmed" }
     if result.rebased > 0 { line += "; rebased \(counted(result.rebased, "pending event"))" }
+    if result.alreadyPulled > 0 { line += "; \(counted(result.alreadyPulled, "pending event")) left out as the remote holds it already" }
     global.stdout.line(line)
   }
 }

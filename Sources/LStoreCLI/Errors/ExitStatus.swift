@@ -62,7 +62,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       switch error {
       case .pushRejected: return (.pushRejected, error.description)
       case .cannotRollBack, .outOfOrder, .remoteBehind: return (.failure, error.description)
-      case .branchDiverged, .backendIdMismatch, .adoptOnBranch: return (.refused, error.description)
+      case .branchDiverged, .remoteRewritten, .backendIdMismatch, .adoptOnBranch: return (.refused, error.description)
       case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent, .brokenPendingChain:
         return (.invalidInput, error.description)
       }

@@ -20,6 +20,9 @@ public final class PullIntegration {
     public var pulled = 0
     public var confirmed = 0
     public var rebased = 0
+    /// Pending events left out of the replay because the pulled events hold them already
+    /// (a store used as a remote that renumbered them).
+    public var alreadyPulled = 0
     public var head = SeqNum.root
     public var backendHead: Int64 = 0
     /// Old → new sequence numbers of rebased events.
@@ -187,6 +190,7 @@ public final class PullIntegration {
         if case .stopped(let stop) = try rebase.run() { result.stopped = stop }
         result.renumbered = rebase.moved
         result.rebased = rebase.movedCount
+        result.alreadyPulled = rebase.state.skippedEquivalent
       }
       let head = try replica.eventlog.head()
       if result.pulled == 0 && !diverged {
@@ -224,6 +228,16 @@ extension Eventlog {
   func commitExists(id: String) throws -> Bool {
     guard hasLStoreRecords else { return false }
     return try connection.cached("SELECT 1 FROM \(schemaName.quotedIdentifier).lstore_commit WHERE id = ?").first([.text(id)]) { _ in true } ?? false
+  }
+
+  /// Whether a commit holds any event from `first` through `last`.
+  func hasCommit(overlapping first: SeqNum, through last: SeqNum) throws -> Bool {
+    var overlaps = false
+    try forEachCommit(after: try lastEvent(before: first) ?? .root, through: last) { _ in
+      overlaps = true
+      return false
+    }
+    return overlaps
   }
 
   func deleteCommit(id: String) throws {

@@ -55,6 +55,9 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case outOfOrder(expected: Int64, got: Int64)
   case remoteBehind(local: Int64, remote: Int64)
   case branchDiverged(seqNum: Int64)
+  /// The remote holds another event where this store has the one it confirmed from it: a
+  /// store used as a remote rebased what it took (see `RewritableBackend`). Nothing changed.
+  case remoteRewritten(seqNum: Int64)
   /// The backend's id is not the one this store synced with (LiveStore 0.4's
   /// `BackendIdMismatchError`): it was reset or replaced. Nothing was changed.
   case backendIdMismatch(stored: String, backend: String)
@@ -79,6 +82,8 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
       return "the remote sent e\(got) where e\(expected) was expected"
     case .branchDiverged(let seqNum):
       return "the remote branch's e\(seqNum) differs from this branch's e\(seqNum), which is confirmed: they are different branches with one name; rename this one ('lstore branch -m <new-name>'), then 'lstore switch <name>' fetches the remote one"
+    case .remoteRewritten(let seqNum):
+      return "the remote's e\(seqNum) is not the e\(seqNum) this store synced with it: the remote's history was rewritten since (a store used as a remote renumbers the events it took from a push when it pulls from its own remote and rebases them). Nothing was changed. 'lstore pull --adopt-backend' takes the remote's history: every local event becomes pending again, the pull confirms those the remote holds at the same place, leaves out those it holds elsewhere, and rebases the rest onto it; then 'lstore push'"
     case .backendIdMismatch(let stored, let backend):
       return "the backend's id is \(backend), but this store last synced with backend \(stored): the backend was reset or replaced, so what it confirmed before may be gone. Nothing was changed. To sync with the new backend, run 'lstore pull --adopt-backend' (it keeps every local event and makes the ones the old backend confirmed pending again), then 'lstore push'"
     case .adoptOnBranch:

@@ -112,12 +112,7 @@ public enum CommitRecordSync {
                 let last = args["last"]?.stringValue.flatMap(SeqNum.init), first <= last, last <= confirmed,
                 try eventlog.event(at: first) != nil, try eventlog.event(at: last) != nil
           else { continue }
-          var overlaps = false
-          try eventlog.forEachCommit(after: try eventlog.lastEvent(before: first) ?? .root, through: last) { _ in
-            overlaps = true
-            return false
-          }
-          guard !overlaps else { continue }
+          guard try !eventlog.hasCommit(overlapping: first, through: last) else { continue }
           // The record's texts go to SQLite TEXT columns: a lone surrogate becomes U+FFFD
           // there (the event itself keeps it exactly).
           try eventlog.insert(Commit(id: id, first: first, last: last, message: args["message"]?.repairedStringValue ?? "",

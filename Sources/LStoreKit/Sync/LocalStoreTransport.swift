@@ -3,7 +3,7 @@ import Foundation
 /// Another store on disk used as a backend, for offline transfer (`lstore pull ../other`).
 /// Its synced events (client part 0) are the backend's total order; a push appends to it
 /// and materializes there, as if that store had committed the events.
-public final class LocalStoreTransport: SyncTransport {
+public final class LocalStoreTransport: RewritableBackend {
   private let store: Store
   private let replica: Replica
   public let description: String
@@ -41,15 +41,24 @@ public final class LocalStoreTransport: SyncTransport {
       var events: [RemoteEvent] = []
       try replica.eventlog.forEach(after: SeqNum(global: after, client: .max)) { row in
         if row.seqNum.isClientOnly { return true }
-        let metadata = try JSONParser.parse(row.syncMetadataJSON)
-        events.append(RemoteEvent(seqNum: row.seqNum.global, parentSeqNum: row.parentSeqNum.global, name: row.name,
-                                  args: try JSONParser.parse(row.argsUTF8), clientId: row.clientId,
-                                  sessionId: row.sessionId, metadata: metadata["_tag"] == "Some" ? metadata["value"] : nil))
+        events.append(try Self.remoteEvent(row.record))
         return events.count < pageSize
       }
       after = events.last?.seqNum ?? head
       try onPage(PullPage(events: events, remaining: Int(max(0, head - after))))
     } while after < head
+  }
+
+  public func event(at seqNum: Int64) throws -> RemoteEvent? {
+    try replica.eventlog.event(at: SeqNum(global: seqNum)).map(Self.remoteEvent)
+  }
+
+  /// A synced event of the other store as a backend sends it.
+  private static func remoteEvent(_ record: EventRecord) throws -> RemoteEvent {
+    let metadata = try JSONParser.parse(record.syncMetadataJSON)
+    return RemoteEvent(seqNum: record.seqNum.global, parentSeqNum: record.parentSeqNum.global, name: record.name,
+                       args: try JSONParser.parse(record.argsJSON), clientId: record.clientId,
+                       sessionId: record.sessionId, metadata: metadata["_tag"] == "Some" ? metadata["value"] : nil)
   }
 
   public func push(_ batch: [RemoteEvent]) async throws -> PushOutcome {
@@ -87,4 +96,45 @@ public final class LocalStoreTransport: SyncTransport {
   }
 
   public func close() async {}
+
+  /// Commit records between this store and the other one, directly in their commit tables
+  /// (the companion stores of a network remote are for backends that hold no commits): the
+  /// other store's commits over events `local` has from it come to `local`, and `local`'s
+  /// commits over events it has pushed there go to the other store, where its own `log`
+  /// shows them. Only commits over synced positions after `after`, whose first and last
+  /// events both stores hold alike, and that no commit on the receiving side overlaps.
+  public func exchangeCommits(with local: Replica, after: Int64) throws -> CommitRecordSync.Result {
+    var result = CommitRecordSync.Result()
+    let confirmed = SeqNum(global: try local.eventlog.backendHead())
+    guard confirmed.global > after else { return result }
+    let from = SeqNum(global: after, client: .max)
+    result.received = try Self.copyCommits(from: replica.eventlog, to: local.eventlog, after: from, through: confirmed)
+    result.published = try Self.copyCommits(from: local.eventlog, to: replica.eventlog, after: from, through: confirmed)
+    return result
+  }
+
+  private static func copyCommits(from source: Eventlog, to target: Eventlog, after: SeqNum, through: SeqNum) throws -> Int {
+    guard target.hasLStoreRecords else { return 0 }
+    var commits: [Commit] = []
+    try source.forEachCommit(after: after, through: through) { commit in
+      if commit.first > after, commit.last <= through { commits.append(commit) }
+      return true
+    }
+    var copied = 0
+    try target.connection.transaction(.immediate) {
+      for commit in commits {
+        guard try sameEvent(at: commit.first, source, target), try sameEvent(at: commit.last, source, target),
+              try !target.commitExists(id: commit.id),
+              try !target.hasCommit(overlapping: commit.first, through: commit.last) else { continue }
+        try target.insert(commit)
+        copied += 1
+      }
+    }
+    return copied
+  }
+
+  private static func sameEvent(at seqNum: SeqNum, _ one: Eventlog, _ other: Eventlog) throws -> Bool {
+    guard let a = try one.event(at: seqNum), let b = try other.event(at: seqNum) else { return false }
+    return a.name == b.name && a.argsJSON == b.argsJSON && a.clientId == b.clientId && a.sessionId == b.sessionId
+  }
 }

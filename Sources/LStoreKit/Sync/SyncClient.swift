@@ -23,10 +23,27 @@ public final class SyncClient {
 
   /// Exchanges commit records with the companion store: receives other clones' records
   /// for events this store has, and publishes this store's confirmed commits.
+  /// Another store used as a remote exchanges commits with this one directly instead, in
+  /// their commit tables (see `LocalStoreTransport.exchangeCommits`), for the events this
+  /// client's syncs moved; records an older lstore published beside it are still received.
   public func exchangeRecords() async throws -> CommitRecordSync.Result? {
     guard let records else { return nil }
-    return try await CommitRecordSync.exchange(replica, storeId: records.storeId, transport: records.transport,
-                                               identity: records.identity)
+    guard upstream == nil, let store = transport as? LocalStoreTransport else {
+      return try await CommitRecordSync.exchange(replica, storeId: records.storeId, transport: records.transport,
+                                                 identity: records.identity)
+    }
+    let legacy = try await CommitRecordSync.receive(replica, storeId: records.storeId, transport: records.transport)
+    var result = try store.exchangeCommits(with: replica, after: syncedFrom ?? (try replica.eventlog.backendHead()))
+    result.received += legacy
+    return result
+  }
+
+  /// The backend head before this client's first pull or push: the events after it are
+  /// the ones its syncs moved.
+  private var syncedFrom: Int64?
+
+  private func noteSyncStart() throws {
+    if syncedFrom == nil { syncedFrom = try replica.eventlog.backendHead() }
   }
 
   /// Pages until caught up, then integrates: confirms, applies, and rebases pending events
@@ -34,10 +51,12 @@ public final class SyncClient {
   /// and a pending event that fails on replay leaves a stopped rebase (`Result.stopped`).
   public func pull(progress: ProgressHandler? = nil) async throws -> PullIntegration.Result {
     try useStoredBackendId()
+    try noteSyncStart()
     let integration = try PullIntegration(replica: replica)
     do {
       var received = 0
       let start = try upstream.map { min(try $0.publishedHead(replica.eventlog), integration.cursor) } ?? integration.cursor
+      try checkRemoteKeptHistory(at: start)
       var remoteHead = start
       try await transport.pull(after: start) { page in
         // Events the branch has as confirmed history must be the same on its remote store.
@@ -72,6 +91,7 @@ public final class SyncClient {
     let head = try replica.eventlog.head()
     guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
     try useStoredBackendId()
+    try noteSyncStart()
     try await learnBackendIdBeforePush()
     var result = PushResult()
     let startHead = try replica.eventlog.backendHead()
@@ -79,6 +99,7 @@ public final class SyncClient {
     // A branch's remote store may lag its confirmed history (created from main's): that
     // part is sent first, and stays as it is locally (it is confirmed already).
     var cursor = try upstream.map { min(try $0.publishedHead(replica.eventlog), startHead) } ?? startHead
+    try checkRemoteKeptHistory(at: cursor)
     let total = try replica.eventlog.pendingCount().synced + Int(startHead - cursor)
     // Each accepted push call is confirmed with the metadata the backend gave it. A crash
     // between the backend's ack and this confirmation only means the next push is refused
@@ -107,6 +128,18 @@ public final class SyncClient {
     }
     result.backendHead = cursor
     return result
+  }
+
+  /// Refuses a remote that holds another event at `position` than the one this store synced
+  /// with it there: pulling after it would apply the rest of a rewritten history (this
+  /// store's own events twice, others missing), and pushing would continue a history the
+  /// remote no longer has. A remote that does not reach `position` is refused by the sync
+  /// itself (`SyncError.remoteBehind`).
+  func checkRemoteKeptHistory(at position: Int64) throws {
+    guard position > 0, let backend = transport as? RewritableBackend,
+          let local = try replica.eventlog.event(at: SeqNum(global: position)),
+          let remote = try backend.event(at: position) else { return }
+    guard remote.isEncoded(like: local) else { throw SyncError.remoteRewritten(seqNum: position) }
   }
 
   /// Hands the transport the backend id the store holds (LiveStore 0.4 remotes), so pushes

@@ -100,6 +100,15 @@ public protocol BackendIdentifiedTransport: SyncTransport {
   func setBackendId(_ id: String?)
 }
 
+/// A backend whose history can change under the stores that sync with it: another store
+/// used as a remote renumbers the events it took from a push when it pulls from its own
+/// remote and rebases them (or when it is reset). A sync first checks that it still holds,
+/// at this store's backend head, the event this store has there.
+public protocol RewritableBackend: SyncTransport {
+  /// The backend's event at `seqNum`, nil when it has none.
+  func event(at seqNum: Int64) throws -> RemoteEvent?
+}
+
 /// A transport failure (the remote cannot be reached, or broke the protocol).
 public struct TransportError: Error, Sendable, CustomStringConvertible {
   public enum Kind: Sendable { case unavailable, protocolViolation, unauthorized }

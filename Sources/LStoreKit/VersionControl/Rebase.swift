@@ -307,8 +307,11 @@ public final class Rebase {
 
   /// The rebase a pull runs for its pending events after the divergence (those its reflog
   /// entry saved after `base`, read back one at a time, none held), inside the pull's
-  /// transaction: LiveStore's rule (replay, no conflict detection, no skipping), one step
-  /// per commit or uncommitted run.
+  /// transaction: LiveStore's rule (replay, no conflict detection), one step per commit or
+  /// uncommitted run. An event the pulled ones already hold (same name, args, client and
+  /// session) is left out, as a rebase leaves out what is upstream: a LiveStore backend
+  /// never holds a client's pending event elsewhere, but a store used as a remote that
+  /// rebased the events it took does, and replaying them would make them twice.
   static func startPull(_ replica: Replica, entry: Int64, base: SeqNum, originalHead: SeqNum,
                         time: @escaping () -> String) throws -> Rebase {
     let commits = try replica.eventlog.savedCommits(entry: entry)
@@ -339,7 +342,7 @@ public final class Rebase {
     let head = try replica.eventlog.head()
     let state = RebaseState(
       kind: .pull, ontoLabel: "the pulled events (e\(try replica.eventlog.backendHead()))", ontoHead: head, base: base,
-      originalHead: originalHead, startEntry: entry, upstreamThrough: base, strategy: .replay, stepCount: plan.count,
+      originalHead: originalHead, startEntry: entry, upstreamThrough: head, strategy: .replay, stepCount: plan.count,
       next: 0, stop: nil)
     let rebase = try Rebase(replica: replica, state: state, time: time)
     try rebase.saveState()
