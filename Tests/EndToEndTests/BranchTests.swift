@@ -37,6 +37,25 @@ final class BranchTests: XCTestCase {
     XCTAssertEqual(try sandbox.lstore("branch").lines, ["* main\te2 (2 events)"])
   }
 
+  func testABranchCanStartOnAnotherBranch() throws {
+    let sandbox = try Sandbox()
+    try sandbox.initStore()
+    XCTAssertEqual(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"t1","text":"a"}"#, "-m", "one").status, 0)
+    XCTAssertEqual(try sandbox.lstore("switch", "-c", "feat").status, 0)
+    XCTAssertEqual(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"f1","text":"f"}"#, "-m", "f1").status, 0)
+    XCTAssertEqual(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"f2","text":"g"}"#, "-m", "f2").status, 0)
+    XCTAssertEqual(try sandbox.lstore("switch", "main").status, 0)
+    // As git's `branch <name> <start-point>`: from main, at feat's history.
+    let created = try sandbox.lstore("branch", "fix", "feat~1")
+    XCTAssertEqual(created.stdout, "Created branch 'fix' at e2 (2 events)\n", created.description)
+    XCTAssertEqual(try sandbox.lstore("branch", "--at", "feat", "fix2").stdout, "Created branch 'fix2' at e3 (3 events)\n")
+    XCTAssertEqual(try sandbox.lstore("log", "--oneline", "--events", "fix").lines,
+                   [#"e2 v1.TodoCreated {"id":"f1","text":"f"}"#, #"e1 v1.TodoCreated {"id":"t1","text":"a"}"#])
+    XCTAssertEqual(try sandbox.shell("sqlite3 .lstore/branches/fix/state*@4.db 'SELECT id FROM todos ORDER BY id'").stdout,
+                   "f1\nt1\n", "the new branch's state is at its head")
+    XCTAssertTrue(try sandbox.lstore("branch").lines.contains("* main\te1 (1 event)"), "still on main")
+  }
+
   func testCreatingAndSwitchingBranchesIsJournaled() throws {
     let store = try VCStore()
     try store.create("t1", "one")

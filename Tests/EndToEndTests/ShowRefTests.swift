@@ -13,7 +13,7 @@ final class ShowRefTests: XCTestCase {
     _ = try sandbox.shell("sqlite3 .lstore/branches/main/eventlog@4.db \"UPDATE lstore_commit SET id = '1089754012345678' WHERE message = 'two'\"")
     let commit = try sandbox.lstore("show", "1089754")
     XCTAssertEqual(commit.status, 0, commit.description)
-    XCTAssertTrue(commit.stdout.hasPrefix("commit 1089754012345678 (e2..e2)"), commit.stdout)
+    XCTAssertTrue(commit.stdout.hasPrefix("commit 1089754012345678 (e2)"), commit.stdout)
     let event = try sandbox.lstore("show", "2")
     XCTAssertEqual(event.status, 0, event.description)
     XCTAssertTrue(event.stdout.hasPrefix("event e2 (parent e1)"), event.stdout)

@@ -88,7 +88,7 @@ final class SyncEndToEndTests: XCTestCase {
     let report = try XCTUnwrap(jsonLines(pull).first)
     XCTAssertEqual(report["renumbered"] as? [[String]], [["e1", "e3"], ["e1+1", "e3+1"], ["e2", "e4"]], pull.stdout)
     XCTAssertTrue(report["stopped"] is NSNull, pull.stdout)
-    XCTAssertTrue(pull.stdout.hasPrefix(#"{"pulled":2,"confirmed":0,"rebased":3,"head":"e4","backendHead":"e2","renumbered":[["#), pull.stdout)
+    XCTAssertTrue(pull.stdout.hasPrefix(#"{"pulled":2,"confirmed":0,"rebased":3,"alreadyOnRemote":0,"head":"e4","backendHead":"e2","renumbered":[["#), pull.stdout)
     let log = try sandbox.lstore(["-C", "b", "log", "--oneline", "--events", "--reverse"])
     XCTAssertEqual(log.lines, [
       #"e1 v1.TodoCreated {"id":"a1","text":"from A"}"#,

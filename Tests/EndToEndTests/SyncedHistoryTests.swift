@@ -104,6 +104,23 @@ final class SyncedHistoryTests: XCTestCase {
     try run("-C", "b", "push", "./backend")
   }
 
+  func testCherryPickTakesAnyRevision() throws {
+    try initStore("s", client: "A")
+    try run("-C", "s", "commit", "v1.TodoCreated", #"{"id":"t1","text":"milk"}"#, "-m", "t1")
+    try run("-C", "s", "switch", "-c", "side")
+    try run("-C", "s", "commit", "v1.TodoCreated", #"{"id":"t2","text":"eggs"}"#, "-m", "Side two")
+    try run("-C", "s", "commit", "v1.TodoCreated", #"{"id":"t3","text":"jam"}"#, "-m", "Side three")
+    try run("-C", "s", "switch", "main")
+    // A branch is its head's commit, branch~1 the one before.
+    XCTAssertTrue(try run("-C", "s", "cherry-pick", "side").stdout.hasSuffix("e2 Side three\n"))
+    XCTAssertTrue(try run("-C", "s", "cherry-pick", "side~1").stdout.hasSuffix("e3 Side two\n"))
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("s"), "SELECT id FROM todos ORDER BY id"), "t1\nt2\nt3\n")
+    // A past head is refused as for any command that needs an event or commit; nothing changes.
+    let refused = try run("-C", "s", "cherry-pick", "HEAD@{1}", status: 64)
+    XCTAssertTrue(refused.stderr.contains("is a past head from the reflog"), refused.stderr)
+    XCTAssertEqual(try run("-C", "s", "log", "--oneline").lines.count, 3)
+  }
+
   func testCherryPickAndRevert() throws {
     try initStore("s", client: "A")
     try run("-C", "s", "commit", "v1.TodoCreated", #"{"id":"t1","text":"milk"}"#, "-m", "t1")

@@ -68,10 +68,9 @@ struct BranchCommand: ParsableCommand {
       return
     }
     if let name {
-      let start = try (at ?? startPoint).map { text -> SeqNum in
-        try RevisionResolver(eventlog: try store.openEventlog(readOnly: true), store: store).point(text)
-      }
-      let info = try store.createBranch(name, at: start, schema: try store.loadSchema(), now: Clock.now())
+      let schema = try store.loadSchema()
+      let info = try (at ?? startPoint).map { try store.createBranch(name, atRevision: $0, schema: schema, now: Clock.now()) }
+        ?? store.createBranch(name, schema: schema, now: Clock.now())
       global.stdout.line("Created branch '\(name)' at \(info.head) (\(counted(info.events, "event")))")
       return
     }

@@ -8,7 +8,8 @@ struct CherryPickCommand: ParsableCommand {
     abstract: "Replay commits from any branch after the head, as new commits.",
     discussion: """
       Each <commit> (an id or unique prefix, looked up on the current branch first, then on \
-      the others) is replayed after the head with the same events, message and author, in \
+      the others, or any revision: a branch names its head's commit, 'feat~1' the one \
+      before, 'e5' the commit holding e5) is replayed after the head with the same events, message and author, in \
       the order given, in one transaction: all of them or none. The events keep their client \
       and session, so a later 'rebase' onto the source branch leaves them out as already \
       there.
@@ -29,7 +30,7 @@ struct CherryPickCommand: ParsableCommand {
       return (try store.openEventlog(branch: branch), commit)
     }
     for made in try replica.cherryPick(picks, time: Clock.now()) {
-      let range = made.first == made.last ? "\(made.first)" : "\(made.first)..\(made.last)"
+      let range = eventRange(made.first, made.last)
       global.stdout.line("[\(global.style.yellow(String(made.id.prefix(8))))] \(range) \(made.message.firstLine)")
     }
   }
@@ -76,7 +77,7 @@ struct RevertCommand: ParsableCommand {
       case .exec: break
       }
     case .inverted(let made, let events):
-      let range = made.first == made.last ? "\(made.first)" : "\(made.first)..\(made.last)"
+      let range = eventRange(made.first, made.last)
       global.stdout.line("[\(global.style.yellow(String(made.id.prefix(8))))] \(range) \(made.message.firstLine) (\(counted(events.count, "event")))")
     }
   }

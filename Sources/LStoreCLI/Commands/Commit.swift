@@ -60,7 +60,7 @@ struct CommitCommand: ParsableCommand {
     defer { progress.finish() }
     let replica = try store.openReplica(schema: schema, now: Clock.now(), progress: progress.handler)
     progress.finish()
-    if let rebuild = replica.rebuild { global.note("note: rebuilt state for the current schema (\(rebuild.events) events)") }
+    if let rebuild = replica.rebuild { global.note("note: rebuilt state for the current schema (\(counted(rebuild.events, "event")))") }
     let identity = Replica.Identity(clientId: store.config.clientId, sessionId: store.config.sessionId)
     if amend {
       var inputs: [EventInput] = []
@@ -91,7 +91,7 @@ struct CommitCommand: ParsableCommand {
   }
 
   private func render(_ commit: Commit, count: Int, global: GlobalOptions) {
-    let range = commit.first == commit.last ? "\(commit.first)" : "\(commit.first)..\(commit.last)"
+    let range = eventRange(commit.first, commit.last)
     if json {
       let value: JSONValue = [
         "id": .string(commit.id), "first": .string(commit.first.description), "last": .string(commit.last.description),

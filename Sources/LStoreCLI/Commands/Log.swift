@@ -107,7 +107,7 @@ struct LogCommand: ParsableCommand {
       }
       if let maxCount, printed >= maxCount { return false }
       printed += 1
-      let range = unit.first == unit.last ? unit.first.description : "\(unit.first)..\(unit.last)"
+      let range = eventRange(unit.first, unit.last)
       let id = unit.commit.map { style.yellow($0.id) } ?? style.dim("-")
       let heads = line.decorations.isEmpty ? "" : " (" + line.decorations.map { head in
         head.hasPrefix("HEAD -> ") ? style.green(head) : head.contains("/") ? style.red(head) : style.green(head)
@@ -232,7 +232,7 @@ struct LogCommand: ParsableCommand {
   }
 
   private func render(_ group: HistoryUnit, oneline: Bool, out: OutputStream, style: Style) {
-    let range = group.first == group.last ? group.first.description : "\(group.first)..\(group.last)"
+    let range = eventRange(group.first, group.last)
     let plural = group.count == 1 ? "event" : "events"
     if let commit = group.commit {
       if oneline {

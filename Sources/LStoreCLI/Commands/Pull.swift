@@ -82,7 +82,7 @@ struct PullCommand: AsyncParsableCommand {
     if json {
       let counts: JSONValue = [
         "pulled": .integer(Int64(result.pulled)), "confirmed": .integer(Int64(result.confirmed)),
-        "rebased": .integer(Int64(result.rebased)), "alreadyPulled": .integer(Int64(result.alreadyPulled)),
+        "rebased": .integer(Int64(result.rebased)), "alreadyOnRemote": .integer(Int64(result.alreadyOnRemote)),
         "head": .string(result.head.description),
         "backendHead": .string("e\(result.backendHead)"),
       ]
@@ -107,7 +107,7 @@ struct PullCommand: AsyncParsableCommand {
     var line = "Pulled \(counted(result.pulled, "event")) from \(remote); head is \(result.head), backend head e\(result.backendHead)"
     if result.confirmed > 0 { line += "; \(result.confirmed) of ours confirmed" }
     if result.rebased > 0 { line += "; rebased \(counted(result.rebased, "pending event"))" }
-    if result.alreadyPulled > 0 { line += "; \(counted(result.alreadyPulled, "pending event")) left out as the remote holds it already" }
+    if result.alreadyOnRemote > 0 { line += "; \(counted(result.alreadyOnRemote, "pending event")) left out as the remote holds it already" }
     global.stdout.line(line)
   }
 }

@@ -169,7 +169,7 @@ struct ShowCommand: ParsableCommand {
       return
     }
     let style = global.style
-    out.line(style.yellow("commit \(commit.id)") + " (\(commit.first)..\(commit.last))")
+    out.line(style.yellow("commit \(commit.id)") + " (\(eventRange(commit.first, commit.last)))")
     out.line("Author: \(commit.author)")
     out.line("Date:   \(commit.time)")
     out.line()

@@ -94,7 +94,7 @@ struct StatusCommand: ParsableCommand {
     } else {
       out.line("Eventlog file \(eventlog.path) (read-only)")
     }
-    out.line("Head:         \(style.yellow(head.description)) (\(events) events, \(commits) commits)")
+    out.line("Head:         \(style.yellow(head.description)) (\(counted(events, "event")), \(counted(commits, "commit")))")
     // Client-only events are never pushed: all of them are counted, wherever they are.
     out.line("Backend head: \(SeqNum(global: backendHead)) — \(pending.synced) pending to push; \(counted(clientOnly, "client-only event")) (never pushed)")
     if let backendId { out.line("Backend id:   \(backendId)") }

@@ -22,7 +22,7 @@ public final class PullIntegration {
     public var rebased = 0
     /// Pending events left out of the replay because the pulled events hold them already
     /// (a store used as a remote that renumbered them).
-    public var alreadyPulled = 0
+    public var alreadyOnRemote = 0
     public var head = SeqNum.root
     public var backendHead: Int64 = 0
     /// Old → new sequence numbers of rebased events.
@@ -190,7 +190,7 @@ public final class PullIntegration {
         if case .stopped(let stop) = try rebase.run() { result.stopped = stop }
         result.renumbered = rebase.moved
         result.rebased = rebase.movedCount
-        result.alreadyPulled = rebase.state.skippedEquivalent
+        result.alreadyOnRemote = rebase.state.skippedEquivalent
       }
       let head = try replica.eventlog.head()
       if result.pulled == 0 && !diverged {

@@ -55,14 +55,14 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case outOfOrder(expected: Int64, got: Int64)
   case remoteBehind(local: Int64, remote: Int64)
   case branchDiverged(seqNum: Int64)
-  /// The remote holds another event where this store has the one it confirmed from it: a
-  /// store used as a remote rebased what it took (see `RewritableBackend`). Nothing changed.
-  case remoteRewritten(seqNum: Int64)
   /// The backend's id is not the one this store synced with (LiveStore 0.4's
   /// `BackendIdMismatchError`): it was reset or replaced. Nothing was changed.
   case backendIdMismatch(stored: String, backend: String)
   /// `pull --adopt-backend` on a branch other than main.
   case adoptOnBranch
+  /// The remote holds another event where this store has the one it confirmed from it: a
+  /// store used as a remote rebased what it took (see `RewritableBackend`). Nothing changed.
+  case remoteRewritten(seqNum: Int64)
 
   public var description: String {
     switch self {

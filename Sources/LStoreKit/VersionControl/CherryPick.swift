@@ -1,10 +1,30 @@
 import LStoreSQLite
 
 extension Store {
-  /// A commit by id (or unique prefix) on any branch, the current one first: what
-  /// cherry-pick and revert name.
-  public func findCommit(_ prefix: String) throws -> (branch: String, commit: Commit) {
-    guard prefix.count >= 4, prefix.allSatisfy(\.isHexDigit) else { throw RevisionError.unknown(prefix) }
+  /// The commit `text` names for cherry-pick: a commit id (or unique prefix) on any branch,
+  /// the current one first, else the commit holding the point any other revision names (a
+  /// branch is its head's commit, `feat~1` the one before).
+  public func findCommit(_ text: String) throws -> (branch: String, commit: Commit) {
+    if text.count >= 4, text.allSatisfy(\.isHexDigit) {
+      do {
+        return try findCommit(idPrefix: text)
+      } catch RevisionError.unknown {
+        // Not an id: a branch may be named like one.
+      }
+    }
+    let current = try openEventlog(branch: branch)
+    // A past head (`HEAD@{1}`) may hold events the eventlog no longer has.
+    guard case .point(let point, let on) = try RevisionResolver(eventlog: current, store: self).resolve(text) else {
+      throw RevisionError.notAPoint(text)
+    }
+    let log = try on.map { try openEventlog(branch: $0) } ?? current
+    guard point != .root, let commit = try log.commit(containing: point) else {
+      throw StoreError.notFound("'\(text)' is not in a commit (only commits can be cherry-picked)")
+    }
+    return (on ?? branch, commit)
+  }
+
+  private func findCommit(idPrefix prefix: String) throws -> (branch: String, commit: Commit) {
     let names = [branch] + (try listBranches().map(\.name).filter { $0 != branch })
     var found: [(String, Commit)] = []
     for name in names {
