@@ -29,6 +29,11 @@ final class PathRemoteTests: XCTestCase {
     return result
   }
 
+  func status(_ sandbox: Sandbox, _ store: String) throws -> [String: Any] {
+    let result = try expectSuccess(sandbox, "-C", store, "status", "--json")
+    return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout)
+  }
+
   /// Each synced event as `seqNum name args client`.
   func syncedEvents(_ sandbox: Sandbox, _ store: String) throws -> [String] {
     let result = try sandbox.lstore(["-C", store, "log", "--json", "--reverse"])
@@ -59,8 +64,7 @@ final class PathRemoteTests: XCTestCase {
     XCTAssertEqual(events.count, 3)
     XCTAssertEqual(events.filter { $0.contains("v1.TodoCompleted") }.count, 1, "\(events)")
     XCTAssertTrue(events[1].contains(#""id":"t2""#) && events[2].contains("v1.TodoCompleted"), "\(events)")
-    let status = try expectSuccess(sandbox, "-C", "L", "status", "--json")
-    XCTAssertTrue(status.stdout.contains(#""pending":0"#) || status.stdout.contains(#""pendingSynced":0"#), status.stdout)
+    XCTAssertEqual(try status(sandbox, "L")["pending"] as? Int, 0)
     try expectSuccess(sandbox, "-C", "L", "fsck")
     // The commit message L pushed to M went with the event, and came back renumbered.
     XCTAssertTrue(try expectSuccess(sandbox, "-C", "M", "log").stdout.contains("L completes"))
@@ -85,6 +89,49 @@ final class PathRemoteTests: XCTestCase {
     XCTAssertEqual(pushed.status, 2, pushed.description)
     XCTAssertTrue(pushed.stderr.contains("e1 is not the e1 this store synced with it"), pushed.stderr)
     XCTAssertEqual(try syncedEvents(sandbox, "M"), mBefore, "a refused push leaves the remote as it was")
+  }
+
+  func testAPulledEventThatFailsHereSaysWhyAndTheAdviceWorks() throws {
+    let sandbox = try Sandbox()
+    // B's schema completes a todo with an INSERT, which fails on a todo that exists.
+    let original = try String(contentsOfFile: sandbox.path("examples/todomvc/schema.yaml"), encoding: .utf8)
+    let broken = original.replacingOccurrences(of: "materializer: UPDATE todos SET completed = 1 WHERE id = $id",
+                                               with: "materializer: INSERT INTO todos (id) VALUES ($id)")
+    XCTAssertNotEqual(broken, original)
+    try broken.write(toFile: sandbox.path("broken.yaml"), atomically: true, encoding: .utf8)
+    try sandbox.initStore("A", storeId: "x", clientId: "a", sessionId: "as")
+    XCTAssertEqual(try sandbox.lstore(["init", "--schema", sandbox.path("broken.yaml"), "--store-id", "x", "B"]).status, 0)
+    try expectSuccess(sandbox, "-C", "A", "commit", "v1.TodoCreated", #"{"id":"t1","text":"one"}"#)
+    try expectSuccess(sandbox, "-C", "A", "commit", "v1.TodoCompleted", #"{"id":"t1"}"#)
+    let pulled = try sandbox.lstore("-C", "B", "pull", "A")
+    XCTAssertEqual(pulled.status, 65, pulled.description)
+    XCTAssertTrue(pulled.stderr.contains(#"pulled event e2 v1.TodoCompleted {"id":"t1"} fails in this store's materializer: UNIQUE constraint failed"#),
+                  pulled.stderr)
+    XCTAssertTrue(pulled.stderr.contains("nothing was changed"), pulled.stderr)
+    XCTAssertEqual(try syncedEvents(sandbox, "B"), [])
+    // The advice: the remote's schema, then pull again.
+    try expectSuccess(sandbox, "-C", "B", "config", "schema", sandbox.path("examples/todomvc/schema.yaml"))
+    try expectSuccess(sandbox, "-C", "B", "pull", "A")
+    XCTAssertEqual(try syncedEvents(sandbox, "B"), try syncedEvents(sandbox, "A"))
+  }
+
+  func testImportingAnotherStoresConfirmedEventsSaysTheyArePendingHere() throws {
+    let sandbox = try Sandbox()
+    try sandbox.initStore("a", storeId: "todos", clientId: "a", sessionId: "as")
+    try sandbox.initStore("hub", storeId: "todos", clientId: "h", sessionId: "hs")
+    try sandbox.initStore("same", storeId: "todos", clientId: "s", sessionId: "ss")
+    try sandbox.initStore("other", storeId: "elsewhere", clientId: "o", sessionId: "os")
+    try expectSuccess(sandbox, "-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"x"}"#)
+    try expectSuccess(sandbox, "-C", "a", "commit", "v1.TodoCreated", #"{"id":"t2","text":"y"}"#)
+    try expectSuccess(sandbox, "-C", "a", "push", "hub")
+    try expectSuccess(sandbox, "-C", "a", "export", "-o", sandbox.path("a.ndjson"))
+    let imported = try expectSuccess(sandbox, "-C", "other", "import", sandbox.path("a.ndjson"))
+    XCTAssertTrue(imported.stderr.contains("the export is of store 'todos', not this store's 'elsewhere': the 2 events its backend had confirmed are pending here"),
+                  imported.stderr)
+    XCTAssertEqual(try status(sandbox, "other")["pending"] as? Int, 2)
+    // Into a store with the same id, they stay confirmed and nothing is said.
+    let same = try expectSuccess(sandbox, "-C", "same", "import", sandbox.path("a.ndjson"))
+    XCTAssertFalse(same.stderr.contains("pending here"), same.stderr)
   }
 
   func testCommitMessagesTravelThroughAPathRemoteBothWays() throws {

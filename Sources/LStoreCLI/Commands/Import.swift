@@ -43,6 +43,9 @@ struct ImportCommand: ParsableCommand {
       throw InputError.invalid("\(path): \(error.description); nothing was imported")
     }
     progress.operationEnded()
+    if let (otherId, confirmed) = report.confirmedElsewhere {
+      global.note("note: the export is of store '\(otherId)', not this store's '\(store.config.storeId)': the \(counted(Int(confirmed), "event")) its backend had confirmed \(confirmed == 1 ? "is" : "are") pending here, and 'lstore push' sends them to this store's backend")
+    }
     if json {
       let value: JSONValue = [
         "events": .integer(Int64(report.events)), "commits": .integer(Int64(report.commits)),

@@ -63,7 +63,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       case .pushRejected: return (.pushRejected, error.description)
       case .cannotRollBack, .outOfOrder, .remoteBehind: return (.failure, error.description)
       case .branchDiverged, .remoteRewritten, .backendIdMismatch, .adoptOnBranch: return (.refused, error.description)
-      case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent, .brokenPendingChain:
+      case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent, .brokenPendingChain, .remoteEventFails:
         return (.invalidInput, error.description)
       }
     case let error as RebaseError:

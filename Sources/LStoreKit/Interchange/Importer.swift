@@ -5,6 +5,9 @@ public struct ImportReport: Sendable {
   public var commits: Int
   public var head: SeqNum
   public var seconds: Double
+  /// The export's store id, when it is another store's whose backend had confirmed some of
+  /// the events: those are pending here (another store, another backend).
+  public var confirmedElsewhere: (storeId: String, events: Int64)? = nil
   public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : Double(events) }
 }
 
@@ -87,7 +90,10 @@ public enum Importer {
       try StateDatabase.writeHead(replica.connection, head: head)
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-    return ImportReport(events: events, commits: commits, head: head, seconds: seconds)
+    var report = ImportReport(events: events, commits: commits, head: head, seconds: seconds)
+    let confirmedInExport = min(header.backendHead, header.head.global) - header.firstParent.global
+    if header.storeId != storeId, confirmedInExport > 0 { report.confirmedElsewhere = (header.storeId, confirmedInExport) }
+    return report
   }
 
   /// One checked line's worth of work for the writing thread.

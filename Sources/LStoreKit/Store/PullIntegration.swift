@@ -172,7 +172,11 @@ public final class PullIntegration {
     }
     // Pulled events above every pending one are applied after them: the eventlog order is
     // the sequence-number order, and a pending client-only event can sit below a pulled one.
-    try replica.replayer.apply(record, definition: definition, args: args, pending: false)
+    do {
+      try replica.replayer.apply(record, definition: definition, args: args, pending: false)
+    } catch let error as MaterializeError {
+      throw SyncError.remoteEventFails(error)
+    }
   }
 
   /// Records the backend head, replays the rolled-back events after the new head (through

@@ -60,6 +60,9 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case backendIdMismatch(stored: String, backend: String)
   /// `pull --adopt-backend` on a branch other than main.
   case adoptOnBranch
+  /// A pulled event's materializer fails here (the remote's clients applied it). Nothing
+  /// changed.
+  case remoteEventFails(MaterializeError)
   /// The remote holds another event where this store has the one it confirmed from it: a
   /// store used as a remote rebased what it took (see `RewritableBackend`). Nothing changed.
   case remoteRewritten(seqNum: Int64)
@@ -82,6 +85,9 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
       return "the remote sent e\(got) where e\(expected) was expected"
     case .branchDiverged(let seqNum):
       return "the remote branch's e\(seqNum) differs from this branch's e\(seqNum), which is confirmed: they are different branches with one name; rename this one ('lstore branch -m <new-name>'), then 'lstore switch <name>' fetches the remote one"
+    case .remoteEventFails(let error):
+      let event = "\(error.seqNum.map { "\($0) " } ?? "")\(error.eventName) \(error.argsJSON)"
+      return "pulled event \(event) fails in this store's materializer: \(error.reason)\(error.statement.map { " (in: \($0))" } ?? ""); nothing was changed. The remote's clients applied this event, so this store's schema is likely not theirs: point the store at their schema file ('lstore config schema <file>'), then pull again"
     case .remoteRewritten(let seqNum):
       return "the remote's e\(seqNum) is not the e\(seqNum) this store synced with it: the remote's history was rewritten since (a store used as a remote renumbers the events it took from a push when it pulls from its own remote and rebases them). Nothing was changed. 'lstore pull --adopt-backend' takes the remote's history: every local event becomes pending again, the pull confirms those the remote holds at the same place, leaves out those it holds elsewhere, and rebases the rest onto it; then 'lstore push'"
     case .backendIdMismatch(let stored, let backend):
