@@ -247,8 +247,8 @@ _lstore_config() {
 _lstore_commit() {
     repeating_flags=()
     non_repeating_flags=(--amend --json --version -h --help)
-    repeating_options=()
-    non_repeating_options=(-m --message -f --file)
+    repeating_options=(-f --file)
+    non_repeating_options=(-m --message)
     __lstore_offer_flags_options 2
 
     # Offer option value completions

@@ -56,6 +56,8 @@ final class CLIConventionsTests: XCTestCase {
     try sandbox.write("empty.ndjson", "\n\n")
     assertError(try sandbox.lstore("commit", "--file", "empty.ndjson"), 65, ["no events"])
     assertError(try sandbox.lstore("commit", "--file", "missing.ndjson"), 66, ["missing.ndjson"])
+    // Two files: refused, not the last one silently.
+    assertError(try sandbox.lstore("commit", "--file", "week.ndjson", "-f", "extra.ndjson"), 64, ["give --file once"])
     // Nothing of the valid lines was written.
     XCTAssertEqual(try eventCount(), 1)
   }
@@ -165,5 +167,9 @@ final class CLIConventionsTests: XCTestCase {
     XCTAssertEqual(try sandbox.lstore(["log", "--oneline"], cwd: "deep/er").lines.count, 1)
     XCTAssertEqual(try sandbox.lstore(["-C", sandbox.root, "log", "--oneline"], cwd: "/").lines.count, 1)
     XCTAssertEqual(try sandbox.lstore(["log", "--oneline"], env: ["LSTORE_DIR": sandbox.path(".lstore")]).lines.count, 1)
+    // A -C directory that does not exist is named as such, not as a missing store.
+    let missing = try sandbox.lstore("-C", "no/such/dir", "status")
+    XCTAssertEqual(missing.status, 66)
+    XCTAssertEqual(missing.stderr, "lstore: error: cannot use -C no/such/dir: no such directory\n")
   }
 }

@@ -28,9 +28,11 @@ struct CommitCommand: ParsableCommand {
   @Option(name: [.short, .customLong("message")], help: "The commit message (default: a summary of the events).")
   var message: String?
 
-  @Option(name: [.short, .long], help: ArgumentHelp("Read events from an NDJSON file (- for stdin).", valueName: "path"),
+  @Option(name: [.customShort("f"), .customLong("file")], help: ArgumentHelp("Read events from an NDJSON file (- for stdin).", valueName: "path"),
           completion: .file(extensions: ["ndjson", "jsonl"]))
-  var file: String?
+  var files: [String] = []
+  /// One file: a second `--file` is refused rather than silently winning.
+  var file: String? { files.last }
 
   @Flag(name: .long, help: "Replace the last commit (unpushed, at the head): its message with -m, and add the events given.")
   var amend = false
@@ -39,6 +41,7 @@ struct CommitCommand: ParsableCommand {
   var json = false
 
   func validate() throws {
+    if files.count > 1 { throw ValidationError("give --file once (to commit several files, concatenate them: cat a.ndjson b.ndjson | lstore commit --file -)") }
     if name != nil && file != nil { throw ValidationError("give either an event on the command line or --file, not both") }
     if name == nil && args != nil { throw ValidationError("args need an event name") }
   }

@@ -45,6 +45,11 @@ public struct GlobalOptions: ParsableArguments {
     if eventlog != nil {
       throw InputError.usage("--eventlog opens a file read-only; this command needs a store")
     }
+    var isDirectory: ObjCBool = false
+    if let directory, !FileManager.default.fileExists(atPath: workingDirectory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+      // As git: the directory itself is the problem, not a store missing above it.
+      throw StoreError.notFound("cannot use -C \(directory): no such directory")
+    }
     return try Store.discover(from: workingDirectory)
   }
 
