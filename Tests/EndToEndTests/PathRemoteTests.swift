@@ -74,6 +74,34 @@ final class PathRemoteTests: XCTestCase {
                    try expectSuccess(sandbox, "-C", "M", "sql", "SELECT id, completed FROM todos ORDER BY id").stdout)
   }
 
+  func testAdoptKeepsAnUnpushedEventEqualToOneTheRemoteRenumbered() throws {
+    let sandbox = try Sandbox()
+    for (name, client) in [("O", "o"), ("M", "m"), ("L", "l"), ("P", "p")] {
+      try sandbox.initStore(name, storeId: "x", clientId: client, sessionId: client + "s")
+    }
+    try expectSuccess(sandbox, "-C", "O", "commit", "v1.TodoCreated", #"{"id":"t1","text":"one"}"#)
+    try expectSuccess(sandbox, "-C", "M", "pull", "O")
+    try expectSuccess(sandbox, "-C", "L", "pull", "M")
+    try expectSuccess(sandbox, "-C", "P", "pull", "O")
+    try expectSuccess(sandbox, "-C", "L", "commit", "v1.TodoCompleted", #"{"id":"t1"}"#, "-m", "pushed")
+    try expectSuccess(sandbox, "-C", "L", "push", "M")
+    // The same event again (same args, client and session), not pushed.
+    try expectSuccess(sandbox, "-C", "L", "commit", "v1.TodoCompleted", #"{"id":"t1"}"#, "-m", "again")
+    try expectSuccess(sandbox, "-C", "P", "commit", "v1.TodoCreated", #"{"id":"t2","text":"two"}"#)
+    try expectSuccess(sandbox, "-C", "P", "push", "O")
+    try expectSuccess(sandbox, "-C", "M", "pull", "O")
+    XCTAssertEqual(try sandbox.lstore("-C", "L", "pull", "M").status, 2)
+    let adopted = try expectSuccess(sandbox, "-C", "L", "pull", "--adopt-backend", "M")
+    XCTAssertTrue(adopted.stdout.contains("rebased 1 pending event; 1 pending event left out"), adopted.stdout)
+    let events = try syncedEvents(sandbox, "L")
+    XCTAssertEqual(Array(events.prefix(3)), try syncedEvents(sandbox, "M"))
+    XCTAssertEqual(events.count, 4, "the unpushed copy is kept: \(events)")
+    XCTAssertEqual(try status(sandbox, "L")["pending"] as? Int, 1)
+    try expectSuccess(sandbox, "-C", "L", "push", "M")
+    XCTAssertEqual(try syncedEvents(sandbox, "M"), events)
+    XCTAssertTrue(try expectSuccess(sandbox, "-C", "L", "log").stdout.contains("again"))
+  }
+
   func testPushToAPathRemoteThatRewroteTheParentIsRefused() throws {
     let sandbox = try Sandbox()
     try sandbox.initStore("M", storeId: "x", clientId: "m", sessionId: "ms")

@@ -135,6 +135,6 @@ public final class LocalStoreTransport: RewritableBackend {
 
   private static func sameEvent(at seqNum: SeqNum, _ one: Eventlog, _ other: Eventlog) throws -> Bool {
     guard let a = try one.event(at: seqNum), let b = try other.event(at: seqNum) else { return false }
-    return a.name == b.name && a.argsJSON == b.argsJSON && a.clientId == b.clientId && a.sessionId == b.sessionId
+    return a.isEncoded(like: b)
   }
 }

@@ -601,7 +601,7 @@ public final class Rebase {
       var failed: StepStopped? = nil
       try eventlog.forEachSavedEvent(entry: state.startEntry, from: first, through: last) { record, changeset in
         guard record.seqNum >= first, !excluded.contains(record.seqNum) else { return }
-        if try identities.contains(record) {
+        if try identities.take(record) {
           newState.skippedEquivalent += 1
           return
         }

@@ -31,20 +31,22 @@ struct UpstreamIdentities {
     try connection.execute("CREATE INDEX temp.\(Self.table)_fingerprint ON \(Self.table) (fingerprint)")
   }
 
-  /// Whether the new base has an event encoded as `record` (name, args, client, session).
-  func contains(_ record: EventRecord) throws -> Bool {
-    var found = false
-    let candidates = try eventlog.connection.cached("SELECT seqNumGlobal, seqNumClient FROM temp.\(Self.table) WHERE fingerprint = ?")
-    var numbers: [SeqNum] = []
-    try candidates.forEachRow([.integer(Self.fingerprint(record))]) { numbers.append(SeqNum(global: $0.int64(0), client: $0.int64(1))) }
-    for number in numbers {
-      guard let event = try eventlog.event(at: number) else { continue }
-      if event.isEncoded(like: record) {
-        found = true
-        break
-      }
+  /// Whether the new base has an event encoded as `record` (name, args, client, session)
+  /// that no earlier replayed event matched: the match is taken, so two equal events
+  /// replayed over one equal upstream event leave out one, not both. (Taken inside the
+  /// step's transaction: a step rolled back gives its matches back.)
+  func take(_ record: EventRecord) throws -> Bool {
+    let candidates = try eventlog.connection.cached("SELECT rowid, seqNumGlobal, seqNumClient FROM temp.\(Self.table) WHERE fingerprint = ? ORDER BY rowid")
+    var found: [(rowid: Int64, seqNum: SeqNum)] = []
+    try candidates.forEachRow([.integer(Self.fingerprint(record))]) {
+      found.append(($0.int64(0), SeqNum(global: $0.int64(1), client: $0.int64(2))))
     }
-    return found
+    for (rowid, number) in found {
+      guard let event = try eventlog.event(at: number), event.isEncoded(like: record) else { continue }
+      try eventlog.connection.cached("DELETE FROM temp.\(Self.table) WHERE rowid = ?").execute([.integer(rowid)])
+      return true
+    }
+    return false
   }
 
   /// FNV-1a over the four fields, each followed by a NUL (which none of them holds).
