@@ -13,7 +13,8 @@ struct RebaseCommand: ParsableCommand {
       to follow main's head: main's events are appended, then each commit of the branch is \
       replayed, renumbered by LiveStore's rules, keeping its id, message and author. An event \
       main already has (same name, args, client and session) is left out, as git leaves out \
-      commits already upstream. <upstream> is any revision (see lstore-revisions): a branch, \
+      commits already upstream; each of main's events stands for one replayed event, so an \
+      event made twice and on main once is replayed once. <upstream> is any revision (see lstore-revisions): a branch, \
       a branch's earlier point (main~2), a point of this branch (HEAD~3, to edit history in \
       place with -i), or @{u} (the backend head). Without it: main, or @{u} on main.
 
