@@ -54,6 +54,7 @@ final class PathRemoteTests: XCTestCase {
     XCTAssertEqual(pulled.status, 2, pulled.description)
     XCTAssertTrue(pulled.stderr.contains("e2 is not the e2 this store synced with it"), pulled.stderr)
     XCTAssertTrue(pulled.stderr.contains("Nothing was changed"), pulled.stderr)
+    XCTAssertTrue(pulled.stderr.contains("'lstore pull --adopt-backend M' takes the remote's history"), pulled.stderr)
     XCTAssertEqual(try syncedEvents(sandbox, "L"), before)
 
     // The advice the error gives.
@@ -100,6 +101,72 @@ final class PathRemoteTests: XCTestCase {
     try expectSuccess(sandbox, "-C", "L", "push", "M")
     XCTAssertEqual(try syncedEvents(sandbox, "M"), events)
     XCTAssertTrue(try expectSuccess(sandbox, "-C", "L", "log").stdout.contains("again"))
+  }
+
+  /// The same events renumbered can leave an equal event at this store's backend head: the
+  /// check reaches back to where the remote's history could have changed.
+  func testARewriteThatLeavesAnEqualEventAtTheHeadIsStillRefused() throws {
+    let sandbox = try Sandbox()
+    for (name, client) in [("O", "o"), ("M", "m"), ("L", "l"), ("P", "p")] {
+      try sandbox.initStore(name, storeId: "x", clientId: client, sessionId: client + "s")
+    }
+    try expectSuccess(sandbox, "-C", "O", "commit", "v1.TodoCreated", #"{"id":"t1","text":"one"}"#)
+    try expectSuccess(sandbox, "-C", "M", "pull", "O")
+    try expectSuccess(sandbox, "-C", "P", "pull", "O")
+    for name in ["v1.TodoCompleted", "v1.TodoUncompleted", "v1.TodoCompleted", "v1.TodoUncompleted"] {
+      try expectSuccess(sandbox, "-C", "M", "commit", name, #"{"id":"t1"}"#)
+    }
+    try expectSuccess(sandbox, "-C", "L", "pull", "M")
+    try expectSuccess(sandbox, "-C", "P", "commit", "v1.TodoCreated", #"{"id":"p1","text":"1"}"#)
+    try expectSuccess(sandbox, "-C", "P", "commit", "v1.TodoCreated", #"{"id":"p2","text":"2"}"#)
+    try expectSuccess(sandbox, "-C", "P", "push", "O")
+    // M's toggles move two places on: L's e5 and M's e5 are the same toggle.
+    try expectSuccess(sandbox, "-C", "M", "pull", "O")
+    let before = try syncedEvents(sandbox, "L")
+    let pulled = try sandbox.lstore("-C", "L", "pull", "M")
+    XCTAssertEqual(pulled.status, 2, pulled.description)
+    XCTAssertTrue(pulled.stderr.contains("the remote's e2 is not the e2"), pulled.stderr)
+    XCTAssertEqual(try syncedEvents(sandbox, "L"), before)
+    try expectSuccess(sandbox, "-C", "L", "pull", "--adopt-backend", "M")
+    XCTAssertEqual(try syncedEvents(sandbox, "L"), try syncedEvents(sandbox, "M"))
+    // The next pull compares only what could have changed since, and finds it unchanged.
+    XCTAssertTrue(try expectSuccess(sandbox, "-C", "L", "pull", "M").stdout.hasPrefix("Already up to date"))
+  }
+
+  func testARemoteThatDroppedEventsThisStoreSyncedIsRefusedBothWays() throws {
+    let sandbox = try Sandbox()
+    try sandbox.initStore("M", storeId: "x", clientId: "m", sessionId: "ms")
+    try sandbox.initStore("L", storeId: "x", clientId: "l", sessionId: "ls")
+    try expectSuccess(sandbox, "-C", "L", "commit", "v1.TodoCreated", #"{"id":"t1","text":"one"}"#)
+    try expectSuccess(sandbox, "-C", "L", "commit", "v1.TodoCompleted", #"{"id":"t1"}"#)
+    try expectSuccess(sandbox, "-C", "L", "push", "M")
+    try expectSuccess(sandbox, "-C", "M", "reset", "--hard", "e1")
+    for command in ["pull", "push"] {
+      let refused = try sandbox.lstore("-C", "L", command, "M")
+      XCTAssertEqual(refused.status, 2, "\(command): \(refused.description)")
+      XCTAssertTrue(refused.stderr.contains("the remote no longer has e2, which this store synced with it"), refused.stderr)
+    }
+    try expectSuccess(sandbox, "-C", "L", "pull", "--adopt-backend", "M")
+    XCTAssertTrue(try expectSuccess(sandbox, "-C", "L", "push", "M").stdout.contains("Pushed 1 event"))
+    XCTAssertEqual(try syncedEvents(sandbox, "M"), try syncedEvents(sandbox, "L"))
+    XCTAssertEqual(try syncedEvents(sandbox, "M").count, 2)
+  }
+
+  func testAPathRemoteIsItsMainBranchWhateverBranchItHasCheckedOut() throws {
+    let sandbox = try Sandbox()
+    try sandbox.initStore("M", storeId: "x", clientId: "m", sessionId: "ms")
+    try sandbox.initStore("L", storeId: "x", clientId: "l", sessionId: "ls")
+    try expectSuccess(sandbox, "-C", "M", "commit", "v1.TodoCreated", #"{"id":"main1","text":"on main"}"#)
+    try expectSuccess(sandbox, "-C", "M", "switch", "-c", "side")
+    try expectSuccess(sandbox, "-C", "M", "commit", "v1.TodoCreated", #"{"id":"side1","text":"on side"}"#)
+    try expectSuccess(sandbox, "-C", "L", "pull", "M")
+    XCTAssertEqual(try syncedEvents(sandbox, "L").count, 1)
+    try expectSuccess(sandbox, "-C", "L", "commit", "v1.TodoCompleted", #"{"id":"main1"}"#)
+    try expectSuccess(sandbox, "-C", "L", "push", "M")
+    XCTAssertEqual(try syncedEvents(sandbox, "M").count, 2, "side is untouched")
+    try expectSuccess(sandbox, "-C", "M", "switch", "main")
+    XCTAssertEqual(try syncedEvents(sandbox, "M"), try syncedEvents(sandbox, "L"))
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("M"), "SELECT id, completed FROM todos"), "main1|1\n")
   }
 
   func testPushToAPathRemoteThatRewroteTheParentIsRefused() throws {
@@ -178,6 +245,17 @@ final class PathRemoteTests: XCTestCase {
     XCTAssertTrue(pulled.stderr.contains("Received 2 commit records"), pulled.stderr)
     let bLog = try expectSuccess(sandbox, "-C", "b", "log", "--json").stdout
     XCTAssertTrue(bLog.contains(#""message":"from a""#) && bLog.contains(#""message":"from hub""#), bLog)
+    // A commit that ends with a client-only event is recorded there over its synced events.
+    _ = try sandbox.write("mixed.ndjson", #"""
+      {"name":"v1.TodoUncompleted","args":{"id":"t1"}}
+      {"name":"uiStateSet","args":{"value":{"filter":"completed"}}}
+
+      """#)
+    try expectSuccess(sandbox, "-C", "a", "pull", "hub")
+    try expectSuccess(sandbox, "-C", "a", "commit", "--file", sandbox.path("mixed.ndjson"), "-m", "mixed")
+    try expectSuccess(sandbox, "-C", "a", "push", "hub")
+    XCTAssertTrue(try expectSuccess(sandbox, "-C", "hub", "log", "--json").stdout.contains(#""message":"mixed""#))
+    try expectSuccess(sandbox, "-C", "b", "pull", "hub")
     // Nothing is received twice.
     let again = try expectSuccess(sandbox, "-C", "b", "pull", "hub")
     XCTAssertFalse(again.stderr.contains("commit record"), again.stderr)

@@ -219,7 +219,7 @@ final class RepairTests: XCTestCase {
 
         """)
       let restore = try XCTUnwrap(event["restore"] as? String)
-      XCTAssertEqual(restore, #"lstore commit 'v9.TodoArchived' '{"id":"t1"}'"#)
+      XCTAssertEqual(restore, #"lstore commit v9.TodoArchived '{"id":"t1"}'"#)
       let again = try store.sandbox.shell(restore)
       assertStatus(again, 0)
       XCTAssertEqual(try store.sandbox.sqlite(try store.statePath(), "SELECT text FROM todos WHERE id = 't1'"), "archived\n")

@@ -104,7 +104,7 @@ struct RepairCommand: ParsableCommand {
       }
     } else if let result {
       if let backup = result.backup {
-        out.line("Backup: \(backup.directory) (undo with 'lstore repair --restore \(shellQuoted(backup.directory))')")
+        out.line("Backup: \(backup.directory) (undo with 'lstore repair --restore \(ShellQuoting.quoted(backup.directory))')")
       }
       if let file = result.quarantineFile {
         out.line("Quarantined \(counted(plan.quarantined.count, "event")) into \(file) (docs/repair.md says how to restore one)")
@@ -117,10 +117,6 @@ struct RepairCommand: ParsableCommand {
     }
     if dryRun && plan.needsForce { throw ExitCode(ExitStatus.refused.rawValue) }
     if remainingErrors > 0 { throw ExitCode(ExitStatus.failure.rawValue) }
-  }
-
-  private func shellQuoted(_ text: String) -> String {
-    text.allSatisfy { $0.isLetter || $0.isNumber || "/._-+@".contains($0) } ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 
   private func render(_ action: RepairAction) -> String {

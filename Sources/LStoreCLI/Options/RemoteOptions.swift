@@ -136,6 +136,7 @@ extension RemoteOptions {
     do {
       let identity = Replica.Identity(clientId: store.config.clientId, sessionId: store.config.sessionId)
       let client = SyncClient(replica: replica, transport: transport, upstream: upstream)
+      client.remoteArgument = remote
       // Commit records travel on a companion store id, never on the app's own.
       let records = try await Transports.openCompanion(location: location, storeId: CompanionStores.records(of: targetId),
                                                        payload: payload, now: Clock.now(), version: version)

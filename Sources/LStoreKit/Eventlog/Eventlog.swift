@@ -139,6 +139,15 @@ public final class Eventlog {
       .first([.integer(seqNum.global), .integer(seqNum.client)]) { EventRow(statement: $0, generations: format == .v6).record }
   }
 
+  /// The first and last synced events (client part 0) from `first` through `last`, or nil
+  /// when there are none: what another store holds of those events.
+  public func syncedBounds(from first: SeqNum, through last: SeqNum) throws -> (first: SeqNum, last: SeqNum)? {
+    try connection.cached("SELECT min(seqNumGlobal), max(seqNumGlobal) FROM \(table) WHERE seqNumClient = 0 AND (seqNumGlobal, seqNumClient) BETWEEN (?, ?) AND (?, ?)")
+      .first([.integer(first.global), .integer(first.client), .integer(last.global), .integer(last.client)]) {
+        $0.isNull(0) ? nil : (SeqNum(global: $0.int64(0)), SeqNum(global: $0.int64(1)))
+      } ?? nil
+  }
+
   /// The first event after `seqNum`, or nil.
   public func event(after seqNum: SeqNum) throws -> EventRecord? {
     try connection.cached("SELECT \(readColumns) FROM \(table) WHERE (seqNumGlobal, seqNumClient) > (?, ?) ORDER BY seqNumGlobal, seqNumClient LIMIT 1")

@@ -61,10 +61,7 @@ enum Quarantine {
   /// The command that appends the event again at the head, with its args as stored (and
   /// its commit's message, when it had one).
   static func restoreCommand(_ record: EventRecord, message: String?) -> String {
-    "lstore commit \(shellQuoted(record.name)) \(shellQuoted(record.argsJSON))" + (message.map { " -m \(shellQuoted($0))" } ?? "")
+    "lstore commit \(ShellQuoting.quoted(record.name)) \(ShellQuoting.quoted(record.argsJSON))" + (message.map { " -m \(ShellQuoting.quoted($0))" } ?? "")
   }
 
-  static func shellQuoted(_ text: String) -> String {
-    "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
-  }
 }

@@ -65,7 +65,7 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case remoteEventFails(MaterializeError)
   /// The remote holds another event where this store has the one it confirmed from it: a
   /// store used as a remote rebased what it took (see `RewritableBackend`). Nothing changed.
-  case remoteRewritten(seqNum: Int64)
+  case remoteRewritten(seqNum: Int64, missing: Bool, remote: String?)
 
   public var description: String {
     switch self {
@@ -88,8 +88,10 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
     case .remoteEventFails(let error):
       let event = "\(error.seqNum.map { "\($0) " } ?? "")\(error.eventName) \(error.argsJSON)"
       return "pulled event \(event) fails in this store's materializer: \(error.reason)\(error.statement.map { " (in: \($0))" } ?? ""); nothing was changed. The remote's clients applied this event, so this store's schema is likely not theirs: point the store at their schema file ('lstore config schema <file>'), then pull again"
-    case .remoteRewritten(let seqNum):
-      return "the remote's e\(seqNum) is not the e\(seqNum) this store synced with it: the remote's history was rewritten since (a store used as a remote renumbers the events it took from a push when it pulls from its own remote and rebases them). Nothing was changed. 'lstore pull --adopt-backend' takes the remote's history: every local event becomes pending again, the pull confirms those the remote holds at the same place, leaves out those it holds elsewhere, and rebases the rest onto it; then 'lstore push'"
+    case .remoteRewritten(let seqNum, let missing, let remote):
+      let what = missing ? "the remote no longer has e\(seqNum), which this store synced with it" : "the remote's e\(seqNum) is not the e\(seqNum) this store synced with it"
+      let named = remote.map { " " + ShellQuoting.quoted($0) } ?? ""
+      return "\(what): the remote's history was rewritten since (a store used as a remote renumbers the events it took from a push when it pulls from its own remote and rebases them, and a reset there drops them). Nothing was changed. 'lstore pull --adopt-backend\(named)' takes the remote's history: every local event becomes pending again, the pull confirms those the remote holds at the same place, leaves out those it holds elsewhere, and rebases the rest onto it; then 'lstore push\(named)'"
     case .backendIdMismatch(let stored, let backend):
       return "the backend's id is \(backend), but this store last synced with backend \(stored): the backend was reset or replaced, so what it confirmed before may be gone. Nothing was changed. To sync with the new backend, run 'lstore pull --adopt-backend' (it keeps every local event and makes the ones the old backend confirmed pending again), then 'lstore push'"
     case .adoptOnBranch:

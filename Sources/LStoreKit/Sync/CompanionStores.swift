@@ -59,14 +59,8 @@ public enum CommitRecordSync {
     var result = Result()
     result.received = try await receive(replica, storeId: storeId, transport: transport)
     let eventlog = replica.eventlog
-    let confirmed = SeqNum.confirmedBoundary(backendHead: try eventlog.backendHead())
     let published = try eventlog.meta(publishedKey).flatMap(SeqNum.init) ?? .root
-    var records: [Commit] = []
-    try eventlog.forEachCommit(after: published, through: confirmed) { commit in
-      // Only commits of confirmed synced events: their numbers are the backend's.
-      if commit.last <= confirmed, commit.first > published { records.append(commit) }
-      return true
-    }
+    let records = try eventlog.commitsOverSyncedEvents(after: published)
     guard !records.isEmpty else { return result }
     var head = Int64(try eventlog.meta(headKey).flatMap { Int64($0) } ?? 0)
     for chunk in stride(from: 0, to: records.count, by: transport.maxBatchSize).map({ Array(records[$0..<min($0 + transport.maxBatchSize, records.count)]) }) {
@@ -128,5 +122,27 @@ public enum CommitRecordSync {
       }
     }
     return received
+  }
+}
+
+extension Eventlog {
+  /// The commits after `after` whose synced events are all at or below `head` (by default
+  /// the backend head: all confirmed), each over its synced events only (`first`/`last`
+  /// trimmed of client-only events at either end, which no other store holds): what other
+  /// stores can be told of, in the backend's numbers. Commits of client-only events alone
+  /// are left out.
+  func commitsOverSyncedEvents(after: SeqNum, through head: Int64? = nil) throws -> [Commit] {
+    let head = try head ?? backendHead()
+    var commits: [Commit] = []
+    try forEachCommit(after: after, through: SeqNum(global: head, client: .max)) { commit in
+      if commit.first > after, commit.last.global <= head { commits.append(commit) }
+      return true
+    }
+    return try commits.compactMap { commit in
+      guard let bounds = try syncedBounds(from: commit.first, through: commit.last) else { return nil }
+      var trimmed = commit
+      (trimmed.first, trimmed.last) = bounds
+      return trimmed
+    }
   }
 }

@@ -17,7 +17,8 @@ public final class LocalStoreTransport: RewritableBackend {
     guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json")) else {
       throw TransportError(.unavailable, "no store at \(path) (expected \(directory))")
     }
-    store = try Store(directory: directory)
+    // Its main branch, which syncs (whichever branch it has checked out).
+    store = try Store(directory: directory, branch: Store.syncedBranch)
     if let localEventlog, FileIdentity.same(store.eventlogPath, localEventlog) {
       throw TransportError(.unavailable, "\(path) is this store itself; a remote must be another store")
     }
@@ -47,6 +48,29 @@ public final class LocalStoreTransport: RewritableBackend {
       after = events.last?.seqNum ?? head
       try onPage(PullPage(events: events, remaining: Int(max(0, head - after))))
     } while after < head
+  }
+
+  public var historyKey: String { "pathRemote.\(store.config.clientId).\(store.directory)" }
+
+  public func historyMark() throws -> HistoryMark {
+    HistoryMark(settledHead: try replica.eventlog.backendHead(), reflogId: try reflogHead() ?? 0)
+  }
+
+  public func unchangedThrough(since mark: HistoryMark) throws -> Int64 {
+    // A rewrite is a head move that removed events, journaled with the position it kept
+    // events through. Without a reflog (or one that restarted) only the settled part holds.
+    var unchanged = mark.settledHead
+    if let reflogHead = try reflogHead(), reflogHead >= mark.reflogId {
+      let lowest = try replica.connection.cached("SELECT min(baseGlobal) FROM log.lstore_reflog WHERE id > ? AND removed > 0")
+        .first([.integer(mark.reflogId)]) { $0.isNull(0) ? nil : $0.int64(0) } ?? nil
+      unchanged = max(unchanged, lowest ?? .max)
+    }
+    return unchanged
+  }
+
+  private func reflogHead() throws -> Int64? {
+    guard try replica.connection.tableExists("lstore_reflog", schema: "log") else { return nil }
+    return try replica.connection.cached("SELECT coalesce(max(id), 0) FROM log.lstore_reflog").first { $0.int64(0) }
   }
 
   public func event(at seqNum: Int64) throws -> RemoteEvent? {
@@ -102,24 +126,26 @@ public final class LocalStoreTransport: RewritableBackend {
   /// other store's commits over events `local` has from it come to `local`, and `local`'s
   /// commits over events it has pushed there go to the other store, where its own `log`
   /// shows them. Only commits over synced positions after `after`, whose first and last
-  /// events both stores hold alike, and that no commit on the receiving side overlaps.
+  /// synced events both stores hold alike, and that no commit on the receiving side
+  /// overlaps.
   public func exchangeCommits(with local: Replica, after: Int64) throws -> CommitRecordSync.Result {
     var result = CommitRecordSync.Result()
-    let confirmed = SeqNum(global: try local.eventlog.backendHead())
-    guard confirmed.global > after else { return result }
+    let confirmed = try local.eventlog.backendHead()
+    guard confirmed > after else { return result }
     let from = SeqNum(global: after, client: .max)
-    result.received = try Self.copyCommits(from: replica.eventlog, to: local.eventlog, after: from, through: confirmed)
-    result.published = try Self.copyCommits(from: local.eventlog, to: replica.eventlog, after: from, through: confirmed)
+    // The other store's commits over the events this store has from it (its own pending
+    // events included: they are this store's confirmed ones).
+    let theirs = try replica.eventlog.commitsOverSyncedEvents(after: from, through: confirmed)
+    result.received = try Self.copy(theirs, from: replica.eventlog, to: local.eventlog)
+    let ours = try local.eventlog.commitsOverSyncedEvents(after: from)
+    result.published = try Self.copy(ours, from: local.eventlog, to: replica.eventlog)
     return result
   }
 
-  private static func copyCommits(from source: Eventlog, to target: Eventlog, after: SeqNum, through: SeqNum) throws -> Int {
+  /// Records `commits` of `source` in `target`, each whose first and last events `target`
+  /// holds alike and that no commit there overlaps.
+  private static func copy(_ commits: [Commit], from source: Eventlog, to target: Eventlog) throws -> Int {
     guard target.hasLStoreRecords else { return 0 }
-    var commits: [Commit] = []
-    try source.forEachCommit(after: after, through: through) { commit in
-      if commit.first > after, commit.last <= through { commits.append(commit) }
-      return true
-    }
     var copied = 0
     try target.connection.transaction(.immediate) {
       for commit in commits {

@@ -70,6 +70,7 @@ public final class SyncClient {
       if let upstream { try upstream.setPublishedHead(max(remoteHead, start), replica.eventlog) }
       let result = try integration.finish()
       try keepBackendId()
+      try markRemoteHistory()
       return result
     } catch {
       integration.abort()
@@ -127,19 +128,40 @@ public final class SyncClient {
       }
     }
     result.backendHead = cursor
+    try markRemoteHistory()
     return result
   }
 
-  /// Refuses a remote that holds another event at `position` than the one this store synced
-  /// with it there: pulling after it would apply the rest of a rewritten history (this
+  /// How the user named the remote (`../hub`, `origin`), for advice in errors; nil for the
+  /// default remote.
+  public var remoteArgument: String?
+
+  /// Refuses a remote that no longer holds, through `position`, the events this store
+  /// synced with it: pulling after them would apply the rest of a rewritten history (this
   /// store's own events twice, others missing), and pushing would continue a history the
-  /// remote no longer has. A remote that does not reach `position` is refused by the sync
-  /// itself (`SyncError.remoteBehind`).
+  /// remote no longer has. Compared as far back as the remote's history could have changed
+  /// since the last sync (`HistoryMark`); at least the event at `position`.
   func checkRemoteKeptHistory(at position: Int64) throws {
-    guard position > 0, let backend = transport as? RewritableBackend,
-          let local = try replica.eventlog.event(at: SeqNum(global: position)),
-          let remote = try backend.event(at: position) else { return }
-    guard remote.isEncoded(like: local) else { throw SyncError.remoteRewritten(seqNum: position) }
+    guard position > 0, let backend = transport as? RewritableBackend else { return }
+    let mark = try replica.eventlog.meta(backend.historyKey).flatMap(HistoryMark.init)
+    let unchanged = try mark.map { try backend.unchangedThrough(since: $0) } ?? 0
+    var compared = max(0, min(unchanged, position - 1))
+    while compared < position {
+      compared += 1
+      guard let local = try replica.eventlog.event(at: SeqNum(global: compared)) else { continue }
+      guard let remote = try backend.event(at: compared) else {
+        throw SyncError.remoteRewritten(seqNum: compared, missing: true, remote: remoteArgument)
+      }
+      guard remote.isEncoded(like: local) else {
+        throw SyncError.remoteRewritten(seqNum: compared, missing: false, remote: remoteArgument)
+      }
+    }
+  }
+
+  /// After a sync: how far the remote's history now stands, for the next check.
+  func markRemoteHistory() throws {
+    guard let backend = transport as? RewritableBackend else { return }
+    try replica.eventlog.setMeta(backend.historyKey, try backend.historyMark().text)
   }
 
   /// Hands the transport the backend id the store holds (LiveStore 0.4 remotes), so pushes

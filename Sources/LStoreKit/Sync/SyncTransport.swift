@@ -102,11 +102,41 @@ public protocol BackendIdentifiedTransport: SyncTransport {
 
 /// A backend whose history can change under the stores that sync with it: another store
 /// used as a remote renumbers the events it took from a push when it pulls from its own
-/// remote and rebases them (or when it is reset). A sync first checks that it still holds,
-/// at this store's backend head, the event this store has there.
+/// remote and rebases them (or when it is reset). A sync first checks that it still holds
+/// the events this store synced with it, as far back as they could have changed since the
+/// last sync (`HistoryMark`).
 public protocol RewritableBackend: SyncTransport {
+  /// Names the backend for the mark this store keeps of it.
+  var historyKey: String { get }
+  /// Where the backend's history stands now.
+  func historyMark() throws -> HistoryMark
+  /// The events from `after` on that may differ from what they were at `mark`: every event
+  /// after the returned position is to be compared.
+  func unchangedThrough(since mark: HistoryMark) throws -> Int64
   /// The backend's event at `seqNum`, nil when it has none.
   func event(at seqNum: Int64) throws -> RemoteEvent?
+}
+
+/// How far another store's history is known to stay as it is: its events through
+/// `settledHead` are confirmed by its own backend (final), and its reflog's entries through
+/// `reflogId` are the rewrites a store syncing with it has already seen.
+public struct HistoryMark: Equatable, Sendable {
+  public var settledHead: Int64
+  public var reflogId: Int64
+
+  public init(settledHead: Int64, reflogId: Int64) {
+    self.settledHead = settledHead
+    self.reflogId = reflogId
+  }
+
+  /// As kept in the syncing store's `lstore_meta`: `settledHead:reflogId`.
+  public init?(_ text: String) {
+    let parts = text.split(separator: ":")
+    guard parts.count == 2, let settled = Int64(parts[0]), let reflog = Int64(parts[1]) else { return nil }
+    self.init(settledHead: settled, reflogId: reflog)
+  }
+
+  public var text: String { "\(settledHead):\(reflogId)" }
 }
 
 /// A transport failure (the remote cannot be reached, or broke the protocol).
