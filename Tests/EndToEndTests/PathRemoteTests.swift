@@ -204,6 +204,11 @@ final class PathRemoteTests: XCTestCase {
                   pulled.stderr)
     XCTAssertTrue(pulled.stderr.contains("nothing was changed"), pulled.stderr)
     XCTAssertEqual(try syncedEvents(sandbox, "B"), [])
+    // The same failure after --adopt-backend, which took effect first, says so.
+    let adopting = try sandbox.lstore("-C", "B", "pull", "--adopt-backend", "A")
+    XCTAssertEqual(adopting.status, 65, adopting.description)
+    XCTAssertTrue(adopting.stderr.contains("(the previous backend stays forgotten: every synced event is pending; once this is fixed, 'lstore pull A' goes on from there)"),
+                  adopting.stderr)
     // The advice: the remote's schema, then pull again.
     try expectSuccess(sandbox, "-C", "B", "config", "schema", sandbox.path("examples/todomvc/schema.yaml"))
     try expectSuccess(sandbox, "-C", "B", "pull", "A")

@@ -101,10 +101,26 @@ extension RemoteOptions {
     let (remoteName, location, storeId) = try resolve(in: store)
     guard Identifiers.isValidStoreID(storeId) else { throw StoreError.invalidStoreId(storeId) }
     let schema = try store.loadSchema()
-    if adoptBackend {
-      try store.adoptNewBackend(schema: schema, now: Clock.now())
-      global.note("Forgot the previous backend: every synced event is pending until this backend confirms it")
+    guard adoptBackend else {
+      return try await withSyncClient(global, store: store, schema: schema, remoteName: remoteName, location: location,
+                                      storeId: storeId, live: live, publishBranch: publishBranch, body)
     }
+    try store.adoptNewBackend(schema: schema, now: Clock.now())
+    global.note("Forgot the previous backend: every synced event is pending until this backend confirms it")
+    do {
+      return try await withSyncClient(global, store: store, schema: schema, remoteName: remoteName, location: location,
+                                      storeId: storeId, live: live, publishBranch: publishBranch, body)
+    } catch {
+      // What the error says was left as it was is, but the store forgot its backend first.
+      guard let (status, message) = ExitStatus.classify(error) else { throw error }
+      let again = "lstore pull" + (remote.map { " " + ShellQuoting.quoted($0) } ?? "")
+      throw InputError(status: status, message: message + " (the previous backend stays forgotten: every synced event is pending; once this is fixed, '\(again)' goes on from there)")
+    }
+  }
+
+  private func withSyncClient<T>(_ global: GlobalOptions, store: Store, schema: Schema, remoteName: String?, location: String,
+                                 storeId: String, live: Bool, publishBranch: Bool,
+                                 _ body: (SyncClient) async throws -> T) async throws -> T {
     let replica = try store.openReplica(schema: schema, now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
     let upstream = try BranchUpstream.of(replica.eventlog, branch: store.branch)
