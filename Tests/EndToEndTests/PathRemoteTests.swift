@@ -5,9 +5,9 @@ import XCTest
 /// takes pushes and pulls from its own remote rebases what it took, which rewrites the
 /// history the stores downstream of it confirmed.
 final class PathRemoteTests: XCTestCase {
-  /// O ← M ← L, and O ← P: L pushes to M, P pushes to O first, M pulls O (renumbering L's
-  /// event after P's), then L pulls M.
-  func makeRewrittenChain(_ sandbox: Sandbox) throws {
+  /// O ← M ← L, and O ← P, each with its own client and session, all holding O's first
+  /// event (todo t1).
+  func makeChain(_ sandbox: Sandbox) throws {
     for (name, client) in [("O", "o"), ("M", "m"), ("L", "l"), ("P", "p")] {
       try sandbox.initStore(name, storeId: "x", clientId: client, sessionId: client + "s")
     }
@@ -15,6 +15,12 @@ final class PathRemoteTests: XCTestCase {
     try expectSuccess(sandbox, "-C", "M", "pull", "O")
     try expectSuccess(sandbox, "-C", "L", "pull", "M")
     try expectSuccess(sandbox, "-C", "P", "pull", "O")
+  }
+
+  /// The chain, then: L pushes to M, P pushes to O first, M pulls O (renumbering L's event
+  /// after P's), then L pulls M.
+  func makeRewrittenChain(_ sandbox: Sandbox) throws {
+    try makeChain(sandbox)
     try expectSuccess(sandbox, "-C", "L", "commit", "v1.TodoCompleted", #"{"id":"t1"}"#, "-m", "L completes")
     try expectSuccess(sandbox, "-C", "L", "push", "M")
     try expectSuccess(sandbox, "-C", "P", "commit", "v1.TodoCreated", #"{"id":"t2","text":"two"}"#, "-m", "P creates")
@@ -77,13 +83,7 @@ final class PathRemoteTests: XCTestCase {
 
   func testAdoptKeepsAnUnpushedEventEqualToOneTheRemoteRenumbered() throws {
     let sandbox = try Sandbox()
-    for (name, client) in [("O", "o"), ("M", "m"), ("L", "l"), ("P", "p")] {
-      try sandbox.initStore(name, storeId: "x", clientId: client, sessionId: client + "s")
-    }
-    try expectSuccess(sandbox, "-C", "O", "commit", "v1.TodoCreated", #"{"id":"t1","text":"one"}"#)
-    try expectSuccess(sandbox, "-C", "M", "pull", "O")
-    try expectSuccess(sandbox, "-C", "L", "pull", "M")
-    try expectSuccess(sandbox, "-C", "P", "pull", "O")
+    try makeChain(sandbox)
     try expectSuccess(sandbox, "-C", "L", "commit", "v1.TodoCompleted", #"{"id":"t1"}"#, "-m", "pushed")
     try expectSuccess(sandbox, "-C", "L", "push", "M")
     // The same event again (same args, client and session), not pushed.
@@ -107,12 +107,7 @@ final class PathRemoteTests: XCTestCase {
   /// check reaches back to where the remote's history could have changed.
   func testARewriteThatLeavesAnEqualEventAtTheHeadIsStillRefused() throws {
     let sandbox = try Sandbox()
-    for (name, client) in [("O", "o"), ("M", "m"), ("L", "l"), ("P", "p")] {
-      try sandbox.initStore(name, storeId: "x", clientId: client, sessionId: client + "s")
-    }
-    try expectSuccess(sandbox, "-C", "O", "commit", "v1.TodoCreated", #"{"id":"t1","text":"one"}"#)
-    try expectSuccess(sandbox, "-C", "M", "pull", "O")
-    try expectSuccess(sandbox, "-C", "P", "pull", "O")
+    try makeChain(sandbox)
     for name in ["v1.TodoCompleted", "v1.TodoUncompleted", "v1.TodoCompleted", "v1.TodoUncompleted"] {
       try expectSuccess(sandbox, "-C", "M", "commit", name, #"{"id":"t1"}"#)
     }
