@@ -65,7 +65,7 @@ final class PathRemoteTests: XCTestCase {
 
     // The advice the error gives.
     let adopted = try expectSuccess(sandbox, "-C", "L", "pull", "--adopt-backend", "M")
-    XCTAssertTrue(adopted.stdout.contains("1 pending event left out as the remote holds it already"), adopted.stdout)
+    XCTAssertTrue(adopted.stdout.contains("1 pending event left out: the remote holds it already"), adopted.stdout)
     let events = try syncedEvents(sandbox, "L")
     XCTAssertEqual(events, try syncedEvents(sandbox, "M"))
     XCTAssertEqual(events.count, 3)
@@ -93,7 +93,7 @@ final class PathRemoteTests: XCTestCase {
     try expectSuccess(sandbox, "-C", "M", "pull", "O")
     XCTAssertEqual(try sandbox.lstore("-C", "L", "pull", "M").status, 2)
     let adopted = try expectSuccess(sandbox, "-C", "L", "pull", "--adopt-backend", "M")
-    XCTAssertTrue(adopted.stdout.contains("rebased 1 pending event; 1 pending event left out"), adopted.stdout)
+    XCTAssertTrue(adopted.stdout.contains("rebased 1 pending event; 1 pending event left out: the remote holds it already"), adopted.stdout)
     let events = try syncedEvents(sandbox, "L")
     XCTAssertEqual(Array(events.prefix(3)), try syncedEvents(sandbox, "M"))
     XCTAssertEqual(events.count, 4, "the unpushed copy is kept: \(events)")
@@ -126,6 +126,38 @@ final class PathRemoteTests: XCTestCase {
     XCTAssertEqual(try syncedEvents(sandbox, "L"), try syncedEvents(sandbox, "M"))
     // The next pull compares only what could have changed since, and finds it unchanged.
     XCTAssertTrue(try expectSuccess(sandbox, "-C", "L", "pull", "M").stdout.hasPrefix("Already up to date"))
+  }
+
+  /// Events the remote's backend had confirmed at the last sync are not final: `pull
+  /// --adopt-backend` there makes them pending, and a rebase then reorders them. The
+  /// reflog's record of that rebase is what the check goes by.
+  func testARewriteOfEventsTheRemoteHadConfirmedIsRefused() throws {
+    let sandbox = try Sandbox()
+    for (name, client) in [("H", "h"), ("H2", "h2"), ("M", "m"), ("L", "l")] {
+      try sandbox.initStore(name, storeId: "x", clientId: client, sessionId: client + "s")
+    }
+    try expectSuccess(sandbox, "-C", "M", "commit", "v1.TodoCreated", #"{"id":"a","text":"A"}"#, "-m", "a")
+    try expectSuccess(sandbox, "-C", "M", "commit", "v1.TodoCompleted", #"{"id":"a"}"#, "-m", "done")
+    try expectSuccess(sandbox, "-C", "M", "commit", "v1.TodoUncompleted", #"{"id":"a"}"#, "-m", "undo")
+    try expectSuccess(sandbox, "-C", "M", "commit", "v1.TodoCreated", #"{"id":"z","text":"Z"}"#, "-m", "z")
+    try expectSuccess(sandbox, "-C", "M", "push", "H")
+    try expectSuccess(sandbox, "-C", "L", "pull", "M")
+    try expectSuccess(sandbox, "-C", "M", "pull", "--adopt-backend", "H2")
+    // M swaps "done" and "undo"; e4 stays the same event.
+    let ids = try expectSuccess(sandbox, "-C", "M", "log", "--json", "--reverse").lines.compactMap { line -> String? in
+      let event = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+      return (event?["commit"] as? [String: Any])?["id"] as? String
+    }
+    XCTAssertEqual(ids.count, 4)
+    _ = try sandbox.write("plan", "pick \(ids[0])\npick \(ids[2])\npick \(ids[1])\npick \(ids[3])\n")
+    try expectSuccess(sandbox, "-C", "M", "rebase", "--plan", sandbox.path("plan"), "e0")
+    let before = try syncedEvents(sandbox, "L")
+    for command in ["pull", "push"] {
+      let refused = try sandbox.lstore("-C", "L", command, "M")
+      XCTAssertEqual(refused.status, 2, "\(command): \(refused.description)")
+      XCTAssertTrue(refused.stderr.contains("the remote's e2 is not the e2"), refused.stderr)
+    }
+    XCTAssertEqual(try syncedEvents(sandbox, "L"), before)
   }
 
   func testARemoteThatDroppedEventsThisStoreSyncedIsRefusedBothWays() throws {

@@ -107,7 +107,9 @@ struct PullCommand: AsyncParsableCommand {
     var line = "Pulled \(counted(result.pulled, "event")) from \(remote); head is \(result.head), backend head e\(result.backendHead)"
     if result.confirmed > 0 { line += "; \(result.confirmed) of ours confirmed" }
     if result.rebased > 0 { line += "; rebased \(counted(result.rebased, "pending event"))" }
-    if result.alreadyOnRemote > 0 { line += "; \(counted(result.alreadyOnRemote, "pending event")) left out as the remote holds it already" }
+    if result.alreadyOnRemote > 0 {
+      line += "; \(counted(result.alreadyOnRemote, "pending event")) left out: the remote holds \(result.alreadyOnRemote == 1 ? "it" : "them") already"
+    }
     global.stdout.line(line)
   }
 }

@@ -57,19 +57,26 @@ public final class LocalStoreTransport: RewritableBackend {
   }
 
   public func unchangedThrough(since mark: HistoryMark) throws -> Int64 {
-    // A rewrite is a head move that removed events, journaled with the position it kept
-    // events through. Without a reflog (or one that restarted) only the settled part holds.
-    var unchanged = mark.settledHead
     if let reflogHead = try reflogHead(), reflogHead >= mark.reflogId {
+      // Every rewrite lstore makes is a head move that removed events, journaled with the
+      // position it kept events through (a pull's rebase, reset, rebase, amend, repair).
+      // Its backend head is no guarantee: `pull --adopt-backend` there makes confirmed
+      // events pending again, and a rewrite of them is journaled like any other.
       let lowest = try replica.connection.cached("SELECT min(baseGlobal) FROM log.lstore_reflog WHERE id > ? AND removed > 0")
-        .first([.integer(mark.reflogId)]) { $0.isNull(0) ? nil : $0.int64(0) } ?? nil
-      unchanged = max(unchanged, lowest ?? .max)
+        .first([.integer(mark.reflogId)]) { row -> Int64? in row.isNull(0) ? nil : row.int64(0) } ?? nil
+      return lowest ?? .max
     }
-    return unchanged
+    // No reflog to go by (a LiveStore app's own store, or a reflog that restarted): only
+    // the events its backend had confirmed then, and has now, are final.
+    return min(mark.settledHead, try replica.eventlog.backendHead())
   }
 
+  /// The newest reflog entry's id; 0 for an lstore store that never moved its head (its
+  /// reflog table is made with the first move), nil for an eventlog lstore does not keep.
   private func reflogHead() throws -> Int64? {
-    guard try replica.connection.tableExists("lstore_reflog", schema: "log") else { return nil }
+    guard try replica.connection.tableExists("lstore_reflog", schema: "log") else {
+      return replica.eventlog.hasLStoreRecords ? 0 : nil
+    }
     return try replica.connection.cached("SELECT coalesce(max(id), 0) FROM log.lstore_reflog").first { $0.int64(0) }
   }
 

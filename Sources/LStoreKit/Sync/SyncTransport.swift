@@ -117,9 +117,9 @@ public protocol RewritableBackend: SyncTransport {
   func event(at seqNum: Int64) throws -> RemoteEvent?
 }
 
-/// How far another store's history is known to stay as it is: its events through
-/// `settledHead` are confirmed by its own backend (final), and its reflog's entries through
-/// `reflogId` are the rewrites a store syncing with it has already seen.
+/// Where another store's history stood at a sync: its reflog's entries through `reflogId`
+/// are the rewrites a store syncing with it has seen, and `settledHead` was its backend
+/// head (what is final when it keeps no reflog).
 public struct HistoryMark: Equatable, Sendable {
   public var settledHead: Int64
   public var reflogId: Int64
