@@ -196,6 +196,18 @@ final class PathRemoteTests: XCTestCase {
     XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("M"), "SELECT id, completed FROM todos"), "main1|1\n")
   }
 
+  func testAStoreThatOnlyTakesPushesIsSyncedWithAgainAndAgain() throws {
+    let sandbox = try Sandbox()
+    try sandbox.initStore("hub", storeId: "x", clientId: "h", sessionId: "hs")
+    try sandbox.initStore("L", storeId: "x", clientId: "l", sessionId: "ls")
+    for id in ["t1", "t2", "t3"] {
+      try expectSuccess(sandbox, "-C", "L", "commit", "v1.TodoCreated", "{\"id\":\"\(id)\",\"text\":\"x\"}")
+      try expectSuccess(sandbox, "-C", "L", "push", "hub")
+      XCTAssertTrue(try expectSuccess(sandbox, "-C", "L", "pull", "hub").stdout.hasPrefix("Already up to date"))
+    }
+    XCTAssertEqual(try syncedEvents(sandbox, "hub"), try syncedEvents(sandbox, "L"))
+  }
+
   func testPushToAPathRemoteThatRewroteTheParentIsRefused() throws {
     let sandbox = try Sandbox()
     try sandbox.initStore("M", storeId: "x", clientId: "m", sessionId: "ms")

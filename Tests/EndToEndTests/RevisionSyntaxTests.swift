@@ -25,6 +25,8 @@ final class RevisionSyntaxTests: XCTestCase {
     XCTAssertEqual(try messages(store, "-2", "--reverse"), ["c3", "c4"], "the newest two, oldest first, as git")
     XCTAssertEqual(try messages(store, "--events", "-1", "--reverse"), [#"{"id":"t4","text":"t4"}"#])
     XCTAssertEqual(try messages(store, "-9", "--reverse"), ["c1", "c2", "c3", "c4"])
+    XCTAssertEqual(try messages(store, "-n", "-1"), ["c4", "c3", "c2", "c1"], "git's -n -1: no limit")
+    XCTAssertEqual(try messages(store, "--max-count", "-1", "--reverse"), ["c1", "c2", "c3", "c4"])
     XCTAssertEqual(try messages(store, "e2"), ["c2", "c1"])
     XCTAssertEqual(try messages(store, "HEAD~1"), ["c3", "c2", "c1"])
     XCTAssertEqual(try messages(store, "feat"), ["f1", "c2", "c1"], "another branch's history, from main")

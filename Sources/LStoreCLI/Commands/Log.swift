@@ -57,6 +57,8 @@ struct LogCommand: ParsableCommand {
 
   @Option(name: [.customShort("n"), .customLong("max-count")], help: "Show at most this many commits (or events).")
   var maxCount: Int?
+  /// As git: a negative count is no limit.
+  var limit: Int? { maxCount.flatMap { $0 < 0 ? nil : $0 } }
 
   func validate() throws {
     if graph || all {
@@ -80,8 +82,8 @@ struct LogCommand: ParsableCommand {
       after = max(after, range.after)
       through = min(through ?? range.through, range.through)
     }
-    if reverse, let maxCount, maxCount > 0 {
-      after = try startOfNewest(maxCount, eventlog, after: after, through: through)
+    if reverse, let limit, limit > 0 {
+      after = try startOfNewest(limit, eventlog, after: after, through: through)
     }
     let out = global.stdout
     if json || events {
@@ -98,7 +100,7 @@ struct LogCommand: ParsableCommand {
     let style = global.style
     let names = all ? try store.listBranches().map(\.name) : [store.branch]
     var printed = 0
-    let maxCount = self.maxCount
+    let maxCount = self.limit
     let graph = self.graph
     try HistoryGraph.walk(store: store, branches: names) { line in
       guard let unit = line.unit else {
@@ -124,8 +126,12 @@ struct LogCommand: ParsableCommand {
     var literal = false
     for argument in arguments[(command + 1)...] {
       if argument == "--" { literal = true }
-      if !literal, argument.count > 1, argument.first == "-", argument.dropFirst().allSatisfy(\.isASCII),
-         argument.dropFirst().allSatisfy(\.isNumber) {
+      let isNegativeNumber = argument.count > 1 && argument.first == "-" && argument.dropFirst().allSatisfy(\.isASCII)
+        && argument.dropFirst().allSatisfy(\.isNumber)
+      if !literal, isNegativeNumber, let option = result.last, option == "-n" || option == "--max-count" {
+        // `-n -1`: the count itself (no limit), not the `-1` shorthand.
+        result[result.count - 1] = "--max-count=" + argument
+      } else if !literal, isNegativeNumber {
         result += ["-n", String(argument.dropFirst())]
       } else {
         result.append(argument)
@@ -143,7 +149,7 @@ struct LogCommand: ParsableCommand {
     var tracker = CommitTracker(cursor: commits, ascending: reverse)
     let json = self.json
     let oneline = self.oneline
-    let maxCount = self.maxCount
+    let maxCount = self.limit
     let filter = self.filter
     let filterActive = filter.isActive
     let plain = !style.enabled
@@ -189,7 +195,7 @@ struct LogCommand: ParsableCommand {
   /// client and session.
   func printCommits(_ eventlog: Eventlog, after: SeqNum, through: SeqNum?, out: OutputStream, style: Style) throws {
     let oneline = self.oneline
-    let maxCount = self.maxCount
+    let maxCount = self.limit
     var printed = 0
     try walkGroups(eventlog, after: after, through: through, order: order) { group in
       if let maxCount, printed >= maxCount { return false }

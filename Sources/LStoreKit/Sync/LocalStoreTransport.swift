@@ -58,6 +58,8 @@ public final class LocalStoreTransport: RewritableBackend {
 
   public func unchangedThrough(since mark: HistoryMark) throws -> Int64 {
     if let reflogHead = try reflogHead(), reflogHead >= mark.reflogId {
+      // No head move since (a store that only takes pushes has no reflog table yet).
+      guard reflogHead > mark.reflogId else { return .max }
       // Every rewrite lstore makes is a head move that removed events, journaled with the
       // position it kept events through (a pull's rebase, reset, rebase, amend, repair).
       // Its backend head is no guarantee: `pull --adopt-backend` there makes confirmed
