@@ -426,8 +426,15 @@ final class GitUserTests: XCTestCase {
     let second = try sandbox.lstore("serve", "--port", String(server.port), "--data", "other")
     assertError(second, 1, ["cannot listen on 127.0.0.1:\(server.port): the port is in use", "--port 0"])
     XCTAssertFalse(second.stderr.contains("errno"), second.stderr)
+    XCTAssertFalse(sandbox.exists("other"), "a server that never listened leaves no data directory behind")
     assertError(try sandbox.lstore("serve", "--host", "999.1.1.1", "--port", "0", "--data", "other"), 64,
                 ["'999.1.1.1' is not an address of this machine"])
+    XCTAssertFalse(sandbox.exists("other"))
+    // One that existed stays, with what it holds.
+    try FileManager.default.createDirectory(atPath: sandbox.path("kept"), withIntermediateDirectories: true)
+    _ = try sandbox.write("kept/notes.txt", "mine")
+    assertError(try sandbox.lstore("serve", "--port", String(server.port), "--data", "kept"), 1, ["the port is in use"])
+    XCTAssertTrue(sandbox.exists("kept/notes.txt"))
   }
 
   /// Polls `condition` until it returns a value (at most 30 s).

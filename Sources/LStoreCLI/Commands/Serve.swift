@@ -91,6 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
   func run() async throws {
     let global = root.global
     let directory = global.resolve(data)
+    let directoryExisted = database == nil && FileManager.default.fileExists(atPath: directory)
     let configuration = ServerConfiguration(
       host: host, port: port, dataPath: (directory as NSString).appendingPathComponent("backend.db"),
       databaseURL: secret(database, "LSTORE_DATABASE_URL"),
@@ -111,6 +112,11 @@ struct ServeCommand: AsyncParsableCommand {
       // The socket library's errors name its functions (`bind(descriptor:ptr:bytes:)`): say
       // what failed in the user's terms.
       let text = String(describing: error)
+      let cannotListen = text.contains("Address already in use") || text.contains("UnknownHost")
+        || text.contains("Cannot assign requested address")
+      // A server that never listened served nothing: the data directory this run made
+      // (an empty database) goes, so a mistyped port leaves nothing behind.
+      if cannotListen, database == nil, !directoryExisted { try? FileManager.default.removeItem(atPath: directory) }
       if text.contains("Address already in use") {
         throw InputError(status: .failure, message: "cannot listen on \(host):\(port): the port is in use (another lstore serve?); pick another with --port, or --port 0 for a free one")
       }
