@@ -208,6 +208,20 @@ final class PathRemoteTests: XCTestCase {
     XCTAssertEqual(try syncedEvents(sandbox, "hub"), try syncedEvents(sandbox, "L"))
   }
 
+  func testAStoreConfirmedByAnotherBackendIsToldSoByANewPathRemote() throws {
+    let sandbox = try Sandbox()
+    try sandbox.initStore("O", storeId: "x", clientId: "o", sessionId: "os")
+    try sandbox.initStore("M", storeId: "x", clientId: "m", sessionId: "ms")
+    try sandbox.initStore("L", storeId: "x", clientId: "l", sessionId: "ls")
+    try expectSuccess(sandbox, "-C", "L", "commit", "v1.TodoCreated", #"{"id":"t1","text":"one"}"#)
+    try expectSuccess(sandbox, "-C", "L", "push", "O")
+    let refused = try sandbox.lstore("-C", "L", "push", "M")
+    XCTAssertEqual(refused.status, 2, refused.description)
+    XCTAssertTrue(refused.stderr.contains("the remote has no e1, which this store has as confirmed: this store's events were confirmed by another backend"),
+                  refused.stderr)
+    XCTAssertEqual(try syncedEvents(sandbox, "M"), [])
+  }
+
   func testPushToAPathRemoteThatRewroteTheParentIsRefused() throws {
     let sandbox = try Sandbox()
     try sandbox.initStore("M", storeId: "x", clientId: "m", sessionId: "ms")

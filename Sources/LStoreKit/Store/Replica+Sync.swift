@@ -65,7 +65,9 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case remoteEventFails(MaterializeError)
   /// The remote holds another event where this store has the one it confirmed from it: a
   /// store used as a remote rebased what it took (see `RewritableBackend`). Nothing changed.
-  case remoteRewritten(seqNum: Int64, missing: Bool, remote: String?)
+  /// `synced`: this store has synced with that remote before (else its confirmed events
+  /// may come from another backend).
+  case remoteRewritten(seqNum: Int64, missing: Bool, synced: Bool, remote: String?)
 
   public var description: String {
     switch self {
@@ -88,10 +90,18 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
     case .remoteEventFails(let error):
       let event = "\(error.seqNum.map { "\($0) " } ?? "")\(error.eventName) \(error.argsJSON)"
       return "pulled event \(event) fails in this store's materializer: \(error.reason)\(error.statement.map { " (in: \($0))" } ?? ""); nothing was changed. The remote's clients applied this event, so this store's schema is likely not theirs: point the store at their schema file ('lstore config schema <file>'), then pull again"
-    case .remoteRewritten(let seqNum, let missing, let remote):
-      let what = missing ? "the remote no longer has e\(seqNum), which this store synced with it" : "the remote's e\(seqNum) is not the e\(seqNum) this store synced with it"
+    case .remoteRewritten(let seqNum, let missing, let synced, let remote):
+      let what = switch (missing, synced) {
+      case (true, true): "the remote no longer has e\(seqNum), which this store synced with it"
+      case (false, true): "the remote's e\(seqNum) is not the e\(seqNum) this store synced with it"
+      case (true, false): "the remote has no e\(seqNum), which this store has as confirmed"
+      case (false, false): "the remote's e\(seqNum) is not this store's e\(seqNum), which is confirmed"
+      }
+      let why = synced
+        ? "the remote's history was rewritten since (a store used as a remote renumbers the events it took from a push when it pulls from its own remote and rebases them, and a reset there drops them)"
+        : "this store's events were confirmed by another backend, or the remote's history was rewritten"
       let named = remote.map { " " + ShellQuoting.quoted($0) } ?? ""
-      return "\(what): the remote's history was rewritten since (a store used as a remote renumbers the events it took from a push when it pulls from its own remote and rebases them, and a reset there drops them). Nothing was changed. 'lstore pull --adopt-backend\(named)' takes the remote's history: every local event becomes pending again, the pull confirms those the remote holds at the same place, leaves out those it holds elsewhere, and rebases the rest onto it; then 'lstore push\(named)'"
+      return "\(what): \(why). Nothing was changed. 'lstore pull --adopt-backend\(named)' takes the remote's history: every local event becomes pending again, the pull confirms those the remote holds at the same place, leaves out those it holds elsewhere, and rebases the rest onto it; then 'lstore push\(named)'"
     case .backendIdMismatch(let stored, let backend):
       return "the backend's id is \(backend), but this store last synced with backend \(stored): the backend was reset or replaced, so what it confirmed before may be gone. Nothing was changed. To sync with the new backend, run 'lstore pull --adopt-backend' (it keeps every local event and makes the ones the old backend confirmed pending again), then 'lstore push'"
     case .adoptOnBranch:

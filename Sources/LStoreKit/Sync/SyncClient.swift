@@ -150,10 +150,10 @@ public final class SyncClient {
       compared += 1
       guard let local = try replica.eventlog.event(at: SeqNum(global: compared)) else { continue }
       guard let remote = try backend.event(at: compared) else {
-        throw SyncError.remoteRewritten(seqNum: compared, missing: true, remote: remoteArgument)
+        throw SyncError.remoteRewritten(seqNum: compared, missing: true, synced: mark != nil, remote: remoteArgument)
       }
       guard remote.isEncoded(like: local) else {
-        throw SyncError.remoteRewritten(seqNum: compared, missing: false, remote: remoteArgument)
+        throw SyncError.remoteRewritten(seqNum: compared, missing: false, synced: mark != nil, remote: remoteArgument)
       }
     }
   }
