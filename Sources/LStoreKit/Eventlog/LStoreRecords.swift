@@ -56,6 +56,16 @@ extension Eventlog {
     return result
   }
 
+  /// Whether a commit holds any event from `first` through `last`.
+  func hasCommit(overlapping first: SeqNum, through last: SeqNum) throws -> Bool {
+    var overlaps = false
+    try forEachCommit(after: try lastEvent(before: first) ?? .root, through: last) { _ in
+      overlaps = true
+      return false
+    }
+    return overlaps
+  }
+
   /// Commits overlapping `after < seqNum <= through`, in the given order.
   public func forEachCommit(after: SeqNum = .root, through: SeqNum? = nil, order: Order = .ascending,
                             _ body: (Commit) throws -> Bool) throws {

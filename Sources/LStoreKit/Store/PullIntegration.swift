@@ -234,16 +234,6 @@ extension Eventlog {
     return try connection.cached("SELECT 1 FROM \(schemaName.quotedIdentifier).lstore_commit WHERE id = ?").first([.text(id)]) { _ in true } ?? false
   }
 
-  /// Whether a commit holds any event from `first` through `last`.
-  func hasCommit(overlapping first: SeqNum, through last: SeqNum) throws -> Bool {
-    var overlaps = false
-    try forEachCommit(after: try lastEvent(before: first) ?? .root, through: last) { _ in
-      overlaps = true
-      return false
-    }
-    return overlaps
-  }
-
   func deleteCommit(id: String) throws {
     try connection.cached("DELETE FROM \(schemaName.quotedIdentifier).lstore_commit WHERE id = ?").execute([.text(id)])
   }
