@@ -222,6 +222,26 @@ final class PathRemoteTests: XCTestCase {
     XCTAssertEqual(try syncedEvents(sandbox, "M"), [])
   }
 
+  /// As in git, ORIG_HEAD names the head before a pull; but a reset never drops confirmed
+  /// events, so undoing the pull is refused, with advice, and nothing changes.
+  func testResetToOrigHeadAfterAPullIsRefusedAsItWouldDropConfirmedEvents() throws {
+    let sandbox = try Sandbox()
+    try sandbox.initStore("hub", storeId: "x", clientId: "h", sessionId: "hs")
+    try sandbox.initStore("a", storeId: "x", clientId: "a", sessionId: "as")
+    try sandbox.initStore("b", storeId: "x", clientId: "b", sessionId: "bs")
+    try expectSuccess(sandbox, "-C", "a", "commit", "v1.TodoCreated", #"{"id":"a1","text":"from a"}"#)
+    try expectSuccess(sandbox, "-C", "a", "push", "hub")
+    try expectSuccess(sandbox, "-C", "b", "commit", "v1.TodoCreated", #"{"id":"b1","text":"from b"}"#, "-m", "b's")
+    XCTAssertTrue(try expectSuccess(sandbox, "-C", "b", "pull", "hub").stdout.contains("rebased 1 pending event"))
+    let after = try syncedEvents(sandbox, "b")
+    let refused = try sandbox.lstore("-C", "b", "reset", "--hard", "ORIG_HEAD")
+    XCTAssertEqual(refused.status, 2, refused.description)
+    XCTAssertTrue(refused.stderr.contains("that the backend has confirmed"), refused.stderr)
+    XCTAssertTrue(refused.stderr.contains("use 'lstore revert'"), refused.stderr)
+    XCTAssertEqual(try syncedEvents(sandbox, "b"), after)
+    XCTAssertEqual(try status(sandbox, "b")["backendHead"] as? String, "e1")
+  }
+
   func testPushToAPathRemoteThatRewroteTheParentIsRefused() throws {
     let sandbox = try Sandbox()
     try sandbox.initStore("M", storeId: "x", clientId: "m", sessionId: "ms")

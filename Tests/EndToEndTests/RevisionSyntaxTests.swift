@@ -19,6 +19,25 @@ final class RevisionSyntaxTests: XCTestCase {
     try store.ok(["log", "--oneline"] + arguments).lines.map { String($0.split(separator: " ", maxSplits: 2).last ?? "") }
   }
 
+  func testOrigHeadUndoesTheNewestResetOrRebaseWithAllItsSteps() throws {
+    let store = try forked()
+    let none = try store.run("reset", "--hard", "ORIG_HEAD")
+    XCTAssertEqual(none.status, 66, none.description)
+    XCTAssertTrue(none.stderr.contains("no ORIG_HEAD: no reset, rebase, pull or repair has moved this branch's head"), none.stderr)
+    // A reset, then commits after it: ORIG_HEAD is still the head before the reset.
+    try store.ok("reset", "--hard", "e2")
+    try store.create("t9", "c9")
+    try store.ok("reset", "--hard", "ORIG_HEAD")
+    XCTAssertEqual(try messages(store), ["c4", "c3", "c2", "c1"])
+    // A rebase of several steps is undone whole.
+    try store.ok("switch", "feat")
+    try store.ok("rebase", "main")
+    XCTAssertEqual(try messages(store), ["f1", "c4", "c3", "c2", "c1"])
+    try store.ok("reset", "--hard", "ORIG_HEAD")
+    XCTAssertEqual(try messages(store), ["f1", "c2", "c1"])
+    XCTAssertEqual(try store.run("log", "ORIG_HEAD~1").status, 64, "a past head takes no ~N")
+  }
+
   func testLogTakesACountARevisionOrARange() throws {
     let store = try forked()
     XCTAssertEqual(try messages(store, "-1"), ["c4"], "git's -<n>")

@@ -73,7 +73,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       }
     case let error as RevisionError:
       switch error {
-      case .unknown, .noEvent, .tooFarBack, .reflogTooShort: return (.notFound, error.description)
+      case .unknown, .noEvent, .tooFarBack, .reflogTooShort, .noOrigHead: return (.notFound, error.description)
       case .malformed, .ambiguous, .noStore, .notOnThisBranch, .notAPoint: return (.usage, error.description)
       }
     case let error as RebasePlanError: return (.invalidInput, error.description)

@@ -17,6 +17,8 @@ public struct Revision: Equatable, Sendable {
     case head
     case reflog(Int)
     case upstream
+    /// git's ORIG_HEAD: the head before the newest reset, rebase, pull or repair.
+    case origHead
     /// A name to look up: a branch, a commit id prefix, or an event.
     case name(String)
   }
@@ -49,6 +51,7 @@ public struct Revision: Equatable, Sendable {
     switch body {
     case "HEAD", "@": base = .head
     case "@{upstream}", "@{u}", "HEAD@{upstream}", "HEAD@{u}": base = .upstream
+    case "ORIG_HEAD": base = .origHead
     default:
       if let open = body.range(of: "@{"), body.hasSuffix("}"), body[..<open.lowerBound] == "HEAD" || body[..<open.lowerBound].isEmpty {
         guard let index = Int(body[open.upperBound..<body.index(before: body.endIndex)]), index >= 0 else {
@@ -84,6 +87,7 @@ public enum RevisionError: Error, Equatable, Sendable, CustomStringConvertible {
   case noStore(String)
   case notOnThisBranch(String, branch: String)
   case notAPoint(String)
+  case noOrigHead(String)
 
   public var description: String {
     switch self {
@@ -100,6 +104,7 @@ public enum RevisionError: Error, Equatable, Sendable, CustomStringConvertible {
     case .notOnThisBranch(let text, let branch):
       return "'\(text)' is a point on branch '\(branch)', not on this branch; give an event or commit of this branch"
     case .notAPoint(let text): return "'\(text)' is a past head from the reflog; give an event or commit here"
+    case .noOrigHead(let text): return "no \(text): no reset, rebase, pull or repair has moved this branch's head (see 'lstore reflog')"
     }
   }
 }
@@ -139,6 +144,16 @@ public struct RevisionResolver {
       let entries = try eventlog.reflog(limit: index)
       guard index <= entries.count else { throw RevisionError.reflogTooShort(revision.text, entries: entries.count) }
       return .reflog(index: index, entry: index == 0 ? nil : entries[index - 1])
+    case .origHead:
+      guard store != nil else { throw RevisionError.noStore(revision.text) }
+      guard revision.back == 0 else { throw RevisionError.malformed(revision.text) }
+      // The moves git sets ORIG_HEAD for; the steps of a rebase or a pull's replay come
+      // after their first entry, which is the one to undo back through.
+      let entries = try eventlog.reflog()
+      guard let newest = entries.firstIndex(where: { Self.setsOrigHead($0.action) }) else {
+        throw RevisionError.noOrigHead(revision.text)
+      }
+      return .reflog(index: newest + 1, entry: entries[newest])
     case .name(let name):
       if let store, name != store.branch, store.branchExists(name) {
         log = try store.openEventlog(branch: name)
@@ -157,6 +172,10 @@ public struct RevisionResolver {
       throw RevisionError.tooFarBack(revision.text, available: units)
     }
     return .point(earlier, branch: branch)
+  }
+
+  static func setsOrigHead(_ action: String) -> Bool {
+    action == "reset" || action == "pull" || action == "rebase (start)" || action == "repair"
   }
 
   /// A point on the current branch: an event, or a commit (its last event).
