@@ -20,5 +20,9 @@ final class ShowRefTests: XCTestCase {
     XCTAssertTrue(try sandbox.lstore("show", "e1").stdout.hasPrefix("event e1 (parent e0)"))
     XCTAssertEqual(try sandbox.lstore("show", "e9").status, 66)
     XCTAssertEqual(try sandbox.lstore("show", "ffff").status, 66)
+    // --from/--to read it as the commit too (a bare number no commit starts with stays a number).
+    let from = try sandbox.lstore("log", "--oneline", "--from", "10897540")
+    XCTAssertEqual(from.lines.map { String($0.split(separator: " ").last ?? "") }, ["two"], from.description)
+    XCTAssertEqual(try sandbox.lstore("log", "--oneline", "--to", "1").lines.count, 1)
   }
 }

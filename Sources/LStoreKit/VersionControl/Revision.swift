@@ -250,7 +250,13 @@ public struct RevisionResolver {
   /// <commit>` ends at its last.
   public func bounds(from: String?, to: String?) throws -> (first: SeqNum?, last: SeqNum?) {
     func span(_ text: String) throws -> (first: SeqNum, last: SeqNum) {
-      if let seqNum = SeqNum(text) { return (seqNum, seqNum) }
+      // A bare number that is also a commit id prefix (`49051234`) is the commit, as
+      // everywhere else revisions are read.
+      if let seqNum = SeqNum(text) {
+        let isCommitPrefix = try text.first != "e" && text.first != "E" && text.count >= 4
+          && !eventlog.commits(withIDPrefix: text).isEmpty
+        if !isCommitPrefix { return (seqNum, seqNum) }
+      }
       switch try shown(text) {
       case .event(let seqNum, let log):
         guard log === eventlog else { throw RevisionError.notOnThisBranch(text, branch: text) }
