@@ -8,7 +8,8 @@ Each round commits EVENTS.ndjson (e.g. the first 300,000 lines of the half set's
 commit.ndjson, which run.sh generates) into a new store with every binary, alternating the
 order from round to round so neither build always runs first after a sync. Prints, per
 binary, the minimum and median wall clock and CPU time (user + sys) and the peak RSS, as
-GNU time reports them. A "binary" can be a script that sets an environment variable and
+GNU time reports them, and the median over rounds of each binary's time divided by the
+first binary's in the same round. A "binary" can be a script that sets an environment variable and
 execs lstore, for switches of an experimental build.
 """
 import os
@@ -50,6 +51,14 @@ def main():
         print(f"{binary}: wall min {min(walls):.3f} s, median {statistics.median(walls):.3f} s; "
               f"CPU min {min(cpus):.3f} s, median {statistics.median(cpus):.3f} s; "
               f"peak {max(r[2] for r in results[binary]) // 1024} MB")
+    # Within a round the builds run back to back, so the machine's drift through the hour
+    # mostly cancels in their ratio: the median of the per-round ratios is the figure to read.
+    first = binaries[0]
+    for binary in binaries[1:]:
+        walls = [b[0] / a[0] for a, b in zip(results[first], results[binary])]
+        cpus = [b[1] / a[1] for a, b in zip(results[first], results[binary])]
+        print(f"{binary} / {first}: wall ratio median {statistics.median(walls):.3f} "
+              f"(range {min(walls):.3f}-{max(walls):.3f}); CPU ratio median {statistics.median(cpus):.3f}")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,8 @@ public enum Importer {
       reading.start()
       defer { reading.cancel() }
       let commitRows = eventlog.batchedCommits()
+      // Definitions by position (`CheckedEvent.ordinal`), looked up on this thread.
+      let definitions = schema.events
       try replica.replayer.bulk {
         reading: while let batch = try reading.next() {
           for item in batch {
@@ -70,10 +72,9 @@ public enum Importer {
               for offset in run.offsets { try commitRows.add(PackedCommit(run: run, offset: offset)) }
               commits += run.count
             case .event(let event):
-              let record = event.record
-              try replica.apply(record, definition: event.definition, args: event.args,
-                                pending: record.seqNum.isPending(backendHead: backendHead))
-              head = record.seqNum
+              try replica.apply(event.record, definition: definitions[event.ordinal], args: event.args,
+                                pending: event.record.seqNum.isPending(backendHead: backendHead))
+              head = event.record.seqNum
               events += 1
               if let progress, events % 5_000 == 0 { progress(Progress(done: events, total: header.events, label: "importing")) }
             case .finished(let trailer):
@@ -107,16 +108,18 @@ public enum Importer {
     case finished(Bool)
   }
 
-  /// An event with its definition and normalized args. A class, as `PreparedEvent` is: the
-  /// writing thread reads it through one reference.
+  /// An event with its definition's position in the schema's events and its normalized
+  /// args. A class, as `PreparedEvent` is: the writing thread reads it through one
+  /// reference. The position, not the definition: a definition handed over retained its
+  /// name, args type and statements on both threads for every event.
   final class CheckedEvent {
     let record: EventRecord
-    let definition: EventDefinition
+    let ordinal: Int
     let args: JSONValue
 
-    init(record: EventRecord, definition: EventDefinition, args: JSONValue) {
+    init(record: EventRecord, ordinal: Int, args: JSONValue) {
       self.record = record
-      self.definition = definition
+      self.ordinal = ordinal
       self.args = args
     }
   }
@@ -194,7 +197,7 @@ public enum Importer {
         }
         head = record.seqNum
         events += 1
-        try emit(.event(CheckedEvent(record: record, definition: definition, args: args)), record.argsJSON.utf8.count)
+        try emit(.event(CheckedEvent(record: record, ordinal: definition.ordinal, args: args)), record.argsJSON.utf8.count)
         if let run { try emit(.commits(run), run.bytes.count) }
       }
 

@@ -38,11 +38,14 @@ extension Replica {
       var first: SeqNum? = nil
       var summary = StreamedCommitSummary(count: 0, firstName: "", oneName: true)
       let schema = schema
+      // The writer looks each definition up by its position: passing the definition itself
+      // retained its name, args type and statements on both threads for every event.
+      let definitions = schema.events
       let reading = BackgroundProducer<ValidatedInput> { sink in
         while let input = try next() {
           let (definition, args) = try Replica.validate(input, schema: schema, sessionId: identity.sessionId)
           let argsJSON = args.compactText
-          try sink.emit(ValidatedInput(name: input.name, definition: definition, args: args, argsJSON: argsJSON),
+          try sink.emit(ValidatedInput(ordinal: definition.ordinal, args: args, argsJSON: argsJSON),
                         bytes: argsJSON.utf8.count)
         }
       }
@@ -50,9 +53,10 @@ extension Replica {
       defer { reading.cancel() }
       // Nothing reads a changeset until every input is in: the rows are written many at once.
       try replayer.bulk {
+        var firstOrdinal = -1
         while let batch = try reading.next() {
           for input in batch {
-            let definition = input.definition
+            let definition = definitions[input.ordinal]
             let record = EventRecord(
               seqNum: current.next(clientOnly: definition.clientOnly),
               parentSeqNum: current.parentForNext(clientOnly: definition.clientOnly),
@@ -61,8 +65,9 @@ extension Replica {
             try apply(record, definition: definition, args: input.args, pending: true)
             if first == nil {
               first = record.seqNum
-              summary.firstName = input.name
-            } else if summary.oneName && input.name != summary.firstName {
+              summary.firstName = definition.name
+              firstOrdinal = input.ordinal
+            } else if input.ordinal != firstOrdinal {
               summary.oneName = false
             }
             summary.count += 1
@@ -85,18 +90,17 @@ extension Replica {
     }
   }
 
-  /// An input checked against the schema, with its args' stored text. A class: the writing
-  /// thread then reads its fields without retaining each of them (objects the reading
-  /// thread made, whose reference counts would move between cores).
+  /// An input checked against the schema: its definition's position in the schema's
+  /// events, its normalized args and their stored text. A class: the writing thread then
+  /// reads its fields without retaining each of them (objects the reading thread made,
+  /// whose reference counts would move between cores).
   private final class ValidatedInput {
-    let name: String
-    let definition: EventDefinition
+    let ordinal: Int
     let args: JSONValue
     let argsJSON: String
 
-    init(name: String, definition: EventDefinition, args: JSONValue, argsJSON: String) {
-      self.name = name
-      self.definition = definition
+    init(ordinal: Int, args: JSONValue, argsJSON: String) {
+      self.ordinal = ordinal
       self.args = args
       self.argsJSON = argsJSON
     }
