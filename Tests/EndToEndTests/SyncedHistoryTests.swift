@@ -159,4 +159,117 @@ final class SyncedHistoryTests: XCTestCase {
     let reset = try run("-C", "s", "reset", "--hard", "e1", status: 2)
     XCTAssertTrue(reset.stderr.contains("the backend has confirmed"), reset.stderr)
   }
+
+  private func commitFile(_ name: String, _ lines: [String]) throws -> String {
+    try sandbox.write(name, lines.joined(separator: "\n") + "\n")
+    return sandbox.path(name)
+  }
+
+  /// A pending commit that begins with a client-only event: the pull keeps that event where
+  /// it is (LiveStore's rule) and moves the rest, which stays one commit (it became one
+  /// commit per event); `--skip` drops the whole moved part and says how many events.
+  func testAPullKeepsAPendingCommitThatStartsWithAClientOnlyEventWhole() throws {
+    try initStore("backend", client: "S")
+    try initStore("a", client: "A")
+    try initStore("b", client: "B")
+    let events = try commitFile("b.ndjson", [
+      #"{"name":"uiStateSet","args":{"value":{"filter":"active"}}}"#,
+      #"{"name":"v1.TodoCreated","args":{"id":"q","text":"from b"}}"#,
+      #"{"name":"v1.TodoCreated","args":{"id":"y","text":"from b"}}"#,
+    ])
+    try run("-C", "b", "commit", "-m", "B's three", "--file", events)
+    try run("-C", "a", "commit", "v1.TodoCreated", #"{"id":"z","text":"from a"}"#, "-m", "A's todo")
+    try run("-C", "a", "push", "./backend")
+    try run("-C", "b", "pull", "./backend")
+    XCTAssertEqual(try commits("b").map { String($0.dropFirst(9)) }, ["e2..e3 B's three", "e1 A's todo", "e0+1 B's three"])
+    try run("-C", "b", "fsck", "--replay")
+
+    // The same, with the moved part failing: --skip drops both of its events.
+    try initStore("c", client: "C")
+    let clashing = try commitFile("c.ndjson", [
+      #"{"name":"uiStateSet","args":{"value":{"filter":"active"}}}"#,
+      #"{"name":"v1.TodoCreated","args":{"id":"other","text":"from c"}}"#,
+      #"{"name":"v1.TodoCreated","args":{"id":"z","text":"from c"}}"#,
+    ])
+    try run("-C", "c", "commit", "-m", "C's three", "--file", clashing)
+    try run("-C", "c", "pull", "./backend", status: 4)
+    let skipped = try run("-C", "c", "rebase", "--skip")
+    XCTAssertTrue(skipped.stdout.contains("2 events dropped"), skipped.stdout)
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("c"), "SELECT id, text FROM todos ORDER BY id"), "z|from a\n",
+                   "no event of the dropped commit stays")
+    try run("-C", "c", "fsck", "--replay")
+  }
+
+  /// A commit a rewrite dropped is in the reflog only; cherry-pick finds it by its id there
+  /// (the docs point users to it after `rebase --skip`, where a reset would have to remove
+  /// confirmed events).
+  func testCherryPickBringsBackACommitOnlyTheReflogHas() throws {
+    try initStore("backend", client: "S")
+    try initStore("a", client: "A")
+    try initStore("b", client: "B")
+    try run("-C", "a", "commit", "v1.TodoCreated", #"{"id":"same","text":"from a"}"#, "-m", "A's todo")
+    try run("-C", "a", "push", "./backend")
+    let made = try run("-C", "b", "commit", "--json", "v1.TodoRenamed", #"{"id":"same","text":"renamed by b"}"#, "-m", "B's rename")
+    let id = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(made.stdout.utf8)) as? [String: Any])?["id"] as? String)
+    // The clash: B creates the todo A created.
+    try run("-C", "b", "commit", "v1.TodoCreated", #"{"id":"same","text":"from b"}"#, "-m", "B's clash")
+    try run("-C", "b", "pull", "./backend", status: 4)
+    try run("-C", "b", "rebase", "--skip")
+    XCTAssertEqual(try commits("b").map { String($0.dropFirst(9)) }, ["e2 B's rename", "e1 A's todo"])
+    // A reset to the head before the pull cannot bring the dropped commit back here: it would
+    // remove A's confirmed todo.
+    XCTAssertTrue(try run("-C", "b", "reflog").lines[3].hasSuffix("HEAD@{3}: commit: B's clash"))
+    try run("-C", "b", "reset", "--hard", "HEAD@{3}", status: 2)
+    let clashID = try XCTUnwrap(try sandbox.sqlite("b/.lstore/branches/main/eventlog@4.db",
+      "SELECT id FROM lstore_reflog_commit WHERE message = 'B''s clash' LIMIT 1").split(separator: "\n").first.map(String.init))
+    // Cherry-picking it replays it: it fails again, as it would anywhere (the todo exists)...
+    let failed = try run("-C", "b", "cherry-pick", String(clashID.prefix(8)), status: 65)
+    XCTAssertTrue(failed.stderr.contains("UNIQUE constraint failed"), failed.stderr)
+    // ...and one that applies comes back whole, as a new commit after the head.
+    try run("-C", "b", "reset", "--hard", "HEAD~1")
+    XCTAssertEqual(try commits("b").map { String($0.dropFirst(9)) }, ["e1 A's todo"])
+    let picked = try run("-C", "b", "cherry-pick", String(id.prefix(8)))
+    XCTAssertTrue(picked.stdout.hasSuffix("e2 B's rename\n"), picked.stdout)
+    XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("b"), "SELECT id, text FROM todos ORDER BY id"), "same|renamed by b\n")
+    try run("-C", "b", "fsck", "--replay")
+  }
+
+  /// A LiveStore 0.3 backend has no id: one that was reset or replaced is found by the event
+  /// it confirmed last. Pull and push are refused (nothing changes), their advice works, and
+  /// the commit records go to the new backend from the first one again.
+  func testABackendThatLostWhatItConfirmedIsRefusedAndCanBeAdopted() throws {
+    let first = try SyncEndToEndTests.Server(sandbox: sandbox, data: "backend1")
+    try initStore("a", client: "A")
+    try initStore("b", client: "B")
+    try run("-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"milk"}"#, "-m", "First")
+    try run("-C", "a", "push", first.url)
+    first.kill()
+    let second = try SyncEndToEndTests.Server(sandbox: sandbox, data: "backend2")
+    defer { second.kill() }
+    try run("-C", "a", "commit", "v1.TodoCreated", #"{"id":"t2","text":"eggs"}"#, "-m", "Second")
+    let before = try sandbox.sqlite("a/.lstore/branches/main/eventlog@4.db", "SELECT * FROM eventlog ORDER BY 1, 2")
+    let pulled = try run("-C", "a", "pull", second.url, status: 2)
+    XCTAssertTrue(pulled.stderr.contains("the backend no longer has e1, which it confirmed to this store"), pulled.stderr)
+    XCTAssertTrue(pulled.stderr.contains("'lstore pull --adopt-backend'"), pulled.stderr)
+    let pushed = try run("-C", "a", "push", second.url, status: 2)
+    XCTAssertTrue(pushed.stderr.contains("'lstore pull --adopt-backend'"), pushed.stderr)
+    XCTAssertEqual(try sandbox.sqlite("a/.lstore/branches/main/eventlog@4.db", "SELECT * FROM eventlog ORDER BY 1, 2"), before)
+
+    // The advice, followed: both events and both messages reach the new backend.
+    try run("-C", "a", "pull", "--adopt-backend", second.url)
+    let republished = try run("-C", "a", "push", second.url)
+    XCTAssertTrue(republished.stderr.contains("Published 2 commit records"), republished.stderr)
+    try run("-C", "b", "pull", second.url)
+    XCTAssertEqual(try commits("b"), try commits("a"))
+
+    // A backend replaced by one with another history at the confirmed event is refused too.
+    let third = try SyncEndToEndTests.Server(sandbox: sandbox, data: "backend3")
+    defer { third.kill() }
+    try initStore("c", client: "C")
+    try run("-C", "c", "commit", "v1.TodoCreated", #"{"id":"other","text":"jam"}"#, "-m", "C's")
+    try run("-C", "c", "commit", "v1.TodoCreated", #"{"id":"more","text":"tea"}"#, "-m", "C's more")
+    try run("-C", "c", "push", third.url)
+    let differs = try run("-C", "a", "pull", third.url, status: 2)
+    XCTAssertTrue(differs.stderr.contains("the backend's e2 is not the e2 it confirmed to this store"), differs.stderr)
+  }
 }

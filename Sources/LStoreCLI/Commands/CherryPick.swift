@@ -9,7 +9,8 @@ struct CherryPickCommand: ParsableCommand {
     discussion: """
       Each <commit> (an id or unique prefix, looked up on the current branch first, then on \
       the others, or any revision: a branch names its head's commit, 'feat~1' the one \
-      before, 'e5' the commit holding e5) is replayed after the head with the same events, message and author, in \
+      before, 'e5' the commit holding e5; an id no branch holds any more is looked up in \
+      the reflog, so a commit 'rebase --skip' or 'reset' dropped can be brought back) is replayed after the head with the same events, message and author, in \
       the order given, in one transaction: all of them or none. The events keep their client \
       and session, so a later 'rebase' onto the source branch leaves them out as already \
       there.
@@ -25,10 +26,7 @@ struct CherryPickCommand: ParsableCommand {
     let store = try global.openStore()
     let replica = try store.openReplica(schema: try store.loadSchema(), now: Clock.now())
     try Rebase.refuseIfInProgress(replica.eventlog, branch: store.branch)
-    let picks = try commits.map { text -> (source: Eventlog, commit: Commit) in
-      let (branch, commit) = try store.findCommit(text)
-      return (try store.openEventlog(branch: branch), commit)
-    }
+    let picks = try commits.map { try store.findCommit($0) }
     for made in try replica.cherryPick(picks, time: Clock.now()) {
       let range = eventRange(made.first, made.last)
       global.stdout.line("[\(global.style.yellow(String(made.id.prefix(8))))] \(range) \(made.message.firstLine)")

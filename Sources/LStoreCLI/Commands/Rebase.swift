@@ -32,8 +32,9 @@ struct RebaseCommand: ParsableCommand {
       in the reflog), theirs keeps them, replay does what LiveStore's pull does (no conflict \
       detection). Every stop is saved in the store: 'lstore status' shows it, \
       '--continue' keeps the stopped commit (after a conflict), retries it (after a failure) \
-      or goes on (after edit or exec); '--skip' drops the stopped commit; '--abort' restores \
-      the branch exactly as it was.
+      or goes on (after edit or exec); '--skip' drops the stopped commit (kept in the \
+      reflog: 'lstore cherry-pick <its id>' replays it later); '--abort' restores the \
+      branch exactly as it was.
 
       --dry-run plays the whole rebase and rolls it back: it reports every conflict and \
       failure it would meet and exits 0 when clean, 4 when it would stop or drop events.

@@ -61,8 +61,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case let error as SyncError:
       switch error {
       case .pushRejected: return (.pushRejected, error.description)
-      case .cannotRollBack, .outOfOrder, .remoteBehind: return (.failure, error.description)
-      case .branchDiverged, .remoteRewritten, .backendIdMismatch, .adoptOnBranch: return (.refused, error.description)
+      case .cannotRollBack, .outOfOrder: return (.failure, error.description)
+      case .branchDiverged, .remoteRewritten, .backendIdMismatch, .backendLost, .remoteBehind, .adoptOnBranch: return (.refused, error.description)
       case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent, .brokenPendingChain, .remoteEventFails:
         return (.invalidInput, error.description)
       }

@@ -22,10 +22,11 @@ extension Eventlog {
 
   static let commitColumns = "id, firstGlobal, firstClient, lastGlobal, lastClient, message, authorName, authorEmail, time"
 
-  static func readCommit(_ s: Statement) -> Commit {
-    Commit(id: s.string(0), first: SeqNum(global: s.int64(1), client: s.int64(2)),
-           last: SeqNum(global: s.int64(3), client: s.int64(4)), message: s.string(5),
-           author: Author(name: s.string(6), email: s.string(7)), time: s.string(8))
+  /// The commit in `commitColumns`' order, from column `c` on.
+  static func readCommit(_ s: Statement, from c: Int32 = 0) -> Commit {
+    Commit(id: s.string(c), first: SeqNum(global: s.int64(c + 1), client: s.int64(c + 2)),
+           last: SeqNum(global: s.int64(c + 3), client: s.int64(c + 4)), message: s.string(c + 5),
+           author: Author(name: s.string(c + 6), email: s.string(c + 7)), time: s.string(c + 8))
   }
 
   public func insert(_ commit: Commit) throws {
@@ -40,7 +41,7 @@ extension Eventlog {
   public func commit(containing seqNum: SeqNum) throws -> Commit? {
     guard hasLStoreRecords else { return nil }
     let commit = try connection.cached("SELECT \(Self.commitColumns) FROM \(commitTable) WHERE (lastGlobal, lastClient) >= (?, ?) ORDER BY lastGlobal, lastClient LIMIT 1")
-      .first([.integer(seqNum.global), .integer(seqNum.client)], Self.readCommit)
+      .first([.integer(seqNum.global), .integer(seqNum.client)], { Self.readCommit($0) })
     guard let commit, commit.contains(seqNum) else { return nil }
     return commit
   }
@@ -50,10 +51,15 @@ extension Eventlog {
   public func commits(withIDPrefix prefix: String) throws -> [Commit] {
     guard hasLStoreRecords else { return [] }
     var result: [Commit] = []
-    let escaped = prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
     try connection.prepare("SELECT \(Self.commitColumns) FROM \(commitTable) WHERE id LIKE ? ESCAPE '\\' ORDER BY lastGlobal, lastClient LIMIT 10")
-      .forEachRow([.text(escaped + "%")]) { result.append(Self.readCommit($0)) }
+      .forEachRow([.text(Self.likePattern(prefix: prefix))]) { result.append(Self.readCommit($0)) }
     return result
+  }
+
+  /// A `LIKE … ESCAPE '\\'` pattern matching every text that starts with `prefix`.
+  static func likePattern(prefix: String) -> String {
+    prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+      .replacingOccurrences(of: "_", with: "\\_") + "%"
   }
 
   /// Whether a commit holds any event from `first` through `last`.
@@ -93,6 +99,13 @@ extension Eventlog {
   public func setMeta(_ key: String, _ value: String) throws {
     try connection.cached("INSERT INTO \(schemaName.quotedIdentifier).lstore_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
       .execute([.text(key), .text(value)])
+  }
+
+  /// Forgets `keys` (those not set are ignored).
+  public func removeMeta(_ keys: [String]) throws {
+    guard hasLStoreRecords, !keys.isEmpty else { return }
+    try connection.execute("DELETE FROM \(schemaName.quotedIdentifier).lstore_meta WHERE key IN (\(keys.map { _ in "?" }.joined(separator: ", ")))",
+                           keys.map { .text($0) })
   }
 }
 

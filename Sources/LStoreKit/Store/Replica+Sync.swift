@@ -68,6 +68,13 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   /// `synced`: this store has synced with that remote before (else its confirmed events
   /// may come from another backend).
   case remoteRewritten(seqNum: Int64, missing: Bool, synced: Bool, remote: String?)
+  /// A network backend no longer holds (`missing`) or holds another event at the one this
+  /// store last had confirmed by it: it was reset or replaced (LiveStore 0.3 backends have
+  /// no id that would tell). Nothing changed.
+  case backendLost(seqNum: Int64, missing: Bool)
+
+  /// How to go on with a backend that was reset or replaced.
+  static let adoptAdvice = "'lstore pull --adopt-backend' takes it as the new backend (every local event becomes pending again, those it holds are confirmed by that pull, the rest rebased onto it); then 'lstore push'"
 
   public var description: String {
     switch self {
@@ -107,7 +114,11 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
     case .adoptOnBranch:
       return "--adopt-backend works on main only (a branch's remote store has no backend id kept here); run it after 'lstore switch main'"
     case .remoteBehind(let local, let remote):
-      return "the remote's head (e\(remote)) is behind this store's backend head (e\(local)): it was reset, or it is another backend or store id; check 'lstore remote list'"
+      return "the remote's head (e\(remote)) is behind this store's backend head (e\(local)), which it confirmed: it was reset or replaced, or it is another backend or store id ('lstore remote list' shows where it points). Nothing was changed. If it was reset or replaced, \(Self.adoptAdvice)"
+    case .backendLost(let seqNum, let missing):
+      let what = missing ? "the backend no longer has e\(seqNum), which it confirmed to this store"
+        : "the backend's e\(seqNum) is not the e\(seqNum) it confirmed to this store"
+      return "\(what): it was reset or replaced. Nothing was changed. \(Self.adoptAdvice.prefix(1).uppercased() + Self.adoptAdvice.dropFirst())"
     }
   }
 }

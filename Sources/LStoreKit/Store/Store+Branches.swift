@@ -74,11 +74,8 @@ extension Store {
         }
         // The new branch syncs with a remote store of its own, empty so far: what the source
         // knew of its remote stores (published records, upstream) is not true of it.
-        if try copy.tableExists("lstore_meta") {
-          let keys = [RebaseState.metaKey, RebasePlanTable.legacyMetaKey, CommitRecordSync.headKey, CommitRecordSync.publishedKey,
-                      BranchUpstream.nameKey, BranchUpstream.headKey]
-          try copy.execute("DELETE FROM lstore_meta WHERE key IN (\(keys.map { _ in "?" }.joined(separator: ", ")))", keys.map { .text($0) })
-        }
+        try Eventlog(connection: copy).removeMeta([RebaseState.metaKey, RebasePlanTable.legacyMetaKey, CommitRecordSync.headKey,
+                                                   CommitRecordSync.publishedKey, BranchUpstream.nameKey, BranchUpstream.headKey])
       }
       if cut < head {
         let eventlog = Eventlog(connection: copy)

@@ -3,6 +3,7 @@ extension Store {
   /// replaced (`SyncError.backendIdMismatch`). No event is removed:
   /// - the backend head goes to 0 and the backend id is cleared, in one transaction, so
   ///   every synced event is pending again and the next pull learns the new backend's id;
+  /// - what was published to the old backend's commit-records store is forgotten;
   /// - the state is rebuilt, which gives every pending event its session changeset again
   ///   (they were dropped as the old backend confirmed the events), so the next pull can
   ///   roll them back and rebase them onto whatever the new backend holds. Its events equal
@@ -19,6 +20,9 @@ extension Store {
       try eventlog.connection.transaction(.immediate) {
         try eventlog.setBackendHead(0)
         try eventlog.setBackendId(nil)
+        // The commit records went to the old backend's records store: the new one has none
+        // of them, so the next push publishes every commit again, from its first record.
+        try eventlog.removeMeta([CommitRecordSync.headKey, CommitRecordSync.publishedKey])
       }
     }
     _ = try Rematerializer.rebuild(eventlogPath: eventlogPath, statePath: statePath(for: schema), schema: schema, updatedAt: now)

@@ -57,16 +57,28 @@ public final class SyncClient {
       var received = 0
       let start = try upstream.map { min(try $0.publishedHead(replica.eventlog), integration.cursor) } ?? integration.cursor
       try checkRemoteKeptHistory(at: start)
+      // A network backend is asked from one event earlier, and must send back the event this
+      // store last had confirmed, unchanged: a LiveStore 0.3 backend that was reset or
+      // replaced has no id to tell it apart, and would otherwise look up to date (or hand
+      // over the rest of another history). Stores used as remotes are checked above.
+      var overlap: SeqNum? = start > 0 && upstream == nil && !(transport is RewritableBackend) ? SeqNum(global: start) : nil
       var remoteHead = start
-      try await transport.pull(after: start) { page in
+      try await transport.pull(after: overlap == nil ? start : start - 1) { page in
+        var events = page.events[...]
+        if let expected = overlap, !events.isEmpty {
+          try checkBackendKept(expected, first: events.first!)
+          events = events.dropFirst()
+          overlap = nil
+        }
         // Events the branch has as confirmed history must be the same on its remote store.
-        let shared = upstream == nil ? [] : page.events.prefix { $0.seqNum <= integration.cursor }
+        let shared = upstream == nil ? [] : events.prefix { $0.seqNum <= integration.cursor }
         for event in shared { try BranchUpstream.checkShared(event, in: replica.eventlog) }
-        try integration.apply(Array(page.events.dropFirst(shared.count)))
-        remoteHead = page.events.last?.seqNum ?? remoteHead
-        received += page.events.count
+        try integration.apply(Array(events.dropFirst(shared.count)))
+        remoteHead = events.last?.seqNum ?? remoteHead
+        received += events.count
         progress?(Progress(done: received, total: received + page.remaining, label: "pulling"))
       }
+      if let expected = overlap { throw SyncError.backendLost(seqNum: expected.global, missing: true) }
       if let upstream { try upstream.setPublishedHead(max(remoteHead, start), replica.eventlog) }
       let result = try integration.finish()
       try keepBackendId()
@@ -155,6 +167,15 @@ public final class SyncClient {
       guard remote.isEncoded(like: local) else {
         throw SyncError.remoteRewritten(seqNum: compared, missing: false, synced: mark != nil, remote: remoteArgument)
       }
+    }
+  }
+
+  /// The first event a network backend sent from one before `expected`: it must be this
+  /// store's confirmed `expected`, unchanged.
+  private func checkBackendKept(_ expected: SeqNum, first: RemoteEvent) throws {
+    guard first.seqNum == expected.global else { throw SyncError.backendLost(seqNum: expected.global, missing: true) }
+    guard let local = try replica.eventlog.event(at: expected), first.isEncoded(like: local) else {
+      throw SyncError.backendLost(seqNum: expected.global, missing: false)
     }
   }
 

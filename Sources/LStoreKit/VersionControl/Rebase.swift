@@ -320,13 +320,16 @@ public final class Rebase {
     // client's and session's consecutive events.
     var step: RebaseStep? = nil
     var runKey = ""
+    // The saved commit the step comes from: a commit cut at the base gives its moved part a
+    // new id, so the step's own commit id cannot tell whether the next event belongs to it.
+    var stepSource: String? = nil
     var commitIndex = 0
     try replica.eventlog.forEachSavedEvent(entry: entry) { event, _ in
       guard event.seqNum > base else { return }
       while commitIndex < commits.count, commits[commitIndex].last < event.seqNum { commitIndex += 1 }
       let commit = commitIndex < commits.count && commits[commitIndex].contains(event.seqNum) ? commits[commitIndex] : nil
       let key = commit == nil ? event.clientId + "\u{0}" + event.sessionId : ""
-      if var current = step, current.commit?.id == commit?.id, commit != nil || runKey == key {
+      if var current = step, stepSource == commit?.id, commit != nil || runKey == key {
         current.last = event.seqNum
         step = current
         return
@@ -336,6 +339,7 @@ public final class Rebase {
       // The part of a commit before the divergence keeps its id; the moved part gets its own.
       if let commit, commit.first <= base { template?.id = Identifiers.commitID() }
       step = RebaseStep(verb: .pick, first: event.seqNum, last: event.seqNum, commit: template)
+      stepSource = commit?.id
       runKey = key
     }
     if let step { try plan.append(step) }
@@ -489,7 +493,12 @@ public final class Rebase {
     try replica.connection.inTransaction {
       if stop.reason == .conflict || stop.reason == .failure {
         let step = try plan.step(at: stop.step)
-        if let first = step.first { state.droppedEvents.append(first) }
+        if let first = step.first, let last = step.last {
+          // Every event of the step is dropped, not only its first.
+          try replica.eventlog.forEachSavedEvent(entry: state.startEntry, from: first, through: last) { record, _ in
+            if record.seqNum >= first { state.droppedEvents.append(record.seqNum) }
+          }
+        }
         state.next = stop.step + 1
       }
       state.stop = nil

@@ -132,6 +132,21 @@ extension Eventlog {
   }
 
   /// The commit records an entry removed, in order.
+  /// Commits the reflog saved (events a rewrite removed) whose id starts with `prefix`, each
+  /// once, with the newest entry that saved it: what `cherry-pick` can bring back.
+  func savedCommits(withIDPrefix prefix: String) throws -> [(entry: Int64, commit: Commit)] {
+    guard try connection.tableExists("lstore_reflog_commit", schema: schemaName) else { return [] }
+    var found: [(entry: Int64, commit: Commit)] = []
+    try connection.prepare("""
+      SELECT entry, \(Eventlog.commitColumns) FROM \(schemaName.quotedIdentifier).lstore_reflog_commit
+      WHERE id LIKE ? ESCAPE '\\' ORDER BY entry DESC LIMIT 100
+      """).forEachRow([.text(Eventlog.likePattern(prefix: prefix))]) { row in
+      let commit = Eventlog.readCommit(row, from: 1)
+      if !found.contains(where: { $0.commit.id == commit.id }) { found.append((row.int64(0), commit)) }
+    }
+    return found
+  }
+
   func savedCommits(entry: Int64) throws -> [Commit] {
     var commits: [Commit] = []
     try connection.cached("""
