@@ -108,12 +108,14 @@ final class BranchSyncTests: XCTestCase {
     try b.ok("switch", "-c", "feat")
     try b.create("g1", "B's own feat")
     let before = try b.dump("feat")
-    XCTAssertEqual(try b.run("push").status, 3, "the remote branch is ahead of what B's feat has published")
-    let refused = try b.run("pull")
-    XCTAssertEqual(refused.status, 2, refused.description)
     let advice = "rename this one ('lstore branch -m <new-name>'), then 'lstore switch <name>' fetches the remote one"
-    XCTAssertTrue(refused.stderr.contains("the remote branch's e2 differs from this branch's e2, which is confirmed"), refused.stderr)
-    XCTAssertTrue(refused.stderr.contains(advice), refused.stderr)
+    // Push and pull both say what is wrong (push used to say "pull first", which refuses).
+    for command in ["push", "pull"] {
+      let refused = try b.run(command)
+      XCTAssertEqual(refused.status, 2, "\(command): \(refused)")
+      XCTAssertTrue(refused.stderr.contains("the remote branch's e2 differs from this branch's e2, which is confirmed"), refused.stderr)
+      XCTAssertTrue(refused.stderr.contains(advice), refused.stderr)
+    }
     XCTAssertEqual(try b.dump("feat"), before, "nothing changed")
     // The advice, followed.
     try b.ok("branch", "-m", "mine")

@@ -192,4 +192,23 @@ final class VersionControlBugTests: XCTestCase {
     let dry = try store.run("rebase", "--dry-run", "--strategy", "theirs", "main")
     XCTAssertEqual(dry.status, 0, "\(dry)")
   }
+
+  /// Both sides created the same row: '--continue' cannot keep the replayed insert (it
+  /// stops again on the key), so the stop must not offer it as the way to keep it.
+  func testAConflictOnARowBothSidesCreatedSaysContinueNeedsAnUpsert() throws {
+    let store = try VCStore()
+    try store.create("t1", "c1")
+    try store.ok("branch", "feat")
+    try store.create("z", "main z", text: "main")
+    try store.ok("switch", "feat")
+    try store.create("z", "feat z", text: "feat")
+    let stopped = try store.run("rebase", "main")
+    XCTAssertEqual(stopped.status, 4, stopped.description)
+    XCTAssertTrue(stopped.stderr.contains(#"both sides created todos ["z"], so '--continue' stops again unless the event's materializer upserts"#),
+                  stopped.stderr)
+    XCTAssertEqual(try store.run("rebase", "--continue").status, 4, "as the advice says")
+    try store.ok("rebase", "--skip")
+    XCTAssertEqual(try store.history(), ["e1 c1", "e2 main z"])
+    try store.assertSound()
+  }
 }

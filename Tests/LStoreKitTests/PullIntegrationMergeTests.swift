@@ -320,8 +320,12 @@ final class PullIntegrationMergeTests: SyncStoresTestCase {
     }
     let before = try eventlog(replica)
     let backendHead = try replica.eventlog.backendHead()
+    // A network pull asks from one event before the backend head and checks that event
+    // first (SyncClient.pull): the backend sends it back, so the page itself is what the
+    // integration has to refuse.
+    let echoed = try replica.eventlog.event(at: SeqNum(global: backendHead)).map { [try SyncClient.remoteEvent($0)] } ?? []
     do {
-      _ = try await SyncClient(replica: replica, transport: FixedPageTransport(page)).pull()
+      _ = try await SyncClient(replica: replica, transport: FixedPageTransport(echoed + page)).pull()
       XCTFail("the pull must be refused", file: file, line: testLine)
     } catch let error as SyncError {
       guard case .outOfOrder = error else { return XCTFail("\(error)", file: file, line: testLine) }

@@ -12,6 +12,11 @@ struct RebaseOutput {
   static func hint(for stop: RebaseState.Stop) -> String {
     switch stop.reason {
     case .conflict:
+      // A row both sides created: keeping the replayed insert fails on the key, unless the
+      // materializer upserts.
+      if let created = stop.conflicts.first(where: { $0.base == nil && $0.ours != nil && $0.theirs != nil }) {
+        return "both sides created \(created.table) \(created.key), so '--continue' stops again unless the event's materializer upserts (fix the schema first); '--skip' drops this commit, '--abort' restores the branch"
+      }
       return "'lstore rebase --continue' keeps the replayed events over the new base, '--skip' drops this commit, '--abort' restores the branch"
     case .failure:
       return "fix the schema's materializer and 'lstore rebase --continue' retries, '--skip' drops this commit, '--abort' restores the branch"

@@ -136,12 +136,30 @@ public final class SyncClient {
         if let backendHead, backendHead < cursor {
           throw SyncError.remoteBehind(local: cursor, remote: backendHead)
         }
+        // A branch's remote store ahead of it may hold another branch of the same name (a
+        // pull would refuse it): say so now, not "pull first".
+        if upstream != nil, cursor < startHead { try await checkSharedHistory(after: cursor, through: startHead) }
         throw SyncError.pushRejected(reason: reason, backendHead: backendHead)
       }
     }
     result.backendHead = cursor
     try markRemoteHistory()
     return result
+  }
+
+  /// Compares the remote's events after `cursor` through `through` with this branch's
+  /// confirmed ones (`BranchUpstream.checkShared`): `SyncError.branchDiverged` at the first
+  /// that differs.
+  private func checkSharedHistory(after cursor: Int64, through: Int64) async throws {
+    struct Done: Error {}
+    do {
+      try await transport.pull(after: cursor) { page in
+        for event in page.events {
+          if event.seqNum > through { throw Done() }
+          try BranchUpstream.checkShared(event, in: replica.eventlog)
+        }
+      }
+    } catch is Done {}
   }
 
   /// How the user named the remote (`../hub`, `origin`), for advice in errors; nil for the
