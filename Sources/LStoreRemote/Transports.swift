@@ -40,7 +40,7 @@ public enum Transports {
     }
     let path = lower.hasPrefix("file://") ? String(location.dropFirst(7)) : location
     guard FileManager.default.fileExists(atPath: path) else {
-      throw TransportError(.unavailable, "no store at \(path) (a remote is ws://…, http://… or a path to a store)")
+      throw TransportError(.notFound, "no store at \(path) (a remote is ws://…, http://… or a path to a store)")
     }
     return try LocalStoreTransport(path: path, now: now, localEventlog: localEventlog)
   }
@@ -59,7 +59,7 @@ public enum Transports {
     let directory = path.hasSuffix(StoreLocator.directoryName) ? path : (path as NSString).appendingPathComponent(StoreLocator.directoryName)
     // Companion files live inside an existing store: a mistyped path must not become one.
     guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json")) else {
-      throw TransportError(.unavailable, "no store at \(path) (a remote is ws://…, http://… or a path to a store)")
+      throw TransportError(.notFound, "no store at \(path) (a remote is ws://…, http://… or a path to a store)")
     }
     return try CompanionFileTransport(storeDirectory: directory, storeId: storeId)
   }

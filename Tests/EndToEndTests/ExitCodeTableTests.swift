@@ -78,6 +78,7 @@ final class ExitCodeTableTests: XCTestCase {
       Case(why: "no store", arguments: ["-C", "/", "log"], status: 66, cwd: "."),
       Case(why: "nothing listens (WebSocket)", arguments: ["push", "ws://127.0.0.1:\(closed)"], status: 69, cwd: "b"),
       Case(why: "nothing listens (HTTP)", arguments: ["pull", "http://127.0.0.1:\(closed)"], status: 69, cwd: "b"),
+      Case(why: "a path remote with no store there", arguments: ["pull", "../no-such-store"], status: 66, cwd: "b"),
     ]
     var produced: Set<Int32> = []
     for testCase in cases {

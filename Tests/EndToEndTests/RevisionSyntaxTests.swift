@@ -76,6 +76,12 @@ final class RevisionSyntaxTests: XCTestCase {
     XCTAssertTrue(missing.stderr.contains("no event e9 (head is e4)"), missing.stderr)
     let tooFar = try store.run("show", "HEAD~9")
     XCTAssertEqual(tooFar.status, 66, tooFar.description)
+    // A mistyped revision is a usage error (64), as version-control.md says.
+    for typo in ["HEAD~-1", "HEAD~x", "e1+"] {
+      let refused = try store.run("show", typo)
+      XCTAssertEqual(refused.status, 64, "\(typo): \(refused)")
+      XCTAssertTrue(refused.stderr.contains("'\(typo)' is not a revision"), refused.stderr)
+    }
     // The current branch's own name is its head's commit, as another branch's name is.
     let main = try store.ok("show", "main")
     XCTAssertTrue(main.stdout.contains("    c4"), main.stdout)

@@ -27,7 +27,11 @@ final class RevisionTests: XCTestCase {
     XCTAssertTrue(try parsed("@{u}") == (.upstream, 0))
     XCTAssertTrue(try parsed("@{upstream}") == (.upstream, 0))
     XCTAssertTrue(try parsed("HEAD@{u}~1") == (.upstream, 1))
-    for malformed in ["", "~", "^", "~3", "HEAD@{-1}", "HEAD@{x}", "@{}", "HEAD~99999999999999999999999"] {
+    // Events, commit ids and branch names still parse as names.
+    for name in ["e5", "e5+1", "e0+2r1", "feat-x_1.2", "4ff5b7aa"] { XCTAssertTrue(try parsed(name) == (.name(name), 0), name) }
+    // A mistyped count or event number is malformed, not a name nothing has.
+    for malformed in ["", "~", "^", "~3", "HEAD@{-1}", "HEAD@{x}", "@{}", "HEAD~99999999999999999999999",
+                      "HEAD~-1", "HEAD~x", "e1+", "e1+x", "main~1x", "a b", "x:y"] {
       XCTAssertThrowsError(try Revision.parse(malformed), malformed) { error in
         XCTAssertEqual(error as? RevisionError, .malformed(malformed), malformed)
       }

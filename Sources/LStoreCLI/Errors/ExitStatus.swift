@@ -106,6 +106,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case let error as TransportError:
       switch error.kind {
       case .unavailable: return (.unavailable, error.description)
+      case .notFound: return (.notFound, error.description)
       case .unauthorized: return (.unavailable, error.description)
       case .protocolViolation: return (.failure, error.description)
       }

@@ -15,7 +15,7 @@ public final class LocalStoreTransport: RewritableBackend {
   public init(path: String, now: String, localEventlog: String? = nil) throws {
     let directory = path.hasSuffix(StoreLocator.directoryName) ? path : (path as NSString).appendingPathComponent(StoreLocator.directoryName)
     guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("config.json")) else {
-      throw TransportError(.unavailable, "no store at \(path) (expected \(directory))")
+      throw TransportError(.notFound, "no store at \(path) (expected \(directory))")
     }
     // Its main branch, which syncs (whichever branch it has checked out).
     store = try Store(directory: directory, branch: Store.syncedBranch)

@@ -141,7 +141,9 @@ public struct HistoryMark: Equatable, Sendable {
 
 /// A transport failure (the remote cannot be reached, or broke the protocol).
 public struct TransportError: Error, Sendable, CustomStringConvertible {
-  public enum Kind: Sendable { case unavailable, protocolViolation, unauthorized }
+  /// `notFound`: a path remote with no store there (a typo in the path, exit 66), where
+  /// `unavailable` is a remote that cannot be reached now (69).
+  public enum Kind: Sendable { case unavailable, notFound, protocolViolation, unauthorized }
   public var kind: Kind
   public var message: String
 

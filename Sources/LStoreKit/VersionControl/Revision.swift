@@ -58,13 +58,21 @@ public struct Revision: Equatable, Sendable {
           throw RevisionError.malformed(text)
         }
         base = .reflog(index)
-      } else if body.isEmpty {
+      } else if body.isEmpty || !Self.canBeAName(body) {
         throw RevisionError.malformed(text)
       } else {
         base = .name(String(body))
       }
     }
     return Revision(base: base, back: back, text: text)
+  }
+
+  /// Whether `body` can be an event (`e5`, `e5+1`), a commit id or a branch name: `HEAD~x`,
+  /// `HEAD~-1` or `e1+` are mistyped revisions (exit 64), not names nothing has (66); a
+  /// slash stays (`origin/main` is unknown, not malformed).
+  private static func canBeAName(_ body: Substring) -> Bool {
+    guard body.allSatisfy({ $0.isLetter || $0.isNumber || "_-.+/".contains($0) }) else { return false }
+    return !body.contains("+") || SeqNum(String(body)) != nil
   }
 }
 
