@@ -103,7 +103,7 @@ extension Eventlog {
 
   /// Forgets `keys` (those not set are ignored).
   public func removeMeta(_ keys: [String]) throws {
-    guard hasLStoreRecords, !keys.isEmpty else { return }
+    guard !keys.isEmpty, try connection.tableExists("lstore_meta", schema: schemaName) else { return }
     try connection.execute("DELETE FROM \(schemaName.quotedIdentifier).lstore_meta WHERE key IN (\(keys.map { _ in "?" }.joined(separator: ", ")))",
                            keys.map { .text($0) })
   }

@@ -131,7 +131,6 @@ extension Eventlog {
     }
   }
 
-  /// The commit records an entry removed, in order.
   /// Commits the reflog saved (events a rewrite removed) whose id starts with `prefix`, each
   /// once, with the newest entry that saved it: what `cherry-pick` can bring back.
   func savedCommits(withIDPrefix prefix: String) throws -> [(entry: Int64, commit: Commit)] {
@@ -147,6 +146,7 @@ extension Eventlog {
     return found
   }
 
+  /// The commit records an entry removed, in order.
   func savedCommits(entry: Int64) throws -> [Commit] {
     var commits: [Commit] = []
     try connection.cached("""
