@@ -581,11 +581,13 @@ final class VersionControlTests: XCTestCase {
     let store = try VCStore()
     for i in 1...3 { try store.create("t\(i)", "c\(i)") }
     let three = try store.dump()
+    let c3 = try XCTUnwrap(try store.commitIds()["c3"])
     let reset = try store.ok("reset", "--hard", "HEAD~1")
     let ids = try store.commitIds()
     XCTAssertEqual(reset.stdout, "HEAD is now at e2 \(ids["c2", default: "?"].prefix(8)) c2 (1 event removed, 0 events restored)\n")
     XCTAssertEqual(try store.todos().count, 2)
-    XCTAssertEqual(try store.ok("reflog").lines.first, "e2 HEAD@{0}: reset: moving to HEAD~1 (1 event removed)")
+    // The entry names the commit it removed, for cherry-pick.
+    XCTAssertEqual(try store.ok("reflog").lines.first, "e2 HEAD@{0}: reset: moving to HEAD~1 (1 event removed: \(c3.prefix(8)) c3)")
     let back = try store.ok("reset", "--hard", "HEAD@{1}")
     XCTAssertEqual(back.stdout.hasSuffix("(0 events removed, 1 event restored)\n"), true, back.stdout)
     XCTAssertEqual(try store.dump(), three)
@@ -622,12 +624,14 @@ final class VersionControlTests: XCTestCase {
     let oldId = try XCTUnwrap(try store.commitIds()["c2"])
     let amended = try store.ok("commit", "--amend", "-m", "c2 better")
     XCTAssertTrue(amended.stdout.hasSuffix("] e2 c2 better (1 event)\n"), amended.stdout)
+    let betterId = try XCTUnwrap(try store.commitIds()["c2 better"])
     try store.ok("commit", "--amend", "v1.TodoCompleted", #"{"id":"t2"}"#)
     XCTAssertEqual(try store.history(), ["e1 c1", "e2..e3 c2 better"])
     XCTAssertNotEqual(try store.commitIds()["c2 better"], oldId)
     XCTAssertEqual(try store.todos(), ["t1|t1|0|", "t2|t2|1|"])
     XCTAssertEqual(try store.ok("reflog").lines.prefix(2).map { $0 }, [
-      "e3 HEAD@{0}: commit (amend): c2 better (1 event removed)", "e2 HEAD@{1}: commit (amend): c2 better (1 event removed)",
+      "e3 HEAD@{0}: commit (amend): c2 better (1 event removed: \(betterId.prefix(8)) c2 better)",
+      "e2 HEAD@{1}: commit (amend): c2 better (1 event removed: \(oldId.prefix(8)) c2)",
     ])
     try store.ok("reset", "--hard", "HEAD@{2}")
     XCTAssertEqual(try store.dump(), before)

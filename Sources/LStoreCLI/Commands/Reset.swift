@@ -88,7 +88,9 @@ struct ReflogCommand: ParsableCommand {
     discussion: """
       Every move of the head is journaled in the branch's eventlog: commit, commit --amend, \
       pull, rebase steps, reset, cherry-pick, revert. Events a move removed are kept with its \
-      entry, so 'lstore reset --hard HEAD@{N}' brings back the head as it was after entry N. \
+      entry, so 'lstore reset --hard HEAD@{N}' brings back the head as it was after entry N; \
+      an entry that removed commits names them (the first three), and 'lstore cherry-pick \
+      <id>' replays one after the head. \
       --json prints one object per entry: {"ref","id","action","message","time","base", \
       "oldHead","newHead","removed"}.
       """)
@@ -115,7 +117,15 @@ struct ReflogCommand: ParsableCommand {
         ]
         global.stdout.line(value.compactText)
       } else {
-        global.stdout.line("\(style.yellow(entry.newHead.description)) HEAD@{\(index)}: \(entry.action): \(entry.message)\(entry.removed > 0 ? " (\(counted(entry.removed, "event")) removed)" : "")")
+        var removed = ""
+        if entry.removed > 0 {
+          // The commits it removed, by id: what 'cherry-pick' brings back.
+          let (commits, count) = try eventlog.removedCommits(entry: entry.id, limit: 3)
+          let named = commits.map { "\(style.yellow(String($0.id.prefix(8)))) \($0.message.firstLine)" }
+          let more = count > commits.count ? ", and \(count - commits.count) more" : ""
+          removed = " (\(counted(entry.removed, "event")) removed\(named.isEmpty ? "" : ": " + named.joined(separator: ", ") + more))"
+        }
+        global.stdout.line("\(style.yellow(entry.newHead.description)) HEAD@{\(index)}: \(entry.action): \(entry.message)\(removed)")
       }
     }
   }

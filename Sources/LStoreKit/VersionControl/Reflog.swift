@@ -146,6 +146,20 @@ extension Eventlog {
     return found
   }
 
+  /// The first `limit` commit records an entry removed (in order), and how many it removed
+  /// in all: what `reflog` names, so a dropped commit's id can be given to `cherry-pick`.
+  public func removedCommits(entry: Int64, limit: Int) throws -> (first: [Commit], count: Int) {
+    guard try connection.tableExists("lstore_reflog_commit", schema: schemaName) else { return ([], 0) }
+    var first: [Commit] = []
+    try connection.cached("""
+      SELECT \(Eventlog.commitColumns) FROM \(schemaName.quotedIdentifier).lstore_reflog_commit
+      WHERE entry = ? ORDER BY lastGlobal, lastClient LIMIT ?
+      """).forEachRow([.integer(entry), .integer(Int64(limit))]) { first.append(Eventlog.readCommit($0)) }
+    let count = try connection.cached("SELECT count(*) FROM \(schemaName.quotedIdentifier).lstore_reflog_commit WHERE entry = ?")
+      .first([.integer(entry)]) { Int($0.int64(0)) } ?? 0
+    return (first, count)
+  }
+
   /// The commit records an entry removed, in order.
   func savedCommits(entry: Int64) throws -> [Commit] {
     var commits: [Commit] = []
