@@ -248,6 +248,9 @@ final class SyncedHistoryTests: XCTestCase {
     first.kill()
     let second = try SyncEndToEndTests.Server(sandbox: sandbox, data: "backend2")
     defer { second.kill() }
+    // With nothing to push, a push still checks (it said "Everything up to date").
+    let idle = try run("-C", "a", "push", second.url, status: 2)
+    XCTAssertTrue(idle.stderr.contains("the backend no longer has e1"), idle.stderr)
     try run("-C", "a", "commit", "v1.TodoCreated", #"{"id":"t2","text":"eggs"}"#, "-m", "Second")
     let before = try sandbox.sqlite("a/.lstore/branches/main/eventlog@4.db", "SELECT * FROM eventlog ORDER BY 1, 2")
     let pulled = try run("-C", "a", "pull", second.url, status: 2)
@@ -273,5 +276,35 @@ final class SyncedHistoryTests: XCTestCase {
     try run("-C", "c", "push", third.url)
     let differs = try run("-C", "a", "pull", third.url, status: 2)
     XCTAssertTrue(differs.stderr.contains("the backend's e2 is not the e2 it confirmed to this store"), differs.stderr)
+  }
+
+  /// The app's store deleted on the server while its commit-records store stays: another
+  /// clone's events take the old numbers, and the old records (naming this store's events at
+  /// those numbers) must neither stop the adopted store (a UNIQUE error on every sync) nor
+  /// give a fresh clone's events the wrong messages.
+  func testOldCommitRecordsOnAReusedBackendNameNoOtherEvents() throws {
+    var server = try SyncEndToEndTests.Server(sandbox: sandbox, data: "backend")
+    defer { server.kill() }
+    try initStore("a", client: "A")
+    try initStore("b", client: "B")
+    try initStore("fresh", client: "F")
+    try run("-C", "a", "commit", "v1.TodoCreated", #"{"id":"a1","text":"A"}"#, "-m", "a one")
+    try run("-C", "a", "commit", "v1.TodoCreated", #"{"id":"a2","text":"A"}"#, "-m", "a two")
+    try run("-C", "a", "push", server.url)
+    server.kill()
+    // The store "todos" goes; its records store (lstorerec…) stays.
+    let dropped = try sandbox.shell("sqlite3 " + sandbox.path("backend/backend.db")
+      + #" "DROP TABLE lstore_events_746f646f73; DELETE FROM lstore_sync_heads WHERE storeId = 'todos';""#)
+    XCTAssertEqual(dropped.status, 0, dropped.description)
+    server = try SyncEndToEndTests.Server(sandbox: sandbox, data: "backend")
+    try run("-C", "b", "commit", "v1.TodoCreated", #"{"id":"b1","text":"B"}"#, "-m", "b one")
+    try run("-C", "b", "push", server.url)
+    try run("-C", "a", "pull", server.url, status: 2)
+    try run("-C", "a", "pull", "--adopt-backend", server.url)
+    try run("-C", "a", "push", server.url)
+    try run("-C", "a", "pull", server.url)
+    try run("-C", "fresh", "pull", server.url)
+    XCTAssertEqual(try commits("fresh").map { String($0.dropFirst(9)) }, ["e3 a two", "e2 a one", "e1 b one"])
+    XCTAssertEqual(try commits("a"), try commits("fresh"))
   }
 }

@@ -64,12 +64,14 @@ public enum CommitRecordSync {
     guard !records.isEmpty else { return result }
     var head = Int64(try eventlog.meta(headKey).flatMap { Int64($0) } ?? 0)
     for chunk in stride(from: 0, to: records.count, by: transport.maxBatchSize).map({ Array(records[$0..<min($0 + transport.maxBatchSize, records.count)]) }) {
-      let batch = chunk.enumerated().map { offset, commit in
+      let batch = try chunk.enumerated().map { offset, commit in
         RemoteEvent(seqNum: head + 1 + Int64(offset), parentSeqNum: head + Int64(offset), name: eventName,
                     args: ["store": .string(storeId), "id": .string(commit.id), "message": .string(commit.message),
                            "authorName": .string(commit.author.name), "authorEmail": .string(commit.author.email),
                            "time": .string(commit.time), "first": .string(commit.first.description),
-                           "last": .string(commit.last.description)],
+                           "last": .string(commit.last.description),
+                           "firstKey": .string(try eventKey(at: commit.first, in: eventlog)),
+                           "lastKey": .string(try eventKey(at: commit.last, in: eventlog))],
                     clientId: identity.clientId, sessionId: identity.sessionId)
       }
       switch try await transport.push(batch) {
@@ -89,6 +91,13 @@ public enum CommitRecordSync {
     return result
   }
 
+  /// The identity of the event at `seqNum` as a record names it: a hash of what LiveStore
+  /// compares events by (name, args text, client, session), the same in every clone.
+  static func eventKey(at seqNum: SeqNum, in eventlog: Eventlog) throws -> String {
+    guard let event = try eventlog.event(at: seqNum) else { return "" }
+    return CompanionStores.hash96([event.name, event.argsJSON, event.clientId, event.sessionId].joined(separator: "\u{0}"))
+  }
+
   /// Integrates the records store's new events: each commit record of this store whose
   /// events this branch has (confirmed), and that no local commit overlaps, becomes a
   /// local commit record.
@@ -106,7 +115,16 @@ public enum CommitRecordSync {
                 let last = args["last"]?.stringValue.flatMap(SeqNum.init), first <= last, last <= confirmed,
                 try eventlog.event(at: first) != nil, try eventlog.event(at: last) != nil
           else { continue }
+          // A record names the first and last event's identity (records from before this
+          // have no keys): a backend whose records store outlived its events (deleted, then
+          // refilled by other clients) must not give these events another commit's message.
+          if let key = args["firstKey"]?.stringValue, try key != eventKey(at: first, in: eventlog) { continue }
+          if let key = args["lastKey"]?.stringValue, try key != eventKey(at: last, in: eventlog) { continue }
           guard try !eventlog.hasCommit(overlapping: first, through: last) else { continue }
+          // A record of a commit this store has elsewhere (its events were renumbered, as after
+          // `pull --adopt-backend` onto a backend whose records store kept older records) is
+          // not about these events.
+          guard try !eventlog.commitExists(id: id) else { continue }
           // The record's texts go to SQLite TEXT columns: a lone surrogate becomes U+FFFD
           // there (the event itself keeps it exactly).
           try eventlog.insert(Commit(id: id, first: first, last: last, message: args["message"]?.repairedStringValue ?? "",

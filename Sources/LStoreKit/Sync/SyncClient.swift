@@ -61,7 +61,7 @@ public final class SyncClient {
       // store last had confirmed, unchanged: a LiveStore 0.3 backend that was reset or
       // replaced has no id to tell it apart, and would otherwise look up to date (or hand
       // over the rest of another history). Stores used as remotes are checked above.
-      var overlap: SeqNum? = start > 0 && upstream == nil && !(transport is RewritableBackend) ? SeqNum(global: start) : nil
+      var overlap: SeqNum? = checksOverlap(at: start) ? SeqNum(global: start) : nil
       var remoteHead = start
       try await transport.pull(after: overlap == nil ? start : start - 1) { page in
         var events = page.events[...]
@@ -109,6 +109,7 @@ public final class SyncClient {
     var result = PushResult()
     let startHead = try replica.eventlog.backendHead()
     result.backendHead = startHead
+    try await checkBackendKeptBeforePush(startHead)
     // A branch's remote store may lag its confirmed history (created from main's): that
     // part is sent first, and stays as it is locally (it is confirmed already).
     var cursor = try upstream.map { min(try $0.publishedHead(replica.eventlog), startHead) } ?? startHead
@@ -188,6 +189,31 @@ public final class SyncClient {
     }
   }
 
+  /// Whether a network backend is checked for the event this store last had confirmed by
+  /// it (see `pull`): stores used as remotes are checked by their history instead, and a
+  /// branch's remote store by its shared history.
+  private func checksOverlap(at head: Int64) -> Bool {
+    head > 0 && upstream == nil && !(transport is RewritableBackend)
+  }
+
+  /// Before a push: the backend must still hold, unchanged, the event it confirmed last, or
+  /// the push would continue (or, with nothing to push, call up to date) a history it no
+  /// longer has. One page of a pull, from one event before.
+  private func checkBackendKeptBeforePush(_ head: Int64) async throws {
+    guard checksOverlap(at: head) else { return }
+    struct Checked: Error {}
+    do {
+      try await transport.pull(after: head - 1) { page in
+        guard let first = page.events.first else { return }
+        try checkBackendKept(SeqNum(global: head), first: first)
+        throw Checked()
+      }
+    } catch is Checked {
+      return
+    }
+    throw SyncError.backendLost(seqNum: head, missing: true)
+  }
+
   /// The first event a network backend sent from one before `expected`: it must be this
   /// store's confirmed `expected`, unchanged.
   private func checkBackendKept(_ expected: SeqNum, first: RemoteEvent) throws {
@@ -264,12 +290,21 @@ extension SyncClient {
     if let live = transport as? LiveSyncTransport {
       try useStoredBackendId()
       let cursor = try replica.eventlog.backendHead()
-      try await live.follow(after: cursor) { page in
-        guard !page.events.isEmpty else { return }
+      // As a pull does (and a reconnect calls this again): from one event before, which
+      // must be the backend's last confirmed one, unchanged.
+      var overlap: SeqNum? = checksOverlap(at: cursor) ? SeqNum(global: cursor) : nil
+      try await live.follow(after: overlap == nil ? cursor : cursor - 1) { page in
+        var events = page.events[...]
+        if let expected = overlap, let first = events.first {
+          try checkBackendKept(expected, first: first)
+          events = events.dropFirst()
+          overlap = nil
+        }
+        guard !events.isEmpty else { return }
         let integration = try PullIntegration(replica: replica)
         do {
           // Events the store already has (a page that overlaps a previous pull) are skipped.
-          let fresh = page.events.filter { $0.seqNum > integration.cursor }
+          let fresh = events.filter { $0.seqNum > integration.cursor }
           try integration.apply(fresh)
           try onUpdate(try integration.finish())
         } catch {
