@@ -99,8 +99,9 @@ public enum CommitRecordSync {
   }
 
   /// Integrates the records store's new events: each commit record of this store whose
-  /// events this branch has (confirmed), and that no local commit overlaps, becomes a
-  /// local commit record.
+  /// events this branch has (confirmed; the same events, when the record names their keys),
+  /// whose id is not a commit here yet, and that no local commit overlaps, becomes a local
+  /// commit record.
   static func receive(_ replica: Replica, storeId: String, transport: SyncTransport) async throws -> Int {
     let eventlog = replica.eventlog
     let cursor = Int64(try eventlog.meta(headKey).flatMap { Int64($0) } ?? 0)
