@@ -118,7 +118,7 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
     case .backendLost(let seqNum, let missing):
       let what = missing ? "the backend no longer has e\(seqNum), which it confirmed to this store"
         : "the backend's e\(seqNum) is not the e\(seqNum) it confirmed to this store"
-      return "\(what): it was reset or replaced. Nothing was changed. \(Self.adoptAdvice.prefix(1).uppercased() + Self.adoptAdvice.dropFirst())"
+      return "\(what): it was reset or replaced. Nothing was changed. \(Self.adoptAdvice)"
     }
   }
 }

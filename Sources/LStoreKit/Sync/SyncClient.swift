@@ -64,12 +64,7 @@ public final class SyncClient {
       var overlap: SeqNum? = checksOverlap(at: start) ? SeqNum(global: start) : nil
       var remoteHead = start
       try await transport.pull(after: overlap == nil ? start : start - 1) { page in
-        var events = page.events[...]
-        if let expected = overlap, !events.isEmpty {
-          try checkBackendKept(expected, first: events.first!)
-          events = events.dropFirst()
-          overlap = nil
-        }
+        let events = try takeOverlap(&overlap, from: page.events)
         // Events the branch has as confirmed history must be the same on its remote store.
         let shared = upstream == nil ? [] : events.prefix { $0.seqNum <= integration.cursor }
         for event in shared { try BranchUpstream.checkShared(event, in: replica.eventlog) }
@@ -214,6 +209,16 @@ public final class SyncClient {
     throw SyncError.backendLost(seqNum: head, missing: true)
   }
 
+  /// A page of a pull asked from one event before `overlap`: until the first event has
+  /// been checked (`checkBackendKept`) and left out, `overlap` stays set; the rest of the
+  /// page is returned.
+  private func takeOverlap(_ overlap: inout SeqNum?, from events: [RemoteEvent]) throws -> ArraySlice<RemoteEvent> {
+    guard let expected = overlap, let first = events.first else { return events[...] }
+    try checkBackendKept(expected, first: first)
+    overlap = nil
+    return events.dropFirst()
+  }
+
   /// The first event a network backend sent from one before `expected`: it must be this
   /// store's confirmed `expected`, unchanged.
   private func checkBackendKept(_ expected: SeqNum, first: RemoteEvent) throws {
@@ -295,12 +300,7 @@ extension SyncClient {
       // own cursor, without this check: a known gap, see docs/sync-client.md.)
       var overlap: SeqNum? = checksOverlap(at: cursor) ? SeqNum(global: cursor) : nil
       try await live.follow(after: overlap == nil ? cursor : cursor - 1) { page in
-        var events = page.events[...]
-        if let expected = overlap, let first = events.first {
-          try checkBackendKept(expected, first: first)
-          events = events.dropFirst()
-          overlap = nil
-        }
+        let events = try takeOverlap(&overlap, from: page.events)
         guard !events.isEmpty else { return }
         let integration = try PullIntegration(replica: replica)
         do {
