@@ -8,7 +8,8 @@ extension WebSocketTransport: LiveSyncTransport {
   public func follow(after cursor: Int64, onPage: (LStoreKit.PullPage) throws -> Void) async throws {
     do {
       for try await page in client.pull(cursor: cursor, live: true) {
-        try onPage(LStoreKit.PullPage(events: page.items.map(\.remoteEvent), remaining: Int(page.remaining)))
+        try onPage(LStoreKit.PullPage(events: page.items.map(\.remoteEvent), remaining: Int(page.remaining),
+                                      resumedAt: page.resumedAt))
       }
     } catch let error as WebSocketSyncError where error.kind == .backendIdMismatch {
       throw WebSocketTransport.translate(error)

@@ -64,6 +64,58 @@ final class ServeLifecycleTests: XCTestCase {
     XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("a"), "SELECT id FROM todos"), "live\n")
   }
 
+  /// A LiveStore 0.3 backend has no id: a following pull whose server came back as another
+  /// backend (a new data directory on the same port) can tell only by the events. After its
+  /// reconnect the follower asks again from one event before the last one it applied, finds
+  /// that event is not the one it has, and stops with the advice a plain pull gives, taking
+  /// nothing of the other history.
+  func testAFollowerWhoseBackendCameBackReplacedStopsAfterItsReconnect() throws {
+    let sandbox = try Sandbox()
+    var server = try SyncEndToEndTests.Server(sandbox: sandbox, data: "first")
+    defer { server.kill() }
+    let port = server.port, url = server.url
+    for store in ["a", "b", "c"] { try sandbox.initStore(store) }
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "commit", "v1.TodoCreated", #"{"id":"t1","text":"one"}"#]).status, 0)
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "push", url]).status, 0)
+    let follower = try sandbox.start(LStoreBinary.path, ["-C", "a", "pull", "--follow", url])
+    defer {
+      if follower.process.isRunning { kill(follower.process.processIdentifier, SIGINT) }
+      _ = try? follower.wait()
+    }
+    let stderr = { (try? String(contentsOfFile: follower.errPath, encoding: .utf8)) ?? "" }
+    try waitFor("the follower") { stderr().contains("Following") }
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "commit", "v1.TodoCreated", #"{"id":"t2","text":"two"}"#]).status, 0)
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "push", url]).status, 0)
+    try waitFor("the live event") { try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout.contains("t2") }
+    let before = try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout
+
+    server.kill(SIGKILL)
+    try waitFor("the lost line") { stderr().contains("Connection to \(url) lost; reconnecting") }
+    // Another backend on the same port, with another history of three events.
+    for id in ["x1", "x2", "x3"] {
+      XCTAssertEqual(try sandbox.lstore(["-C", "c", "commit", "v1.TodoCreated", #"{"id":"\#(id)","text":"other"}"#]).status, 0)
+    }
+    server = try SyncEndToEndTests.Server(sandbox: sandbox, data: "second", port: port)
+    XCTAssertEqual(try sandbox.lstore(["-C", "c", "push", url]).status, 0)
+
+    try waitFor("the follower to stop") { !follower.process.isRunning }
+    let ended = try follower.wait()
+    XCTAssertEqual(ended.status, 2, ended.description)
+    XCTAssertTrue(ended.stderr.contains("confirmed to this store: it was reset or replaced"), ended.stderr)
+    XCTAssertTrue(ended.stderr.contains("lstore pull --adopt-backend"), ended.stderr)
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout, before,
+                   "nothing of the other history was taken")
+  }
+
+  func waitFor(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if try condition() { return }
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw SandboxError(message: "timed out waiting for \(what)")
+  }
+
   /// Two servers on one SQLite file would each keep their own head and acknowledge pushes
   /// into different histories: the second is refused while the first runs, and may start
   /// once the first is gone, even after a SIGKILL (the lock dies with the process).

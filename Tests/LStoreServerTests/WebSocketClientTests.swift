@@ -131,11 +131,14 @@ final class WebSocketClientTests: XCTestCase {
     let stream = watcher.pull(cursor: nil, live: true)
     let received = Task {
       var seqNums: [Int64] = []
+      var resumedAt: [Int64] = []
       for try await page in stream {
-        seqNums += page.items.map(\.event.seqNum)
+        // The first page after the reconnect begins with the last event delivered, again.
+        if let resumed = page.resumedAt { resumedAt.append(resumed) }
+        seqNums += page.items.map(\.event.seqNum).filter { $0 > (seqNums.last ?? 0) }
         if seqNums.count >= 4 { break }
       }
-      return seqNums
+      return (seqNums, resumedAt)
     }
     try await Task.sleep(for: .milliseconds(200))
     await pusher.close()
@@ -148,8 +151,9 @@ final class WebSocketClientTests: XCTestCase {
     let result = try await second.push(makeBatch(from: 2, count: 3, clientId: "while-away"))
     XCTAssertNotNil(result.createdAt)
 
-    let seqNums = try await withDeadline(15) { try await received.value }
+    let (seqNums, resumedAt) = try await withDeadline(15) { try await received.value }
     XCTAssertEqual(seqNums, [1, 2, 3, 4], "the watcher re-pulled from e1 after reconnecting")
+    XCTAssertEqual(resumedAt, [1], "from one event before e1, the last one it had, marked so it can be checked")
     await second.close()
     await watcher.close()
   }

@@ -93,9 +93,47 @@ final class SyncClientMachineTests: XCTestCase {
     _ = m.startPull(cursor: nil, live: true)
     _ = m.receive(.page(requestId: "0", items: items(1...100), remaining: 50, backendId: "B"))
     m.connectionLost()
-    XCTAssertEqual(m.connectionOpened(), [.send(.pull(requestId: "1", cursor: 100, live: true, backendId: "B"))])
+    XCTAssertEqual(m.connectionOpened(), [.send(.pull(requestId: "1", cursor: 99, live: true, backendId: "B"))],
+                   "from one event before the last one delivered")
     XCTAssertEqual(m.receive(.page(requestId: "0", items: items(101...150), remaining: 0, backendId: "B")), [],
                    "pages of the old request are ignored (and not acked)")
+  }
+
+  func testTheFirstPageAfterAReconnectBeginsWithTheLastEventDeliveredMarkedForTheCheck() {
+    var m = machine(acks: false)
+    _ = m.connectionOpened()
+    _ = m.startPull(cursor: 10, live: true)
+    XCTAssertEqual(delivered(m.receive(.page(requestId: "0", items: items(11...20), remaining: 0, backendId: nil))), Array(11...20))
+    m.connectionLost()
+    XCTAssertEqual(m.connectionOpened(), [.send(.pull(requestId: "1", cursor: 19, live: true, backendId: nil))])
+    let resumed = m.receive(.page(requestId: "1", items: items(20...22), remaining: 0, backendId: nil))
+    XCTAssertEqual(resumed, [.deliver(ClientPullPage(items: items(20...22), remaining: 0, isLive: false, resumedAt: 20),
+                                      backpressure: true)],
+                   "event 20 again, for the consumer to compare with its own")
+    XCTAssertEqual(delivered(m.receive(.broadcast(pushRequestId: "p", items: items(22...23)))), [23],
+                   "after that page the usual rule: nothing delivered twice")
+  }
+
+  func testAResumedPageFromABackendThatLostTheEventStillSaysWhereItResumed() {
+    // A backend reset while the client was away: it has events 1...3 of another history.
+    var m = machine(acks: false)
+    _ = m.connectionOpened()
+    _ = m.startPull(cursor: 10, live: true)
+    _ = m.receive(.page(requestId: "0", items: items(11...20), remaining: 0, backendId: nil))
+    m.connectionLost()
+    _ = m.connectionOpened()
+    XCTAssertEqual(m.receive(.page(requestId: "1", items: items(1...3), remaining: 0, backendId: nil)),
+                   [.deliver(ClientPullPage(items: [], remaining: 0, isLive: false, resumedAt: 20), backpressure: true)])
+  }
+
+  func testAReconnectBeforeAnythingWasDeliveredAsksFromTheCursorAgain() {
+    var m = machine(acks: false)
+    _ = m.connectionOpened()
+    _ = m.startPull(cursor: 10, live: true)
+    m.connectionLost()
+    XCTAssertEqual(m.connectionOpened(), [.send(.pull(requestId: "1", cursor: 10, live: true, backendId: nil))])
+    let page = m.receive(.page(requestId: "1", items: items(11...12), remaining: 0, backendId: nil))
+    XCTAssertEqual(page, [.deliver(ClientPullPage(items: items(11...12), remaining: 0, isLive: false), backpressure: true)])
   }
 
   func testAPullStartedOfflineIsSentWhenTheConnectionOpens() {

@@ -296,11 +296,14 @@ extension SyncClient {
       try useStoredBackendId()
       let cursor = try replica.eventlog.backendHead()
       // As a pull does: from one event before, which must be the backend's last confirmed
-      // one, unchanged. (When the WebSocket client reconnects by itself it re-pulls from its
-      // own cursor, without this check: a known gap, see docs/sync-client.md.)
+      // one, unchanged. So again after the transport reconnected by itself: its first page
+      // then begins with the last event it had delivered (`PullPage.resumedAt`).
       var overlap: SeqNum? = checksOverlap(at: cursor) ? SeqNum(global: cursor) : nil
       try await live.follow(after: overlap == nil ? cursor : cursor - 1) { page in
+        if let resumed = page.resumedAt, checksOverlap(at: resumed) { overlap = SeqNum(global: resumed) }
         let events = try takeOverlap(&overlap, from: page.events)
+        // Caught up without the event to check: the backend no longer has it.
+        if let expected = overlap, page.remaining == 0 { throw SyncError.backendLost(seqNum: expected.global, missing: true) }
         guard !events.isEmpty else { return }
         let integration = try PullIntegration(replica: replica)
         do {

@@ -51,10 +51,15 @@ public struct RemoteEvent: Equatable, Sendable {
 public struct PullPage: Sendable {
   public var events: [RemoteEvent]
   public var remaining: Int
+  /// A live transport's first page after it reconnected by itself: asked from one event
+  /// before `resumedAt`, the last one it had delivered, which a backend that kept it sends
+  /// first again. Nil on every other page.
+  public var resumedAt: Int64?
 
-  public init(events: [RemoteEvent], remaining: Int) {
+  public init(events: [RemoteEvent], remaining: Int, resumedAt: Int64? = nil) {
     self.events = events
     self.remaining = remaining
+    self.resumedAt = resumedAt
   }
 }
 

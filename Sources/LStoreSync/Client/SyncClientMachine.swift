@@ -6,11 +6,17 @@ public struct ClientPullPage: Sendable, Equatable {
   public var items: [PullItem]
   public var remaining: Int64
   public var isLive: Bool
+  /// Set on the first page after a reconnect, which was asked from one event before
+  /// `resumedAt`, the last event the pull had delivered: a backend that still has that
+  /// event sends it again, first, so the consumer can check it is the one it has (a
+  /// LiveStore 0.3 backend has no id to tell a replaced one apart). Nil on other pages.
+  public var resumedAt: Int64?
 
-  public init(items: [PullItem], remaining: Int64, isLive: Bool) {
+  public init(items: [PullItem], remaining: Int64, isLive: Bool, resumedAt: Int64? = nil) {
     self.items = items
     self.remaining = remaining
     self.isLive = isLive
+    self.resumedAt = resumedAt
   }
 }
 
@@ -95,6 +101,10 @@ public struct SyncClientMachine: Sendable {
     var cursor: Int64?
     /// The highest seqNum handed to the consumer (or the cursor): where a re-pull starts.
     var confirmedHead: Int64
+    /// Whether any event was handed to the consumer.
+    var delivered = false
+    /// After a reconnect: the delivered event the re-pull must begin with (`resumedAt`).
+    var resumeCheck: Int64?
     var catchUpDone = false
     var firstPageSeen = false
     var stash: [PullItem] = []
@@ -149,7 +159,8 @@ public struct SyncClientMachine: Sendable {
 
   // MARK: - The connection
 
-  /// A connection opened: an unfinished or live pull is sent again from what it delivered.
+  /// A connection opened: an unfinished or live pull is sent again from what it delivered,
+  /// from one event before the last one it delivered (see `ClientPullPage.resumedAt`).
   public mutating func connectionOpened() -> [Action] {
     connected = true
     guard var current = pull else { return [] }
@@ -157,8 +168,10 @@ public struct SyncClientMachine: Sendable {
     current.firstPageSeen = false
     current.catchUpDone = false
     current.stash = []
+    let resumes = current.delivered && current.confirmedHead > 0
+    current.resumeCheck = resumes ? current.confirmedHead : nil
     pull = current
-    let cursor: Int64? = current.confirmedHead > 0 ? current.confirmedHead : current.cursor
+    let cursor: Int64? = resumes ? current.confirmedHead - 1 : current.confirmedHead > 0 ? current.confirmedHead : current.cursor
     return [.send(.pull(requestId: current.requestId, cursor: cursor, live: current.live, backendId: backendId))]
   }
 
@@ -225,21 +238,28 @@ public struct SyncClientMachine: Sendable {
       let fresh = items.filter { $0.event.seqNum > current.confirmedHead }
       if !fresh.isEmpty {
         current.confirmedHead = fresh.last!.event.seqNum
+        current.delivered = true
         actions.append(.deliver(ClientPullPage(items: fresh, remaining: 0, isLive: true), backpressure: false))
       }
       pull = current
       return actions + ack
     }
     current.firstPageSeen = true
-    var fresh = items.filter { $0.event.seqNum > current.confirmedHead }
+    // The first page of a re-pull keeps the event it was asked to begin with.
+    let resumedAt = current.resumeCheck
+    current.resumeCheck = nil
+    let after = resumedAt.map { $0 - 1 } ?? current.confirmedHead
+    var fresh = items.filter { $0.event.seqNum > after }
     if remaining == 0 {
-      let after = fresh.last?.event.seqNum ?? current.confirmedHead
+      let after = fresh.last?.event.seqNum ?? after
       fresh += current.stash.filter { $0.event.seqNum > after }
       current.stash = []
       current.catchUpDone = true
     }
-    current.confirmedHead = fresh.last?.event.seqNum ?? current.confirmedHead
-    actions.append(.deliver(ClientPullPage(items: fresh, remaining: remaining, isLive: false), backpressure: true))
+    current.confirmedHead = max(fresh.last?.event.seqNum ?? current.confirmedHead, current.confirmedHead)
+    if !fresh.isEmpty { current.delivered = true }
+    actions.append(.deliver(ClientPullPage(items: fresh, remaining: remaining, isLive: false, resumedAt: resumedAt),
+                            backpressure: true))
     actions += ack
     if remaining == 0 && !current.live {
       pull = nil
@@ -262,6 +282,7 @@ public struct SyncClientMachine: Sendable {
     let fresh = items.filter { $0.event.seqNum > current.confirmedHead }
     guard !fresh.isEmpty else { return actions }
     current.confirmedHead = fresh.last!.event.seqNum
+    current.delivered = true
     actions.append(.deliver(ClientPullPage(items: fresh, remaining: 0, isLive: true), backpressure: false))
     return actions
   }
