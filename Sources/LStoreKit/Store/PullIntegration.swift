@@ -203,9 +203,12 @@ public final class PullIntegration {
         try replica.connection.cached("DELETE FROM log.lstore_reflog_commit WHERE entry = ?").execute([.integer(entryId)])
         try replica.connection.cached("DELETE FROM log.lstore_reflog WHERE id = ?").execute([.integer(entryId)])
       }
+      // Every pending event was saved (an abort puts them back); those still in place are
+      // not counted as removed.
+      let removed = pendingCount == 0 ? 0 : pendingCount - (try replica.eventlog.savedEventsKeptInPlace(entry: entryId))
       try replica.connection.cached("""
         UPDATE log.lstore_reflog SET newHeadGlobal = ?, newHeadClient = ?, newBackendHead = ?, removed = ? WHERE id = ?
-        """).execute([.integer(head.global), .integer(head.client), .integer(backendHead), .integer(Int64(pendingCount)),
+        """).execute([.integer(head.global), .integer(head.client), .integer(backendHead), .integer(Int64(removed)),
                       .integer(entryId)])
       try replica.connection.execute("COMMIT")
       open = false

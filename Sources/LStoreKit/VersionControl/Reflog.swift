@@ -148,16 +148,42 @@ extension Eventlog {
 
   /// The first `limit` commit records an entry removed (in order), and how many it removed
   /// in all: what `reflog` names, so a dropped commit's id can be given to `cherry-pick`.
+  /// A saved commit still recorded as it was (a pull keeps pending client-only commits in
+  /// place) was not removed.
   public func removedCommits(entry: Int64, limit: Int) throws -> (first: [Commit], count: Int) {
     guard try connection.tableExists("lstore_reflog_commit", schema: schemaName) else { return ([], 0) }
+    let schema = schemaName.quotedIdentifier
+    let removed = """
+      FROM \(schema).lstore_reflog_commit r WHERE r.entry = ? AND NOT EXISTS (
+        SELECT 1 FROM \(schema).lstore_commit c WHERE c.id = r.id AND c.firstGlobal = r.firstGlobal
+          AND c.firstClient = r.firstClient AND c.lastGlobal = r.lastGlobal AND c.lastClient = r.lastClient)
+      """
     var first: [Commit] = []
     try connection.cached("""
-      SELECT \(Eventlog.commitColumns) FROM \(schemaName.quotedIdentifier).lstore_reflog_commit
-      WHERE entry = ? ORDER BY lastGlobal, lastClient LIMIT ?
+      SELECT \(Eventlog.commitColumns.split(separator: ",").map { "r." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+      \(removed) ORDER BY r.lastGlobal, r.lastClient LIMIT ?
       """).forEachRow([.integer(entry), .integer(Int64(limit))]) { first.append(Eventlog.readCommit($0)) }
-    let count = try connection.cached("SELECT count(*) FROM \(schemaName.quotedIdentifier).lstore_reflog_commit WHERE entry = ?")
-      .first([.integer(entry)]) { Int($0.int64(0)) } ?? 0
+    let count = try connection.cached("SELECT count(*) \(removed)").first([.integer(entry)]) { Int($0.int64(0)) } ?? 0
     return (first, count)
+  }
+
+  /// Whether an entry saved any events.
+  func hasSavedEvents(entry: Int64) throws -> Bool {
+    try connection.cached("SELECT 1 FROM \(schemaName.quotedIdentifier).lstore_reflog_event WHERE entry = ? LIMIT 1")
+      .first([.integer(entry)]) { _ in true } ?? false
+  }
+
+  /// How many of the events an entry saved are still in the eventlog exactly as they were
+  /// saved: a pull saves every pending event and keeps the client-only ones that follow its
+  /// base where they are; those are not removed.
+  func savedEventsKeptInPlace(entry: Int64) throws -> Int {
+    try connection.cached("""
+      SELECT count(*) FROM \(schemaName.quotedIdentifier).lstore_reflog_event r JOIN \(schemaName.quotedIdentifier).eventlog e
+        ON e.seqNumGlobal = r.seqNumGlobal AND e.seqNumClient = r.seqNumClient
+      WHERE r.entry = ? AND e.name = r.name AND e.argsJson = r.argsJson AND e.clientId = r.clientId
+        AND e.sessionId = r.sessionId AND e.parentSeqNumGlobal = r.parentSeqNumGlobal
+        AND e.parentSeqNumClient = r.parentSeqNumClient
+      """).first([.integer(entry)]) { Int($0.int64(0)) } ?? 0
   }
 
   /// The commit records an entry removed, in order.

@@ -28,7 +28,9 @@ struct ReflogState {
     var state = ReflogState(prefix: try eventlog.head(), chunks: [], backendHead: try eventlog.backendHead())
     for entry in try eventlog.reflog(limit: count) {
       state.truncate(to: entry.base)
-      if entry.removed > 0 { state.chunks.append(Chunk(entry: entry, through: entry.oldHead)) }
+      // Saved events, not `removed`: a pull saves the pending client-only events it keeps in
+      // place without counting them as removed, and undoing it must put them back too.
+      if try eventlog.hasSavedEvents(entry: entry.id) { state.chunks.append(Chunk(entry: entry, through: entry.oldHead)) }
       state.backendHead = entry.oldBackendHead
     }
     return state
