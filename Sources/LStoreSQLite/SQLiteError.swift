@@ -25,6 +25,8 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 
   public var isConstraintViolation: Bool { code == SQLITE_CONSTRAINT }
   public var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
+  /// The file is not an SQLite database, or its pages are damaged.
+  public var isDamagedFile: Bool { code == SQLITE_CORRUPT || code == SQLITE_NOTADB }
 
   public var description: String { message }
 }

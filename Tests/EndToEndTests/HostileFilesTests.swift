@@ -95,4 +95,40 @@ final class HostileFilesTests: XCTestCase {
     let fromFile = try sandbox.lstore("commit", "--file", file)
     XCTAssertEqual(fromFile.status, 65, "\(fromFile)")
   }
+
+  /// Damaged files: a state that is no database any more is rebuilt from the eventlog (it is
+  /// derived); damage deeper in one is named by fsck, with advice that works; a damaged
+  /// eventlog, which nothing rebuilds, is named by every command instead of SQLite's bare words.
+  func testDamagedFilesAreNamedAndAStateIsRebuilt() throws {
+    assertStatus(try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"t1","text":"a"}"#), 0)
+    let state = try sandbox.statePath()
+    let eventlog = sandbox.path(".lstore/branches/main/eventlog@4.db")
+
+    // The header overwritten: not a database.
+    XCTAssertEqual(try sandbox.shell("echo garbage | dd of='\(state)' conv=notrunc 2>/dev/null").status, 0)
+    let rebuilt = try sandbox.lstore("commit", "v1.TodoCreated", #"{"id":"t2","text":"b"}"#)
+    assertStatus(rebuilt, 0)
+    XCTAssertTrue(rebuilt.stderr.contains("rebuilt state"), rebuilt.stderr)
+    XCTAssertEqual(try sandbox.sqlite(state, "SELECT id FROM todos ORDER BY id"), "t1\nt2\n")
+
+    // Pages after the first overwritten: fsck names the state file and says how to rebuild it.
+    XCTAssertEqual(try sandbox.shell("head -c 16384 /dev/urandom | dd of='\(state)' bs=1 seek=8192 conv=notrunc 2>/dev/null").status, 0)
+    let found = try sandbox.lstore("fsck")
+    XCTAssertEqual(found.status, 1, "\(found)")
+    XCTAssertTrue(found.stdout.contains("error [state-damaged]: state: the state file ") && found.stdout.contains("/.lstore/branches/main/\((state as NSString).lastPathComponent) is damaged"), found.stdout)
+    XCTAssertTrue(found.stdout.contains("'lstore materialize' rebuilds it"), found.stdout)
+    assertStatus(try sandbox.lstore("materialize"), 0)
+    assertStatus(try sandbox.lstore("fsck"), 0)
+    XCTAssertEqual(try sandbox.sqlite(state, "SELECT id FROM todos ORDER BY id"), "t1\nt2\n")
+
+    // The eventlog: every command names it and says it cannot be rebuilt; fsck reports it.
+    XCTAssertEqual(try sandbox.shell("echo garbage | dd of='\(eventlog)' conv=notrunc 2>/dev/null").status, 0)
+    for command in [["commit", "v1.TodoCreated", #"{"id":"t3","text":"c"}"#], ["log"], ["status"]] {
+      assertError(try sandbox.lstore(command), 1, ["/.lstore/branches/main/eventlog@4.db is damaged (file is not a database)",
+                                                   "nothing can rebuild it"])
+    }
+    let fsck = try sandbox.lstore("fsck", "--json")
+    XCTAssertEqual(fsck.status, 1, "\(fsck)")
+    XCTAssertEqual(jsonLines(fsck).first?["code"] as? String, "eventlog-damaged", fsck.stdout)
+  }
 }

@@ -17,7 +17,8 @@ struct FsckCommand: ParsableCommand {
       Every finding has a stable code, shown in brackets and in --json: chain-broken, \
       args-invalid-json, sync-metadata, client-only-mismatch, args-schema, unknown-event, \
       backend-head-ahead, commit-reversed, commit-overlap, commit-missing-events, \
-      changeset-missing, replay-fails, state-differs, state-schema-changed (errors); \
+      changeset-missing, replay-fails, state-differs, state-schema-changed, eventlog-damaged, \
+      state-damaged (errors); \
       state-behind, state-ahead, state-stale, state-missing (warnings). docs/fsck.md explains \
       each; 'lstore repair' fixes most of them (docs/repair.md).
 
@@ -40,13 +41,18 @@ struct FsckCommand: ParsableCommand {
 
   func run() throws {
     let global = root.global
-    let (eventlog, store) = try global.openEventlogForReading()
     let progress = ProgressReporter(quiet: global.quiet, interrupted: "the check did not finish (fsck changes nothing)")
-    let loaded = try schema.map { try SchemaLoader.load(path: global.resolve($0)) } ?? store.map { try $0.loadSchema() }
-    let report = try Fsck.check(
-      eventlog: eventlog, schema: loaded, statePath: store.flatMap { store in loaded.map { store.statePath(for: $0) } },
-      eventlogPath: store?.eventlogPath ?? global.resolve(global.eventlog ?? ""),
-      options: .init(replay: replay), now: Clock.now(), progress: progress.handler)
+    let report: Fsck.Report
+    do {
+      let (eventlog, store) = try global.openEventlogForReading()
+      let loaded = try schema.map { try SchemaLoader.load(path: global.resolve($0)) } ?? store.map { try $0.loadSchema() }
+      report = try Fsck.check(
+        eventlog: eventlog, schema: loaded, statePath: store.flatMap { store in loaded.map { store.statePath(for: $0) } },
+        eventlogPath: store?.eventlogPath ?? global.resolve(global.eventlog ?? ""),
+        options: .init(replay: replay), now: Clock.now(), progress: progress.handler)
+    } catch StoreError.damagedEventlog(let path, let reason) {
+      report = Fsck.damagedEventlog(path: path, reason: reason)
+    }
     progress.operationEnded()
     let out = global.stdout
     for finding in report.findings {

@@ -41,7 +41,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       case .alreadyExists, .remoteExists, .branchExists, .stateBehind, .readOnly, .busy: return (.refused, error.description)
       case .unknownEvent, .invalidArgs, .invalidStoreId, .invalidBranchName, .empty: return (.invalidInput, error.description)
       case .ambiguous: return (.usage, error.description)
-      case .corrupt: return (.failure, error.description)
+      case .corrupt, .damagedEventlog: return (.failure, error.description)
       }
     case let error as SchemaError: return (error.isMissingFile ? .notFound : .invalidInput, error.description)
     case let error as MaterializeError: return (.invalidInput, error.description)
@@ -57,6 +57,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case let error as InputError: return (error.status, error.message)
     case let error as SQLiteError where error.isBusy:
       return (.refused, "the store is busy: another lstore process is writing to it (\(error.message)); try again when it is done")
+    case let error as SQLiteError where error.isDamagedFile:
+      return (.failure, "SQLite: \(error.message): a file of this store is damaged; 'lstore fsck' names it")
     case let error as SQLiteError: return (.failure, "SQLite: \(error.message)")
     case let error as SyncError:
       switch error {

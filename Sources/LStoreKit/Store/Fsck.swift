@@ -27,6 +27,10 @@ public struct FsckFinding: Sendable, Equatable {
     case stateDiffers = "state-differs"
     /// The state's tables were created from another schema's tables (LiveStore #1552).
     case stateSchemaChanged = "state-schema-changed"
+    /// The eventlog file is not a database, or SQLite's structure check finds damage.
+    case eventlogDamaged = "eventlog-damaged"
+    /// The same for the state file (derived: a rebuild replaces it).
+    case stateDamaged = "state-damaged"
   }
 
   public var code: Code
@@ -77,6 +81,19 @@ public enum Fsck {
     }
     func add(_ code: FsckFinding.Code, _ severity: FsckFinding.Severity, _ subject: String, _ message: String) {
       add(FsckFinding(code: code, severity: severity, subject: subject, message: message))
+    }
+    // Damaged pages first: every check below reads them, and would stop at the first one
+    // with SQLite's words and no file named.
+    if let damage = damage(of: eventlog.connection) {
+      add(.eventlogDamaged, .error, "eventlog", damagedEventlogMessage(path: eventlogPath, reason: damage))
+      return report
+    }
+    var statePath = statePath
+    if let path = statePath, FileManager.default.fileExists(atPath: path),
+       let damage = damage(of: try? Connection(path: path, mode: .readOnly))
+    {
+      add(.stateDamaged, .error, "state", "the state file \(path) is damaged (\(damage)): it is derived from the eventlog; 'lstore materialize' rebuilds it")
+      statePath = nil
     }
     // The chain, the args, the sync metadata.
     var previous = SeqNum.root
@@ -186,6 +203,34 @@ public enum Fsck {
       try compareWithReplay(eventlogPath: eventlogPath, statePath: nil, schema: schema, now: now, add: add, progress: progress)
     }
     return report
+  }
+
+  /// A report for an eventlog that cannot even be opened as one (not a database).
+  public static func damagedEventlog(path: String, reason: String) -> Report {
+    var report = Report()
+    report.errors = 1
+    report.findings = [FsckFinding(code: .eventlogDamaged, severity: .error, subject: "eventlog",
+                                   message: damagedEventlogMessage(path: path, reason: reason))]
+    return report
+  }
+
+  static func damagedEventlogMessage(path: String, reason: String) -> String {
+    StoreError.damagedEventlog(path: path, reason: reason).description
+  }
+
+  /// What SQLite's structure check (`PRAGMA quick_check`: every page and b-tree, not index
+  /// contents) finds wrong with a database, or nil when nothing (or it cannot be opened).
+  static func damage(of connection: Connection?) -> String? {
+    guard let connection else { return nil }
+    do {
+      var problems: [String] = []
+      try connection.prepare("PRAGMA quick_check(3)").forEachRow { problems.append($0.string(0)) }
+      return problems == ["ok"] ? nil : problems.joined(separator: "; ")
+    } catch let error as SQLiteError where error.isDamagedFile {
+      return error.message
+    } catch {
+      return nil
+    }
   }
 
   /// Rebuilds state from scratch beside the real one and compares every user table (with

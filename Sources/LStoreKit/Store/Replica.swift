@@ -29,7 +29,11 @@ public final class Replica {
     // 16 for an import of 1M pending events, and peaks 13 MB lower (106 -> 93 MB; measured).
     try connection.execute("PRAGMA log.cache_size=-4096")
     eventlog = Eventlog(connection: connection, schemaName: "log")
-    try eventlog.validate()
+    do {
+      try eventlog.validate()
+    } catch let error as SQLiteError where error.isDamagedFile {
+      throw StoreError.damagedEventlog(path: eventlogPath, reason: error.message)
+    }
     // An eventlog LiveStore wrote, put into a store by hand, has none of lstore's own tables
     // (commits, meta): add them beside LiveStore's, as a store's eventlog always has them.
     let connection = self.connection
@@ -55,16 +59,26 @@ public final class Replica {
     return replica
   }
 
-  /// A state file must be rebuilt when it is missing, was not built by lstore, or was built
-  /// with other materializers. A state that is merely behind (`materialize --until`) is
-  /// left as it is.
+  /// A state file must be rebuilt when it is missing, was not built by lstore (or is not a
+  /// database at all any more: it is derived, the eventlog rebuilds it), or was built with
+  /// other materializers. A state that is merely behind (`materialize --until`) is left as
+  /// it is.
   static func needsRebuild(eventlogPath: String, statePath: String, schema: Schema) throws -> Bool {
     guard FileManager.default.fileExists(atPath: statePath) else { return true }
-    let connection = try Connection(path: statePath, mode: .readOnly)
-    guard let state = try StateDatabase.readHead(connection) else { return true }
+    let state: (head: SeqNum, materializationHash: Int64)?
+    do {
+      state = try StateDatabase.readHead(try Connection(path: statePath, mode: .readOnly))
+    } catch let error as SQLiteError where error.isDamagedFile {
+      return true
+    }
+    guard let state else { return true }
     if state.materializationHash != schema.materializationHash { return true }
-    let log = try Connection(path: eventlogPath, mode: .readOnly)
-    let head = try Eventlog(connection: log).head()
+    let head: SeqNum
+    do {
+      head = try Eventlog(connection: try Connection(path: eventlogPath, mode: .readOnly)).head()
+    } catch let error as SQLiteError where error.isDamagedFile {
+      throw StoreError.damagedEventlog(path: eventlogPath, reason: error.message)
+    }
     return state.head > head
   }
 

@@ -136,7 +136,11 @@ public final class Store {
     }
     let connection = try Connection(path: eventlogPath, mode: readOnly ? .readOnly : .readWrite)
     let eventlog = Eventlog(connection: connection)
-    try eventlog.validate()
+    do {
+      try eventlog.validate()
+    } catch let error as SQLiteError where error.isDamagedFile {
+      throw StoreError.damagedEventlog(path: eventlogPath, reason: error.message)
+    }
     return eventlog
   }
 

@@ -97,6 +97,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
   case branchExists(String)
   case busy(String)
   case corrupt(String)
+  /// The eventlog file is not a database, or its pages are damaged: the one file nothing
+  /// rebuilds.
+  case damagedEventlog(path: String, reason: String)
   case invalidStoreId(String)
   case invalidBranchName(String)
   case unknownEvent(name: String, origin: String?, known: [String])
@@ -115,6 +118,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case .branchExists(let name): return "a branch named '\(name)' already exists"
     case .busy(let what): return what
     case .corrupt(let detail): return detail
+    case .damagedEventlog(let path, let reason):
+      return "the eventlog \(path) is damaged (\(reason)): it holds the events themselves, so nothing can rebuild it; restore it from a backup ('lstore repair --restore <backup>' for one a repair made) or from an export ('lstore import' into a new store)"
     case .invalidStoreId(let id): return "invalid store id '\(id)': use 1-64 characters from A-Z a-z 0-9 _ - ."
     case .invalidBranchName(let name):
       return "invalid branch name '\(name)': use 1-64 characters from A-Z a-z 0-9 _ - . not starting with '.' or '-', and not HEAD or a sequence number such as e1"
