@@ -76,6 +76,48 @@ final class BranchSyncTests: XCTestCase {
     try b.assertSound("b")
   }
 
+  /// The backend replaced under a branch that was pushed: the branch's pull and push find
+  /// its remote store no longer holds it (also with nothing pending), and the advice they
+  /// print, followed on the branch itself, sends the branch to the new backend whole.
+  func testABranchWhoseBackendWasReplacedIsRefusedAndTheAdviceWorks() throws {
+    let a = try clone("a", client: "A")
+    try a.create("t1", "First")
+    try a.ok("push")
+    try a.ok("switch", "-c", "feat")
+    try a.create("f1", "Feature one")
+    try a.ok("push")
+    let history = try a.history()
+
+    let port = server.port
+    server.kill(SIGKILL)
+    server = try SyncEndToEndTests.Server(sandbox: sandbox, data: "replaced", port: port)
+    try a.ok("switch", "main")
+    try a.ok("pull", "--adopt-backend")
+    try a.ok("push")
+    try a.ok("switch", "feat")
+
+    for command in [["pull"], ["push"]] {
+      let refused = try a.run(command)
+      XCTAssertEqual(refused.status, 2, "\(command): \(refused)")
+      XCTAssertTrue(refused.stderr.contains("it was reset or replaced"), refused.stderr)
+      XCTAssertTrue(refused.stderr.contains("'lstore pull --adopt-backend'"), refused.stderr)
+    }
+    try a.create("f2", "Feature two")
+    XCTAssertEqual(try a.run("push").status, 2)
+    try a.ok("pull", "--adopt-backend")
+    let pushed = try a.ok("push")
+    XCTAssertTrue(pushed.stdout.contains("Pushed 3 events"), "the branch's whole history: \(pushed)")
+    let after = try a.history()
+    XCTAssertEqual(Array(after.prefix(history.count)), history, "no event or message changed")
+    XCTAssertEqual(after.count, history.count + 1, "\(after)")
+
+    // Another clone fetches the branch from the new backend.
+    let b = try clone("b", client: "B")
+    try b.ok("pull")
+    try b.ok("switch", "feat")
+    XCTAssertEqual(try b.history(), try a.history())
+  }
+
   func testPushOriginBranchPublishesAnotherBranchWithoutSwitching() throws {
     let a = try clone("a", client: "A")
     try a.create("t1", "First")
@@ -181,6 +223,9 @@ final class BranchSyncTests: XCTestCase {
     XCTAssertEqual(deleted.stdout, "Deleted branch 'feat' from the remote's list\n")
     XCTAssertEqual(try a.ok("branch", "-r").lines, ["  origin/main\te1"])
     XCTAssertEqual(try a.ok("branch").lines.count, 2, "the local branch stays")
+    // A pull made on the deleted branch does not list it again.
+    try a.ok("pull")
+    XCTAssertEqual(try a.ok("branch", "-r").lines, ["  origin/main\te1"])
     try b.ok("pull")
     XCTAssertEqual(try b.ok("branch", "-r").lines, ["  origin/main\te1"])
     XCTAssertEqual(try b.run("switch", "feat").status, 66)

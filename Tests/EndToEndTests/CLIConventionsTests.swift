@@ -37,6 +37,16 @@ final class CLIConventionsTests: XCTestCase {
     XCTAssertEqual(try eventCount(), 2)
   }
 
+  /// `git pull --rebase` is what every pull does: the habit works.
+  func testPullRebaseIsAPull() throws {
+    try sandbox.initStore("hub")
+    assertStatus(try sandbox.lstore("push", sandbox.path("hub")), 0)
+    try sandbox.initStore("other")
+    let pulled = try sandbox.lstore("-C", "other", "pull", "--rebase", sandbox.path("hub"))
+    assertStatus(pulled, 0)
+    XCTAssertTrue(pulled.stdout.hasPrefix("Pulled 1 event"), pulled.stdout)
+  }
+
   func testFileInputErrorsNameTheLine() throws {
     try sandbox.write("week.ndjson", """
       {"name":"v1.TodoCreated","args":{"id":"t2","text":"a"}}

@@ -38,11 +38,16 @@ struct PullCommand: AsyncParsableCommand {
   var follow = false
 
   @Flag(name: .customLong("adopt-backend"), help: ArgumentHelp(
-    "Sync with a backend whose id differs from the one this store knows (it was reset or replaced), or a store used as a remote that rewrote its history: keeps every event, makes them pending again, then pulls."))
+    "Sync with a backend whose id differs from the one this store knows (it was reset or replaced), or a store used as a remote that rewrote its history: keeps every event, makes them pending again (on a branch other than main: forgets what the branch's remote store held, so the next push sends the branch whole), then pulls."))
   var adoptBackend = false
 
   @Flag(name: .long, help: "Print the result as JSON.")
   var json = false
+
+  /// `git pull --rebase` is what a pull always does here (LiveStore's rule: pending events
+  /// are rebased onto the pulled ones), so a git user's habit is accepted as it is.
+  @Flag(name: .long, help: ArgumentHelp("Accepted for git users: a pull always rebases pending events.", visibility: .hidden))
+  var rebase = false
 
   func run() async throws {
     let global = root.global

@@ -64,7 +64,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       switch error {
       case .pushRejected: return (.pushRejected, error.description)
       case .cannotRollBack, .outOfOrder: return (.failure, error.description)
-      case .branchDiverged, .remoteRewritten, .backendIdMismatch, .backendLost, .remoteBehind, .adoptOnBranch: return (.refused, error.description)
+      case .branchDiverged, .remoteRewritten, .backendIdMismatch, .backendLost, .remoteBehind: return (.refused, error.description)
       case .unknownRemoteEvent, .invalidRemoteEvent, .clientOnlyRemoteEvent, .brokenPendingChain, .remoteEventFails:
         return (.invalidInput, error.description)
       }

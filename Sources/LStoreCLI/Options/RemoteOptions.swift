@@ -106,7 +106,9 @@ extension RemoteOptions {
                                       storeId: storeId, live: live, publishBranch: publishBranch, body)
     }
     try store.adoptNewBackend(schema: schema, now: Clock.now())
-    global.note("Forgot the previous backend: every synced event is pending until this backend confirms it")
+    let onMain = store.branch == Store.syncedBranch
+    global.note(onMain ? "Forgot the previous backend: every synced event is pending until this backend confirms it"
+                       : "Forgot what branch '\(store.branch)' had on the previous backend: the next push sends the branch whole")
     do {
       return try await withSyncClient(global, store: store, schema: schema, remoteName: remoteName, location: location,
                                       storeId: storeId, live: live, publishBranch: publishBranch, body)
@@ -114,7 +116,8 @@ extension RemoteOptions {
       // What the error says was left as it was is, but the store forgot its backend first.
       guard let (status, message) = ExitStatus.classify(error) else { throw error }
       let again = "lstore pull" + (remote.map { " " + ShellQuoting.quoted($0) } ?? "")
-      throw InputError(status: status, message: message + " (the previous backend stays forgotten: every synced event is pending; once this is fixed, '\(again)' goes on from there)")
+      let forgotten = onMain ? "every synced event is pending" : "the next push sends the branch whole"
+      throw InputError(status: status, message: message + " (the previous backend stays forgotten: \(forgotten); once this is fixed, '\(again)' goes on from there)")
     }
   }
 
@@ -168,8 +171,10 @@ extension RemoteOptions {
         try await RemoteBranchIndex.names(storeId: storeId, transport: index).names
       }
       let head = try upstream?.publishedHead(replica.eventlog) ?? replica.eventlog.backendHead()
-      try store.recordRemoteBranches(remote: remoteName ?? location, names: names,
-                                     heads: [upstream?.name ?? Store.syncedBranch: head])
+      // A branch taken off the remote's list (`push --delete`) stays off it when pulled.
+      let name = upstream?.name ?? Store.syncedBranch
+      let listed = upstream == nil || names.contains(name)
+      try store.recordRemoteBranches(remote: remoteName ?? location, names: names, heads: listed ? [name: head] : [:])
       await closeAll()
       return result
     } catch {

@@ -58,8 +58,6 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   /// The backend's id is not the one this store synced with (LiveStore 0.4's
   /// `BackendIdMismatchError`): it was reset or replaced. Nothing was changed.
   case backendIdMismatch(stored: String, backend: String)
-  /// `pull --adopt-backend` on a branch other than main.
-  case adoptOnBranch
   /// A pulled event's materializer fails here (the remote's clients applied it). Nothing
   /// changed.
   case remoteEventFails(MaterializeError)
@@ -74,7 +72,7 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
   case backendLost(seqNum: Int64, missing: Bool)
 
   /// How to go on with a backend that was reset or replaced.
-  static let adoptAdvice = "'lstore pull --adopt-backend' takes it as the new backend (every local event becomes pending again, those it holds are confirmed by that pull, the rest rebased onto it); then 'lstore push'"
+  static let adoptAdvice = "'lstore pull --adopt-backend' takes it as the new backend (on main every local event becomes pending again, those it holds are confirmed by that pull, the rest rebased onto it; on another branch the branch is sent to it whole again); then 'lstore push'"
 
   public var description: String {
     switch self {
@@ -111,8 +109,6 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
       return "\(what): \(why). Nothing was changed. 'lstore pull --adopt-backend\(named)' takes the remote's history: every local event becomes pending again, the pull confirms those the remote holds at the same place, leaves out those it holds elsewhere, and rebases the rest onto it; then 'lstore push\(named)'"
     case .backendIdMismatch(let stored, let backend):
       return "the backend's id is \(backend), but this store last synced with backend \(stored): the backend was reset or replaced, so what it confirmed before may be gone. Nothing was changed. To sync with the new backend, run 'lstore pull --adopt-backend' (it keeps every local event and makes the ones the old backend confirmed pending again), then 'lstore push'"
-    case .adoptOnBranch:
-      return "--adopt-backend works on main only (a branch's remote store has no backend id kept here); run it after 'lstore switch main'"
     case .remoteBehind(let local, let remote):
       return "the remote's head (e\(remote)) is behind this store's backend head (e\(local)), which it confirmed: it was reset or replaced, or it is another backend or store id ('lstore remote list' shows where it points). Nothing was changed. If it was reset or replaced, \(Self.adoptAdvice)"
     case .backendLost(let seqNum, let missing):

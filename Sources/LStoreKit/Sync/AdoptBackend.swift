@@ -11,9 +11,21 @@ extension Store {
   ///   with the next push.
   /// A crash between the two steps leaves the events pending without their changesets:
   /// nothing is lost, and running it again finishes the job.
+  ///
+  /// On a branch other than main, which syncs with a remote store of its own
+  /// (`BranchUpstream`) and keeps no backend id, only how far that store is known to hold
+  /// the branch (and the branch's commit-record cursors) is forgotten: the next pull takes
+  /// the store from its start, checking what it holds against the branch, and the next push
+  /// sends the branch's whole history again. No event changes, none becomes pending.
   public func adoptNewBackend(schema: Schema, now: String) throws {
-    // A branch other than main syncs with a store id of its own, whose backend id is not kept.
-    guard branch == Store.syncedBranch else { throw SyncError.adoptOnBranch }
+    guard branch == Store.syncedBranch else {
+      let eventlog = try openEventlog(readOnly: false)
+      try Rebase.refuseIfInProgress(eventlog, branch: branch)
+      try eventlog.connection.transaction(.immediate) {
+        try eventlog.removeMeta([BranchUpstream.headKey, CommitRecordSync.headKey, CommitRecordSync.publishedKey])
+      }
+      return
+    }
     do {
       let eventlog = try openEventlog(readOnly: false)
       try Rebase.refuseIfInProgress(eventlog, branch: branch)

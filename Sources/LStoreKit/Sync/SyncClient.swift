@@ -104,10 +104,10 @@ public final class SyncClient {
     var result = PushResult()
     let startHead = try replica.eventlog.backendHead()
     result.backendHead = startHead
-    try await checkBackendKeptBeforePush(startHead)
     // A branch's remote store may lag its confirmed history (created from main's): that
     // part is sent first, and stays as it is locally (it is confirmed already).
     var cursor = try upstream.map { min(try $0.publishedHead(replica.eventlog), startHead) } ?? startHead
+    try await checkBackendKeptBeforePush(cursor)
     try checkRemoteKeptHistory(at: cursor)
     let total = try replica.eventlog.pendingCount().synced + Int(startHead - cursor)
     // Each accepted push call is confirmed with the metadata the backend gave it. A crash
@@ -185,10 +185,10 @@ public final class SyncClient {
   }
 
   /// Whether a network backend is checked for the event this store last had confirmed by
-  /// it (see `pull`): stores used as remotes are checked by their history instead, and a
-  /// branch's remote store by its shared history.
+  /// it (see `pull`): stores used as remotes are checked by their history instead. For a
+  /// branch, `head` is how far its remote store is known to hold it (`BranchUpstream`).
   private func checksOverlap(at head: Int64) -> Bool {
-    head > 0 && upstream == nil && !(transport is RewritableBackend)
+    head > 0 && !(transport is RewritableBackend)
   }
 
   /// Before a push: the backend must still hold, unchanged, the event it confirmed last, or
@@ -298,7 +298,8 @@ extension SyncClient {
       // As a pull does: from one event before, which must be the backend's last confirmed
       // one, unchanged. So again after the transport reconnected by itself: its first page
       // then begins with the last event it had delivered (`PullPage.resumedAt`).
-      var overlap: SeqNum? = checksOverlap(at: cursor) ? SeqNum(global: cursor) : nil
+      // (A branch's remote store may not hold its confirmed history yet: a pull checks it.)
+      var overlap: SeqNum? = upstream == nil && checksOverlap(at: cursor) ? SeqNum(global: cursor) : nil
       try await live.follow(after: overlap == nil ? cursor : cursor - 1) { page in
         if let resumed = page.resumedAt, checksOverlap(at: resumed) { overlap = SeqNum(global: resumed) }
         let events = try takeOverlap(&overlap, from: page.events)
