@@ -247,10 +247,16 @@ final class InspectTests: XCTestCase {
     XCTAssertEqual(blame.stderrLines, ["lstore: error: table 'notes' has no primary key: its rows cannot be named"])
 
     XCTAssertEqual(try sandbox.lstore("sql", "--csv", "select text from notes").stdout, "text\r\nA\r\n")
-    try FileManager.default.removeItem(atPath: try sandbox.statePath())
+    let statePath = try sandbox.statePath()
+    try FileManager.default.removeItem(atPath: statePath)
     let noState = try sandbox.lstore("sql", "select 1")
     XCTAssertEqual(noState.status, 66, noState.description)
     XCTAssertEqual(noState.stderrLines, ["lstore: error: no state for this schema yet (lstore materialize builds it)"])
+    // An empty file where the state should be is no state either.
+    FileManager.default.createFile(atPath: statePath, contents: Data())
+    let empty = try sandbox.lstore("sql", "select count(*) from notes")
+    XCTAssertEqual(empty.status, 66, empty.description)
+    XCTAssertEqual(empty.stderrLines, noState.stderrLines)
   }
 
   /// A primary key of two columns: one key value per column, in the key's order; the wrong

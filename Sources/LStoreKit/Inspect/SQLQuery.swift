@@ -40,6 +40,10 @@ public enum SQLQuery {
         throw StoreError.notFound("no state for this schema yet (lstore materialize builds it)")
       }
       connection = try Connection(path: "file:\(statePath.addingPercentEncodingForURI)?mode=ro", mode: .readOnly)
+      // An empty file (or one lstore did not build) is no state either; a damaged one says so.
+      guard try StateDatabase.readHead(connection) != nil else {
+        throw StoreError.notFound("no state for this schema yet (lstore materialize builds it)")
+      }
     } else {
       connection = try Connection.inMemory()
     }
