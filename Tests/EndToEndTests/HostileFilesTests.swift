@@ -111,6 +111,13 @@ final class HostileFilesTests: XCTestCase {
     XCTAssertTrue(rebuilt.stderr.contains("rebuilt state"), rebuilt.stderr)
     XCTAssertEqual(try sandbox.sqlite(state, "SELECT id FROM todos ORDER BY id"), "t1\nt2\n")
 
+    // The second half of the first page (the schema): status says the state is damaged, not the schema.
+    XCTAssertEqual(try sandbox.shell("head -c 4096 /dev/urandom | dd of='\(state)' bs=1 seek=4096 conv=notrunc 2>/dev/null").status, 0)
+    let status = jsonLines(try sandbox.lstore("status", "--json")).first ?? [:]
+    XCTAssertNotNil(status["stateError"], "\(status)")
+    XCTAssertNil(status["schemaError"], "\(status)")
+    assertStatus(try sandbox.lstore("materialize"), 0)
+
     // Pages after the first overwritten: fsck names the state file and says how to rebuild it.
     XCTAssertEqual(try sandbox.shell("head -c 16384 /dev/urandom | dd of='\(state)' bs=1 seek=8192 conv=notrunc 2>/dev/null").status, 0)
     let found = try sandbox.lstore("fsck")

@@ -253,7 +253,7 @@ final class InspectTests: XCTestCase {
     XCTAssertEqual(noState.status, 66, noState.description)
     XCTAssertEqual(noState.stderrLines, ["lstore: error: no state for this schema yet (lstore materialize builds it)"])
     // An empty file where the state should be is no state either.
-    FileManager.default.createFile(atPath: statePath, contents: Data())
+    XCTAssertTrue(FileManager.default.createFile(atPath: statePath, contents: Data()))
     let empty = try sandbox.lstore("sql", "select count(*) from notes")
     XCTAssertEqual(empty.status, 66, empty.description)
     XCTAssertEqual(empty.stderrLines, noState.stderrLines)

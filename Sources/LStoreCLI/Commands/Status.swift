@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LStoreKit
+import LStoreSQLite
 
 struct StatusCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -53,16 +54,24 @@ struct StatusCommand: ParsableCommand {
         let statePath = store.statePath(for: schema)
         object["schemaHash"] = .integer(schema.stateHash(store.format))
         schemaLine = "\(store.config.schema) (state hash \(schema.stateHash(store.format)))"
-        let state = try StateStatus.read(statePath: statePath, schema: schema)
         object["state"] = .string((statePath as NSString).lastPathComponent)
-        object["stateHead"] = state.head.map { .string($0.description) } ?? .null
-        object["stateCurrent"] = .bool(state.head == head && !state.stale)
-        stateLine = (statePath as NSString).lastPathComponent + ": " + {
-          guard let stateHead = state.head else { return "missing (rebuilt on the next commit or materialize)" }
-          if state.stale { return "built with other materializers (rebuilt on the next commit or materialize)" }
-          if stateHead == head { return "materialized through \(stateHead)" }
-          return "materialized through \(stateHead), behind the eventlog (run lstore materialize)"
-        }()
+        do {
+          let state = try StateStatus.read(statePath: statePath, schema: schema)
+          object["stateHead"] = state.head.map { .string($0.description) } ?? .null
+          object["stateCurrent"] = .bool(state.head == head && !state.stale)
+          stateLine = (statePath as NSString).lastPathComponent + ": " + {
+            guard let stateHead = state.head else { return "missing (rebuilt on the next commit or materialize)" }
+            if state.stale { return "built with other materializers (rebuilt on the next commit or materialize)" }
+            if stateHead == head { return "materialized through \(stateHead)" }
+            return "materialized through \(stateHead), behind the eventlog (run lstore materialize)"
+          }()
+        } catch let error as SQLiteError where error.isDamagedFile {
+          // The state file, not the schema: it is derived, and a rebuild replaces it.
+          object["stateHead"] = .null
+          object["stateCurrent"] = false
+          object["stateError"] = .string(error.message)
+          stateLine = (statePath as NSString).lastPathComponent + ": damaged (\(error.message)); lstore materialize rebuilds it"
+        }
       } catch {
         object["schemaError"] = .string("\(error)")
         schemaLine = "\(store.config.schema): \(error)"
