@@ -195,9 +195,16 @@ final class SyncedHistoryTests: XCTestCase {
       #"{"name":"v1.TodoCreated","args":{"id":"z","text":"from c"}}"#,
     ])
     try run("-C", "c", "commit", "-m", "C's three", "--file", clashing)
-    try run("-C", "c", "pull", "./backend", status: 4)
+    let stopped = try run("-C", "c", "pull", "./backend", status: 4)
+    // The stop names the moved part by the id it got: the reflog keeps it under that id.
+    let stopId = try XCTUnwrap(stopped.stderr.range(of: #"pick [0-9a-f]{16}"#, options: .regularExpression)
+      .map { String(stopped.stderr[$0].dropFirst(5).prefix(8)) }, stopped.stderr)
     let skipped = try run("-C", "c", "rebase", "--skip")
     XCTAssertTrue(skipped.stdout.contains("2 events dropped"), skipped.stdout)
+    XCTAssertTrue(try run("-C", "c", "reflog").stdout.contains("\(stopId) C's three"))
+    // cherry-pick finds it (and stops on the same clash: z is A's now), not "unknown revision".
+    let picked = try run("-C", "c", "cherry-pick", stopId, status: 65)
+    XCTAssertTrue(picked.stderr.contains("UNIQUE constraint failed: todos.id"), picked.stderr)
     XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("c"), "SELECT id, text FROM todos ORDER BY id"), "z|from a\n",
                    "no event of the dropped commit stays")
     try run("-C", "c", "fsck", "--replay")

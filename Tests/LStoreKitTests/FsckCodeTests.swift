@@ -10,6 +10,7 @@ final class FsckCodeTests: XCTestCase {
       "chain-broken", "args-invalid-json", "sync-metadata", "client-only-mismatch", "args-schema", "unknown-event",
       "backend-head-ahead", "commit-reversed", "commit-overlap", "commit-missing-events", "state-behind", "state-ahead",
       "state-stale", "state-missing", "changeset-missing", "replay-fails", "state-differs", "state-schema-changed",
+      "eventlog-damaged", "state-damaged",
     ])
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let docs = try String(contentsOf: root.appendingPathComponent("docs/fsck.md"), encoding: .utf8)

@@ -498,6 +498,14 @@ public final class Rebase {
           try replica.eventlog.forEachSavedEvent(entry: state.startEntry, from: first, through: last) { record, _ in
             if record.seqNum >= first { state.droppedEvents.append(record.seqNum) }
           }
+          // A step whose commit got an id of its own here (the moved part of a commit a
+          // pull cut at its base) is saved under that id too, with what it held, so the id
+          // the stop named finds exactly these events for `cherry-pick`.
+          if let commit = step.commit, try !replica.eventlog.reflogSavedCommit(entry: state.startEntry, id: commit.id) {
+            try replica.eventlog.saveReflogCommit(
+              Commit(id: commit.id, first: first, last: last, message: commit.message, author: commit.author, time: commit.time),
+              entry: state.startEntry)
+          }
         }
         state.next = stop.step + 1
       }

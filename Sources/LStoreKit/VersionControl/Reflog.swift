@@ -167,6 +167,20 @@ extension Eventlog {
     return (first, count)
   }
 
+  /// Whether an entry saved a commit record with this id.
+  func reflogSavedCommit(entry: Int64, id: String) throws -> Bool {
+    try connection.cached("SELECT 1 FROM \(schemaName.quotedIdentifier).lstore_reflog_commit WHERE entry = ? AND id = ?")
+      .first([.integer(entry), .text(id)]) { _ in true } ?? false
+  }
+
+  /// Saves a commit record with an entry, beside the ones its move saved.
+  func saveReflogCommit(_ commit: Commit, entry: Int64) throws {
+    try connection.cached("INSERT INTO \(schemaName.quotedIdentifier).lstore_reflog_commit (entry, \(Eventlog.commitColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .execute([.integer(entry), .text(commit.id), .integer(commit.first.global), .integer(commit.first.client),
+                .integer(commit.last.global), .integer(commit.last.client), .text(commit.message),
+                .text(commit.author.name), .text(commit.author.email), .text(commit.time)])
+  }
+
   /// Whether an entry saved any events.
   func hasSavedEvents(entry: Int64) throws -> Bool {
     try connection.cached("SELECT 1 FROM \(schemaName.quotedIdentifier).lstore_reflog_event WHERE entry = ? LIMIT 1")
