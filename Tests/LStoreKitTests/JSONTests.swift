@@ -276,4 +276,64 @@ final class JSONTests: XCTestCase {
     let value = try JSONParser.parse(#"{"a":[1,{"b":null}],"c":{},"d":[]}"#)
     XCTAssertEqual(value.prettyText(), "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ],\n  \"c\": {},\n  \"d\": []\n}")
   }
+
+  // MARK: - The compact check (export's verbatim copy)
+
+  private func isCompact(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer { JSONParser.isCompact($0) } }
+  private func isCompact(_ text: String) -> Bool { isCompact(Array(text.utf8)) }
+
+  func testCompactCheckAcceptsWhatJSONStringifyWrites() {
+    for text in [#"{"id":"t1","text":"Buy milk"}"#, "{}", "[]", "0", "-0", "-12.5", "123456789012345678901234567890",
+                 "true", "false", "null", #""""#, #"[1,[2,{"a":null,"b":[]}],{}]"#, #"{"a":{"b":{"c":[true,false]}}}"#,
+                 #"{"s":"café \"q\" \\ \/ \b\f\n\r\t \ud800 \u00E9"}"#, #"{"é":"日本語 🎉"}"#,
+                 #"{"a":1,"a":2}"#] {
+      XCTAssertTrue(isCompact(text), text)
+      XCTAssertNoThrow(try JSONParser.parse(text), text)
+    }
+  }
+
+  func testCompactCheckRefusesWhitespaceAndInvalidJSON() {
+    for text in ["", " {}", "{} ", #"{"a": 1}"#, "{\"a\":1,\n\"b\":2}", "[1,\t2]", "{\"a\":\"x\ny\"}",
+                 #"{"id":"t1","#, "garbage", "{", "}", "[1,]", #"{"a":1,}"#, #"{"a"}"#, #"{"a":}"#, #"{1:2}"#,
+                 "01", "-", "1.", ".5", "+1", "NaN", "[1 2]", "{}{}", "tru", "nul", #""\x41""#, #""\u12G4""#,
+                 #""\u12""#, #""abc"#, "[1]]", "[1}", #"{"a":1]"#] {
+      XCTAssertFalse(isCompact(text), text)
+    }
+    // Invalid UTF-8: a stray byte, a broken sequence, an overlong "/", a surrogate in UTF-8.
+    for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0x61, 0xC3, 0x28, 0x22], [0x22, 0xC0, 0xAF, 0x22],
+                           [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], [0x22, 0xE2, 0x82]] {
+      XCTAssertFalse(isCompact(bytes), "\(bytes)")
+    }
+  }
+
+  /// What the check leaves to the parser: valid, but not decided cheaply.
+  func testCompactCheckLeavesExponentsAndDeepNestingToTheParser() {
+    XCTAssertFalse(isCompact("1e5"))
+    XCTAssertFalse(isCompact("[1E-7]"))
+    XCTAssertFalse(isCompact(String(repeating: "1", count: 300)))
+    XCTAssertTrue(isCompact(String(repeating: "[", count: 63) + String(repeating: "]", count: 63)))
+    XCTAssertFalse(isCompact(String(repeating: "[", count: 64) + String(repeating: "]", count: 64)))
+  }
+
+  /// Whatever the check accepts, the parser accepts, and its compact form has no byte
+  /// below 0x21 outside strings: every single-byte change of some valid texts.
+  func testCompactCheckNeverAcceptsWhatTheParserRefuses() {
+    let seeds = [#"{"id":"t1","n":[1,-2.5,true,null],"o":{"é":"\u00e9\n"}}"#, #"[{"a":[]},{},"x",0]"#]
+    let replacements: [UInt8] = [0x20, 0x0A, 0x22, 0x2C, 0x3A, 0x5B, 0x5D, 0x7B, 0x7D, 0x5C, 0x30, 0x2D, 0x2E, 0x65, 0x61, 0xC3, 0xFF]
+    for seed in seeds {
+      let bytes = Array(seed.utf8)
+      for index in bytes.indices {
+        for replacement in replacements {
+          var mutated = bytes
+          mutated[index] = replacement
+          guard isCompact(mutated) else { continue }
+          XCTAssertNoThrow(try JSONParser.parse(mutated), String(decoding: mutated, as: UTF8.self))
+          XCTAssertFalse(mutated.contains(0x0A), String(decoding: mutated, as: UTF8.self))
+        }
+        var shorter = bytes
+        shorter.remove(at: index)
+        if isCompact(shorter) { XCTAssertNoThrow(try JSONParser.parse(shorter), String(decoding: shorter, as: UTF8.self)) }
+      }
+    }
+  }
 }

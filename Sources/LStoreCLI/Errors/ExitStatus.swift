@@ -47,6 +47,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case let error as MaterializeError: return (.invalidInput, error.description)
     case let error as ReplayError: return (.invalidInput, error.description)
     case let error as ExportFormatError: return (.invalidInput, error.description)
+    // Stored args that are not JSON are malformed args, as materialize reports them (65).
+    case let error as StoredEventError: return (.invalidInput, error.description)
     case let error as ImportError:
       return (error.isHeadMismatch ? .refused : .invalidInput, error.description)
     case let error as EventlogError:

@@ -81,7 +81,7 @@ public enum Exporter {
           writeCommit(commit, into: &writer)
         }
       }
-      EventJSON.writeStoredFields(of: row, into: &writer)
+      try EventJSON.writeStoredFields(of: row, into: &writer)
       writer.appendASCII("}\n")
       if writer.bytes.count > 1 << 16 { try emit() }
       written += 1

@@ -330,3 +330,186 @@ public struct JSONParser {
     byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
   }
 }
+
+extension JSONParser {
+  /// Whether `bytes` is one JSON value with no whitespace outside its strings (so no raw
+  /// control character anywhere) that `parse` accepts: text that can be copied as it is
+  /// into compact, one-line JSON output.
+  ///
+  /// The check a verbatim copy needs, at a fraction of `parse`'s cost: it builds nothing and
+  /// allocates nothing, which keeps `export` at its speed (a full parse of every event's args
+  /// would cost about as much as the rest of an exported line). It is conservative: false
+  /// also for some valid compact text it does not bother to decide (an exponent, which could
+  /// overflow a Double; nesting deeper than 63 levels), which then goes to `parse` like text
+  /// that is not compact, so a false costs time, never correctness.
+  public static func isCompact(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }
+    var scan = CompactScan(bytes: base, count: bytes.count)
+    return scan.value()
+  }
+}
+
+/// `JSONParser.isCompact`'s scan: a pointer and a position, with no bounds checks of its
+/// own beyond the ones it makes (the check runs on every exported event).
+private struct CompactScan {
+  let bytes: UnsafePointer<UInt8>
+  let count: Int
+  var i = 0
+
+  init(bytes: UnsafePointer<UInt8>, count: Int) {
+    self.bytes = bytes
+    self.count = count
+  }
+
+  /// The whole text, from `i` = 0: one value and nothing after it.
+  mutating func value() -> Bool {
+    // One bit per open container, the innermost lowest: 1 for an object, 0 for an array.
+    var containers: UInt64 = 0
+    var depth = 0
+    while true {
+      // A value starts at `i`.
+      guard i < count else { return false }
+      switch bytes[i] {
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        let isObject = bytes[i] == UInt8(ascii: "{")
+        guard depth < 63 else { return false }
+        depth += 1
+        containers = containers << 1 | (isObject ? 1 : 0)
+        i += 1
+        if i < count, bytes[i] == (isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+          i += 1
+          depth -= 1
+          containers >>= 1
+        } else if isObject {
+          guard key() else { return false }
+          continue
+        } else {
+          continue
+        }
+      case UInt8(ascii: "\""): guard string() else { return false }
+      case UInt8(ascii: "t"): guard literal("true") else { return false }
+      case UInt8(ascii: "f"): guard literal("false") else { return false }
+      case UInt8(ascii: "n"): guard literal("null") else { return false }
+      case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): guard number() else { return false }
+      default: return false
+      }
+      // After a value: the end of the text, or a comma or the close of the container it is in.
+      while true {
+        if depth == 0 { return i == count }
+        guard i < count else { return false }
+        let inObject = containers & 1 == 1
+        if bytes[i] == UInt8(ascii: ",") {
+          i += 1
+          if inObject { guard key() else { return false } }
+          break
+        }
+        guard bytes[i] == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) else { return false }
+        i += 1
+        depth -= 1
+        containers >>= 1
+      }
+    }
+  }
+
+  @inline(__always) private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+  @inline(__always) private func isContinuation(_ at: Int) -> Bool { at < count && bytes[at] & 0xC0 == 0x80 }
+  @inline(__always) private func inRange(_ at: Int, _ low: UInt8, _ high: UInt8) -> Bool {
+    at < count && bytes[at] >= low && bytes[at] <= high
+  }
+
+  /// A key and its colon, after `{` or a comma.
+  private mutating func key() -> Bool {
+    guard i < count, bytes[i] == UInt8(ascii: "\""), string(), i < count, bytes[i] == UInt8(ascii: ":") else { return false }
+    i += 1
+    return true
+  }
+
+  /// A string from its opening quote to just past its closing one: valid escapes, no raw
+  /// control character, valid UTF-8 (as `parse` requires).
+  private mutating func string() -> Bool {
+    i += 1
+    while i < count {
+      let byte = bytes[i]
+      // Most bytes: printable ASCII other than the quote and the backslash.
+      if byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+        i += 1
+        continue
+      }
+      switch byte {
+      case UInt8(ascii: "\""):
+        i += 1
+        return true
+      case UInt8(ascii: "\\"):
+        guard i + 1 < count else { return false }
+        switch bytes[i + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+          i += 2
+        case UInt8(ascii: "u"):
+          // Any four hex digits: `parse` takes lone surrogates too.
+          guard i + 6 <= count else { return false }
+          for k in (i + 2)..<(i + 6) where !Self.isHexDigit(bytes[k]) { return false }
+          i += 6
+        default: return false
+        }
+      case 0x00..<0x20: return false
+      // UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+      case 0xC2...0xDF:
+        guard isContinuation(i + 1) else { return false }
+        i += 2
+      case 0xE0:
+        guard inRange(i + 1, 0xA0, 0xBF), isContinuation(i + 2) else { return false }
+        i += 3
+      case 0xED:
+        guard inRange(i + 1, 0x80, 0x9F), isContinuation(i + 2) else { return false }
+        i += 3
+      case 0xE1...0xEF:
+        guard isContinuation(i + 1), isContinuation(i + 2) else { return false }
+        i += 3
+      case 0xF0:
+        guard inRange(i + 1, 0x90, 0xBF), isContinuation(i + 2), isContinuation(i + 3) else { return false }
+        i += 4
+      case 0xF1...0xF3:
+        guard isContinuation(i + 1), isContinuation(i + 2), isContinuation(i + 3) else { return false }
+        i += 4
+      case 0xF4:
+        guard inRange(i + 1, 0x80, 0x8F), isContinuation(i + 2), isContinuation(i + 3) else { return false }
+        i += 4
+      default: return false
+      }
+    }
+    return false
+  }
+
+  /// A number without an exponent, in RFC 8259's grammar. Fewer than 300 digits before the
+  /// point, so that it is a finite Double, as `parse` requires.
+  private mutating func number() -> Bool {
+    if bytes[i] == UInt8(ascii: "-") { i += 1 }
+    guard i < count, isDigit(bytes[i]) else { return false }
+    if bytes[i] == UInt8(ascii: "0") {
+      i += 1
+    } else {
+      let start = i
+      while i < count, isDigit(bytes[i]) { i += 1 }
+      guard i - start < 300 else { return false }
+    }
+    if i < count, bytes[i] == UInt8(ascii: ".") {
+      i += 1
+      guard i < count, isDigit(bytes[i]) else { return false }
+      while i < count, isDigit(bytes[i]) { i += 1 }
+    }
+    return i == count || (bytes[i] != UInt8(ascii: "e") && bytes[i] != UInt8(ascii: "E") && !isDigit(bytes[i]))
+  }
+
+  private mutating func literal(_ text: StaticString) -> Bool {
+    let n = text.utf8CodeUnitCount
+    guard i + n <= count else { return false }
+    for k in 0..<n where bytes[i + k] != text.utf8Start[k] { return false }
+    i += n
+    return true
+  }
+
+  private static func isHexDigit(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
+  }
+}
