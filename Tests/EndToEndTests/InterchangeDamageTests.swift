@@ -3,7 +3,7 @@ import XCTest
 
 /// Export, import, `log --json` and `show --json` faced with damaged data: stored args that
 /// are not compact JSON or not JSON at all (edited into the eventlog with sqlite3, as a
-/// tester did).
+/// tester did), and export files whose commit lines are impossible.
 final class InterchangeDamageTests: XCTestCase {
   private var sandbox: Sandbox!
   private var eventlog: String { sandbox.path(".lstore/branches/main/eventlog@4.db") }
@@ -136,5 +136,95 @@ final class InterchangeDamageTests: XCTestCase {
     let commit = parsedLines(try sandbox.lstore("show", "--json", "HEAD~1").stdout).first
     let commitEvents = try XCTUnwrap(commit?["events"] as? [[String: Any]])
     XCTAssertEqual(commitEvents.last?["argsJson"] as? String, #"{"id":"t2","#)
+  }
+
+  // MARK: - Commit lines
+
+  /// An export with a commit line edited, resealed (a new checksum), is refused with the
+  /// line and the reason, and leaves the store as it was: an empty store stays empty, and
+  /// the unedited export imports into it afterwards.
+  private func assertImportRefuses(_ edit: @escaping ([String]) -> [String], _ fragments: [String],
+                                   file: StaticString = #filePath, line: UInt = #line) throws {
+    let export = try exportText()
+    try sandbox.write("edited.ndjson", ExportWriter.reseal(export, edit: edit))
+    if !sandbox.exists("other/.lstore") { try sandbox.initStore("other") }
+    let refused = try sandbox.lstore("-C", "other", "import", "edited.ndjson")
+    assertError(refused, 65, fragments, file: file, line: line)
+    let status = parsedLines(try sandbox.lstore("-C", "other", "status", "--json").stdout).first
+    XCTAssertEqual(status?["head"] as? String, "e0", "nothing was imported", file: file, line: line)
+    XCTAssertEqual(try sandbox.lstore("-C", "other", "log", "--oneline").stdout, "", file: file, line: line)
+  }
+
+  /// The export's lines: 1 header, 2 commit e1..e2, 3 e1, 4 e2, 5 commit e3..e3, 6 e3, 7 end.
+  private func replacing(_ line: Int, _ old: String, _ new: String) -> ([String]) -> [String] {
+    { lines in
+      var lines = lines
+      XCTAssertTrue(lines[line - 1].contains(old), lines[line - 1])
+      lines[line - 1] = lines[line - 1].replacingOccurrences(of: old, with: new)
+      return lines
+    }
+  }
+
+  func testTheExportsLinesAreAsTheseTestsExpect() throws {
+    let lines = try exportText().split(separator: "\n").map(String.init)
+    XCTAssertEqual(lines.count, 7)
+    XCTAssertTrue(lines[1].contains(#""first":"e1","last":"e2""#), lines[1])
+    XCTAssertTrue(lines[4].contains(#""first":"e3","last":"e3""#), lines[4])
+    // The resealed but unedited export imports.
+    try sandbox.write("same.ndjson", ExportWriter.reseal(lines.joined(separator: "\n") + "\n") { $0 })
+    try sandbox.initStore("other")
+    assertStatus(try sandbox.lstore("-C", "other", "import", "same.ndjson"), 0)
+  }
+
+  func testImportRefusesACommitEndingAfterTheExportsEvents() throws {
+    try assertImportRefuses(replacing(5, #""last":"e3""#, #""last":"e9""#),
+                            ["invalid export at line 5:", "(e3..e9) is outside the exported events (after e0, through e3)"])
+  }
+
+  func testImportRefusesACommitStartingBeforeTheExportsEvents() throws {
+    try assertImportRefuses(replacing(2, #""first":"e1""#, #""first":"e0""#),
+                            ["invalid export at line 2:", "(e0..e2) is outside the exported events"])
+  }
+
+  func testImportRefusesACommitWhoseFirstIsAfterItsLast() throws {
+    try assertImportRefuses(replacing(5, #""first":"e3","last":"e3""#, #""first":"e3","last":"e2""#),
+                            ["invalid export at line 5:", "not an ascending range"])
+  }
+
+  /// Commit one e1..e2 and commit two e2..e3.
+  func testImportRefusesOverlappingCommits() throws {
+    try assertImportRefuses(replacing(5, #""first":"e3""#, #""first":"e2""#),
+                            ["invalid export at line 5:", "(e2..e3) overlaps the commit before it, which ends at e2"])
+  }
+
+  /// Commit one's last set to the next commit's last: once a raw SQLite UNIQUE error.
+  func testImportRefusesACommitReachingTheNextCommitsLast() throws {
+    try assertImportRefuses(replacing(2, #""last":"e2""#, #""last":"e3""#),
+                            ["invalid export at line 5:", "(e3..e3) overlaps the commit before it, which ends at e3"])
+  }
+
+  /// A commit ending at an event that is not in the export (e2+1, a client-only event that
+  /// was never there) though the commit after it is in order.
+  func testImportRefusesACommitNamingAnEventTheExportDoesNotHold() throws {
+    try assertImportRefuses(replacing(2, #""last":"e2""#, #""last":"e2+1""#),
+                            ["invalid export at line 2:", "(e1..e2+1) names an event the export does not hold: e2+1 is not there (the events go from e2 to e3)"])
+    // The same with no commit after it: the next event is past the commit's last.
+    try assertImportRefuses({ lines in
+      var lines = self.replacing(2, #""last":"e2""#, #""last":"e2+1""#)(lines)
+      lines.remove(at: 4)  // commit two's line; the header's count follows
+      lines[0] = lines[0].replacingOccurrences(of: #""commits":2"#, with: #""commits":1"#)
+      return lines
+    }, ["invalid export at line 2:", "(e1..e2+1) names an event the export does not hold: e2+1 is not there"])
+  }
+
+  /// A header whose head is beyond its last event, and a last commit reaching it: the end
+  /// line finds the commit still open.
+  func testImportRefusesALastCommitEndingAfterTheLastEvent() throws {
+    try assertImportRefuses({ lines in
+      var lines = lines
+      lines[0] = lines[0].replacingOccurrences(of: #""head":"e3""#, with: #""head":"e9""#)
+      lines[4] = lines[4].replacingOccurrences(of: #""last":"e3""#, with: #""last":"e9""#)
+      return lines
+    }, ["invalid export at line 5:", "(e3..e9) ends after the last event in the export, e3"])
   }
 }

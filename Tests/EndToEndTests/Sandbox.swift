@@ -258,6 +258,26 @@ enum ExportWriter {
   }
 }
 
+extension ExportWriter {
+  /// An export as lstore wrote it, its lines passed through `edit` (the header, commit and
+  /// event lines, not the end line), with a new end line whose CRC-32 covers the edited
+  /// lines: so an import gets past the checksum to the checks that follow it.
+  static func reseal(_ export: String, edit: ([String]) -> [String]) -> String {
+    var lines = export.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    if lines.last == "" { lines.removeLast() }
+    let end = lines.removeLast()
+    let edited = edit(lines)
+    var crc = CRC32()
+    // The header counts without its exportedAt key (docs/export-format.md).
+    let header = edited[0].replacingOccurrences(of: #","exportedAt":"[^"]*""#, with: "", options: .regularExpression)
+    crc.update(Array((header + "\n").utf8))
+    for line in edited.dropFirst() { crc.update(Array((line + "\n").utf8)) }
+    let sealedEnd = end.replacingOccurrences(of: #""crc32":"[0-9a-f]{8}""#, with: #""crc32":"\#(String(format: "%08x", crc.value))""#,
+                                             options: .regularExpression)
+    return (edited + [sealedEnd]).joined(separator: "\n") + "\n"
+  }
+}
+
 /// zlib's CRC-32 (the export trailer's checksum).
 struct CRC32 {
   private static let table: [UInt32] = (0..<256).map { n in

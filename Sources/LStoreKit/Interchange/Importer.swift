@@ -154,6 +154,12 @@ public enum Importer {
       var events = 0
       var commits = 0
       var pendingCommit: (Commit, Int)? = nil
+      // The commit whose first event has come but not yet its last: (its last event, id,
+      // first event, line). Commits come in order and never overlap, so at most one is open,
+      // and checking each commit's events while they stream by holds nothing else.
+      var openCommit: (last: SeqNum, id: String, first: SeqNum, line: Int)? = nil
+      // The last event of the commit before, for the overlap check.
+      var previousCommitLast: SeqNum? = nil
       var commitRuns = CommitRunBuilder()
       var lastDefinition: EventDefinition? = nil
       var scratch = JSONWriter(reservingCapacity: 512)
@@ -186,12 +192,20 @@ public enum Importer {
         } catch let error as ArgsError {
           throw ImportError(line: lineNumber, reason: "event \(record.seqNum) \(record.name): \(error)", isHeadMismatch: false)
         }
+        if let open = openCommit, record.seqNum >= open.last {
+          // Events come in order: the commit's last event is this one, or there is none.
+          guard record.seqNum == open.last else {
+            throw ExportFormatError(line: open.line, reason: "commit \(open.id) (\(open.first)..\(open.last)) names an event the export does not hold: \(open.last) is not there (the events go from \(head) to \(record.seqNum))")
+          }
+          openCommit = nil
+        }
         var run: CommitRun? = nil
         if let (pending, commitLine) = pendingCommit {
           guard pending.first == record.seqNum else {
             throw ExportFormatError(line: commitLine, reason: "commit \(pending.id) starts at \(pending.first) but is followed by \(record.seqNum)")
           }
           pendingCommit = nil
+          if pending.last != record.seqNum { openCommit = (pending.last, pending.id, pending.first, commitLine) }
           run = commitRuns.add(pending)
           commits += 1
         }
@@ -199,6 +213,21 @@ public enum Importer {
         events += 1
         try emit(.event(CheckedEvent(record: record, ordinal: definition.ordinal, args: args)), record.argsJSON.utf8.count)
         if let run { try emit(.commits(run), run.bytes.count) }
+      }
+
+      /// What a commit line can be checked for before its events come: its range, inside the
+      /// export's and after the previous commit's.
+      func checkCommitRange(_ commit: Commit, lineNumber: Int) throws {
+        let range = "commit \(commit.id) (\(commit.first)..\(commit.last))"
+        guard commit.first > header.firstParent, commit.last <= header.head else {
+          throw ExportFormatError(line: lineNumber, reason: "\(range) is outside the exported events (after \(header.firstParent), through \(header.head))")
+        }
+        if let previous = previousCommitLast, commit.first <= previous {
+          throw ExportFormatError(line: lineNumber, reason: "\(range) overlaps the commit before it, which ends at \(previous)")
+        }
+        // A commit still open here lacks its last event; the next event, checked for its
+        // parent first, reports it.
+        previousCommitLast = commit.last
       }
 
       while true {
@@ -231,6 +260,9 @@ public enum Importer {
             guard pendingCommit == nil else {
               throw ExportFormatError(line: lineNumber, reason: "a commit line has no events after it")
             }
+            if let open = openCommit {
+              throw ExportFormatError(line: open.line, reason: "commit \(open.id) (\(open.first)..\(open.last)) ends after the last event in the export, \(head)")
+            }
             guard terminated else { throw ExportFormatError(line: lineNumber, reason: "the end line is truncated") }
             sawTrailer = true
             return
@@ -244,7 +276,9 @@ public enum Importer {
             guard pendingCommit == nil else {
               throw ExportFormatError(line: lineNumber, reason: "two commit lines in a row")
             }
-            pendingCommit = (try parseCommit(commitValue, lineNumber: lineNumber), lineNumber)
+            let commit = try parseCommit(commitValue, lineNumber: lineNumber)
+            try checkCommitRange(commit, lineNumber: lineNumber)
+            pendingCommit = (commit, lineNumber)
             return
           }
           let record = try parseEvent(object, lineNumber: lineNumber)
