@@ -321,14 +321,19 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
   /// Bounded, a page's query reads its own rows whatever the plan. Should a store ever have
   /// a gap, the rest of the page is read after the bound.
   public func events(storeId: String, after: Int64, through: Int64, limit: Int) throws -> [PullItem] {
+    try events(storeId: storeId, after: after, through: through, limit: limit, maxBytes: .max)
+  }
+
+  public func events(storeId: String, after: Int64, through: Int64, limit: Int, maxBytes: Int) throws -> [PullItem] {
     try SyncBackend.validate(storeId: storeId)
     guard limit > 0, after < through else { return [] }
     return try read { connection, logger in
       let (page, bound) = Self.pageQuery(storeId: storeId, after: after, through: through, limit: limit)
-      var items = try await Self.events(connection, logger, page)
-      if items.count < limit && bound < through {
+      var bytes = 0
+      var items = try await Self.events(connection, logger, page, bytes: &bytes, maxBytes: maxBytes)
+      if items.count < limit && bound < through && bytes < maxBytes {
         let (rest, _) = Self.pageQuery(storeId: storeId, after: bound, through: through, limit: limit - items.count, bounded: false)
-        items += try await Self.events(connection, logger, rest)
+        items += try await Self.events(connection, logger, rest, bytes: &bytes, maxBytes: maxBytes)
       }
       return items
     }
@@ -347,16 +352,23 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
       """, bound)
   }
 
-  private static func events(_ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery) async throws -> [PullItem] {
+  /// The rows of `query`, stopped (the rest left unread) once their args text reaches
+  /// `maxBytes` in all, counted in `bytes`.
+  private static func events(_ connection: PostgresConnection, _ logger: Logger, _ query: PostgresQuery,
+                             bytes: inout Int, maxBytes: Int) async throws -> [PullItem] {
     let rows = try await connection.query(query, logger: logger)
     var items: [PullItem] = []
     for try await (seqNum, parent, name, args, createdAt, clientId, sessionId)
           in rows.decode((Int64, Int64, String, String?, String, String, String).self) {
       var parsed: JSONValue? = nil
-      if let args { parsed = try JSONParser.parse(Array(args.utf8)) }
+      if let args {
+        bytes += args.utf8.count
+        parsed = try JSONParser.parse(Array(args.utf8))
+      }
       let event = WireEvent(name: name, args: parsed, seqNum: seqNum, parentSeqNum: parent,
                             clientId: clientId, sessionId: sessionId)
       items.append(PullItem(event: event, createdAt: createdAt))
+      if bytes >= maxBytes { break }
     }
     return items
   }

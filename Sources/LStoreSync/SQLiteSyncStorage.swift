@@ -172,6 +172,10 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
   }
 
   public func events(storeId: String, after: Int64, through: Int64, limit: Int) throws -> [PullItem] {
+    try events(storeId: storeId, after: after, through: through, limit: limit, maxBytes: .max)
+  }
+
+  public func events(storeId: String, after: Int64, through: Int64, limit: Int, maxBytes: Int) throws -> [PullItem] {
     let table = try Self.tableName(storeId)
     return try withReader { reader in
       guard try reader.tableExists(Self.bareTableName(storeId)) else { return [] }
@@ -179,15 +183,22 @@ public final class SQLiteSyncStorage: SyncBackendStorage, @unchecked Sendable {
         SELECT seqNum, parentSeqNum, name, args, createdAt, clientId, sessionId FROM \(table)
         WHERE seqNum > ? AND seqNum <= ? ORDER BY seqNum LIMIT ?
         """)
+      defer { select.reset() }
+      select.bind([.integer(after), .integer(through), .integer(Int64(limit))])
       var items: [PullItem] = []
       items.reserveCapacity(min(limit, 1000))
-      try select.forEachRow([.integer(after), .integer(through), .integer(Int64(limit))]) { row in
+      var bytes = 0
+      while bytes < maxBytes, try select.step() {
         // Not a ternary: `nil` there would become JSONValue.null (it is ExpressibleByNilLiteral).
         var args: JSONValue? = nil
-        if !row.isNull(3) { args = try JSONParser.parse(row.utf8(3)) }
-        let event = WireEvent(name: row.string(2), args: args, seqNum: row.int64(0), parentSeqNum: row.int64(1),
-                              clientId: row.string(5), sessionId: row.string(6))
-        items.append(PullItem(event: event, createdAt: row.string(4)))
+        if !select.isNull(3) {
+          let text = select.utf8(3)
+          bytes += text.count
+          args = try JSONParser.parse(text)
+        }
+        let event = WireEvent(name: select.string(2), args: args, seqNum: select.int64(0), parentSeqNum: select.int64(1),
+                              clientId: select.string(5), sessionId: select.string(6))
+        items.append(PullItem(event: event, createdAt: select.string(4)))
       }
       return items
     }

@@ -614,8 +614,11 @@ public struct PullPages: AsyncSequence, Sendable {
   let maxPageBytes: Int
 
   /// Pages read from storage per query: one read serves this many pages, so the storage
-  /// round trip is paid once per `readAhead` pages (memory stays bounded by it).
+  /// round trip is paid once per `readAhead` pages. Memory stays bounded by it, and by
+  /// bytes: a read stops at `readAheadBytes` of args (a thousand events of 800 KB each,
+  /// which the push limits allow, held a pull's read at about 800 MB).
   static let readAhead = 10
+  static let readAheadBytes = 2 * PullPaging.maxPageBytes
 
   public struct AsyncIterator: AsyncIteratorProtocol {
     let pages: PullPages
@@ -638,11 +641,14 @@ public struct PullPages: AsyncSequence, Sendable {
           let storage = pages.storage
           let (after, limit) = (cursor, pages.pageSize * PullPages.readAhead)
           buffered = try await BlockingIO.run(on: BlockingIO.reads) {
-            try storage.events(storeId: snapshot.storeId, after: after, through: snapshot.head, limit: limit)
+            try storage.events(storeId: snapshot.storeId, after: after, through: snapshot.head, limit: limit,
+                               maxBytes: PullPages.readAheadBytes)
           }
           bufferedFrom = 0
-          storageExhausted = buffered.count < limit
           cursor = buffered.last?.event.seqNum ?? cursor
+          // A read shorter than `limit` may have stopped at its bytes: only the snapshot's
+          // head (or a read that found nothing) ends the reading.
+          storageExhausted = buffered.isEmpty || cursor >= snapshot.head
           if buffered.isEmpty { break }
         }
         let item = buffered[bufferedFrom]

@@ -15,6 +15,11 @@ public protocol SyncBackendStorage: AnyObject, Sendable {
   /// Up to `limit` events with `after < seqNum <= through`, ascending.
   func events(storeId: String, after: Int64, through: Int64, limit: Int) throws -> [PullItem]
 
+  /// As `events(storeId:after:through:limit:)`, stopping after the event whose args bring
+  /// the read to `maxBytes` of args text (at least one event): a pull's read-ahead of many
+  /// events is then bounded by bytes, not only by count, whatever the events' sizes.
+  func events(storeId: String, after: Int64, through: Int64, limit: Int, maxBytes: Int) throws -> [PullItem]
+
   /// How many events have `after < seqNum <= through`.
   func count(storeId: String, after: Int64, through: Int64) throws -> Int64
 
@@ -93,5 +98,12 @@ public struct InvalidStoreID: Error, Sendable, CustomStringConvertible {
   public init(_ storeId: String) { self.storeId = storeId }
   public var description: String {
     "Invalid storeId \"\(storeId.prefix(80))\": use 1 to 64 characters from A-Z a-z 0-9 _ - ."
+  }
+}
+
+extension SyncBackendStorage {
+  /// Storage that cannot stop by bytes (test doubles) reads by count alone.
+  public func events(storeId: String, after: Int64, through: Int64, limit: Int, maxBytes: Int) throws -> [PullItem] {
+    try events(storeId: storeId, after: after, through: through, limit: limit)
   }
 }

@@ -436,15 +436,4 @@ final class GitUserTests: XCTestCase {
     assertError(try sandbox.lstore("serve", "--port", String(server.port), "--data", "kept"), 1, ["the port is in use"])
     XCTAssertTrue(sandbox.exists("kept/notes.txt"))
   }
-
-  /// Polls `condition` until it returns a value (at most 30 s).
-  @discardableResult
-  func waitFor<T>(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> T?) throws -> T {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-      if let value = try condition() { return value }
-      Thread.sleep(forTimeInterval: 0.05)
-    }
-    throw SandboxError(message: "timed out waiting for \(what)")
-  }
 }

@@ -29,15 +29,6 @@ final class LiveStore04ClientTests: XCTestCase {
     return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
   }
 
-  func waitFor(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-      if try condition() { return }
-      Thread.sleep(forTimeInterval: 0.05)
-    }
-    throw SandboxError(message: "timed out waiting for \(what)")
-  }
-
   /// Format-6 stores "a" and "b" (clients a and b), each with `origin` as its remote.
   private func twoFormat6Stores(_ sandbox: Sandbox, origin: String) throws {
     try sandbox.initStore("a", format: 6, clientId: "a", sessionId: "as")

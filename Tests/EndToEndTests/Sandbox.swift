@@ -300,6 +300,23 @@ struct CRC32 {
 let readmeExitCodes: Set<Int32> = Set(((try? ExitCodeTableTests.readmeCodes()) ?? [:]).keys)
 
 extension XCTestCase {
+  /// Polls `condition` every 50 ms until it returns a value, for at most `timeout` seconds:
+  /// the wait for a condition that tests use instead of a fixed sleep.
+  @discardableResult
+  func waitFor<T>(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> T?) throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if let value = try condition() { return value }
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw SandboxError(message: "timed out waiting for \(what)")
+  }
+
+  /// `waitFor` until `condition` is true.
+  func waitFor(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
+    try waitFor(what, timeout: timeout) { try condition() ? true : nil }
+  }
+
   /// Asserts an exit status, printing the whole result when it differs, and that the
   /// status is one the README's table documents.
   func assertStatus(_ result: CommandResult, _ status: Int32, file: StaticString = #filePath, line: UInt = #line) {

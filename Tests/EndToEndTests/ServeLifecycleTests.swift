@@ -107,15 +107,6 @@ final class ServeLifecycleTests: XCTestCase {
                    "nothing of the other history was taken")
   }
 
-  func waitFor(_ what: String, timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-      if try condition() { return }
-      Thread.sleep(forTimeInterval: 0.05)
-    }
-    throw SandboxError(message: "timed out waiting for \(what)")
-  }
-
   /// Two servers on one SQLite file would each keep their own head and acknowledge pushes
   /// into different histories: the second is refused while the first runs, and may start
   /// once the first is gone, even after a SIGKILL (the lock dies with the process).

@@ -166,6 +166,24 @@ final class ServableLimitsTests: XCTestCase {
     }
   }
 
+  /// A pull reads ahead many pages at once; with large events that read is bounded by
+  /// bytes too (a thousand events of 780 kB made one pull hold about 800 MB).
+  func testAPullsReadAheadIsBoundedByBytes() async throws {
+    let storage = try SQLiteSyncStorage(path: directory + "/backend.db")
+    try storage.append(storeId: "s", events: bigEvents(from: 1, count: 30, bytes: 300_000), createdAt: "t", expectedHead: 0)
+    try storage.append(storeId: "s", events: makeEvents(from: 31, count: 1200), createdAt: "t", expectedHead: 30)
+    let read = try storage.events(storeId: "s", after: 0, through: 1230, limit: 1000, maxBytes: 1_000_000)
+    XCTAssertEqual(read.map(\.event.seqNum), [1, 2, 3, 4], "stops after the event that reaches the bytes")
+    XCTAssertEqual(try storage.events(storeId: "s", after: 30, through: 1230, limit: 1000, maxBytes: 1_000_000).count, 1000,
+                   "small events: the count bounds the read")
+    // Every event still arrives, in order, once, across reads cut short by their bytes.
+    let backend = SyncBackend(storage: storage)
+    let snapshot = try await backend.pullSnapshot(storeId: "s", cursor: nil)
+    var seqNums: [Int64] = []
+    for try await page in backend.pages(of: snapshot) { seqNums += page.items.map(\.event.seqNum) }
+    XCTAssertEqual(seqNums, Array(1...1230))
+  }
+
   func testAnEventOverTheSizeLimitOrTooDeepIsRefusedAtPush() async throws {
     let storage = try SQLiteSyncStorage(path: directory + "/backend.db")
     let backend = SyncBackend(storage: storage)
