@@ -77,8 +77,52 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
 
   let serviceGroup = ServiceGroup(
     configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: quietFrameworkLogger(logger)))
+  // A graceful shutdown waits for open connections to end, and a peer that keeps an idle
+  // socket open (or a half-open one) would hold it forever (cancelling the connection
+  // tasks does not close such a socket): after the limit the process exits. Every
+  // acknowledged push is already durable, and one being stored is not acknowledged.
+  let deadline = ShutdownDeadline(limit: gracefulShutdownLimit, logger: logger)
+  defer { deadline.cancel() }
   try await serviceGroup.run()
   logger.info("stopped")
+}
+
+/// How long SIGTERM or SIGINT waits for connections to end before the process exits.
+let gracefulShutdownLimit: Duration = .seconds(10)
+
+/// Exits the process `limit` after the first SIGTERM or SIGINT, unless cancelled first
+/// (the server stopped by itself). The service group handles the signals; these sources
+/// only see them too.
+final class ShutdownDeadline: @unchecked Sendable {
+  private let queue = DispatchQueue(label: "lstore.serve.shutdown-deadline")
+  private var sources: [DispatchSourceSignal] = []
+  /// Owned by `queue`.
+  private var exit: DispatchWorkItem?
+
+  init(limit: Duration, logger: Logger) {
+    sources = [SIGTERM, SIGINT].map { signal in
+      let source = DispatchSource.makeSignalSource(signal: signal, queue: queue)
+      source.setEventHandler { [unowned self] in
+        guard exit == nil else { return }
+        let item = DispatchWorkItem {
+          logger.notice("stopped: connections still open \(limit) after the signal were dropped")
+          Foundation.exit(0)
+        }
+        exit = item
+        queue.asyncAfter(deadline: .now() + .seconds(Int(limit.components.seconds)), execute: item)
+      }
+      source.resume()
+      return source
+    }
+  }
+
+  /// The server stopped by itself: no exit.
+  func cancel() {
+    queue.sync {
+      exit?.cancel()
+      for source in sources { source.cancel() }
+    }
+  }
 }
 
 /// Hummingbird's own logger, one level quieter than ours so `--log-level info` shows

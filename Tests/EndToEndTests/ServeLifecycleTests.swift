@@ -24,6 +24,27 @@ final class ServeLifecycleTests: XCTestCase {
     }
   }
 
+  /// A peer holding an idle socket open does not keep a stopping server alive: after the
+  /// graceful wait (10 s) its connection is cancelled and serve exits 0.
+  func testSigtermEndsEvenWithAnIdleConnectionOpen() throws {
+    let sandbox = try Sandbox()
+    let server = try SyncEndToEndTests.Server(sandbox: sandbox)
+    defer { server.kill(SIGKILL) }
+    let idle = try sandbox.start("/bin/bash", ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(server.port); read -t 60 <&3"])
+    defer { kill(idle.process.processIdentifier, SIGKILL) }
+    // The connection is open once the server answers another one (accepts are in order).
+    try waitFor("the server") { try sandbox.shell("curl -s \(server.httpURL)/health").status == 0 }
+    let stopping = Date()
+    kill(server.command.process.processIdentifier, SIGTERM)
+    try waitFor("serve to exit", timeout: 40) { !server.command.process.isRunning }
+    XCTAssertEqual(server.command.process.terminationStatus, 0, server.log)
+    // Held by the idle connection until the graceful wait ran out, then exited anyway.
+    let waited = Date().timeIntervalSince(stopping)
+    XCTAssertGreaterThan(waited, 9, "the idle connection held the shutdown for the graceful wait")
+    XCTAssertLessThan(waited, 30)
+    XCTAssertTrue(server.log.contains("connections still open"), server.log)
+  }
+
   func testHTTPHeadAndUnknownPaths() throws {
     let sandbox = try Sandbox()
     let server = try SyncEndToEndTests.Server(sandbox: sandbox)
