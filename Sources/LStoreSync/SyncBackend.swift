@@ -30,6 +30,9 @@ public actor SyncBackend {
     public let response: PullResponse
     /// `response` encoded once for all subscribers.
     public let text: String
+    /// The first broadcast since the store was reset (here or, shared, by another node):
+    /// its events begin a new history, not a continuation of what subscribers were sent.
+    public var restartsHistory = false
     public var lastSeqNum: Int64 { response.lastSeqNum ?? 0 }
   }
 
@@ -51,6 +54,8 @@ public actor SyncBackend {
     /// Whether a task is draining `queue` (one writer per store).
     var writing = false
     var subscribers: [UInt64: Subscriber] = [:]
+    /// The store was reset since the last broadcast (`Broadcast.restartsHistory`).
+    var historyRestarted = false
     /// Pipelines (see `pipelineId(of:)`) with a refused push, most recent last, bounded.
     var refusedPipelines: [String] = []
     /// The cached backend id; nil when it must be read (or made) in storage.
@@ -244,6 +249,7 @@ public actor SyncBackend {
           stores[storeId]!.lastCommitted = 0
           stores[storeId]!.generation = generation
           if stores[storeId]!.broadcastThrough != nil { stores[storeId]!.broadcastThrough = 0 }
+          stores[storeId]!.historyRestarted = true
           stores[storeId]!.backendId = nil
           stores[storeId]!.backendIdGeneration &+= 1
           continuation.resume()
@@ -405,6 +411,11 @@ public actor SyncBackend {
   private func send(_ broadcast: Broadcast, advancingTo head: Int64) {
     guard let state = stores[broadcast.storeId] else { return }
     if let through = state.broadcastThrough, through < head { stores[broadcast.storeId]!.broadcastThrough = head }
+    var broadcast = broadcast
+    if state.historyRestarted {
+      broadcast.restartsHistory = true
+      stores[broadcast.storeId]!.historyRestarted = false
+    }
     for subscriber in state.subscribers.values { subscriber(broadcast) }
   }
 
@@ -437,6 +448,7 @@ public actor SyncBackend {
     if let known = state.generation, position.generation > known {
       state.lastCommitted = 0
       if state.broadcastThrough != nil { state.broadcastThrough = 0 }
+      state.historyRestarted = true
     }
     if position.generation >= (state.generation ?? .min) { state.generation = position.generation }
     stores[storeId] = state

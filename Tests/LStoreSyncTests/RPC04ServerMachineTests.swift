@@ -53,6 +53,23 @@ final class RPC04ServerMachineTests: XCTestCase {
     XCTAssertTrue(machine.isIdle)
   }
 
+  /// After an admin reset the store's new e1… would fall under a live pull's "already sent"
+  /// filter (its snapshot head), and e3 would arrive as if it continued the old e2: the
+  /// live pull ends instead, and nothing of the new history is sent on it.
+  func testALivePullEndsWhenTheStoreIsResetAndSendsNothingOfTheNewHistory() throws {
+    _ = machine.handle(.frame(request("1", live: true)))
+    _ = machine.handle(.pullOpened(requestId: "1", snapshotHead: 2, total: 2, backendId: "B"))
+    _ = machine.handle(.page(requestId: "1", BackendPullPage(items: [item(1), item(2)], remaining: 0)))
+    _ = machine.handle(.frame(#"{"_tag":"Ack","requestId":"1"}"#))
+    _ = machine.handle(.frame(request("2", live: false)))
+    let actions = machine.handle(.historyRestarted)
+    XCTAssertTrue(actions.contains { if case .closePull("1") = $0 { return true }; return false }, "\(actions)")
+    guard case .exit("1", .failure(let cause))? = sent(actions).first else { return XCTFail("\(sent(actions))") }
+    XCTAssertTrue("\(cause)".contains("the store was reset"), "\(cause)")
+    XCTAssertEqual(machine.openPullCount, 1, "a pull that is not live reads its snapshot to its end")
+    XCTAssertEqual(sent(machine.handle(.broadcast([item(1), item(2), item(3)]))), [])
+  }
+
   func testBroadcastsDuringThePagesAreHeldWithoutDuplicatesAndThenSentOneChunkPerAck() throws {
     _ = machine.handle(.frame(request("2", live: true)))
     // A push lands while the snapshot is being fixed: its events may or may not be in it.

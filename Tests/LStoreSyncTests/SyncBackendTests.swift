@@ -214,6 +214,17 @@ final class SyncBackendTests: XCTestCase {
     XCTAssertEqual(newHead, 1)
   }
 
+  /// Subscribers learn that a broadcast begins a new history: the first one after a reset.
+  func testTheFirstBroadcastAfterAResetSaysItRestartsTheHistory() async throws {
+    let seen = Locked<[String]>([])
+    _ = try await backend.subscribe(storeId: "todos") { b in seen.withLock { $0.append("\(b.lastSeqNum):\(b.restartsHistory)") } }
+    try await backend.push(storeId: "todos", batch: makeEvents(from: 1, count: 2), requestId: "a")
+    try await backend.reset(storeId: "todos")
+    try await backend.push(storeId: "todos", batch: makeEvents(from: 1, count: 1), requestId: "b")
+    try await backend.push(storeId: "todos", batch: makeEvents(from: 2, count: 1), requestId: "c")
+    XCTAssertEqual(seen.withLock { $0 }, ["2:false", "1:true", "2:false"])
+  }
+
   func testBroadcastReachesEverySubscriberAfterOnAccepted() async throws {
     let log = Locked<[String]>([])
     let first = try await backend.subscribe(storeId: "todos") { b in log.withLock { $0.append("one:\(b.lastSeqNum)") } }

@@ -73,6 +73,8 @@ public struct RPC04ServerMachine: Sendable {
     case pushDone(requestId: String, count: Int, Result<Int64, SyncRPC04.SyncError>)
     /// An accepted push of the store (to every socket of the store).
     case broadcast([PullItem])
+    /// The store was reset: the broadcasts that follow begin a new history.
+    case historyRestarted
   }
 
   private struct HeldItem: Sendable {
@@ -145,6 +147,18 @@ public struct RPC04ServerMachine: Sendable {
       }
     case .broadcast(let items):
       broadcast(items, &actions)
+    case .historyRestarted:
+      // A live pull has sent (or skips, as its snapshot's) events of the history that is
+      // gone: its new events would reach the client as if they continued it, under the old
+      // backend id. The pull ends; the client's next pull meets the new backend id.
+      for id in pulls.filter({ $0.value.live }).keys.sorted() {
+        pulls.removeValue(forKey: id)
+        let error = SyncRPC04.SyncError.unknown(
+          cause: "the store was reset: its history starts over (pull again; the backend id changed)", note: nil)
+        actions.append(.closePull(requestId: id))
+        actions.append(.log(.failed(requestId: id, message: "Pull ended: the store was reset")))
+        actions.append(.send(RPC04.ServerMessage.exit(requestId: id, exit: error.exit).encoded()))
+      }
     }
     return actions
   }

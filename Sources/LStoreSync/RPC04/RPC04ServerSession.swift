@@ -94,6 +94,7 @@ public final class RPC04ServerSession: Sendable {
       close(reason)
     }
     let subscription = try await backend.subscribe(storeId: storeId) { [weak self] broadcast in
+      if broadcast.restartsHistory { self?.step(.historyRestarted) }
       self?.step(.broadcast(broadcast.response.batch))
     }
     var inboundError: (any Error)?
