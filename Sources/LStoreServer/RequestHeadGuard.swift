@@ -27,15 +27,48 @@ struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
   func handle(value: Value, logger: Logger) async { await inner.handle(value: value, logger: logger) }
 }
 
+/// How long a new connection may take to send its first request head. A peer that sends
+/// nothing, or a head a byte at a time, otherwise holds a socket (and a file descriptor)
+/// for as long as it likes; enough of them and the server stops accepting anyone.
+let requestHeadTimeout: TimeAmount = .seconds(15)
+
 /// Inbound only (writes of any type pass by untouched, before and after an upgrade). On an
 /// HTTP parser error before any request went through, writes `431` (head too large) or
-/// `400` with a one-line reason, and closes.
+/// `400` with a one-line reason, and closes. A connection through which nothing has come
+/// `requestHeadTimeout` after it opened is closed: a plain request's head reaches this
+/// handler once parsed; a WebSocket upgrade's is taken by the upgrade, and its first frame
+/// (every client sends its pull or push at once) comes through here instead.
 final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
   typealias InboundIn = HTTPServerRequestPart
   private var sawRequest = false
+  private var headTimeout: Scheduled<Void>?
+
+  func handlerAdded(context: ChannelHandlerContext) {
+    let channel = context.channel
+    let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+    headTimeout = context.eventLoop.scheduleTask(in: requestHeadTimeout) {
+      guard !handler.value.sawRequest else { return }
+      channel.close(promise: nil)
+    }
+  }
+
+  func handlerRemoved(context: ChannelHandlerContext) {
+    headTimeout?.cancel()
+    headTimeout = nil
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    headTimeout?.cancel()
+    headTimeout = nil
+    context.fireChannelInactive()
+  }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-    sawRequest = true
+    if !sawRequest {
+      sawRequest = true
+      headTimeout?.cancel()
+      headTimeout = nil
+    }
     context.fireChannelRead(data)
   }
 

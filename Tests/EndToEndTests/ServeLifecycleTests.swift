@@ -45,6 +45,37 @@ final class ServeLifecycleTests: XCTestCase {
     XCTAssertTrue(server.log.contains("connections still open"), server.log)
   }
 
+  /// A connection that sends no request head is closed after the head timeout (15 s), so
+  /// idle or byte-at-a-time peers cannot pile up; a WebSocket client, whose first frame
+  /// follows its upgrade, stays connected past it.
+  func testAConnectionThatSendsNoRequestIsClosedAndAQuietFollowerIsNot() throws {
+    let sandbox = try Sandbox()
+    let server = try SyncEndToEndTests.Server(sandbox: sandbox)
+    defer { server.kill() }
+    try sandbox.initStore("a")
+    try sandbox.initStore("b")
+    let follower = try sandbox.start(LStoreBinary.path, ["-C", "a", "pull", "--follow", server.url])
+    defer {
+      kill(follower.process.processIdentifier, SIGINT)
+      _ = try? follower.wait()
+    }
+    let stderr = { (try? String(contentsOfFile: follower.errPath, encoding: .utf8)) ?? "" }
+    try waitFor("the follower") { stderr().contains("Following") }
+    let opened = Date()
+    let idle = try sandbox.start("/bin/bash", ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(server.port); read -t 60 <&3; echo $?"])
+    try waitFor("the server to close the idle connection", timeout: 40) { !idle.process.isRunning }
+    let closedAfter = Date().timeIntervalSince(opened)
+    XCTAssertEqual(try idle.wait().stdout, "1\n", "read saw the end of the connection, not its own timeout")
+    XCTAssertGreaterThan(closedAfter, 13)
+    XCTAssertLessThan(closedAfter, 30)
+    // The follower, connected since before the idle peer and quiet since its pull, is still
+    // there: a live event reaches it without a reconnect.
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "commit", "v1.TodoCreated", #"{"id":"late","text":"x"}"#]).status, 0)
+    XCTAssertEqual(try sandbox.lstore(["-C", "b", "push", server.url]).status, 0)
+    try waitFor("the live event") { try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout.contains("late") }
+    XCTAssertFalse(stderr().contains("lost"), stderr())
+  }
+
   func testHTTPHeadAndUnknownPaths() throws {
     let sandbox = try Sandbox()
     let server = try SyncEndToEndTests.Server(sandbox: sandbox)
