@@ -4,6 +4,28 @@ import XCTest
 /// `lstore serve` as an operator runs it: it says where it listens, answers plain HTTP,
 /// and stops cleanly on SIGTERM and SIGINT with everything acknowledged kept.
 final class ServeLifecycleTests: XCTestCase {
+  /// `lstore -C <store> pull --follow <url>`, started, and a reader of its stderr so far.
+  private func startFollowing(_ sandbox: Sandbox, _ store: String, _ url: String) throws
+    -> (follower: RunningCommand, stderr: () -> String)
+  {
+    let follower = try sandbox.start(LStoreBinary.path, ["-C", store, "pull", "--follow", url])
+    return (follower, { (try? String(contentsOfFile: follower.errPath, encoding: .utf8)) ?? "" })
+  }
+
+  /// Ctrl-C for a follower still running, then reaps it.
+  private func stop(_ follower: RunningCommand) {
+    if follower.process.isRunning { kill(follower.process.processIdentifier, SIGINT) }
+    _ = try? follower.wait()
+  }
+
+  /// Commits one todo in `store` and pushes it to `url`.
+  private func pushTodo(_ sandbox: Sandbox, from store: String, id: String, text: String = "x", to url: String,
+                        file: StaticString = #filePath, line: UInt = #line) throws {
+    let args = #"{"id":"\#(id)","text":"\#(text)"}"#  // plain ids and texts: nothing to escape
+    XCTAssertEqual(try sandbox.lstore(["-C", store, "commit", "v1.TodoCreated", args]).status, 0, file: file, line: line)
+    XCTAssertEqual(try sandbox.lstore(["-C", store, "push", url]).status, 0, file: file, line: line)
+  }
+
   func testGracefulShutdownKeepsAcknowledgedEvents() throws {
     for signal in [SIGTERM, SIGINT] {
       let sandbox = try Sandbox()
@@ -54,12 +76,8 @@ final class ServeLifecycleTests: XCTestCase {
     defer { server.kill() }
     try sandbox.initStore("a")
     try sandbox.initStore("b")
-    let follower = try sandbox.start(LStoreBinary.path, ["-C", "a", "pull", "--follow", server.url])
-    defer {
-      kill(follower.process.processIdentifier, SIGINT)
-      _ = try? follower.wait()
-    }
-    let stderr = { (try? String(contentsOfFile: follower.errPath, encoding: .utf8)) ?? "" }
+    let (follower, stderr) = try startFollowing(sandbox, "a", server.url)
+    defer { stop(follower) }
     try waitFor("the follower") { stderr().contains("Following") }
     let opened = Date()
     let idle = try sandbox.start("/bin/bash", ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(server.port); read -t 60 <&3; echo $?"])
@@ -70,8 +88,7 @@ final class ServeLifecycleTests: XCTestCase {
     XCTAssertLessThan(closedAfter, 30)
     // The follower, connected since before the idle peer and quiet since its pull, is still
     // there: a live event reaches it without a reconnect.
-    XCTAssertEqual(try sandbox.lstore(["-C", "b", "commit", "v1.TodoCreated", #"{"id":"late","text":"x"}"#]).status, 0)
-    XCTAssertEqual(try sandbox.lstore(["-C", "b", "push", server.url]).status, 0)
+    try pushTodo(sandbox, from: "b", id: "late", to: server.url)
     try waitFor("the live event") { try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout.contains("late") }
     XCTAssertFalse(stderr().contains("lost"), stderr())
   }
@@ -97,20 +114,13 @@ final class ServeLifecycleTests: XCTestCase {
     defer { server.kill() }
     try sandbox.initStore("a")
     try sandbox.initStore("b")
-    let follower = try sandbox.start(LStoreBinary.path, ["-C", "a", "pull", "--follow", server.url])
-    defer {
-      kill(follower.process.processIdentifier, SIGINT)
-      _ = try? follower.wait()
-    }
-    XCTAssertEqual(try sandbox.lstore(["-C", "b", "commit", "v1.TodoCreated", #"{"id":"live","text":"x"}"#]).status, 0)
-    XCTAssertEqual(try sandbox.lstore(["-C", "b", "push", server.url]).status, 0)
+    let (follower, _) = try startFollowing(sandbox, "a", server.url)
+    defer { stop(follower) }
+    try pushTodo(sandbox, from: "b", id: "live", to: server.url)
     // The follower applies the broadcast without being asked again.
-    let deadline = Date().addingTimeInterval(10)
-    var seen = ""
-    while Date() < deadline {
-      seen = try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout
-      if seen.contains("live") { break }
-      Thread.sleep(forTimeInterval: 0.1)
+    let seen = try waitFor("the live event", timeout: 10) { () -> String? in
+      let log = try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout
+      return log.contains("live") ? log : nil
     }
     XCTAssertEqual(seen, #"e1 v1.TodoCreated {"id":"live","text":"x"}"# + "\n")
     XCTAssertEqual(try sandbox.sqlite(try sandbox.statePath("a"), "SELECT id FROM todos"), "live\n")
@@ -127,17 +137,11 @@ final class ServeLifecycleTests: XCTestCase {
     defer { server.kill() }
     let port = server.port, url = server.url
     for store in ["a", "b", "c"] { try sandbox.initStore(store) }
-    XCTAssertEqual(try sandbox.lstore(["-C", "b", "commit", "v1.TodoCreated", #"{"id":"t1","text":"one"}"#]).status, 0)
-    XCTAssertEqual(try sandbox.lstore(["-C", "b", "push", url]).status, 0)
-    let follower = try sandbox.start(LStoreBinary.path, ["-C", "a", "pull", "--follow", url])
-    defer {
-      if follower.process.isRunning { kill(follower.process.processIdentifier, SIGINT) }
-      _ = try? follower.wait()
-    }
-    let stderr = { (try? String(contentsOfFile: follower.errPath, encoding: .utf8)) ?? "" }
+    try pushTodo(sandbox, from: "b", id: "t1", text: "one", to: url)
+    let (follower, stderr) = try startFollowing(sandbox, "a", url)
+    defer { stop(follower) }
     try waitFor("the follower") { stderr().contains("Following") }
-    XCTAssertEqual(try sandbox.lstore(["-C", "b", "commit", "v1.TodoCreated", #"{"id":"t2","text":"two"}"#]).status, 0)
-    XCTAssertEqual(try sandbox.lstore(["-C", "b", "push", url]).status, 0)
+    try pushTodo(sandbox, from: "b", id: "t2", text: "two", to: url)
     try waitFor("the live event") { try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout.contains("t2") }
     let before = try sandbox.lstore(["-C", "a", "log", "--oneline", "--events"]).stdout
 

@@ -166,6 +166,19 @@ final class ServableLimitsTests: XCTestCase {
     }
   }
 
+  /// docs/sync-server.md: args are stored as JSON.stringify writes what JSON.parse gives,
+  /// not byte for byte.
+  func testArgsAreStoredAsJavaScriptWritesTheParsedValue() async throws {
+    let storage = try SQLiteSyncStorage(path: directory + "/backend.db")
+    let backend = SyncBackend(storage: storage)
+    let args = try JSONParser.parse(Array(#"{"a":1.0,"b":-0.0,"c":123456789012345678901,"d":1,"d":2,"s":"\ud800"}"#.utf8))
+    try await backend.push(storeId: "s", batch: [WireEvent(name: "v1.X", args: args, seqNum: 1, parentSeqNum: 0,
+                                                            clientId: "c", sessionId: "s")], requestId: "r")
+    let stored = try Connection(path: directory + "/backend.db", mode: .readOnly).scalar(
+      "SELECT args FROM \(try SQLiteSyncStorage.tableName("s"))")
+    XCTAssertEqual(stored, .text(#"{"a":1,"b":0,"c":123456789012345680000,"d":2,"s":"\ud800"}"#))
+  }
+
   /// A pull reads ahead many pages at once; with large events that read is bounded by
   /// bytes too (a thousand events of 780 kB made one pull hold about 800 MB).
   func testAPullsReadAheadIsBoundedByBytes() async throws {
