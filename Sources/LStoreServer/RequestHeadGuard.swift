@@ -32,6 +32,14 @@ struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
 /// for as long as it likes; enough of them and the server stops accepting anyone.
 let requestHeadTimeout: TimeAmount = .seconds(15)
 
+/// How long a plain HTTP connection may stay silent with no request in progress (between
+/// keep-alive requests, or inside a request body that stopped arriving) before it is
+/// closed: the same cheap hold as above, one request later. Hummingbird's connection state
+/// handler keeps it, from the first request head on; a response being written is never
+/// cut. WebSocket connections are kept by the socket library's pings instead (every 30 s;
+/// one unanswered closes).
+let idleConnectionTimeout: TimeAmount = .seconds(15)
+
 /// Inbound only (writes of any type pass by untouched, before and after an upgrade). On an
 /// HTTP parser error before any request went through, writes `431` (head too large) or
 /// `400` with a one-line reason, and closes. A connection through which nothing has come

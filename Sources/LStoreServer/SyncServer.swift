@@ -61,9 +61,10 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
                                     http: LiveStore04HTTP(backend: backend, authenticator: authenticator, logger: logger)),
     server: .guardedHTTP1WebSocketUpgrade(
       configuration: .init(
-        http1: .init(httpDecoderConfiguration: .init(maxHeaderFieldSize: maxRequestHeadBytes, maxHeaderListSize: maxRequestHeadBytes)),
+        http1: .init(idleTimeout: idleConnectionTimeout, httpDecoderConfiguration: .init(maxHeaderFieldSize: maxRequestHeadBytes, maxHeaderListSize: maxRequestHeadBytes)),
         // RFC 6455: a text frame that is not UTF-8 fails the connection (close 1007).
-        ws: .init(maxFrameSize: WebSocketEndpoint.maxMessageSize, validateUTF8: true)),
+        ws: .init(maxFrameSize: WebSocketEndpoint.maxMessageSize, autoPing: .enabled(timePeriod: .seconds(30)),
+                  validateUTF8: true)),
       shouldUpgrade: { request, channel, _ in try await endpoint.shouldUpgrade(request, channel: channel) }),
     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
     onServerRunning: { channel in

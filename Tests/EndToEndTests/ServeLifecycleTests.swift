@@ -67,10 +67,11 @@ final class ServeLifecycleTests: XCTestCase {
     XCTAssertTrue(server.log.contains("connections still open"), server.log)
   }
 
-  /// A connection that sends no request head is closed after the head timeout (15 s), so
-  /// idle or byte-at-a-time peers cannot pile up; a WebSocket client, whose first frame
-  /// follows its upgrade, stays connected past it.
-  func testAConnectionThatSendsNoRequestIsClosedAndAQuietFollowerIsNot() throws {
+  /// A connection that sends no request head is closed after the head timeout (15 s), and a
+  /// keep-alive connection silent after its answered request after the idle timeout (15 s),
+  /// so idle or byte-at-a-time peers cannot pile up; a WebSocket client, whose first frame
+  /// follows its upgrade, stays connected past both.
+  func testQuietConnectionsAreClosedAndAQuietFollowerIsNot() throws {
     let sandbox = try Sandbox()
     let server = try SyncEndToEndTests.Server(sandbox: sandbox)
     defer { server.kill() }
@@ -81,11 +82,25 @@ final class ServeLifecycleTests: XCTestCase {
     try waitFor("the follower") { stderr().contains("Following") }
     let opened = Date()
     let idle = try sandbox.start("/bin/bash", ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(server.port); read -t 60 <&3; echo $?"])
-    try waitFor("the server to close the idle connection", timeout: 40) { !idle.process.isRunning }
-    let closedAfter = Date().timeIntervalSince(opened)
+    let keptAlive = try sandbox.start("/bin/bash", ["-c", """
+      exec 3<>/dev/tcp/127.0.0.1/\(server.port); printf 'GET /health HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n' >&3
+      timeout 60 cat <&3 >answer; echo $?; head -1 answer
+      """])
+    // When each one ended, seen by polling both.
+    var closedAfter: [Int: TimeInterval] = [:]
+    try waitFor("the server to close both quiet connections", timeout: 40) {
+      for (index, peer) in [idle, keptAlive].enumerated() where !peer.process.isRunning && closedAfter[index] == nil {
+        closedAfter[index] = Date().timeIntervalSince(opened)
+      }
+      return closedAfter.count == 2
+    }
     XCTAssertEqual(try idle.wait().stdout, "1\n", "read saw the end of the connection, not its own timeout")
-    XCTAssertGreaterThan(closedAfter, 13)
-    XCTAssertLessThan(closedAfter, 30)
+    XCTAssertEqual(try keptAlive.wait().stdout, "0\nHTTP/1.1 200 OK\r\n",
+                   "the request was answered, then cat saw the end of the connection, not timeout's")
+    for seconds in closedAfter.values {
+      XCTAssertGreaterThan(seconds, 13)
+      XCTAssertLessThan(seconds, 30)
+    }
     // The follower, connected since before the idle peer and quiet since its pull, is still
     // there: a live event reaches it without a reconnect.
     try pushTodo(sandbox, from: "b", id: "late", to: server.url)
