@@ -138,6 +138,33 @@ final class InterchangeDamageTests: XCTestCase {
     XCTAssertEqual(commitEvents.last?["argsJson"] as? String, #"{"id":"t2","#)
   }
 
+  /// The text forms print an event's args on its one line whatever is stored: valid JSON
+  /// with a raw newline compactly, text that is not JSON (a newline in it too) as a JSON
+  /// string. `log --oneline --events` is read line by line by scripts.
+  func testTextFormsKeepEachEventOnOneLine() throws {
+    try editEventlog(#"update eventlog set argsJson = '{"id":"t1",' || char(10) || '"text":"a"}' where seqNumGlobal = 1"#)
+    try editEventlog(#"update eventlog set argsJson = 'not' || char(10) || 'json' where seqNumGlobal = 2"#)
+    let oneline = try sandbox.lstore("log", "--oneline", "--events")
+    assertStatus(oneline, 0)
+    XCTAssertEqual(oneline.stdout, #"""
+      e3 v1.TodoCompleted {"id":"t1"}
+      e2 v1.TodoCreated "not\njson"
+      e1 v1.TodoCreated {"id":"t1","text":"a"}
+
+      """#)
+    let long = try sandbox.lstore("log", "--events")
+    assertStatus(long, 0)
+    XCTAssertTrue(long.stdout.contains(#"  v1.TodoCreated "not\njson""# + "\n"), long.stdout)
+    XCTAssertTrue(long.stdout.contains(#"  v1.TodoCreated {"id":"t1","text":"a"}"# + "\n"), long.stdout)
+    let show = try sandbox.lstore("show", "HEAD~1")
+    assertStatus(show, 0)
+    XCTAssertTrue(show.stdout.hasSuffix(#"""
+      e1 v1.TodoCreated {"id":"t1","text":"a"}
+      e2 v1.TodoCreated "not\njson"
+
+      """#), show.stdout)
+  }
+
   // MARK: - Commit lines
 
   /// An export with a commit line edited, resealed (a new checksum), is refused with the

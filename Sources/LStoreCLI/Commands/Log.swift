@@ -176,13 +176,13 @@ struct LogCommand: ParsableCommand {
         writer.bytes.append(0x20)
         writer.writeText(row.nameUTF8)
         writer.bytes.append(0x20)
-        writer.writeRaw(row.argsUTF8)
+        EventJSON.writeArgsOnOneLine(of: row, into: &writer)
         writer.bytes.append(0x0A)
         out.write(bytes: writer.bytes)
       } else {
         let commit = try tracker.commit(for: seqNum)
         out.line("\(style.yellow("event \(seqNum)")) (parent \(row.parentSeqNum))\(commit.map { "  commit \(String($0.id.prefix(8))) \($0.message)" } ?? "")")
-        out.line("  \(style.bold(row.name)) \(row.argsJSON)")
+        out.line("  \(style.bold(row.name)) \(EventJSON.argsOnOneLine(of: row))")
         out.line("  client \(row.clientId), session \(row.sessionId)\(row.syncMetadataJSON == EventRecord.noSyncMetadata ? "" : ", synced")")
         out.line()
       }

@@ -176,7 +176,7 @@ struct ShowCommand: ParsableCommand {
     for line in commit.message.split(separator: "\n", omittingEmptySubsequences: false) { out.line("    \(line)") }
     out.line()
     try eventlog.forEach(after: before, through: commit.last) { row in
-      out.line("\(style.yellow(row.seqNum.description)) \(row.name) \(row.argsJSON)")
+      out.line("\(style.yellow(row.seqNum.description)) \(row.name) \(EventJSON.argsOnOneLine(of: row))")
       return true
     }
   }

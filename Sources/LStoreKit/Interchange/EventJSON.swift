@@ -92,6 +92,22 @@ public enum EventJSON {
     }
   }
 
+  /// The args as the text forms of `log` and `show` print them, always on one line: the
+  /// stored JSON compactly (as `writeStoredJSON` writes it), or, when it is not JSON, the
+  /// stored text as a JSON string, so a raw newline in a damaged row cannot split a line a
+  /// script reads.
+  public static func writeArgsOnOneLine(of row: EventRow, into writer: inout JSONWriter) {
+    let args = row.argsUTF8
+    if writeStoredJSON(args, into: &writer) != nil { writer.writeString(utf8: args) }
+  }
+
+  /// `writeArgsOnOneLine` as a string.
+  public static func argsOnOneLine(of row: EventRow) -> String {
+    var writer = JSONWriter(reservingCapacity: row.argsUTF8.count + 2)
+    writeArgsOnOneLine(of: row, into: &writer)
+    return writer.string
+  }
+
   private static let noneUTF8: [UInt8] = Array(EventRecord.noSyncMetadata.utf8)
   private static let somePrefixUTF8: [UInt8] = Array(#"{"_tag":"Some""#.utf8)
 
