@@ -1,3 +1,4 @@
+import Foundation
 import JWTKit
 import LStoreKit
 import LStoreSync
@@ -48,6 +49,13 @@ struct PayloadAuthenticator: Sendable {
     case .token(let expected):
       guard ConstantTime.equal(token, expected) else { throw Refusal(message: "Invalid auth token") }
     case .jwt(let keys):
+      // The key signs with HS256 whatever a token's header names (JWTKit does not compare
+      // them); a token naming another algorithm (`none`, `HS512`) was not made for this
+      // server, so it is refused as RFC 8725 advises, even when its signature would pass.
+      let algorithm = Self.headerAlgorithm(of: token)
+      guard algorithm == "HS256" else {
+        throw Refusal(message: algorithm == nil ? "Invalid auth token" : "Invalid auth token: the JWT must be signed with HS256")
+      }
       let claims: SyncTokenClaims
       do {
         claims = try await keys.verify(token, as: SyncTokenClaims.self)
@@ -60,6 +68,19 @@ struct PayloadAuthenticator: Sendable {
         throw Refusal(message: "Invalid auth token: not valid for this storeId")
       }
     }
+  }
+}
+
+extension PayloadAuthenticator {
+  /// The `alg` of a compact JWT's header (its first, base64url-encoded, segment), or nil
+  /// when that is not a JSON object with a string `alg`.
+  static func headerAlgorithm(of token: String) -> String? {
+    guard let segment = token.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first,
+          segment.utf8.count <= 4096 else { return nil }
+    var base64 = segment.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+    base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+    guard let bytes = Data(base64Encoded: base64), let header = try? JSONParser.parse(Array(bytes)) else { return nil }
+    return header["alg"]?.stringValue
   }
 }
 

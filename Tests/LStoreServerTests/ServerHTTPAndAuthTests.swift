@@ -80,6 +80,18 @@ final class ServerHTTPAndAuthTests: XCTestCase {
     await otherKeys.add(hmac: HMACKey(from: "not-the-secret-but-also-32-bytes-long"), digestAlgorithm: .sha256)
     let forged = try await otherKeys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: nil))
 
+    // Signed with the right key, the header naming another algorithm.
+    var otherAlgorithm = JWTHeader()
+    otherAlgorithm.alg = "HS512"
+    let mislabelled = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: nil),
+                                          header: otherAlgorithm)
+    let acceptedByJWTKit = try? await keys.verify(mislabelled, as: SyncTokenClaims.self)
+    XCTAssertNotNil(acceptedByJWTKit, "JWTKit alone accepts it")
+    var none = JWTHeader()
+    none.alg = "none"
+    let unsigned = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: nil),
+                                       header: none)
+
     func status(_ token: String) throws -> RawHTTP.Reply {
       try RawHTTP.request(port: server.port, "GET", connectTarget(payload: ["authToken": .string(token)]))
     }
@@ -88,6 +100,13 @@ final class ServerHTTPAndAuthTests: XCTestCase {
     XCTAssertEqual(try status(expired).body, "Invalid auth token: expired")
     XCTAssertEqual(try status(forged).body, "Invalid auth token")
     XCTAssertEqual(try status(otherStore).body, "Invalid auth token: not valid for this storeId")
+    for token in [mislabelled, unsigned] {
+      XCTAssertEqual(try status(token).body, "Invalid auth token: the JWT must be signed with HS256", token)
+    }
+    // Not a JWT: no header, a header without `alg` (`{}`), a header that is not base64url.
+    for token in ["", "e30.e30.", "!!!.x.y"] {
+      XCTAssertEqual(try status(token).body, "Invalid auth token", token)
+    }
 
     let head = try RawHTTP.request(port: server.port, "GET", "/api/v1/stores/todos/head", headers: ["Authorization": "Bearer \(valid)"])
     XCTAssertEqual(head.status, 200)
