@@ -15,7 +15,6 @@ import NIOCore
 struct HTTPAPI: Sendable {
   static let defaultLimit = 100
   static let maxLimit = 10_000
-  static let maxBodySize = 16 << 20
 
   let backend: SyncBackend
   let authenticator: PayloadAuthenticator
@@ -65,8 +64,8 @@ struct HTTPAPI: Sendable {
       return try await body(storeId)
     } catch let error as BadRequest {
       return jsonResponse(.badRequest, ["error": .string(error.message)])
-    } catch is NIOTooManyBytesError {
-      return jsonResponse(.contentTooLarge, ["error": .string("Request refused: the body exceeds \(Self.maxBodySize >> 20) MiB")])
+    } catch let refusal as RequestBody.Refusal {
+      return jsonResponse(refusal == .tooLarge ? .contentTooLarge : .badRequest, ["error": .string(refusal.message)])
     } catch let error as any ClientFacingError {
       return jsonResponse(.badRequest, ["error": .string(error.description)])
     } catch {
@@ -104,7 +103,7 @@ struct HTTPAPI: Sendable {
   }
 
   private func push(_ request: Request, storeId: String) async throws -> Response {
-    let body = try await request.body.collect(upTo: Self.maxBodySize)
+    let body = try await RequestBody.collect(request)
     let batch: [WireEvent]
     do {
       let json = try JSONParser.parse(Array(buffer: body))

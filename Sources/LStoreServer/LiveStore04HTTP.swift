@@ -44,8 +44,6 @@ final class UncheckedWriter: @unchecked Sendable {
 /// answer a JSON array of every frame it produced (`Chunk`s, then the `Exit`), HTTP 200,
 /// as Effect's `RpcServer.toHttpApp` with `RpcSerialization.layerJson` answers it.
 struct LiveStore04HTTP: Sendable {
-  static let maxBodySize = 16 << 20
-
   let backend: SyncBackend
   let authenticator: PayloadAuthenticator
   let logger: Logger
@@ -67,9 +65,9 @@ struct LiveStore04HTTP: Sendable {
     }
     let body: ByteBuffer
     do {
-      body = try await request.body.collect(upTo: Self.maxBodySize)
+      body = try await RequestBody.collect(request)
     } catch {
-      return textResponse(.contentTooLarge, "Request refused: the body exceeds \(Self.maxBodySize >> 20) MiB")
+      return textResponse(error == .tooLarge ? .contentTooLarge : .badRequest, error.message)
     }
     var logger = logger
     logger[metadataKey: "storeId"] = "\(storeId)"

@@ -70,10 +70,37 @@ final class ConnectionLimitTests: XCTestCase {
   func testAnHTTPBodyOverTheLimitIsAnswered413() async throws {
     try await start()
     let port = server.port
-    let body = #"{"batch":[{"name":"v1.X","args":{"t":""# + String(repeating: "a", count: HTTPAPI.maxBodySize) + #""},"seqNum":1,"parentSeqNum":0,"clientId":"c","sessionId":"s"}]}"#
+    let body = #"{"batch":[{"name":"v1.X","args":{"t":""# + String(repeating: "a", count: RequestBody.maxBytes) + #""},"seqNum":1,"parentSeqNum":0,"clientId":"c","sessionId":"s"}]}"#
     let reply = try await offPool { try RawHTTP.request(port: port, "POST", "/api/v1/stores/todos/events", body: body) }
     XCTAssertEqual(reply.status, 413)
     XCTAssertEqual(reply.body, #"{"error":"Request refused: the body exceeds 16 MiB"}"#)
+  }
+
+  /// A body declared over the limit is refused at once, before any of it is sent; a body
+  /// whose chunked framing is broken is the client's error (400), on both endpoints that
+  /// read a body.
+  func testBodiesDeclaredTooLargeOrMalformedAreRefusedAtOnce() async throws {
+    try await start()
+    let port = server.port
+    for (target, tooLarge, malformed) in [
+      ("/api/v1/stores/todos/events", #"{"error":"Request refused: the body exceeds 16 MiB"}"#,
+       #"{"error":"Request refused: malformed HTTP body"}"#),
+      ("/?storeId=todos&transport=http", "Request refused: the body exceeds 16 MiB", "Request refused: malformed HTTP body"),
+    ] {
+      // Nothing of the gigabyte is sent: the answer comes before the client's 10 s timeout.
+      let declared = try await offPool {
+        try RawHTTP.request(port: port, "POST", target, headers: ["Content-Length": "\(1 << 30)"])
+      }
+      XCTAssertEqual(declared.status, 413, target)
+      XCTAssertEqual(declared.body, tooLarge, target)
+      let chunked = try await offPool {
+        try RawHTTP.request(port: port, "POST", target, headers: ["Transfer-Encoding": "chunked"], rawBody: "zz\r\n{}\r\n0\r\n\r\n")
+      }
+      XCTAssertEqual(chunked.status, 400, target)
+      XCTAssertEqual(chunked.body, malformed, target)
+    }
+    let head = try await httpHead("todos")
+    XCTAssertEqual(head, #"{"head":0}"#)
   }
 
   func testAFrameOverTheSizeLimitIsClosedWith1009() async throws {

@@ -211,7 +211,7 @@ struct RawHTTP {
   }
 
   static func request(port: Int, _ method: String, _ target: String, headers: [String: String] = [:],
-                      body: String? = nil, untilHeaders: Bool = false) throws -> Reply {
+                      body: String? = nil, untilHeaders: Bool = false, rawBody: String? = nil) throws -> Reply {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     defer { close(fd) }
@@ -228,7 +228,8 @@ struct RawHTTP {
     var text = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
     for (name, value) in headers { text += "\(name): \(value)\r\n" }
     if let body { text += "Content-Length: \(body.utf8.count)\r\nContent-Type: application/json\r\n" }
-    text += "\r\n" + (body ?? "")
+    // `rawBody` is sent as it is, framed only by the headers the caller gave.
+    text += "\r\n" + (body ?? rawBody ?? "")
     let bytes = Array(text.utf8)
     _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
     var response: [UInt8] = []
