@@ -805,7 +805,7 @@ _lstore_serve() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--host --port --data --database --auth-token --jwt-secret --admin-secret --log-level)
+    non_repeating_options=(--host --port --data --database --auth-token --jwt-secret --admin-secret --log-level --max-connections)
     __lstore_offer_flags_options 0
 
     # Offer option value completions
@@ -833,6 +833,9 @@ _lstore_serve() {
         return
         ;;
     '--log-level')
+        return
+        ;;
+    '--max-connections')
         return
         ;;
     esac

@@ -85,7 +85,7 @@ function __lstore_parse_tokens -S
         case 'pull'
             __lstore_parse_subcommand 1 'store-id=' 'protocol=' 'auth-token=' 'auth-file=' 'follow' 'adopt-backend' 'json' 'version' 'h/help'
         case 'serve'
-            __lstore_parse_subcommand 0 'host=' 'port=' 'data=' 'database=' 'auth-token=' 'jwt-secret=' 'admin-secret=' 'log-level=' 'version' 'h/help'
+            __lstore_parse_subcommand 0 'host=' 'port=' 'data=' 'database=' 'auth-token=' 'jwt-secret=' 'admin-secret=' 'log-level=' 'max-connections=' 'version' 'h/help'
         case 'help'
             __lstore_parse_subcommand -r 1 'version'
         end
@@ -357,6 +357,7 @@ complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options 
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" jwt-secret' -l 'jwt-secret' -d 'Require an HS256 JWT with an exp claim signed with this secret, at least 32 bytes (env LSTORE_JWT_SECRET).' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" admin-secret' -l 'admin-secret' -d 'Allow the admin reset/info messages with this secret (env LSTORE_ADMIN_SECRET); without it they are refused.' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" log-level' -l 'log-level' -d 'trace, debug, info, notice, warning, error or critical.' -rfka ''
+complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" max-connections' -l 'max-connections' -d 'Hold at most this many connections open; more are closed as they are accepted (default: the open-file limit less 64).' -rfka ''
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" version' -l 'version' -d 'Show the version.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore serve" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'lstore' -n '__lstore_should_offer_completions_for_flags_or_options "lstore help" version' -l 'version' -d 'Show the version.'

@@ -13,12 +13,23 @@ let maxRequestHeadBytes = 80 * 1024
 /// line or headers over `maxRequestHeadBytes`, malformed HTTP) gets an answer and a closed
 /// connection. Without it, a decoder error before the upgrade negotiation ends reaches no
 /// handler that answers: the client waits until it gives up.
+///
+/// It also keeps the connection cap: a connection over it is closed before anything is read.
 struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
   typealias Value = Inner.Value
   let inner: Inner
+  let cap: ConnectionCap
+
+  /// Why a connection was closed at accept (Hummingbird drops a channel whose setup failed).
+  struct OverConnectionCap: Error {}
 
   func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-    inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+    guard cap.admit() else {
+      return channel.close().flatMapThrowing { throw OverConnectionCap() }
+    }
+    let cap = cap
+    channel.closeFuture.whenComplete { _ in cap.release() }
+    return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
       try channel.pipeline.syncOperations.addHandler(RequestHeadGuard())
       return value
     }
@@ -103,15 +114,15 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 extension HTTPServerBuilder {
-  /// `http1WebSocketUpgrade` with `RequestHeadGuard` in every connection's pipeline.
+  /// `http1WebSocketUpgrade` with `RequestHeadGuard` in every connection's pipeline, within `cap`.
   static func guardedHTTP1WebSocketUpgrade(
-    configuration: HTTP1WebSocketUpgradeChannel.Configuration,
+    configuration: HTTP1WebSocketUpgradeChannel.Configuration, cap: ConnectionCap,
     shouldUpgrade: @escaping @Sendable (HTTPRequest, any Channel, Logger) async throws
       -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
   ) -> HTTPServerBuilder {
     .init { responder in
       GuardedChildChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration,
-                                                              shouldUpgrade: shouldUpgrade))
+                                                              shouldUpgrade: shouldUpgrade), cap: cap)
     }
   }
 }

@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
   /// What one WebSocket connection may make the server hold (pushes and pulls in flight,
   /// bytes queued for the client); see docs/sync-server.md, "Limits".
   public var connectionLimits: ConnectionLimits = .standard
+  /// The most connections held open at once; more are closed as they are accepted. nil:
+  /// the open-file limit less 64 (`ConnectionCap.defaultLimit`).
+  public var maxConnections: Int?
   /// Called once the server listens, with the bound host and port.
   public var onListening: (@Sendable (_ host: String, _ port: Int) -> Void)?
   /// Where log lines go; stderr by default.

@@ -56,6 +56,7 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
 
   let mode = authenticator.isOpen ? "open (no auth)" : (configuration.jwtSecret != nil ? "jwt" : "token")
   let onListening = configuration.onListening
+  let cap = ConnectionCap(limit: configuration.maxConnections ?? ConnectionCap.defaultLimit(), logger: logger)
   let app = Application(
     responder: LiveStore04Responder(inner: InvalidPathResponder(inner: router.buildResponder()), endpoint: endpoint,
                                     http: LiveStore04HTTP(backend: backend, authenticator: authenticator, logger: logger)),
@@ -65,13 +66,15 @@ public func runSyncServer(_ configuration: ServerConfiguration) async throws {
         // RFC 6455: a text frame that is not UTF-8 fails the connection (close 1007).
         ws: .init(maxFrameSize: WebSocketEndpoint.maxMessageSize, autoPing: .enabled(timePeriod: .seconds(30)),
                   validateUTF8: true)),
+      cap: cap,
       shouldUpgrade: { request, channel, _ in try await endpoint.shouldUpgrade(request, channel: channel) }),
     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
     onServerRunning: { channel in
       let port = channel.localAddress?.port ?? configuration.port
       logger.info("listening on \(configuration.host):\(port)",
                   metadata: ["storage": "\(opened.name)", "node": "\(node)", "auth": "\(mode)",
-                             "admin": "\(configuration.adminSecret == nil ? "disabled" : "enabled")"])
+                             "admin": "\(configuration.adminSecret == nil ? "disabled" : "enabled")",
+                             "maxConnections": "\(cap.limit)"])
       onListening?(configuration.host, port)
     },
     logger: quietFrameworkLogger(logger))

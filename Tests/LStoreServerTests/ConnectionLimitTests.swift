@@ -11,9 +11,9 @@ final class ConnectionLimitTests: XCTestCase {
   var server: TestServer!
   var log: LogCapture!
 
-  func start(limits: ConnectionLimits = .standard) async throws {
+  func start(limits: ConnectionLimits = .standard, maxConnections: Int? = nil) async throws {
     log = LogCapture()
-    server = try await TestServer(logLines: log, limits: limits)
+    server = try await TestServer(logLines: log, limits: limits, maxConnections: maxConnections)
   }
 
   override func tearDown() async throws {
@@ -101,6 +101,37 @@ final class ConnectionLimitTests: XCTestCase {
     }
     let head = try await httpHead("todos")
     XCTAssertEqual(head, #"{"head":0}"#)
+  }
+
+  /// Over `--max-connections`, a connection is closed as soon as it is accepted (the client
+  /// reads the end of the stream, no answer), the refusal is logged, and the connections
+  /// already open are served; once one closes, a new one is accepted again.
+  func testConnectionsOverTheCapAreClosedAtAcceptUntilOneCloses() async throws {
+    try await start(maxConnections: 2)
+    let port = server.port
+    let first = try await raw()
+    var second: RawFrameSocket? = try await raw()
+    let refused = try await offPool { () -> String in
+      do { return "answered \(try RawHTTP.request(port: port, "GET", "/health").status)" } catch { return "closed" }
+    }
+    XCTAssertEqual(refused, "closed")
+    XCTAssertTrue(log.text.contains("connection refused: the server holds its maximum of open connections"), log.text)
+    XCTAssertTrue(log.text.contains("maxConnections=2"), log.text)
+    // The two open sockets still work: a push over the first is answered.
+    let pushed = try await offPool { () -> String in
+      try first.sendText(#"{"_tag":"WSMessage.PushReq","requestId":"p","batch":[{"name":"v1.X","args":{},"seqNum":1,"parentSeqNum":0,"clientId":"c","sessionId":"s"}]}"#)
+      return try first.readText()
+    }
+    XCTAssertTrue(pushed.contains("WSMessage.PushAck"), pushed)
+    second = nil  // closes it
+    _ = second
+    let deadline = Date().addingTimeInterval(15)
+    var head: String? = nil
+    while head == nil, Date() < deadline {
+      head = try? await httpHead("todos")
+      if head == nil { try await Task.sleep(for: .milliseconds(20)) }
+    }
+    XCTAssertEqual(head, #"{"head":1}"#, "a connection is accepted again once one closed")
   }
 
   func testAFrameOverTheSizeLimitIsClosedWith1009() async throws {

@@ -14,7 +14,7 @@ final class TestServer: @unchecked Sendable {
 
   init(authToken: String? = nil, jwtSecret: String? = nil, adminSecret: String? = "admin-secret",
        directory: String? = nil, port: Int = 0, logLines: LogCapture? = nil,
-       limits: ConnectionLimits = .standard, databaseURL: String? = nil) async throws {
+       limits: ConnectionLimits = .standard, databaseURL: String? = nil, maxConnections: Int? = nil) async throws {
     let directory = directory ?? NSTemporaryDirectory() + "lstore-server-test-\(UUID().uuidString)"
     self.directory = directory
     let (ports, continuation) = AsyncStream<Int>.makeStream()
@@ -24,6 +24,7 @@ final class TestServer: @unchecked Sendable {
       adminSecret: adminSecret, logLevel: ProcessInfo.processInfo.environment["LSTORE_TEST_LOG"] != nil ? .debug : .critical,
       onListening: { _, port in continuation.yield(port) })
     configuration.connectionLimits = limits
+    configuration.maxConnections = maxConnections
     if let logLines {
       configuration.logLevel = .trace
       configuration.logHandlerFactory = { label in logLines.handler(label: label) }

@@ -72,6 +72,11 @@ struct ServeCommand: AsyncParsableCommand {
   @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel = "info"
 
+  @Option(name: .customLong("max-connections"), help: ArgumentHelp(
+    "Hold at most this many connections open; more are closed as they are accepted (default: the open-file limit less 64).",
+    valueName: "n"))
+  var maxConnections: Int?
+
   private func secret(_ flag: String?, _ variable: String) -> String? {
     if let flag, !flag.isEmpty { return flag }
     if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty { return value }
@@ -83,6 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
     guard ServerLogLevel(rawValue: logLevel) != nil else {
       throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
     }
+    if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
     if let jwt = secret(jwtSecret, "LSTORE_JWT_SECRET"), jwt.utf8.count < 32 {
       throw ValidationError("the JWT secret must be at least 32 bytes")
     }
@@ -92,12 +98,13 @@ struct ServeCommand: AsyncParsableCommand {
     let global = root.global
     let directory = global.resolve(data)
     let directoryExisted = database == nil && FileManager.default.fileExists(atPath: directory)
-    let configuration = ServerConfiguration(
+    var configuration = ServerConfiguration(
       host: host, port: port, dataPath: (directory as NSString).appendingPathComponent("backend.db"),
       databaseURL: secret(database, "LSTORE_DATABASE_URL"),
       authToken: secret(authToken, "LSTORE_AUTH_TOKEN"), jwtSecret: secret(jwtSecret, "LSTORE_JWT_SECRET"),
       adminSecret: secret(adminSecret, "LSTORE_ADMIN_SECRET"),
       logLevel: ServerLogLevel(rawValue: logLevel) ?? .info)
+    configuration.maxConnections = maxConnections
     do {
       try await runSyncServer(configuration)
     } catch let error as ServerStartError {
