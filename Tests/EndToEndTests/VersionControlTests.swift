@@ -191,6 +191,35 @@ final class VersionControlTests: XCTestCase {
     try store.assertSound("after the second --abort")
   }
 
+  /// While a branch is stopped mid-rebase its head is a partial one: leaving it is refused
+  /// (as git refuses to switch during a rebase), with advice that works, and so is deleting
+  /// it, even forced, from a store an older lstore left on another branch; its events stay.
+  func testAStoppedBranchCannotBeLeftOrDeleted() throws {
+    let store = try conflicted()
+    let before = try store.dump("feat")
+    XCTAssertEqual(try store.run("rebase", "main").status, 4)
+    let leave = try store.run("switch", "main")
+    XCTAssertEqual(leave.status, 2, "\(leave)")
+    XCTAssertEqual(leave.stderr, "lstore: error: a rebase of branch 'feat' onto main is in progress; finish it with 'lstore rebase --continue', '--skip' or '--abort' (see 'lstore status')\n")
+    XCTAssertEqual(try store.statusJSON()?["branch"] as? String, "feat")
+    // An older lstore let the switch through: the stopped branch is then refused deletion,
+    // and other commands' advice starts with going back to it.
+    try store.sandbox.write(store.directory + "/.lstore/HEAD", "main\n")
+    for flag in ["-d", "-D"] {
+      let deleted = try store.run("branch", flag, "feat")
+      XCTAssertEqual(deleted.status, 2, "\(flag): \(deleted)")
+      XCTAssertEqual(deleted.stderr, "lstore: error: a rebase of branch 'feat' onto main is in progress; finish it on that branch: 'lstore switch feat', then 'lstore rebase --continue', '--skip' or '--abort' (see 'lstore status' there)\n")
+    }
+    XCTAssertTrue(store.sandbox.exists(store.directory + "/.lstore/branches/feat"))
+    // The advice, followed: switching to the stopped branch is allowed, and --abort there
+    // restores it; then it can be deleted.
+    try store.ok("switch", "feat")
+    try store.ok("rebase", "--abort")
+    XCTAssertEqual(try store.dump("feat"), before)
+    try store.ok("switch", "main")
+    XCTAssertEqual(try store.ok("branch", "-D", "feat").stdout, "Deleted branch 'feat' (was e4)\n")
+  }
+
   func testDryRunReportsConflictsAndChangesNothing() throws {
     let store = try conflicted()
     let before = try store.dump("feat")
@@ -699,7 +728,7 @@ final class VersionControlTests: XCTestCase {
     let refused = try store.run("branch", "-d", "topic")
     XCTAssertEqual(refused.status, 2)
     XCTAssertEqual(refused.stderr, "lstore: error: branch 'topic' has 1 event that 'main' does not have; 'lstore branch -D topic' deletes it anyway\n")
-    XCTAssertEqual(try store.ok("branch", "-d", "spare").stdout, "Deleted branch 'spare'\n", "spare's events are all on main")
+    XCTAssertEqual(try store.ok("branch", "-d", "spare").stdout, "Deleted branch 'spare' (was e1)\n", "spare's events are all on main")
     try store.ok("branch", "-D", "topic")
     XCTAssertEqual(try store.ok("branch").lines, ["* main\te2 (2 events)"])
     XCTAssertFalse(store.sandbox.exists(".lstore/branches/topic"))

@@ -57,14 +57,8 @@ struct BranchCommand: ParsableCommand {
       return
     }
     if let name, delete || forceDelete {
-      if !forceDelete, store.branchExists(name), name != store.branch {
-        let unmerged = try store.unmergedEvents(of: name)
-        if unmerged > 0 {
-          throw StoreError.readOnly("branch '\(name)' has \(counted(unmerged, "event")) that '\(store.branch)' does not have; 'lstore branch -D \(name)' deletes it anyway")
-        }
-      }
-      try store.deleteBranch(name)
-      global.stdout.line("Deleted branch '\(name)'")
+      let head = try store.deleteBranch(name, force: forceDelete)
+      global.stdout.line("Deleted branch '\(name)' (was \(head))")
       return
     }
     if let name {

@@ -38,7 +38,7 @@ extension Store {
     let names = try FileManager.default.contentsOfDirectory(atPath: branchesDirectory)
       .filter { !$0.hasPrefix(".") && branchExists($0) }.sorted()
     for name in names {
-      try Rebase.refuseIfInProgress(try openEventlog(branch: name), branch: name)
+      try Rebase.refuseIfInProgress(try openEventlog(branch: name), branch: name, current: name == branch)
     }
     let stamp = now.filter { $0.isNumber }
     let staging = (directory as NSString).appendingPathComponent(".convert-\(getpid())")

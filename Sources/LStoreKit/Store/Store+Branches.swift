@@ -113,9 +113,14 @@ extension Store {
       connection: try Connection(path: eventlogPath(branch: name), mode: .readOnly)).count())
   }
 
-  /// Makes `name` the current branch.
+  /// Makes `name` the current branch. Refused while the current branch has a rebase (or a
+  /// stopped pull) in progress, as git refuses: its head is then the rebase's partial one,
+  /// which other branches would see as the branch (`log main`, `branch x main`), and the
+  /// rebase's controls act on the current branch only. Switching to a stopped branch is
+  /// always allowed (that is the way back to it).
   public func switchBranch(to name: String, now: String = ISODate.now()) throws {
     guard branchExists(name) else { throw StoreError.notFound("no branch '\(name)' (see 'lstore branch')") }
+    if name != branch, branchExists(branch) { try Rebase.refuseIfInProgress(try openEventlog(readOnly: true), branch: branch) }
     let head = (directory as NSString).appendingPathComponent("HEAD")
     try FileSync.write(Data("\(name)\n".utf8), to: head)
     // Journaled in the branch switched to, as git's HEAD reflog records a checkout.
@@ -125,14 +130,31 @@ extension Store {
     }
   }
 
-  /// Deletes a branch that is not the current one.
-  public func deleteBranch(_ name: String) throws {
+  /// Deletes a branch that is not the current one, and none with a rebase in progress (its
+  /// head is then a partial one, and the events still to replay are kept only in its own
+  /// reflog, which goes with it): that is refused even forced, as git refuses to delete a
+  /// branch being rebased.
+  ///
+  /// Without `force` (`branch -d`), a branch with events the current branch does not have
+  /// is refused too. Returns the head the branch was at (`Deleted branch 'x' (was e5)`).
+  @discardableResult
+  public func deleteBranch(_ name: String, force: Bool = true) throws -> SeqNum {
     guard branchExists(name) else { throw StoreError.notFound("no branch '\(name)'") }
     guard name != branch else { throw StoreError.readOnly("cannot delete the current branch '\(name)'; switch to another first") }
+    let doomedEventlog = try openEventlog(branch: name)
+    try Rebase.refuseIfInProgress(doomedEventlog, branch: name, current: false)
+    if !force {
+      let unmerged = try unmergedEvents(of: name)
+      if unmerged > 0 {
+        throw StoreError.readOnly("branch '\(name)' has \(unmerged) event\(unmerged == 1 ? "" : "s") that '\(branch)' does not have; 'lstore branch -D \(name)' deletes it anyway")
+      }
+    }
+    let head = try doomedEventlog.head()
     // Renamed first, so a crash never leaves a half-deleted branch that still lists.
     let doomed = branchDirectory(".deleted-\(name)-\(getpid())")
     try FileSync.replace(branchDirectory(name), with: doomed)
     try FileManager.default.removeItem(atPath: doomed)
+    return head
   }
 }
 

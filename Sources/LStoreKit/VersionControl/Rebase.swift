@@ -133,7 +133,9 @@ public struct RebaseSummary: Equatable, Sendable {
 }
 
 public enum RebaseError: Error, Equatable, Sendable, CustomStringConvertible {
-  case inProgress(branch: String, onto: String)
+  /// `current`: whether the stopped branch is the one the command ran on; when not, the
+  /// advice starts with switching to it (the controls act on the current branch only).
+  case inProgress(branch: String, onto: String, current: Bool)
   case notInProgress
   case emptyPlan
   case awaitingExec
@@ -141,8 +143,10 @@ public enum RebaseError: Error, Equatable, Sendable, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case .inProgress(let branch, let onto):
+    case .inProgress(let branch, let onto, true):
       return "a rebase of branch '\(branch)' onto \(onto) is in progress; finish it with 'lstore rebase --continue', '--skip' or '--abort' (see 'lstore status')"
+    case .inProgress(let branch, let onto, false):
+      return "a rebase of branch '\(branch)' onto \(onto) is in progress; finish it on that branch: 'lstore switch \(branch)', then 'lstore rebase --continue', '--skip' or '--abort' (see 'lstore status' there)"
     case .notInProgress: return "no rebase in progress"
     case .emptyPlan: return "nothing to do: the plan is empty, so the rebase was not started"
     case .awaitingExec: return "the rebase is waiting for an exec step to be run; run 'lstore rebase --continue'"
@@ -196,8 +200,8 @@ public final class Rebase {
 
   /// Refuses a command that moves the head (other than commit, amend and the rebase's own
   /// controls) while a rebase is in progress on the branch.
-  public static func refuseIfInProgress(_ eventlog: Eventlog, branch: String) throws {
-    if let state = try loadState(eventlog) { throw RebaseError.inProgress(branch: branch, onto: state.ontoLabel) }
+  public static func refuseIfInProgress(_ eventlog: Eventlog, branch: String, current: Bool = true) throws {
+    if let state = try loadState(eventlog) { throw RebaseError.inProgress(branch: branch, onto: state.ontoLabel, current: current) }
   }
 
   public static func loadState(_ eventlog: Eventlog) throws -> RebaseState? {
