@@ -76,6 +76,44 @@ final class BranchSyncTests: XCTestCase {
     try b.assertSound("b")
   }
 
+  /// `rebase --abort` after a pull stopped on a pending event puts the store back exactly as
+  /// before the pull: the events, the backend head, and the sync cursors the pull and its
+  /// commit-record exchange moved (how far the remote store holds the branch, how far
+  /// records went each way). On a branch and on main.
+  func testAbortOfAStoppedPullRestoresTheSyncCursors() throws {
+    let a = try clone("a", client: "A")
+    let b = try clone("b", client: "B")
+    try a.create("t1", "one")
+    try a.ok("push")
+    try a.ok("switch", "-c", "feat")
+    try a.create("t3", "A3")
+    try a.ok("push")
+    try b.ok("pull")
+    try b.ok("switch", "feat")
+    for branch in ["feat", "main"] {
+      if branch == "main" {
+        try a.ok("switch", "main")
+        try b.ok("switch", "main")
+      }
+      // The same todo id created on both sides: B's pending one fails on top of A's.
+      try b.create("t4", "B4 on \(branch)")
+      try a.create("t4", "A4 on \(branch)")
+      try a.ok("push")
+      let cursors = "SELECT key || '=' || value FROM lstore_meta WHERE key LIKE 'upstream.%' OR key LIKE 'records.%' OR key = 'backendHead' ORDER BY key"
+      let before = try b.sqlite(b.eventlogPath(branch), cursors)
+      let exportBefore = try b.ok("export").stdout
+      let statusBefore = try b.ok("status").stdout
+      XCTAssertEqual(try b.run("pull").status, 4, branch)
+      XCTAssertNotEqual(try b.sqlite(b.eventlogPath(branch), cursors), before, "\(branch): the pull moved them")
+      try b.ok("rebase", "--abort")
+      XCTAssertEqual(try b.sqlite(b.eventlogPath(branch), cursors), before, branch)
+      XCTAssertEqual(try b.ok("export").stdout.replacingOccurrences(of: #""exportedAt":"[^"]*""#, with: "", options: .regularExpression),
+                     exportBefore.replacingOccurrences(of: #""exportedAt":"[^"]*""#, with: "", options: .regularExpression), branch)
+      XCTAssertEqual(try b.ok("status").stdout, statusBefore, branch)
+      try b.assertSound(branch)
+    }
+  }
+
   /// The backend replaced under a branch that was pushed: the branch's pull and push find
   /// its remote store no longer holds it (also with nothing pending), and the advice they
   /// print, followed on the branch itself, sends the branch to the new backend whole.

@@ -43,6 +43,8 @@ public final class PullIntegration {
   private let time: () -> String
   private var originalHead = SeqNum.root
   private var originalBackendHead: Int64 = 0
+  /// The sync cursors before the pull, which `rebase --abort` of a stopped pull restores.
+  private var syncCursorsBefore: [String: String] = [:]
   /// The reflog entry of this pull, which saved the pending events.
   private var entryId: Int64 = 0
   /// Where the pending events were cut at the divergence.
@@ -61,6 +63,7 @@ public final class PullIntegration {
       guard stateHead == head else { throw StoreError.stateBehind(state: stateHead, eventlog: head) }
       try Rebase.refuseIfInProgress(replica.eventlog, branch: "this")
       originalHead = head
+      syncCursorsBefore = try RebaseState.syncCursors(of: replica.eventlog)
       // Saved before anything changes: undoing the pull truncates to the confirmed boundary
       // and puts these back, exactly as they were.
       let boundary = SeqNum.confirmedBoundary(backendHead: backendHead)
@@ -190,7 +193,7 @@ public final class PullIntegration {
       try StateDatabase.writeHead(replica.connection, head: try replica.eventlog.head())
       if diverged {
         let rebase = try Rebase.startPull(replica, entry: entryId, base: divergenceBase, originalHead: originalHead,
-                                          time: time)
+                                          syncCursorsBefore: syncCursorsBefore, time: time)
         if case .stopped(let stop) = try rebase.run() { result.stopped = stop }
         result.renumbered = rebase.moved
         result.rebased = rebase.movedCount

@@ -73,6 +73,21 @@ public struct RebaseState: Codable, Equatable, Sendable {
   /// The exec step handed to the caller to run; it counts as done (a kill while it runs
   /// does not run it again).
   public var runningExec: Int?
+  /// A pull's stop: the sync cursors as they were before the pull (how far the remote store
+  /// is known to hold the branch, how far commit records went each way; a key absent
+  /// then is absent here). The pull moved them, and the records exchanged after it moved
+  /// them again; `--abort` puts them back with the events, so the store is exactly as
+  /// before the pull. (The backend head is restored by the reflog entry.)
+  public var syncCursorsBefore: [String: String]? = nil
+
+  /// The keys `syncCursorsBefore` holds.
+  static let syncCursorKeys = [BranchUpstream.headKey, CommitRecordSync.headKey, CommitRecordSync.publishedKey]
+
+  static func syncCursors(of eventlog: Eventlog) throws -> [String: String] {
+    var cursors: [String: String] = [:]
+    for key in syncCursorKeys { cursors[key] = try eventlog.meta(key) }
+    return cursors
+  }
 
   static let metaKey = "rebase"
 
@@ -80,7 +95,7 @@ public struct RebaseState: Codable, Equatable, Sendable {
   enum CodingKeys: String, CodingKey {
     case kind, ontoLabel, ontoHead, base, originalHead, startEntry, upstreamThrough, strategy, next, stop,
          lastCommitId, lastStepFirst, lastStepLast, skippedEquivalent, droppedEvents, conflictsKept,
-         appliedEvents, runningExec
+         appliedEvents, runningExec, syncCursorsBefore
   }
 }
 
@@ -317,7 +332,7 @@ public final class Rebase {
   /// never holds a client's pending event elsewhere, but a store used as a remote that
   /// rebased the events it took does, and replaying them would make them twice.
   static func startPull(_ replica: Replica, entry: Int64, base: SeqNum, originalHead: SeqNum,
-                        time: @escaping () -> String) throws -> Rebase {
+                        syncCursorsBefore: [String: String], time: @escaping () -> String) throws -> Rebase {
     let commits = try replica.eventlog.savedCommits(entry: entry)
     let plan = try RebasePlanTable.create(on: replica.eventlog)
     // The step being grown, written when the next one starts; an uncommitted run is one
@@ -351,7 +366,7 @@ public final class Rebase {
     let state = RebaseState(
       kind: .pull, ontoLabel: "the pulled events (e\(try replica.eventlog.backendHead()))", ontoHead: head, base: base,
       originalHead: originalHead, startEntry: entry, upstreamThrough: head, strategy: .replay, stepCount: plan.count,
-      next: 0, stop: nil)
+      next: 0, stop: nil, syncCursorsBefore: syncCursorsBefore)
     let rebase = try Rebase(replica: replica, state: state, time: time)
     try rebase.saveState()
     return rebase
@@ -527,6 +542,10 @@ public final class Rebase {
       _ = try replica.restore(undoing: entries, note: HeadMoveNote(action: "\(state.kind.rawValue) (abort)",
                                                                message: "back to \(state.originalHead)", time: time()),
                           allowConfirmed: state.kind == .pull)
+      if let cursors = state.syncCursorsBefore {
+        try replica.eventlog.removeMeta(RebaseState.syncCursorKeys.filter { cursors[$0] == nil })
+        for (key, value) in cursors { try replica.eventlog.setMeta(key, value) }
+      }
       try clearState()
     }
   }
