@@ -88,6 +88,30 @@ final class ReplayTests: XCTestCase {
 
   // MARK: - Failures
 
+  /// A schema set with `config schema` whose materializer fails on an event already in the
+  /// eventlog: every command that needs the state stops there (exit 65), and says the way
+  /// out; followed (replay the old schema, set it back), the store works as before.
+  func testASchemaThatCannotReplayTheHistoryNamesTheWayOut() throws {
+    let store = try makeStore()
+    let failing = try schema(store, "failing.yaml") {
+      $0.replacingOccurrences(of: "UPDATE todos SET completed = 1 WHERE id = $id", with: "UPDATE todos SET completed = NULL WHERE id = $id")
+    }
+    try store.ok("config", "schema", failing)
+    let hint = "; the schema cannot rebuild the state from this branch's eventlog: fix its tables or this materializer, or set another schema with 'lstore config schema <file>' ('lstore replay --schema <file>' tries one without changing anything)"
+    for command in [["materialize"], ["commit", "v1.TodoCompleted", #"{"id":"t2"}"#, "-m", "c7"], ["reset", "--hard", "HEAD~1"]] {
+      let refused = try store.run(command)
+      XCTAssertEqual(refused.status, 65, "\(command): \(refused)")
+      XCTAssertEqual(refused.stderr, #"lstore: error: materializer of e4 v1.TodoCompleted {"id":"t1"} failed: NOT NULL constraint failed: todos.completed (in: UPDATE todos SET completed = NULL WHERE id = $id)"# + hint + "\n", "\(command)")
+    }
+    XCTAssertEqual(try store.history().count, 6, "nothing was committed or reset")
+    let original = store.sandbox.path("vc-schema.yaml")
+    XCTAssertEqual(try store.run("replay", "--schema", original).status, 0)
+    try store.ok("config", "schema", original)
+    try store.ok("commit", "v1.TodoCompleted", #"{"id":"t2"}"#, "-m", "c7")
+    XCTAssertEqual(try store.history().count, 7)
+    try store.assertSound()
+  }
+
   func testAFailingMaterializerIsReportedWithItsErrorAndTheReplayGoesOn() throws {
     let store = try makeStore()
     try store.event("v1.TodoCompleted", #"{"id":"t2"}"#, "c7")

@@ -55,7 +55,7 @@ struct LogCommand: ParsableCommand {
   @Flag(name: .long, help: "Every branch, each from where it parts from another (with or without --graph).")
   var all = false
 
-  @Option(name: [.customShort("n"), .customLong("max-count")], help: "Show at most this many commits (or events).")
+  @Option(name: [.customShort("n", allowingJoined: true), .customLong("max-count")], help: "Show at most this many commits (or events).")
   var maxCount: Int?
   /// As git: a negative count is no limit.
   var limit: Int? { maxCount.flatMap { $0 < 0 ? nil : $0 } }

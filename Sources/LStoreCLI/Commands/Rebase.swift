@@ -28,9 +28,10 @@ struct RebaseCommand: ParsableCommand {
       another value, or that changes a row one side deleted. A conflict stops the rebase \
       (exit 4) and prints table, key, column and the base / ours (the new base) / theirs (the \
       replayed event) values; a materializer that fails on replay stops it too. \
-      --strategy decides without stopping: ours drops conflicting and failing events (kept \
-      in the reflog), theirs keeps them, replay does what LiveStore's pull does (no conflict \
-      detection). Every stop is saved in the store: 'lstore status' shows it, \
+      --strategy decides conflicts without stopping: ours drops conflicting and failing \
+      events (kept in the reflog), theirs keeps conflicting ones, replay does what \
+      LiveStore's pull does (no conflict detection); with theirs and replay an event whose \
+      materializer fails still stops (it cannot be kept). Every stop is saved in the store: 'lstore status' shows it, \
       '--continue' keeps the stopped commit (after a conflict), retries it (after a failure) \
       or goes on (after edit or exec); '--skip' drops the stopped commit (kept in the \
       reflog: 'lstore cherry-pick <its id>' replays it later); '--abort' restores the \

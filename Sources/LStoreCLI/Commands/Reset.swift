@@ -97,7 +97,7 @@ struct ReflogCommand: ParsableCommand {
 
   @ParentCommand var root: LStoreCommand
 
-  @Option(name: [.customShort("n"), .customLong("max-count")], help: "Show at most this many entries.")
+  @Option(name: [.customShort("n", allowingJoined: true), .customLong("max-count")], help: "Show at most this many entries.")
   var maxCount: Int?
 
   @Flag(name: .long, help: "One JSON object per entry (NDJSON).")

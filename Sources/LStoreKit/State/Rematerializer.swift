@@ -150,6 +150,10 @@ public enum Rematerializer {
         }
         try StateDatabase.writeHead(connection, head: through)
       }
+    } catch var error as MaterializeError {
+      try? FileManager.default.removeItem(atPath: temporaryPath)
+      error.replayingHistory = true
+      throw error
     } catch {
       try? FileManager.default.removeItem(atPath: temporaryPath)
       throw error
