@@ -5,6 +5,35 @@ import XCTest
 final class VersionControlBugTests: XCTestCase {
   /// `rebase -i` writes `pick <id> <message>` lines; a commit id starting with "e" (1 in 16)
   /// is then read as an event reference and the plan is refused.
+  /// A revert of an unpushed commit that stops (a later event needs what the commit made)
+  /// is named a revert everywhere: the stop, `status` (text and JSON), the reflog and the
+  /// finish, and what the events go onto is the history without the commit.
+  func testAStoppedRevertIsNamedARevert() throws {
+    let store = try VCStore()
+    try store.create("t1", "c1")
+    try store.create("t2", "c2")
+    try store.event("v1.TodoCopied", #"{"id":"t3","from":"t1"}"#, "c3 copies t1")
+    try store.create("t4", "c4")
+    let c1 = String(try XCTUnwrap(try store.commitIds()["c1"]).prefix(8))
+    let stopped = try store.run("revert", "HEAD~3")
+    XCTAssertEqual(stopped.status, 4, "\(stopped)")
+    XCTAssertTrue(stopped.stderr.contains("revert stopped: pick "), stopped.stderr)
+    XCTAssertTrue(stopped.stderr.contains("fails on top of the history without \(c1): NOT NULL constraint failed"), stopped.stderr)
+    let rebase = try XCTUnwrap(try store.rebaseStatus())
+    XCTAssertEqual(rebase["kind"] as? String, "revert")
+    XCTAssertEqual(rebase["onto"] as? String, "the history without \(c1)")
+    XCTAssertTrue(try store.ok("status").stdout.contains("Revert in progress: replaying onto the history without \(c1) (was at e4): stopped at step 2 of 3"))
+    try store.fixCopyMaterializer()
+    let finished = try store.ok("rebase", "--continue")
+    XCTAssertEqual(finished.stdout, "Finished the revert on 'main', replaying onto the history without \(c1): head e3, 3 events replayed\n")
+    let actions = try store.ok("reflog", "--json").lines.compactMap {
+      (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["action"] as? String
+    }
+    XCTAssertEqual(Array(actions.prefix(5)), ["revert (finish)", "revert (pick)", "revert (pick)", "revert (pick)", "revert (start)"])
+    XCTAssertEqual(try store.history(), ["e1 c2", "e2 c3 copies t1", "e3 c4"])
+    try store.assertSound()
+  }
+
   func testAPlanNamesACommitWhoseIdStartsWithE() throws {
     let store = try VCStore()
     try store.create("t1", "c1")

@@ -123,7 +123,11 @@ struct StatusCommand: ParsableCommand {
     }
     if let schemaLine { out.line("Schema:       \(schemaLine)") }
     if let rebase {
-      let what = rebase.kind == .pull ? "A pull stopped while rebasing pending events" : "Rebase in progress"
+      let what = switch rebase.kind {
+      case .pull: "A pull stopped while rebasing pending events"
+      case .revert: "Revert in progress: replaying"
+      case .rebase: "Rebase in progress"
+      }
       out.line("")
       out.line(style.bold("\(what) onto \(rebase.ontoLabel)") + " (was at \(rebase.originalHead)): \(rebase.stop.map { "stopped at step \($0.step + 1)" } ?? "\(min(rebase.next, rebase.stepCount)) steps done") of \(rebase.stepCount)")
       if let stop = rebase.stop {

@@ -84,7 +84,8 @@ struct RebaseOutput {
     if summary.skippedEquivalent > 0 { extras.append("\(counted(summary.skippedEquivalent, "event")) left out as already there") }
     if !summary.droppedEvents.isEmpty { extras.append("\(counted(summary.droppedEvents.count, "event")) dropped (kept in the reflog)") }
     if !summary.conflictsKept.isEmpty { extras.append("\(counted(summary.conflictsKept.count, "conflicting cell")) kept as replayed") }
-    global.stdout.line("Successfully rebased '\(branch)' onto \(summary.ontoLabel): head \(summary.head), \(counted(summary.appliedEvents, "event")) replayed" + (extras.isEmpty ? "" : "; " + extras.joined(separator: ", ")))
+    let done = summary.kind == .revert ? "Finished the revert on '\(branch)', replaying" : "Successfully rebased '\(branch)'"
+    global.stdout.line("\(done) onto \(summary.ontoLabel): head \(summary.head), \(counted(summary.appliedEvents, "event")) replayed" + (extras.isEmpty ? "" : "; " + extras.joined(separator: ", ")))
   }
 
   func stopped(_ stop: RebaseState.Stop) {

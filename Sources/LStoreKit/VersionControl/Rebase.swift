@@ -32,6 +32,8 @@ public struct RebaseState: Codable, Equatable, Sendable {
     case rebase
     /// A pull whose pending events stopped on top of the pulled ones.
     case pull
+    /// `revert` of an unpushed commit: the events after it replayed without it.
+    case revert
   }
 
   public struct Stop: Codable, Equatable, Sendable {
@@ -139,6 +141,7 @@ public enum RebaseOutcome: Equatable, Sendable {
 }
 
 public struct RebaseSummary: Equatable, Sendable {
+  public var kind: RebaseState.Kind = .rebase
   public var ontoLabel: String
   public var head: SeqNum
   public var appliedEvents: Int
@@ -293,7 +296,7 @@ public final class Rebase {
       var upstreamThrough = preparation.base
       let move = try replica.moveHead(
         to: preparation.base,
-        note: HeadMoveNote(action: "rebase (start)", message: "onto \(preparation.ontoLabel)", time: time())
+        note: HeadMoveNote(action: "\(kind.rawValue) (start)", message: "onto \(preparation.ontoLabel)", time: time())
       ) { appender in
         try UpstreamCells.create(on: connection)
         guard case .branch(let name, _) = preparation.onto, let store else { return }
@@ -556,7 +559,7 @@ public final class Rebase {
                            note: HeadMoveNote(action: "\(state.kind.rawValue) (finish)", message: "onto \(state.ontoLabel)", time: time()))
       try clearState()
     }
-    return RebaseSummary(ontoLabel: state.ontoLabel, head: try replica.eventlog.head(), appliedEvents: state.appliedEvents,
+    return RebaseSummary(kind: state.kind, ontoLabel: state.ontoLabel, head: try replica.eventlog.head(), appliedEvents: state.appliedEvents,
                          skippedEquivalent: state.skippedEquivalent, droppedEvents: state.droppedEvents,
                          conflictsKept: state.conflictsKept)
   }

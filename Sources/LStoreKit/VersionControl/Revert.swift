@@ -37,10 +37,12 @@ extension Replica {
                      time: @escaping () -> String) throws -> RevertOutcome {
     if commit.first.isPending(backendHead: try eventlog.backendHead()) {
       let base = try eventlog.lastEvent(before: commit.first) ?? .root
-      let preparation = try Rebase.prepare(self, store: store, onto: .point(base))
+      var preparation = try Rebase.prepare(self, store: store, onto: .point(base))
+      // What the replayed events go onto, as the stop, status and finish name it.
+      preparation.ontoLabel = "the history without \(commit.id.prefix(8))"
       let rebase = try Rebase.start(self, store: store, preparation: preparation,
                                     steps: .pickEvery(droppingCommit: commit.id), strategy: .replay,
-                                    time: time)
+                                    kind: .revert, time: time)
       return .dropped(rebase, try rebase.run())
     }
     let changes = try changes(of: commit)
