@@ -173,6 +173,10 @@ final class VersionControlTests: XCTestCase {
     XCTAssertEqual(try store.dump("feat"), before)
     XCTAssertNil(try store.rebaseStatus())
     try store.assertSound("after --abort")
+    // The start's reflog entry removed feat's events, and names none of their commits: the
+    // abort put every one back (a cherry-pick of them would make them twice).
+    let start = try XCTUnwrap(try store.ok("reflog").lines.first { $0.contains(": rebase (start): onto main") })
+    XCTAssertTrue(start.hasSuffix(" events removed)"), start)
     XCTAssertEqual(try store.run("rebase", "--abort").status, 2, "no rebase in progress")
     // A second conflicting commit: --continue past the first stops at it; --abort there
     // still restores the rows from before the rebase.

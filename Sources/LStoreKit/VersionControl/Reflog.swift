@@ -146,17 +146,18 @@ extension Eventlog {
     return found
   }
 
-  /// The first `limit` commit records an entry removed (in order), and how many it removed
-  /// in all: what `reflog` names, so a dropped commit's id can be given to `cherry-pick`.
-  /// A saved commit still recorded as it was (a pull keeps pending client-only commits in
-  /// place) was not removed.
+  /// The first `limit` commits an entry saved that the history does not hold now (in
+  /// order), and how many there are: what `reflog` names, so a dropped commit's id can be
+  /// given to `cherry-pick`. A commit the history holds under its id is not named, whether
+  /// it stayed in place (a pull keeps pending client-only commits where they are), was
+  /// replayed under new numbers (a rebase's picks keep their ids) or came back since (an
+  /// `--abort`, a reset to before the entry): bringing it back would make it twice.
   public func removedCommits(entry: Int64, limit: Int) throws -> (first: [Commit], count: Int) {
     guard try connection.tableExists("lstore_reflog_commit", schema: schemaName) else { return ([], 0) }
     let schema = schemaName.quotedIdentifier
     let removed = """
       FROM \(schema).lstore_reflog_commit r WHERE r.entry = ? AND NOT EXISTS (
-        SELECT 1 FROM \(schema).lstore_commit c WHERE c.id = r.id AND c.firstGlobal = r.firstGlobal
-          AND c.firstClient = r.firstClient AND c.lastGlobal = r.lastGlobal AND c.lastClient = r.lastClient)
+        SELECT 1 FROM \(schema).lstore_commit c WHERE c.id = r.id)
       """
     var first: [Commit] = []
     try connection.cached("""
