@@ -82,7 +82,14 @@ public final class HTTPTransport: SyncTransport {
     writer.appendASCII("]}")
     let (status, json) = try await request("\(storePath)/events", method: "POST", body: Data(writer.bytes))
     switch status {
-    case 200: return .accepted(metadata: json["createdAt"].map { ["createdAt": $0] })
+    case 200:
+      // Acknowledged only by the API's own answer: the head now holds the batch. Any other
+      // 200 (something else at that address) must not mark the events synced.
+      guard let head = json["head"]?.doubleValue, let last = batch.last, Int64(head) >= last.seqNum else {
+        throw TransportError(.protocolViolation, "push to \(description) was not acknowledged: HTTP 200 without the head"
+          + " holding the batch (is \(base.absoluteString) an lstore backend's HTTP API?); nothing is marked pushed")
+      }
+      return .accepted(metadata: json["createdAt"].map { ["createdAt": $0] })
     case 409: return .rejected(reason: json["error"]?.stringValue ?? "the backend is ahead",
                                backendHead: json["head"].flatMap { $0.doubleValue.map { Int64($0) } })
     default:

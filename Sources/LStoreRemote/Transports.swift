@@ -22,6 +22,7 @@ public enum Transports {
                           onConnectionChange: (@Sendable (ConnectionChange) -> Void)? = nil) async throws -> SyncTransport {
     let lower = location.lowercased()
     let version = version ?? .liveStore03
+    try refuseQuery(in: location)
     if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") {
       do {
         return try await WebSocketTransport.connect(url: location, storeId: storeId, payload: payload, version: version,
@@ -43,6 +44,20 @@ public enum Transports {
       throw TransportError(.notFound, "no store at \(path) (a remote is ws://…, http://… or a path to a store)")
     }
     return try LocalStoreTransport(path: path, now: now, localEventlog: localEventlog)
+  }
+
+  /// A network remote is the server's base URL: every transport adds its own path and
+  /// query (`storeId`, `payload`, `transport`) to it. A URL that already has a query (one
+  /// copied from a LiveStore app, `…/?storeId=s&transport=http`) would get a second one
+  /// glued on, the protocol probe would miss and requests would go where nothing answers
+  /// them as meant: refused, saying what to give instead.
+  public static func refuseQuery(in location: String) throws {
+    let lower = location.lowercased()
+    guard ["ws://", "wss://", "http://", "https://"].contains(where: lower.hasPrefix),
+          let mark = location.firstIndex(where: { $0 == "?" || $0 == "#" }) else { return }
+    throw TransportError(.invalidLocation, "the remote URL \(location) has a query or fragment; give the server's base URL"
+      + " (\(location[..<mark])): lstore adds storeId, payload and transport itself (the store id is the store's own,"
+      + " 'lstore status'; the auth token goes in LSTORE_AUTH_TOKEN)")
   }
 
   /// The transport for a companion store (lstore's own records) of the same remote: the same

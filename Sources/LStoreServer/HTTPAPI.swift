@@ -13,6 +13,8 @@ import NIOCore
 /// Same backend, same validation and broadcasts as the WebSocket protocol; auth is
 /// `Authorization: Bearer <token>`, checked like the connect payload's `authToken`.
 struct HTTPAPI: Sendable {
+  /// Every route of the API is under it.
+  static let pathPrefix = "/api/v1/"
   static let defaultLimit = 100
   static let maxLimit = 10_000
 

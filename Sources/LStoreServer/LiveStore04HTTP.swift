@@ -15,6 +15,9 @@ struct LiveStore04Responder<Inner: HTTPResponder>: HTTPResponder {
 
   func respond(to request: Request, context: Inner.Context) async throws -> Response {
     let query = request.uri.query ?? ""
+    // lstore's HTTP API keeps its paths whatever the query says (a GET there was served by
+    // the API while a POST went to the RPC and was answered 200 with a Defect).
+    if request.uri.path.hasPrefix(HTTPAPI.pathPrefix) { return try await inner.respond(to: request, context: context) }
     switch SyncURL.transport04(inQuery: query) {
     case .webSocket?:
       // Not upgraded: LiveStore's answers (400 for a refused payload, 426 without `Upgrade: websocket`).

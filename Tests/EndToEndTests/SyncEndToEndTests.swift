@@ -137,6 +137,31 @@ final class SyncEndToEndTests: XCTestCase {
     XCTAssertFalse(server.log.contains("s3cret-token"), "the token must never be logged")
   }
 
+  /// A remote URL with a query (a LiveStore app's `…/?storeId=s&transport=http`) is refused
+  /// before anything is sent, by `push`, `pull` and `remote add`, with the URL to give
+  /// instead; nothing is marked pushed. (It was sent with a second query glued on, and a
+  /// push answered 200 by the wrong handler was taken as stored.)
+  func testARemoteURLWithAQueryIsRefusedAndNothingIsMarkedPushed() throws {
+    let sandbox = try Sandbox()
+    let server = try Server(sandbox: sandbox)
+    defer { server.kill() }
+    try sandbox.initStore("a")
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "commit", "v1.TodoCreated", #"{"id":"t1","text":"x"}"#]).status, 0)
+    for url in ["\(server.httpURL)/?storeId=todos&transport=http", "\(server.url)/?storeId=todos&transport=ws", "\(server.httpURL)#x"] {
+      for command in [["push", url], ["pull", url], ["remote", "add", "origin", url]] {
+        let refused = try sandbox.lstore(["-C", "a"] + command)
+        XCTAssertEqual(refused.status, 64, "\(command): \(refused)")
+        XCTAssertTrue(refused.stderr.contains("has a query or fragment; give the server's base URL"), refused.stderr)
+      }
+    }
+    let status = try sandbox.lstore(["-C", "a", "status", "--json"])
+    XCTAssertTrue(status.stdout.contains(#""pending":1,"#), status.stdout)
+    XCTAssertEqual(try sandbox.shell("curl -s \(server.httpURL)/api/v1/stores/todos/head").stdout, #"{"head":0}"#)
+    // The advice, followed: the base URL.
+    XCTAssertEqual(try sandbox.lstore(["-C", "a", "push", server.httpURL]).status, 0)
+    XCTAssertEqual(try sandbox.shell("curl -s \(server.httpURL)/api/v1/stores/todos/head").stdout, #"{"head":1}"#)
+  }
+
   func testServerKilledMidPushLosesNoAcknowledgedEvent() throws {
     // Big enough that the push (pipelined, group-committed) is still running when the
     // server dies, and that the client has recorded a confirmed backend head by then (it

@@ -161,6 +161,12 @@ final class ServerHTTPAndAuthTests: XCTestCase {
     for try await page in client.pull(cursor: nil) { seqNums += page.items.map(\.event.seqNum) }
     XCTAssertEqual(seqNums, [1, 2])
     await client.close()
+    // A LiveStore 0.4 query on an API path does not take the request to the 0.4 RPC (which
+    // answered such a POST 200 with a Defect, and a client took that as stored).
+    let queried = try RawHTTP.request(port: port, "POST", "/api/v1/stores/todos/events?storeId=todos&transport=http", headers: auth,
+      body: #"{"batch":[{"name":"c","seqNum":3,"parentSeqNum":2,"clientId":"c","sessionId":"s"}]}"#)
+    XCTAssertEqual(queried.status, 200)
+    XCTAssertTrue(queried.body.hasPrefix(#"{"head":3,"#), queried.body)
     await server.stop()
   }
 }

@@ -158,7 +158,7 @@ struct SwitchCommand: AsyncParsableCommand {
       return (label ?? location, try store.onBranch(name).openEventlog().count(), head)
     } catch {
       // Nothing half-fetched stays behind.
-      try? store.deleteBranch(name)
+      _ = try? store.deleteBranch(name)
       throw error
     }
   }

@@ -113,6 +113,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
       case .notFound: return (.notFound, error.description)
       case .unauthorized: return (.unavailable, error.description)
       case .protocolViolation: return (.failure, error.description)
+      case .invalidLocation: return (.usage, error.description)
       }
     default: return nil
     }

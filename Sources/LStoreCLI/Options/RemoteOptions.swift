@@ -234,6 +234,7 @@ enum RemoteLocation {
     if let port = components?.port, !(1...65_535).contains(port) {
       throw InputError.usage("'\(text)': port \(port) is not between 1 and 65535")
     }
+    try Transports.refuseQuery(in: text)
   }
 
   static func isNetwork(_ location: String) -> Bool {

@@ -31,10 +31,6 @@ extension Store {
     }
   }
 
-  /// Creates `name` from the current branch, at its head or at `startPoint` (events after it
-  /// are left out, and commits cut by it end there). The copy is made beside the branches
-  /// and renamed into place, so a failure leaves no half-made branch.
-  @discardableResult
   /// `branch <name> <start-point>`: the new branch starts where the revision points, on
   /// whichever branch that is (`branch fix other~1` from main copies `other`'s history).
   public func createBranch(_ name: String, atRevision text: String, schema: Schema, now: String) throws -> BranchInfo {
@@ -43,6 +39,10 @@ extension Store {
     return try (source.map(onBranch) ?? self).createBranch(name, at: point, schema: schema, now: now)
   }
 
+  /// Creates `name` from the current branch, at its head or at `startPoint` (events after it
+  /// are left out, and commits cut by it end there). The copy is made beside the branches
+  /// and renamed into place, so a failure leaves no half-made branch.
+  @discardableResult
   public func createBranch(_ name: String, at startPoint: SeqNum? = nil, schema: Schema, now: String) throws -> BranchInfo {
     guard Self.isValidBranchName(name) else { throw StoreError.invalidBranchName(name) }
     guard !branchExists(name) else { throw StoreError.branchExists(name) }

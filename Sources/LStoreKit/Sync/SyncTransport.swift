@@ -148,7 +148,9 @@ public struct HistoryMark: Equatable, Sendable {
 public struct TransportError: Error, Sendable, CustomStringConvertible {
   /// `notFound`: a path remote with no store there (a typo in the path, exit 66), where
   /// `unavailable` is a remote that cannot be reached now (69).
-  public enum Kind: Sendable { case unavailable, notFound, protocolViolation, unauthorized }
+  /// `invalidLocation`: a remote location lstore cannot use as given (a URL with a query:
+  /// lstore builds each request's query itself), exit 64.
+  public enum Kind: Sendable { case unavailable, notFound, protocolViolation, unauthorized, invalidLocation }
   public var kind: Kind
   public var message: String
 
