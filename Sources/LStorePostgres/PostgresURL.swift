@@ -55,11 +55,14 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
   /// The URL without its password, for logs and errors.
   public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
 
-  /// `text` with any password replaced by `***`.
+  /// `text` with any password replaced by `***`, read from the text itself: a URL too
+  /// malformed to parse (a port that is not a number) still has its password where a
+  /// person put it, between the user's `:` and the last `@` before the host.
   static func redacted(_ text: String) -> String {
-    guard var components = URLComponents(string: text), components.password != nil else { return text }
-    components.password = "***"
-    return components.string ?? "postgres://…"
+    guard let scheme = text.range(of: "://") else { return text }
+    let rest = text[scheme.upperBound...]
+    guard let at = rest.lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return text }
+    return String(text[..<rest.index(after: colon)]) + "***" + String(rest[at...])
   }
 
   var clientTLS: PostgresClient.Configuration.TLS {

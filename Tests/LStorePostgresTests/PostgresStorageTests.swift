@@ -321,8 +321,13 @@ final class PostgresStorageTests: PostgresTestCase {
                 "postgres://me@h/db?foo=1", "not a url"] {
       XCTAssertThrowsError(try PostgresURL(bad, environment: [:]), bad) { XCTAssertTrue($0 is PostgresURLError) }
     }
-    XCTAssertThrowsError(try PostgresURL("mysql://me:secret@h/db", environment: [:])) { error in
-      XCTAssertFalse("\(error)".contains("secret"), "\(error)")
+    // A URL too malformed to parse still never prints its password.
+    for malformed in ["mysql://me:secret@h/db", "postgres://me:secret@h:notaport/db", "postgres://me:secret@[::1:5432/db",
+                      "postgres://me:se:cret@h:x/db"] {
+      XCTAssertThrowsError(try PostgresURL(malformed, environment: [:]), malformed) { error in
+        XCTAssertFalse("\(error)".contains("secret") || "\(error)".contains("cret"), "\(error)")
+        XCTAssertTrue("\(error)".contains("me:***@"), "\(error)")
+      }
     }
   }
 }
