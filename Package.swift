@@ -46,7 +46,8 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "LStoreSQLiteTests", dependencies: ["LStoreSQLite", "TestSupport"]),
     .testTarget(name: "LStoreKitTests", dependencies: ["LStoreKit", "LStoreSQLite", "TestSupport"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["lstore", "TestSupport"]),
+    // JWTKit mints the tokens `lstore serve --jwt-secret` checks, as an app's auth service would.
+    .testTarget(name: "EndToEndTests", dependencies: ["lstore", "TestSupport", .product(name: "JWTKit", package: "jwt-kit")]),
     // Sync: protocol + backend (no networking), the Hummingbird server, the WebSocket client.
     .target(name: "LStoreSync", dependencies: ["LStoreKit", "LStoreSQLite"]),
     // PostgreSQL backend storage and the LISTEN/NOTIFY fan-out between nodes.

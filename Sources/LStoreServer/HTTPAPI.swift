@@ -49,13 +49,15 @@ struct HTTPAPI: Sendable {
     if !authenticator.isOpen {
       let header = request.headers[.authorization] ?? ""
       // Refusals are logged as the WebSocket endpoint logs them: the reason, never the token.
-      guard header.hasPrefix("Bearer ") else {
+      // The scheme is case-insensitive (RFC 9110 §11.1): `bearer x` is the same credential.
+      let scheme = "Bearer "
+      guard header.utf8.count > scheme.utf8.count, header.prefix(scheme.count).lowercased() == scheme.lowercased() else {
         logger.notice("connection refused", metadata: ["storeId": "\(storeId)", "status": "401", "path": "\(request.uri.path)",
                                                         "reason": "Missing auth token"])
         return jsonResponse(.unauthorized, ["error": "Missing auth token: send Authorization: Bearer <token>"])
       }
       do {
-        try await authenticator.check(token: String(header.dropFirst("Bearer ".count)), storeId: storeId)
+        try await authenticator.check(token: String(header.dropFirst(scheme.count)), storeId: storeId)
       } catch {
         logger.notice("connection refused", metadata: ["storeId": "\(storeId)", "status": "401", "path": "\(request.uri.path)",
                                                         "reason": "\(error)"])

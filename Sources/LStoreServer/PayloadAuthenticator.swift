@@ -64,14 +64,34 @@ struct PayloadAuthenticator: Sendable {
       } catch {
         throw Refusal(message: "Invalid auth token")
       }
-      if let allowed = claims.storeId, allowed != storeId {
-        throw Refusal(message: "Invalid auth token: not valid for this storeId")
+      switch claims.storeId {
+      case .unlimited:
+        break
+      case .invalid:
+        throw Refusal(message: "Invalid auth token: its storeId claim must be a store id")
+      case .only(let allowed):
+        guard Self.scope(allowed, covers: storeId) else {
+          // lstore's branch stores are named by a hash of the store id and branch name, which
+          // this server cannot check against the token (and a name a client picks could be made
+          // to collide): a store-scoped token does not reach them.
+          throw Refusal(message: storeId.hasPrefix(CompanionStores.branchStorePrefix)
+            ? "Invalid auth token: a token limited to one storeId does not cover lstore's branch stores (publish branches with a token without a storeId claim)"
+            : "Invalid auth token: not valid for this storeId")
+        }
       }
     }
   }
 }
 
 extension PayloadAuthenticator {
+  /// Whether a token limited to `allowed` may sync `storeId`: that store, and the companion
+  /// stores lstore derives from it alone (its commit records and its list of branches), so
+  /// that push and pull with such a token work as they do with any other. Both are derived
+  /// from the store id the token's issuer chose, never from anything a client sends.
+  static func scope(_ allowed: String, covers storeId: String) -> Bool {
+    storeId == allowed || storeId == CompanionStores.records(of: allowed) || storeId == CompanionStores.branches(of: allowed)
+  }
+
   /// The `alg` of a compact JWT's header (its first, base64url-encoded, segment), or nil
   /// when that is not a JSON object with a string `alg`.
   static func headerAlgorithm(of token: String) -> String? {
@@ -87,8 +107,47 @@ extension PayloadAuthenticator {
 /// The claims lstore reads from a JWT: `exp` (required) and an optional `storeId` that
 /// limits the token to one store.
 struct SyncTokenClaims: JWTPayload {
+  /// What the `storeId` claim says. A claim that is there but null (or empty, or not a
+  /// store id) limits the token to nothing it could name, so it is refused rather than read
+  /// as "no limit": an issuer that meant to scope a token and had no store id at hand must
+  /// not mint one for every store.
+  enum StoreScope: Sendable, Equatable {
+    case unlimited
+    case only(String)
+    case invalid
+  }
+
   var exp: ExpirationClaim
-  var storeId: String?
+  var storeId: StoreScope
+
+  enum CodingKeys: String, CodingKey { case exp, storeId }
+
+  init(exp: ExpirationClaim, storeId: StoreScope) {
+    self.exp = exp
+    self.storeId = storeId
+  }
+
+  init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    exp = try container.decode(ExpirationClaim.self, forKey: .exp)
+    if !container.contains(.storeId) {
+      storeId = .unlimited
+    } else if let text = try? container.decode(String.self, forKey: .storeId), Identifiers.isValidStoreID(text) {
+      storeId = .only(text)
+    } else {
+      storeId = .invalid
+    }
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(exp, forKey: .exp)
+    switch storeId {
+    case .unlimited: break
+    case .only(let text): try container.encode(text, forKey: .storeId)
+    case .invalid: try container.encodeNil(forKey: .storeId)
+    }
+  }
 
   func verify(using algorithm: some JWTAlgorithm) async throws {
     try exp.verifyNotExpired()

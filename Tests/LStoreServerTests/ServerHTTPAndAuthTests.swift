@@ -73,23 +73,23 @@ final class ServerHTTPAndAuthTests: XCTestCase {
     defer { server.removeData() }
     let keys = JWTKeyCollection()
     await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-    let valid = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: nil))
-    let expired = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(-600)), storeId: nil))
-    let otherStore = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: "other"))
+    let valid = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: .unlimited))
+    let expired = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(-600)), storeId: .unlimited))
+    let otherStore = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: .only("other")))
     let otherKeys = JWTKeyCollection()
     await otherKeys.add(hmac: HMACKey(from: "not-the-secret-but-also-32-bytes-long"), digestAlgorithm: .sha256)
-    let forged = try await otherKeys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: nil))
+    let forged = try await otherKeys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: .unlimited))
 
     // Signed with the right key, the header naming another algorithm.
     var otherAlgorithm = JWTHeader()
     otherAlgorithm.alg = "HS512"
-    let mislabelled = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: nil),
+    let mislabelled = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: .unlimited),
                                           header: otherAlgorithm)
     let acceptedByJWTKit = try? await keys.verify(mislabelled, as: SyncTokenClaims.self)
     XCTAssertNotNil(acceptedByJWTKit, "JWTKit alone accepts it")
     var none = JWTHeader()
     none.alg = "none"
-    let unsigned = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: nil),
+    let unsigned = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: .unlimited),
                                        header: none)
 
     func status(_ token: String) throws -> RawHTTP.Reply {
@@ -108,8 +108,31 @@ final class ServerHTTPAndAuthTests: XCTestCase {
       XCTAssertEqual(try status(token).body, "Invalid auth token", token)
     }
 
+    // A token limited to a store covers the companion stores derived from that store id
+    // alone, and no branch store (named by a hash of a branch name a client picks).
+    let todosOnly = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: .only("todos")))
+    func status(_ token: String, store: String) throws -> RawHTTP.Reply {
+      try RawHTTP.request(port: server.port, "GET", connectTarget(store: store, payload: ["authToken": .string(token)]))
+    }
+    for store in ["todos", CompanionStores.records(of: "todos"), CompanionStores.branches(of: "todos")] {
+      XCTAssertEqual(try status(todosOnly, store: store).status, 426, store)
+    }
+    for store in ["other", CompanionStores.records(of: "other"), CompanionStores.branches(of: "other")] {
+      XCTAssertEqual(try status(todosOnly, store: store).body, "Invalid auth token: not valid for this storeId", store)
+    }
+    XCTAssertTrue(try status(todosOnly, store: CompanionStores.branch(of: "todos", named: "feature")).body
+      .hasPrefix("Invalid auth token: a token limited to one storeId does not cover lstore's branch stores"))
+    // A claim that is there but names no store is refused, not read as "every store".
+    let nullScope = try await keys.sign(SyncTokenClaims(exp: .init(value: Date().addingTimeInterval(600)), storeId: .invalid))
+    XCTAssertEqual(try status(nullScope).body, "Invalid auth token: its storeId claim must be a store id")
+
     let head = try RawHTTP.request(port: server.port, "GET", "/api/v1/stores/todos/head", headers: ["Authorization": "Bearer \(valid)"])
     XCTAssertEqual(head.status, 200)
+    // The scheme is case-insensitive.
+    XCTAssertEqual(try RawHTTP.request(port: server.port, "GET", "/api/v1/stores/todos/head",
+                                       headers: ["Authorization": "bearer \(todosOnly)"]).status, 200)
+    XCTAssertEqual(try RawHTTP.request(port: server.port, "GET", "/api/v1/stores/other/head",
+                                       headers: ["Authorization": "BEARER \(todosOnly)"]).status, 401)
     let refused = try RawHTTP.request(port: server.port, "GET", "/api/v1/stores/todos/head", headers: ["Authorization": "Bearer \(expired)"])
     XCTAssertEqual(refused.status, 401)
     await server.stop()

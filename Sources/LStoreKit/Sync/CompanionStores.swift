@@ -14,8 +14,11 @@ public enum CompanionStores {
   /// The store holding branch `name`'s events (its whole history) for `storeId`.
   public static func branch(of storeId: String, named name: String) -> String {
     // A NUL cannot appear in a store id or a branch name: the pair is unambiguous.
-    "lstorebrn" + hash96(storeId + "\u{0}" + name)
+    branchStorePrefix + hash96(storeId + "\u{0}" + name)
   }
+
+  /// How every branch store's id starts.
+  public static let branchStorePrefix = "lstorebrn"
 
   /// The store listing the published branches of `storeId` (`lstore.Branch` events).
   public static func branches(of storeId: String) -> String { "lstorebrs" + hash96(storeId) }
