@@ -103,7 +103,15 @@ final class BranchSyncTests: XCTestCase {
       let before = try b.sqlite(b.eventlogPath(branch), cursors)
       let exportBefore = try b.ok("export").stdout
       let statusBefore = try b.ok("status").stdout
-      XCTAssertEqual(try b.run("pull").status, 4, branch)
+      let stopped = try b.run("pull")
+      XCTAssertEqual(stopped.status, 4, branch)
+      // The pulled events are kept and the line says so; what stopped is the replay.
+      XCTAssertTrue(stopped.stdout.contains("Pulled 1 event") && stopped.stdout.contains("; replaying pending events stopped at step 1"),
+                    stopped.stdout)
+      let status = try XCTUnwrap(try b.statusJSON())
+      let rebase = try XCTUnwrap(status["rebase"] as? [String: Any])
+      XCTAssertEqual(rebase["kind"] as? String, "pull")
+      XCTAssertEqual(rebase["ontoHead"] as? String, status["backendHead"] as? String, "\(branch): onto the pulled head")
       XCTAssertNotEqual(try b.sqlite(b.eventlogPath(branch), cursors), before, "\(branch): the pull moved them")
       try b.ok("rebase", "--abort")
       XCTAssertEqual(try b.sqlite(b.eventlogPath(branch), cursors), before, branch)

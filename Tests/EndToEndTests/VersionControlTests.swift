@@ -117,6 +117,7 @@ final class VersionControlTests: XCTestCase {
     XCTAssertTrue(status.stdout.contains(conflictHint), status.stdout)
     let rebase = try XCTUnwrap(try store.rebaseStatus())
     XCTAssertEqual(rebase["onto"] as? String, "main")
+    XCTAssertEqual(rebase["ontoHead"] as? String, "e3", "main's head")
     XCTAssertEqual(rebase["originalHead"] as? String, "e4")
     XCTAssertEqual(rebase["steps"] as? Int, 2)
     let stop = try XCTUnwrap(rebase["stop"] as? [String: Any])

@@ -111,7 +111,12 @@ struct PullCommand: AsyncParsableCommand {
     }
     var line = "Pulled \(counted(result.pulled, "event")) from \(remote); head is \(result.head), backend head e\(result.backendHead)"
     if result.confirmed > 0 { line += "; \(result.confirmed) of ours confirmed" }
-    if result.rebased > 0 { line += "; rebased \(counted(result.rebased, "pending event"))" }
+    if let stop = result.stopped {
+      // The pulled events are kept; the replay of ours is what stopped (told next).
+      line += "; replaying pending events stopped at step \(stop.step + 1)"
+    } else if result.rebased > 0 {
+      line += "; rebased \(counted(result.rebased, "pending event"))"
+    }
     if result.alreadyOnRemote > 0 {
       line += "; \(counted(result.alreadyOnRemote, "pending event")) left out: the remote holds \(result.alreadyOnRemote == 1 ? "it" : "them") already"
     }

@@ -86,7 +86,9 @@ struct StatusCommand: ParsableCommand {
     let rebase = store == nil ? nil : try Rebase.loadState(eventlog)
     if let rebase {
       object["rebase"] = [
-        "kind": .string(rebase.kind.rawValue), "onto": .string(rebase.ontoLabel),
+        // `onto` is for people (a branch as given, "the pulled events (e5)"); `ontoHead` is
+        // the event the replay goes on top of, for scripts.
+        "kind": .string(rebase.kind.rawValue), "onto": .string(rebase.ontoLabel), "ontoHead": .string(rebase.ontoHead.description),
         "step": .integer(Int64(min(rebase.next, rebase.stepCount))), "steps": .integer(Int64(rebase.stepCount)),
         "originalHead": .string(rebase.originalHead.description),
         "stop": rebase.stop.map(RebaseOutput.stopJSON) ?? .null,
