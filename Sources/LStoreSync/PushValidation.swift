@@ -43,6 +43,10 @@ public enum PushValidation {
     }
     var scratch = JSONWriter(reservingCapacity: 1024)
     for (index, event) in batch.enumerated() {
+      // No schema defines an event without a name: every client that pulled it would fail on it.
+      if event.name.isEmpty {
+        throw PushRejection(.malformed, "Invalid push batch: event \(index) has an empty name")
+      }
       if let args = event.args, let violation = EventLimits.violation(args: args) {
         throw PushRejection(.malformed, "Invalid push batch: event \(index): \(violation)")
       }

@@ -78,6 +78,17 @@ final class SyncBackendTests: XCTestCase {
     XCTAssertEqual(rejection?.message, "Invalid push batch: event 0 is e3 but its parent e0 requires e1")
   }
 
+  func testAnEventWithoutANameIsRejected() async throws {
+    let batch = makeEvents(from: 1, count: 2).enumerated().map { index, event in
+      var event = event
+      if index == 1 { event.name = "" }
+      return event
+    }
+    let rejection = await rejection(batch)
+    XCTAssertEqual(rejection?.message, "Invalid push batch: event 1 has an empty name")
+    XCTAssertEqual(try storage.count(storeId: "todos", after: 0, through: 100), 0, "nothing of the batch is stored")
+  }
+
   func testBatchSizeMustBeOneToHundred() async throws {
     let empty = await rejection([])
     XCTAssertEqual(empty?.message, "Invalid push batch: expected 1 to 100 events, got 0")
