@@ -21,11 +21,19 @@ final class GatedStorage: SyncBackendStorage, @unchecked Sendable {
   func close() { lock.withLock { gate = DispatchSemaphore(value: 0) } }
   func open() { lock.withLock { let g = gate; gate = nil; return g }?.signal() }
 
+  /// Whether reading the backend id waits at the gate too (a database that does not answer).
+  var holdsBackendId = false
+
+  /// Waits while the gate is closed; once opened, every waiter passes.
+  private func passGate() {
+    guard let gate = lock.withLock({ gate }) else { return }
+    entered.signal()
+    gate.wait()
+    gate.signal()
+  }
+
   func append(storeId: String, events: [WireEvent], createdAt: String, expectedHead: Int64) throws {
-    if let gate = lock.withLock({ gate }) {
-      entered.signal()
-      gate.wait()
-    }
+    passGate()
     try inner.append(storeId: storeId, events: events, createdAt: createdAt, expectedHead: expectedHead)
     lock.withLock { appendSizes.append(events.count) }
   }
@@ -38,7 +46,10 @@ final class GatedStorage: SyncBackendStorage, @unchecked Sendable {
     try inner.count(storeId: storeId, after: after, through: through)
   }
   func reset(storeId: String) throws -> Int64 { try inner.reset(storeId: storeId) }
-  func backendId(storeId: String) throws -> String { try inner.backendId(storeId: storeId) }
+  func backendId(storeId: String) throws -> String {
+    if holdsBackendId { passGate() }
+    return try inner.backendId(storeId: storeId)
+  }
 }
 
 final class GroupCommitTests: XCTestCase {

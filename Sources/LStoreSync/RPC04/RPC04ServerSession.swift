@@ -5,9 +5,10 @@ import LStoreKit
 /// `SyncSession`; both share the backend, its storage and its broadcasts, so 0.3 and 0.4
 /// clients of one store see each other's pushes.
 ///
-/// - Pushes are handed to the backend in arrival order (the reading loop submits them
-///   itself), up to `ConnectionLimits.maxPushesInFlight` unanswered; the `Exit` of a push
-///   is only sent once it is durable.
+/// - Pushes are handed to the backend in arrival order (one task submits them, beside the
+///   reading loop, so a `Ping` behind a push waiting for the storage is answered at once),
+///   up to `ConnectionLimits.maxPushesInFlight` unanswered; the `Exit` of a push is only
+///   sent once it is durable.
 /// - Memory a client controls is bounded: one page read ahead per pull, at most
 ///   `RPC04ServerMachine.Options.maxOpenPulls` pulls, held broadcasts up to
 ///   `maxHeldBytes`, and the bytes queued for the socket (`ConnectionLimits`, as for 0.3).
@@ -113,17 +114,33 @@ public final class RPC04ServerSession: Sendable {
           for await item in workItems { tasks.addTask { await item() } }
         }
       }
+      // Pushes are submitted in order by one task of their own, not by the reading loop: a
+      // push waits for the storage (its backend id is read first), and a `Ping` read behind
+      // it must still be answered at once, or the client takes a slow database for a dead
+      // connection. At most `maxPushesInFlight` wait there; beyond that reading waits too.
+      let (submissions, submit) = AsyncStream<(String, SyncRPC04.PushRequest)>.makeStream()
+      let queued = InFlightWindow(limit: limits.maxPushesInFlight)
+      let submitter = Task {
+        for await (id, request) in submissions {
+          await self.submit(id, request)
+          queued.release()
+        }
+      }
       do {
         for try await text in inbound {
           guard !outbound.isClosed else { break }
           for action in step(.frame(text)) {
-            if case .push(let id, let request) = action { await submit(id, request) }
+            guard case .push(let id, let request) = action else { continue }
+            await queued.reserve()
+            submit.yield((id, request))
           }
           await outbound.waitForRoom()
         }
       } catch {
         inboundError = error
       }
+      submit.finish()
+      await submitter.value
       work.finish()
       workers.cancel()
       await workers.value
