@@ -97,6 +97,21 @@ final class RebaseCrashTests: XCTestCase {
                    try store.commitRows("feat").map { $0.split(separator: "|").dropFirst().joined(separator: "|") })
   }
 
+  func testCtrlCMidwaySaysHowToGoOnAndTheAdviceWorks() throws {
+    let store = try store()
+    // The exec sends lstore SIGINT (Ctrl-C) the first time only.
+    let interrupted = try store.run("rebase", "--plan", try plan(store, exec: "test -e interrupted || { touch interrupted; kill -INT $PPID; }"), "main")
+    XCTAssertEqual(interrupted.status, 130, "\(interrupted)")
+    XCTAssertTrue(interrupted.stderr.hasSuffix("lstore: error: interrupted; the rebase of 'feat' is in progress: 'lstore rebase --continue' goes on, 'lstore rebase --abort' restores the branch (see 'lstore status')\n"),
+                  interrupted.stderr)
+    XCTAssertEqual(try store.history(), ["e1 c1", "e2 c2", "e3 main one", "e4 feat one", "e5..e6 feat two"])
+    XCTAssertTrue(try store.ok("status").stdout.contains("interrupted between steps"))
+    let continued = try store.ok("rebase", "--continue")
+    XCTAssertEqual(continued.stdout, "Successfully rebased 'feat' onto main: head e7, 4 events replayed\n")
+    XCTAssertEqual(try store.history(), ["e1 c1", "e2 c2", "e3 main one", "e4 feat one", "e5..e6 feat two", "e7 feat three"])
+    try store.assertSound("after --continue")
+  }
+
   func testKilledEditorStartsNothing() throws {
     let store = try store()
     let before = try store.dump("feat")

@@ -125,8 +125,13 @@ struct RebaseCommand: ParsableCommand {
   }
 
   /// Runs exec steps as the library asks for them, and renders where the rebase ends.
-  private func drive(_ rebase: Rebase, outcome: RebaseOutcome, output: RebaseOutput, store: Store) throws {
-    var outcome = outcome
+  private func drive(_ rebase: Rebase, outcome: @autoclosure () throws -> RebaseOutcome, output: RebaseOutput,
+                     store: Store) throws {
+    // Every step is its own transaction and the state between them is on disk: Ctrl-C
+    // leaves the rebase where its last finished step left it, as `status` shows.
+    InterruptNotice.install("lstore: error: interrupted; the rebase of '\(store.branch)' is in progress: "
+                            + "'lstore rebase --continue' goes on, 'lstore rebase --abort' restores the branch (see 'lstore status')\n")
+    var outcome = try outcome()
     while case .exec(let command) = outcome {
       output.global.note("Executing: \(command)")
       OutputStream.standardOutput.flush()
