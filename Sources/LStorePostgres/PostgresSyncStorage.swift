@@ -424,9 +424,11 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
                 throw PostgresUnavailable.listenEnded
               }
               group.addTask {
+                // A database that stops answering (a host gone without a reset) must end
+                // the listening as one that closes the connection does.
                 while true {
                   try await Task.sleep(for: .seconds(5))
-                  try await connection.query("SELECT 1", logger: logger)
+                  try await answered(within: .seconds(5)) { _ = try await connection.query("SELECT 1", logger: logger) }
                 }
               }
               defer { group.cancelAll() }
@@ -474,18 +476,7 @@ public final class PostgresSyncStorage: SyncBackendStorage, @unchecked Sendable 
     let (client, logger) = (client, logger)
     let reachable: String?
     do {
-      try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask {
-          try await client.query("SELECT 1", logger: logger)
-          return true
-        }
-        group.addTask {
-          try await Task.sleep(for: .seconds(2))
-          return false
-        }
-        defer { group.cancelAll() }
-        guard try await group.next() == true else { throw PostgresUnavailable.timedOut }
-      }
+      try await answered(within: .seconds(2)) { _ = try await client.query("SELECT 1", logger: logger) }
       reachable = nil
     } catch {
       reachable = PostgresStartError.text(of: error)
