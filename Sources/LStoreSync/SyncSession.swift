@@ -42,6 +42,7 @@ public final class SyncSession: Sendable {
   private let pullState = Locked(PullState())
   private let pushWindow: InFlightWindow
   private let pullWindow: InFlightWindow
+  private let subscription: SessionSubscription
 
   /// The most pushes of one connection that may be queued in the backend, unanswered, by
   /// default; the connection stops reading while it has that many.
@@ -63,6 +64,7 @@ public final class SyncSession: Sendable {
     outbound = OutboundQueue(limits: limits)
     pushWindow = InFlightWindow(limit: limits.maxPushesInFlight)
     pullWindow = InFlightWindow(limit: limits.maxPullsInFlight)
+    subscription = SessionSubscription(backend: backend, storeId: storeId)
   }
 
   /// Serves the connection until `inbound` ends, and rethrows the error it ended with once
@@ -80,9 +82,9 @@ public final class SyncSession: Sendable {
       onEvent(.closed(reason: reason))
       close(reason)
     }
-    let subscription = try await backend.subscribe(storeId: storeId) { [weak self] broadcast in
-      self?.deliver(broadcast)
-    }
+    // Not awaited: with a database that does not answer, subscribing takes the storage's
+    // timeout, and the client's pings must be answered meanwhile (pulls wait for it).
+    subscription.start { [weak self] broadcast in self?.deliver(broadcast) }
     var inboundError: (any Error)?
     await withTaskGroup(of: Void.self) { writerGroup in
       writerGroup.addTask { [outbound] in
@@ -112,7 +114,7 @@ public final class SyncSession: Sendable {
       }
       outbound.finish()
     }
-    await backend.unsubscribe(subscription)
+    await subscription.end()
     // The inbound side's failure (a frame that is not UTF-8, say) is the socket library's
     // to answer with the right close code.
     if let inboundError { throw inboundError }
@@ -226,6 +228,8 @@ public final class SyncSession: Sendable {
     var snapshotHead: Int64 = .max
     defer { finishPull(throughHead: snapshotHead) }
     do {
+      // Subscribed before the snapshot is fixed: no broadcast after it is missed.
+      _ = try await subscription.ensure()
       let snapshot = try await backend.pullSnapshot(storeId: storeId, cursor: cursor)
       snapshotHead = snapshot.head
       var pageCount = 0

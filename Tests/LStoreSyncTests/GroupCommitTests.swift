@@ -38,7 +38,19 @@ final class GatedStorage: SyncBackendStorage, @unchecked Sendable {
     lock.withLock { appendSizes.append(events.count) }
   }
 
-  func head(storeId: String) throws -> Int64 { try inner.head(storeId: storeId) }
+  /// Whether reading the head waits at the gate too, and whether the next read then fails
+  /// (a database that did not answer in time).
+  var holdsHead = false
+  var failsNextHead = false
+  struct TimedOut: Error {}
+
+  func head(storeId: String) throws -> Int64 {
+    if holdsHead {
+      passGate()
+      if lock.withLock({ defer { failsNextHead = false }; return failsNextHead }) { throw TimedOut() }
+    }
+    return try inner.head(storeId: storeId)
+  }
   func events(storeId: String, after: Int64, through: Int64, limit: Int) throws -> [PullItem] {
     try inner.events(storeId: storeId, after: after, through: through, limit: limit)
   }

@@ -22,6 +22,7 @@ public final class RPC04ServerSession: Sendable {
   private let machine: Locked<RPC04ServerMachine>
   private let readers = Locked<[String: PageReader]>([:])
   private let pushWindow: InFlightWindow
+  private let subscription: SessionSubscription
   private let work: AsyncStream<@Sendable () async -> Void>.Continuation
   private let workItems: AsyncStream<@Sendable () async -> Void>
   private let closeHandler = Locked<(@Sendable (String) -> Void)?>(nil)
@@ -47,6 +48,7 @@ public final class RPC04ServerSession: Sendable {
     machine = Locked(RPC04ServerMachine(options: .init(storeId: storeId, transport: transport,
                                                         maxHeldBytes: limits.outboundCloseBytes)))
     pushWindow = InFlightWindow(limit: limits.maxPushesInFlight)
+    subscription = SessionSubscription(backend: backend, storeId: storeId)
     (workItems, work) = AsyncStream<@Sendable () async -> Void>.makeStream()
     responseFrames = transport == .http ? AsyncStream<(String, String?)>.makeStream() : nil
   }
@@ -94,7 +96,9 @@ public final class RPC04ServerSession: Sendable {
       onEvent(.closed(reason: reason))
       close(reason)
     }
-    let subscription = try await backend.subscribe(storeId: storeId) { [weak self] broadcast in
+    // Not awaited: with a database that does not answer, subscribing takes the storage's
+    // timeout, and the client's pings must be answered meanwhile (pulls wait for it).
+    subscription.start { [weak self] broadcast in
       if broadcast.restartsHistory { self?.step(.historyRestarted) }
       self?.step(.broadcast(broadcast.response.batch))
     }
@@ -147,7 +151,7 @@ public final class RPC04ServerSession: Sendable {
       outbound.close()
       outbound.finish()
     }
-    await backend.unsubscribe(subscription)
+    await subscription.end()
     readers.withLock { $0.removeAll() }
     if let inboundError { throw inboundError }
   }
@@ -191,6 +195,8 @@ public final class RPC04ServerSession: Sendable {
 
   private func openPull(_ id: String, _ cursor: SyncRPC04.PullRequest.Cursor?) async {
     do {
+      // Subscribed before the snapshot is fixed: no broadcast after it is missed.
+      if responseFrames == nil { _ = try await subscription.ensure() }
       let backendId = try await backend.backendId(storeId: storeId)
       if let cursor, cursor.backendId != backendId {
         step(.pullFailed(requestId: id, .backendIdMismatch(expected: backendId, received: cursor.backendId)))

@@ -1,0 +1,108 @@
+import Foundation
+import LStoreKit
+import XCTest
+@testable import LStoreSync
+
+/// A LiveStore 0.4 connection whose push waits for a database that does not answer: the
+/// client's `Ping` read behind it is answered at once (its keepalive would otherwise take
+/// the slow database for a dead connection), and the push's `Exit` follows once the storage
+/// answers.
+final class RPC04SessionKeepaliveTests: XCTestCase {
+  func testAPingBehindAPushWaitingForTheStorageIsAnsweredAtOnce() async throws {
+    let directory = NSTemporaryDirectory() + "lstore-rpc04-keepalive-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let storage = try GatedStorage(path: directory + "/backend.db")
+    defer { storage.open() }
+    let backend = SyncBackend(storage: storage, clock: { "2026-01-01T00:00:00.000Z" })
+    let session = RPC04ServerSession(backend: backend, storeId: "todos")
+
+    let sent = Locked<[String]>([])
+    let (inbound, client) = AsyncStream<String>.makeStream()
+    let running = Task {
+      try await session.run(inbound: inbound, send: { text in sent.withLock { $0.append(text) } })
+    }
+    func waitForFrame(_ what: String, _ matches: @escaping (String) -> Bool) async throws {
+      let deadline = Date().addingTimeInterval(10)
+      while !sent.withLock({ $0.contains(where: matches) }) {
+        guard Date() < deadline else { return XCTFail("no \(what) within 10 s; sent: \(sent.withLock { $0 })") }
+        try await Task.sleep(nanoseconds: 10_000_000)
+      }
+    }
+
+    storage.holdsBackendId = true
+    storage.close()
+    let event = WireEvent(name: "v1.TodoCreated", args: ["id": "t1"], seqNum: 1, parentSeqNum: 0, clientId: "c", sessionId: "s")
+    let push = RPC04.ClientMessage.request(RPC04.Request(
+      id: "7", tag: SyncRPC04.wsPush, payload: SyncRPC04.PushRequest(storeId: "todos", batch: [event], backendId: nil).jsonValue))
+    client.yield(push.encoded())
+    // The push is waiting for the storage now.
+    let entered = await withCheckedContinuation { continuation in
+      DispatchQueue.global().async { continuation.resume(returning: storage.entered.wait(timeout: .now() + 10) == .success) }
+    }
+    XCTAssertTrue(entered, "the push reached the storage")
+    client.yield(#"{"_tag":"Ping"}"#)
+    try await waitForFrame("Pong") { $0 == #"{"_tag":"Pong"}"# }
+    XCTAssertFalse(sent.withLock { $0.contains { $0.contains(#""_tag":"Exit""#) } }, "the push is not answered before the storage is")
+
+    storage.open()
+    try await waitForFrame("the push's Exit") { $0.contains(#""_tag":"Exit""#) && $0.contains(#""requestId":"7""#) }
+    XCTAssertTrue(sent.withLock { $0.last?.contains("Success") ?? false }, "\(sent.withLock { $0 })")
+    XCTAssertEqual(try storage.head(storeId: "todos"), 1)
+    client.finish()
+    try await running.value
+  }
+}
+
+/// The same for a LiveStore 0.3 connection opened while the storage does not answer: the
+/// connection subscribes to its store in the background, so its pings are answered at once;
+/// the pull waiting for the subscription fails with an error for that request (not a closed
+/// connection), and the next pull subscribes again and is served.
+final class SyncSessionSubscribeTests: XCTestCase {
+  func testAConnectionOpenedWhileTheStorageDoesNotAnswerKeepsAnsweringAndServesOnceItDoes() async throws {
+    let directory = NSTemporaryDirectory() + "lstore-subscribe-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let storage = try GatedStorage(path: directory + "/backend.db")
+    defer { storage.open() }
+    let backend = SyncBackend(storage: storage, clock: { "2026-01-01T00:00:00.000Z" })
+    storage.holdsHead = true
+    storage.failsNextHead = true
+    storage.close()
+    let session = SyncSession(backend: backend, storeId: "todos", adminSecret: nil)
+
+    let sent = Locked<[String]>([])
+    let (inbound, client) = AsyncStream<String>.makeStream()
+    let running = Task {
+      try await session.run(inbound: inbound, send: { text in sent.withLock { $0.append(text) } })
+    }
+    func waitForFrame(_ what: String, _ matches: @escaping (String) -> Bool) async throws {
+      let deadline = Date().addingTimeInterval(10)
+      while !sent.withLock({ $0.contains(where: matches) }) {
+        guard Date() < deadline else { return XCTFail("no \(what) within 10 s; sent: \(sent.withLock { $0 })") }
+        try await Task.sleep(nanoseconds: 10_000_000)
+      }
+    }
+
+    let entered = await withCheckedContinuation { continuation in
+      DispatchQueue.global().async { continuation.resume(returning: storage.entered.wait(timeout: .now() + 10) == .success) }
+    }
+    XCTAssertTrue(entered, "subscribing reads the head")
+    client.yield(SyncMessage.pullRequest(requestId: "r1", cursor: nil).encoded())
+    client.yield(SyncMessage.pingText)
+    try await waitForFrame("Pong") { $0 == SyncMessage.pongText }
+
+    // The storage answers with a failure: the waiting pull is told, the connection stays.
+    storage.open()
+    try await waitForFrame("the pull's error") { $0.contains("WSMessage.Error") && $0.contains(#""requestId":"r1""#) }
+    XCTAssertTrue(sent.withLock { $0.contains { $0.contains("Pull failed: internal server error") } }, "\(sent.withLock { $0 })")
+    client.yield(SyncMessage.pullRequest(requestId: "r2", cursor: nil).encoded())
+    try await waitForFrame("the second pull's answer") { $0.contains("WSMessage.PullRes") && $0.contains(#""requestId":"r2""#) }
+    let subscribers = await backend.subscriberCount(storeId: "todos")
+    XCTAssertEqual(subscribers, 1, "subscribed once")
+    client.finish()
+    try await running.value
+    let afterwards = await backend.subscriberCount(storeId: "todos")
+    XCTAssertEqual(afterwards, 0, "unsubscribed at the end")
+  }
+}
