@@ -111,6 +111,14 @@ final class RPC04ServerMachineTests: XCTestCase {
     XCTAssertEqual(sent(machine.handle(.frame(frame))).first, .defect("Request id 4 is already in use by an open request"))
     let actions = machine.handle(.pushDone(requestId: "4", count: 1, .failure(.serverAhead(minimumExpectedNum: 3, providedNum: 0))))
     XCTAssertEqual(sent(actions), [.exit(requestId: "4", exit: SyncRPC04.SyncError.serverAhead(minimumExpectedNum: 3, providedNum: 0).exit)])
+    XCTAssertTrue(actions.contains { if case .log(.pushRejected) = $0 { return true }; return false }, "a refusal is logged as one")
+    // A push the storage failed is answered the same way, and not logged as a refusal (the
+    // session logs the storage's error).
+    _ = machine.handle(.frame(frame))
+    let internalError = SyncRPC04.SyncError.unknown(cause: "Push failed: internal server error", note: nil)
+    let failed = machine.handle(.pushFailed(requestId: "4", internalError))
+    XCTAssertEqual(sent(failed), [.exit(requestId: "4", exit: internalError.exit)])
+    XCTAssertFalse(failed.contains { if case .log = $0 { return true }; return false }, "\(failed)")
     let empty = SyncRPC04.PushRequest(storeId: "s", batch: [], backendId: nil)
     XCTAssertEqual(sent(machine.handle(.frame(RPC04.ClientMessage.request(RPC04.Request(id: "5", tag: SyncRPC04.wsPush,
                                                                                        payload: empty.jsonValue)).encoded()))),

@@ -70,7 +70,11 @@ public struct RPC04ServerMachine: Sendable {
     case pullOpened(requestId: String, snapshotHead: Int64, total: Int64, backendId: String)
     case pullFailed(requestId: String, SyncRPC04.SyncError)
     case page(requestId: String, BackendPullPage)
+    /// A push stored, or refused for what it is (`ServerAheadError`, a wrong backend id, a
+    /// malformed batch: logged as a rejection).
     case pushDone(requestId: String, count: Int, Result<Int64, SyncRPC04.SyncError>)
+    /// A push the storage failed to answer (logged by the session with the real error).
+    case pushFailed(requestId: String, SyncRPC04.SyncError)
     /// An accepted push of the store (to every socket of the store).
     case broadcast([PullItem])
     /// The store was reset: the broadcasts that follow begin a new history.
@@ -145,6 +149,9 @@ public struct RPC04ServerMachine: Sendable {
         actions.append(.log(.pushRejected(requestId: id, count: count, message: error.jsonValue.compactText)))
         actions.append(.send(RPC04.ServerMessage.exit(requestId: id, exit: error.exit).encoded()))
       }
+    case .pushFailed(let id, let error):
+      pushes.remove(id)
+      actions.append(.send(RPC04.ServerMessage.exit(requestId: id, exit: error.exit).encoded()))
     case .broadcast(let items):
       broadcast(items, &actions)
     case .historyRestarted:

@@ -232,7 +232,7 @@ public final class RPC04ServerSession: Sendable {
       backendId = try await backend.backendId(storeId: storeId)
     } catch {
       onEvent(.failed(requestId: id, message: "Push failed: \(error)"))
-      step(.pushDone(requestId: id, count: count, .failure(Self.unknown("Push failed: " + ClientErrorText.text(error)))))
+      step(.pushFailed(requestId: id, Self.unknown("Push failed: " + ClientErrorText.text(error))))
       return
     }
     if let sent = request.backendId, sent != backendId {
@@ -243,7 +243,13 @@ public final class RPC04ServerSession: Sendable {
     let pushWindow = pushWindow
     await backend.submitPush(storeId: storeId, batch: request.batch, requestId: Identifiers.nanoid(length: 21)) {
       [weak self] result in
-      self?.step(.pushDone(requestId: id, count: count, result.mapError(Self.pushError)))
+      if case .failure(let error) = result, !(error is PushRejection), !(error is StorageHeadMismatch) {
+        // The storage failed: logged as the failure it is, not as a refusal of the batch.
+        self?.onEvent(.failed(requestId: id, message: "Push failed: \(error)"))
+        self?.step(.pushFailed(requestId: id, Self.pushError(error)))
+      } else {
+        self?.step(.pushDone(requestId: id, count: count, result.mapError(Self.pushError)))
+      }
       pushWindow.release()
     }
   }
