@@ -127,10 +127,8 @@ public actor SyncBackend {
     }
   }
 
-  /// Where storage writes run: one at a time for a storage this process alone writes (one
-  /// SQLite writer connection); side by side for a shared one, whose own transactions and
-  /// row locks order them (the backend still sends one write at a time per store).
-  private var writeQueue: DispatchQueue { storage.isShared ? BlockingIO.reads : BlockingIO.writes }
+  /// Where storage writes run (`BlockingIO.writeQueue(for:)`).
+  private var writeQueue: DispatchQueue { BlockingIO.writeQueue(for: storage) }
 
   public static func now() -> String {
     ISODate.format(millis: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
@@ -153,13 +151,13 @@ public actor SyncBackend {
     let storage = storage
     // Other nodes move a shared storage's head at any time: no cache can be trusted.
     if storage.isShared {
-      return try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
+      return try await BlockingIO.run(on: BlockingIO.readQueue(for: storage)) { try storage.head(storeId: storeId) }
     }
     var attempts = 0
     while true {
       if let head = stores[storeId]?.head { return head }
       let generation = stores[storeId]?.headGeneration ?? 0
-      let head = try await BlockingIO.run(on: BlockingIO.reads) { try storage.head(storeId: storeId) }
+      let head = try await BlockingIO.run(on: BlockingIO.readQueue(for: storage)) { try storage.head(storeId: storeId) }
       if let cached = stores[storeId]?.head { return cached }
       attempts += 1
       if (stores[storeId]?.headGeneration ?? 0) == generation {
@@ -443,7 +441,7 @@ public actor SyncBackend {
   /// (a lower generation) changes nothing.
   private func sharedHead(_ storeId: String) async throws -> Int64 {
     let storage = storage
-    let position = try await BlockingIO.run(on: BlockingIO.reads) { try storage.position(storeId: storeId) }
+    let position = try await BlockingIO.run(on: BlockingIO.readQueue(for: storage)) { try storage.position(storeId: storeId) }
     var state = stores[storeId, default: StoreState()]
     if let known = state.generation, position.generation > known {
       state.lastCommitted = 0
@@ -531,7 +529,7 @@ public actor SyncBackend {
     let head = try await self.head(storeId: storeId)
     let after = max(cursor ?? 0, 0)
     let storage = storage
-    let total = after >= head ? 0 : try await BlockingIO.run(on: BlockingIO.reads) {
+    let total = after >= head ? 0 : try await BlockingIO.run(on: BlockingIO.readQueue(for: storage)) {
       try storage.count(storeId: storeId, after: after, through: head)
     }
     return PullSnapshot(storeId: storeId, after: after, head: head, total: total)
@@ -652,7 +650,7 @@ public struct PullPages: AsyncSequence, Sendable {
           guard !storageExhausted, snapshot.total > 0 else { break }
           let storage = pages.storage
           let (after, limit) = (cursor, pages.pageSize * PullPages.readAhead)
-          buffered = try await BlockingIO.run(on: BlockingIO.reads) {
+          buffered = try await BlockingIO.run(on: BlockingIO.readQueue(for: storage)) {
             try storage.events(storeId: snapshot.storeId, after: after, through: snapshot.head, limit: limit,
                                maxBytes: PullPages.readAheadBytes)
           }
