@@ -324,7 +324,15 @@ public actor SyncBackend {
     do {
       head = storage.isShared ? try await sharedHead(storeId) : try await self.head(storeId: storeId)
     } catch {
-      for push in group {
+      // The pushes queued behind this group meanwhile would wait for the same storage, each
+      // for as long (a database that does not answer: its timeout each): they are answered
+      // with the same failure now, and their clients retry.
+      var waiting: [QueuedPush] = []
+      while case .push(let push)? = stores[storeId]?.queue.first {
+        stores[storeId]!.queue.removeFirst()
+        waiting.append(push)
+      }
+      for push in group + waiting {
         markRefused(push.requestId, storeId: storeId)
         push.completion(.failure(error))
       }

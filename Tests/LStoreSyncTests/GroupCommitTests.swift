@@ -219,6 +219,26 @@ final class GroupCommitTests: XCTestCase {
     XCTAssertEqual(head, 40)
   }
 
+  func testPushesQueuedBehindAGroupWhoseStorageFailedAreAnsweredAtOnce() async throws {
+    let outcomes = Outcomes()
+    // The first group's head read waits at the gate, then fails (a database that did not
+    // answer in time); meanwhile two pushes queue up behind it.
+    storage.holdsHead = true
+    storage.failsNextHead = true
+    await holdFirstCommit(outcomes)
+    await backend.submitPush(storeId: "todos", batch: makeEvents(from: 1, count: 5, clientId: "b"), requestId: "b0") { outcomes.record($0) }
+    await backend.submitPush(storeId: "todos", batch: makeEvents(from: 1, count: 5, clientId: "c"), requestId: "c0") { outcomes.record($0) }
+    storage.open()
+    await outcomes.wait(for: 3)
+    // Answered with the same failure, not each after a storage call of its own (which,
+    // the storage answering again, would have stored b0).
+    XCTAssertEqual(outcomes.all.count, 3)
+    XCTAssertTrue(outcomes.all.allSatisfy { $0.hasPrefix("error:") }, "\(outcomes.all)")
+    XCTAssertEqual(try storage.head(storeId: "todos"), 0, "nothing stored")
+    let head = try await backend.push(storeId: "todos", batch: makeEvents(from: 1, count: 5, clientId: "b"), requestId: "b1")
+    XCTAssertEqual(head, 5, "the next push works")
+  }
+
   func testAPipelineWhosePushFailedForAnyReasonIsRefusedAfterwards() async throws {
     let outcomes = Outcomes()
     await holdFirstCommit(outcomes)  // e1…e10
