@@ -71,13 +71,31 @@ public final class HTTPTransport: SyncTransport {
     }
   }
 
+  /// Sends `batch` in requests of at most 100 events and about 900,000 bytes each (100
+  /// large events would be a body no backend takes), in order; at a refusal the requests
+  /// before it are stored (the next pull confirms them).
   public func push(_ batch: [RemoteEvent]) async throws -> PushOutcome {
-    var writer = JSONWriter(reservingCapacity: batch.count * 160)
+    let events = batch.map {
+      WireEvent(name: $0.name, args: $0.args, seqNum: $0.seqNum, parentSeqNum: $0.parentSeqNum,
+                clientId: $0.clientId, sessionId: $0.sessionId)
+    }
+    var metadata: JSONValue?
+    for part in PushValidation.batchesToSend(events, envelopeBytes: 16) {
+      switch try await push(part: part) {
+      case .accepted(let answered): metadata = answered
+      case .rejected(let reason, let head): return .rejected(reason: reason, backendHead: head)
+      }
+    }
+    return .accepted(metadata: metadata)
+  }
+
+  /// One `POST …/events`.
+  private func push(part: [WireEvent]) async throws -> PushOutcome {
+    var writer = JSONWriter(reservingCapacity: part.count * 160)
     writer.appendASCII(#"{"batch":["#)
-    for (i, event) in batch.enumerated() {
+    for (i, event) in part.enumerated() {
       if i > 0 { writer.appendASCII(",") }
-      WireEvent(name: event.name, args: event.args, seqNum: event.seqNum, parentSeqNum: event.parentSeqNum,
-                clientId: event.clientId, sessionId: event.sessionId).write(into: &writer)
+      event.write(into: &writer)
     }
     writer.appendASCII("]}")
     let (status, json) = try await request("\(storePath)/events", method: "POST", body: Data(writer.bytes))
@@ -85,7 +103,7 @@ public final class HTTPTransport: SyncTransport {
     case 200:
       // Acknowledged only by the API's own answer: the head now holds the batch. Any other
       // 200 (something else at that address) must not mark the events synced.
-      guard let head = json["head"]?.doubleValue, let last = batch.last, Int64(head) >= last.seqNum else {
+      guard let head = json["head"]?.doubleValue, let last = part.last, Int64(head) >= last.seqNum else {
         throw TransportError(.protocolViolation, "push to \(description) was not acknowledged: HTTP 200 without the head"
           + " holding the batch (is \(base.absoluteString) an lstore backend's HTTP API?); nothing is marked pushed")
       }

@@ -64,6 +64,35 @@ public enum PushValidation {
     }
   }
 
+  /// The most bytes of one push a client sends (LiveStore 0.4's `MAX_WS_MESSAGE_BYTES`,
+  /// under Cloudflare's 1 MiB WebSocket message): lstore's own server takes 16 MiB, but 100
+  /// events of up to `maxEventBytes` each would be 80 MB, refused by every backend.
+  public static let maxPushBytes = 900_000
+
+  /// `events` split for sending, in order: at most `maxBatchSize` events and about
+  /// `maxPushBytes` of request each (`envelopeBytes` for what surrounds the batch). An event
+  /// larger than that on its own goes alone (the backend says whether it takes it).
+  public static func batchesToSend(_ events: [WireEvent], envelopeBytes: Int) -> [[WireEvent]] {
+    var batches: [[WireEvent]] = []
+    var current: [WireEvent] = []
+    var bytes = envelopeBytes
+    var writer = JSONWriter()
+    for event in events {
+      writer.removeAll()
+      event.write(into: &writer)
+      let size = writer.bytes.count + 1
+      if !current.isEmpty && (current.count == maxBatchSize || bytes + size > maxPushBytes) {
+        batches.append(current)
+        current = []
+        bytes = envelopeBytes
+      }
+      current.append(event)
+      bytes += size
+    }
+    if !current.isEmpty { batches.append(current) }
+    return batches
+  }
+
   /// Checks that the batch continues the backend's head, with LiveStore's exact text.
   public static func checkParent(_ batch: [WireEvent], head: Int64) throws(PushRejection) {
     guard let first = batch.first, first.parentSeqNum == head else {

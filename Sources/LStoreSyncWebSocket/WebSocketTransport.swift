@@ -81,10 +81,11 @@ public final class WebSocketTransport: BackendIdentifiedTransport {
                 clientId: $0.clientId, sessionId: $0.sessionId)
     }
     do {
-      // 0.4: as LiveStore's client splits a push (100 events, 900,000 bytes); 0.3: 100 events.
-      let size = PushValidation.maxBatchSize
+      // As LiveStore 0.4's client splits a push (100 events, 900,000 bytes); 0.3 the same
+      // (its `WSMessage.PushReq` envelope is about 100 bytes), so a batch of large events
+      // never exceeds what a backend takes in one message.
       let batches = (client.codec as? LiveStore04Codec)?.pushBatches(events)
-        ?? stride(from: 0, to: events.count, by: size).map { Array(events[$0..<min($0 + size, events.count)]) }
+        ?? PushValidation.batchesToSend(events, envelopeBytes: 200)
       if batches.count == 1 {
         switch try await client.push(batches[0]) {
         case .acknowledged(let metadata):

@@ -147,31 +147,12 @@ public struct LiveStore04Codec: SyncWireCodec {
 extension LiveStore04Codec {
   /// `MAX_WS_MESSAGE_BYTES`: LiveStore 0.4's client keeps every push request under it
   /// (Cloudflare refuses larger WebSocket messages), as its pages are.
-  public static let maxPushBytes = 900_000
+  public static let maxPushBytes = PushValidation.maxPushBytes
 
   /// `events` as LiveStore's client splits a push (`splitChunkBySize`): in order, at most
-  /// 100 events and about `maxPushBytes` of encoded request each. An event larger than that
-  /// on its own goes alone (the backend says whether it takes it).
+  /// 100 events and about `maxPushBytes` of encoded request each.
   public func pushBatches(_ events: [WireEvent]) -> [[WireEvent]] {
     // The request around the batch: its keys, storeId, payload, backendId and trace fields.
-    let envelope = 400 + storeId.utf8.count + (payload?.compactText.utf8.count ?? 0)
-    var batches: [[WireEvent]] = []
-    var current: [WireEvent] = []
-    var bytes = envelope
-    var writer = JSONWriter()
-    for event in events {
-      writer = JSONWriter()
-      event.write(into: &writer)
-      let size = writer.bytes.count + 1
-      if !current.isEmpty && (current.count == PushValidation.maxBatchSize || bytes + size > Self.maxPushBytes) {
-        batches.append(current)
-        current = []
-        bytes = envelope
-      }
-      current.append(event)
-      bytes += size
-    }
-    if !current.isEmpty { batches.append(current) }
-    return batches
+    PushValidation.batchesToSend(events, envelopeBytes: 400 + storeId.utf8.count + (payload?.compactText.utf8.count ?? 0))
   }
 }
