@@ -20,6 +20,7 @@ extension WebSocketSyncClient {
         while !Task.isCancelled && !state.withLock({ $0.closed }) {
           let opened = Locked(false)
           var failure: Error?
+          var closeFrame: WebSocketCloseFrame?
           do {
             let client = WebSocketClient(url: socketURL, configuration: .init(maxFrameSize: options.maxMessageSize),
                                          logger: logger) { inbound, outbound, _ in
@@ -27,7 +28,7 @@ extension WebSocketSyncClient {
               if let first = takeFirstAttempt() { first.resume() } else { self.options.onConnectionChange?(.restored) }
               try await self.serve(inbound: inbound, outbound: outbound)
             }
-            try await client.run()
+            closeFrame = try await client.run()
           } catch {
             failure = error
             logger.debug("connection ended", metadata: ["error": "\(error)"])
@@ -39,7 +40,8 @@ extension WebSocketSyncClient {
             return
           }
           if opened.withLock({ $0 }) { backoff = options.initialBackoff }
-          let lost = WebSocketSyncError(kind: .connectionLost, message: "connection to \(url) lost")
+          let lost = WebSocketSyncError(kind: .connectionLost,
+                                        message: "connection to \(url) lost" + Self.closeExplanation(closeFrame))
           guard options.reconnect else {
             state.withLock { $0.closed = true }
             failEverything(lost, includingPull: true)
@@ -54,6 +56,44 @@ extension WebSocketSyncClient {
       }
       state.withLock { $0.supervisor = task }
     }
+  }
+
+  /// Why the server closed the connection, from its close frame (nothing for none, or for
+  /// a normal closure).
+  static func closeExplanation(_ frame: WebSocketCloseFrame?) -> String {
+    guard let frame else { return "" }
+    let code: Int
+    switch frame.closeCode {
+    case .normalClosure: code = 1000
+    case .goingAway: code = 1001
+    case .protocolError: code = 1002
+    case .unacceptableData: code = 1003
+    case .dataInconsistentWithMessage: code = 1007
+    case .policyViolation: code = 1008
+    case .messageTooLarge: code = 1009
+    case .missingExtension: code = 1010
+    case .unexpectedServerError: code = 1011
+    case .unknown(let value): code = Int(value)
+    }
+    return closeExplanation(code: code, reason: frame.reason)
+  }
+
+  /// `; the server closed it: <why> (code N[: its reason])`, or nothing for a normal closure.
+  public static func closeExplanation(code: Int, reason: String?) -> String {
+    let why: String
+    switch code {
+    case 1000: return ""
+    case 1001: why = "it is going away (stopping or restarting)"
+    case 1002: why = "a protocol error"
+    case 1003: why = "it cannot accept the data sent"
+    case 1007: why = "a message was not valid UTF-8"
+    case 1008: why = "a policy violation"
+    case 1009: why = "a message was too large for it"
+    case 1011: why = "an internal error (its log has the details)"
+    default: why = "its own reason"
+    }
+    let text = reason.map { $0.isEmpty ? "" : ": \($0.prefix(200))" } ?? ""
+    return "; the server closed it: \(why) (code \(code)\(text))"
   }
 
   /// Runs one open connection: a writer, the keepalive, and the reader.

@@ -23,6 +23,15 @@ final class WebSocketClientTests: XCTestCase {
     try await WebSocketSyncClient.connect(url: server.wsURL, storeId: "todos", payload: nil)
   }
 
+  func testALostConnectionSaysWhyTheServerClosedIt() {
+    XCTAssertEqual(WebSocketSyncClient.closeExplanation(code: 1000, reason: "bye"), "", "a normal closure needs no words")
+    XCTAssertEqual(WebSocketSyncClient.closeExplanation(code: 1001, reason: nil),
+                   "; the server closed it: it is going away (stopping or restarting) (code 1001)")
+    XCTAssertEqual(WebSocketSyncClient.closeExplanation(code: 1011, reason: "storage down"),
+                   "; the server closed it: an internal error (its log has the details) (code 1011: storage down)")
+    XCTAssertEqual(WebSocketSyncClient.closeExplanation(code: 4000, reason: ""), "; the server closed it: its own reason (code 4000)")
+  }
+
   func testPullPagesUntilCaughtUp() async throws {
     let client = try await connect()
     for start in stride(from: Int64(1), through: 250, by: 50) {
