@@ -13,15 +13,18 @@ enum BlockingIO {
   /// concurrent queue whose threads are all parked waits for the pool to grow, about one
   /// thread a second: during a database outage every new connection would queue behind that.
   static func readQueue(for storage: any SyncBackendStorage) -> DispatchQueue {
-    storage.isShared ? DispatchQueue(label: "lstore.sync.storage.shared") : reads
+    storage.isShared ? queueOfItsOwn() : reads
   }
 
   /// Where `storage`'s writes run: one at a time for a storage this process alone writes
   /// (one SQLite writer connection); side by side for a shared one, whose own transactions
   /// and row locks order them (the backend still sends one write at a time per store).
   static func writeQueue(for storage: any SyncBackendStorage) -> DispatchQueue {
-    storage.isShared ? DispatchQueue(label: "lstore.sync.storage.shared") : writes
+    storage.isShared ? queueOfItsOwn() : writes
   }
+
+  /// A serial queue for one call to a shared storage (see `readQueue(for:)`).
+  private static func queueOfItsOwn() -> DispatchQueue { DispatchQueue(label: "lstore.sync.storage.shared") }
 
   static func run<T: Sendable>(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
