@@ -3,32 +3,57 @@ import LStoreKit
 import XCTest
 @testable import LStoreSync
 
-/// A LiveStore 0.4 connection whose push waits for a database that does not answer: the
-/// client's `Ping` read behind it is answered at once (its keepalive would otherwise take
-/// the slow database for a dead connection), and the push's `Exit` follows once the storage
-/// answers.
-final class RPC04SessionKeepaliveTests: XCTestCase {
-  func testAPingBehindAPushWaitingForTheStorageIsAnsweredAtOnce() async throws {
-    let directory = NSTemporaryDirectory() + "lstore-rpc04-keepalive-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let storage = try GatedStorage(path: directory + "/backend.db")
-    defer { storage.open() }
-    let backend = SyncBackend(storage: storage, clock: { "2026-01-01T00:00:00.000Z" })
-    let session = RPC04ServerSession(backend: backend, storeId: "todos")
+/// Connections whose storage does not answer (a database away): what the client sends
+/// meanwhile is still read and answered.
+final class SlowStorageSessionTests: XCTestCase {
+  var directory: String!
+  var storage: GatedStorage!
+  var backend: SyncBackend!
+  let sent = Locked<[String]>([])
+  var client: AsyncStream<String>.Continuation!
+  var running: Task<Void, Error>!
 
-    let sent = Locked<[String]>([])
-    let (inbound, client) = AsyncStream<String>.makeStream()
-    let running = Task {
-      try await session.run(inbound: inbound, send: { text in sent.withLock { $0.append(text) } })
+  override func setUpWithError() throws {
+    directory = NSTemporaryDirectory() + "lstore-slow-storage-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    storage = try GatedStorage(path: directory + "/backend.db")
+    backend = SyncBackend(storage: storage, clock: { "2026-01-01T00:00:00.000Z" })
+  }
+
+  override func tearDownWithError() throws {
+    storage?.open()
+    try? FileManager.default.removeItem(atPath: directory)
+  }
+
+  /// Runs `run` (a session's) with frames the test yields, recording what it sends.
+  func start(_ run: @escaping @Sendable (AsyncStream<String>, @escaping @Sendable (String) async throws -> Void) async throws -> Void) {
+    let (inbound, continuation) = AsyncStream<String>.makeStream()
+    client = continuation
+    let sent = sent
+    running = Task { try await run(inbound, { text in sent.withLock { $0.append(text) } }) }
+  }
+
+  func waitForFrame(_ what: String, _ matches: @escaping (String) -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(10)
+    while !sent.withLock({ $0.contains(where: matches) }) {
+      guard Date() < deadline else { return XCTFail("no \(what) within 10 s; sent: \(sent.withLock { $0 })") }
+      try await Task.sleep(nanoseconds: 10_000_000)
     }
-    func waitForFrame(_ what: String, _ matches: @escaping (String) -> Bool) async throws {
-      let deadline = Date().addingTimeInterval(10)
-      while !sent.withLock({ $0.contains(where: matches) }) {
-        guard Date() < deadline else { return XCTFail("no \(what) within 10 s; sent: \(sent.withLock { $0 })") }
-        try await Task.sleep(nanoseconds: 10_000_000)
-      }
+  }
+
+  func waitUntilTheStorageIsEntered() async -> Bool {
+    let storage = storage!
+    return await withCheckedContinuation { continuation in
+      DispatchQueue.global().async { continuation.resume(returning: storage.entered.wait(timeout: .now() + 10) == .success) }
     }
+  }
+
+  /// LiveStore 0.4: a push waits for the storage; the client's `Ping` read behind it is
+  /// answered at once (its keepalive would otherwise take the slow database for a dead
+  /// connection), and the push's `Exit` follows once the storage answers.
+  func testAPingBehindAPushWaitingForTheStorageIsAnsweredAtOnce() async throws {
+    let session = RPC04ServerSession(backend: backend, storeId: "todos")
+    start { inbound, send in try await session.run(inbound: inbound, send: send) }
 
     storage.holdsBackendId = true
     storage.close()
@@ -37,9 +62,7 @@ final class RPC04SessionKeepaliveTests: XCTestCase {
       id: "7", tag: SyncRPC04.wsPush, payload: SyncRPC04.PushRequest(storeId: "todos", batch: [event], backendId: nil).jsonValue))
     client.yield(push.encoded())
     // The push is waiting for the storage now.
-    let entered = await withCheckedContinuation { continuation in
-      DispatchQueue.global().async { continuation.resume(returning: storage.entered.wait(timeout: .now() + 10) == .success) }
-    }
+    let entered = await waitUntilTheStorageIsEntered()
     XCTAssertTrue(entered, "the push reached the storage")
     client.yield(#"{"_tag":"Ping"}"#)
     try await waitForFrame("Pong") { $0 == #"{"_tag":"Pong"}"# }
@@ -52,41 +75,19 @@ final class RPC04SessionKeepaliveTests: XCTestCase {
     client.finish()
     try await running.value
   }
-}
 
-/// The same for a LiveStore 0.3 connection opened while the storage does not answer: the
-/// connection subscribes to its store in the background, so its pings are answered at once;
-/// the pull waiting for the subscription fails with an error for that request (not a closed
-/// connection), and the next pull subscribes again and is served.
-final class SyncSessionSubscribeTests: XCTestCase {
+  /// LiveStore 0.3, a connection opened while the storage does not answer: it subscribes to
+  /// its store in the background, so its pings are answered at once; the pull waiting for
+  /// the subscription fails with an error for that request (not a closed connection), and
+  /// the next pull subscribes again and is served.
   func testAConnectionOpenedWhileTheStorageDoesNotAnswerKeepsAnsweringAndServesOnceItDoes() async throws {
-    let directory = NSTemporaryDirectory() + "lstore-subscribe-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let storage = try GatedStorage(path: directory + "/backend.db")
-    defer { storage.open() }
-    let backend = SyncBackend(storage: storage, clock: { "2026-01-01T00:00:00.000Z" })
     storage.holdsHead = true
     storage.failsNextHead = true
     storage.close()
     let session = SyncSession(backend: backend, storeId: "todos", adminSecret: nil)
+    start { inbound, send in try await session.run(inbound: inbound, send: send) }
 
-    let sent = Locked<[String]>([])
-    let (inbound, client) = AsyncStream<String>.makeStream()
-    let running = Task {
-      try await session.run(inbound: inbound, send: { text in sent.withLock { $0.append(text) } })
-    }
-    func waitForFrame(_ what: String, _ matches: @escaping (String) -> Bool) async throws {
-      let deadline = Date().addingTimeInterval(10)
-      while !sent.withLock({ $0.contains(where: matches) }) {
-        guard Date() < deadline else { return XCTFail("no \(what) within 10 s; sent: \(sent.withLock { $0 })") }
-        try await Task.sleep(nanoseconds: 10_000_000)
-      }
-    }
-
-    let entered = await withCheckedContinuation { continuation in
-      DispatchQueue.global().async { continuation.resume(returning: storage.entered.wait(timeout: .now() + 10) == .success) }
-    }
+    let entered = await waitUntilTheStorageIsEntered()
     XCTAssertTrue(entered, "subscribing reads the head")
     client.yield(SyncMessage.pullRequest(requestId: "r1", cursor: nil).encoded())
     client.yield(SyncMessage.pingText)
