@@ -58,8 +58,16 @@ final class GatedStorage: SyncBackendStorage, @unchecked Sendable {
     try inner.count(storeId: storeId, after: after, through: through)
   }
   func reset(storeId: String) throws -> Int64 { try inner.reset(storeId: storeId) }
+  /// Whether the next backend-id read that waited at the gate then fails; how many reads.
+  var failsNextBackendId = false
+  private(set) var backendIdReads = 0
+
   func backendId(storeId: String) throws -> String {
-    if holdsBackendId { passGate() }
+    lock.withLock { backendIdReads += 1 }
+    if holdsBackendId {
+      passGate()
+      if lock.withLock({ defer { failsNextBackendId = false }; return failsNextBackendId }) { throw TimedOut() }
+    }
     return try inner.backendId(storeId: storeId)
   }
 }

@@ -76,6 +76,40 @@ final class SlowStorageSessionTests: XCTestCase {
     try await running.value
   }
 
+  /// Pushes that arrived while the one before them waited for a storage that then failed
+  /// get the same failure at once, not each after a wait of their own.
+  func testPushesBehindAPushWhoseStorageFailedAreAnsweredAtOnce() async throws {
+    let session = RPC04ServerSession(backend: backend, storeId: "todos")
+    start { inbound, send in try await session.run(inbound: inbound, send: send) }
+    storage.holdsBackendId = true
+    storage.failsNextBackendId = true
+    storage.close()
+    for (index, id) in ["7", "8", "9"].enumerated() {
+      let seqNum = Int64(index * 2 + 1)
+      let events = [seqNum, seqNum + 1].map {
+        WireEvent(name: "v1.TodoCreated", args: ["id": .string("t\($0)")], seqNum: $0, parentSeqNum: $0 - 1, clientId: "c", sessionId: "s")
+      }
+      client.yield(RPC04.ClientMessage.request(RPC04.Request(
+        id: id, tag: SyncRPC04.wsPush, payload: SyncRPC04.PushRequest(storeId: "todos", batch: events, backendId: nil).jsonValue)).encoded())
+    }
+    let entered = await waitUntilTheStorageIsEntered()
+    XCTAssertTrue(entered, "the first push reached the storage")
+    // Let the reading loop queue the other two behind it (a Ping answered says it read on).
+    client.yield(#"{"_tag":"Ping"}"#)
+    try await waitForFrame("Pong") { $0 == #"{"_tag":"Pong"}"# }
+    let readsBefore = storage.backendIdReads
+    storage.open()
+    for id in ["7", "8", "9"] {
+      try await waitForFrame("push \(id)'s Exit") { $0.contains(#""_tag":"Exit""#) && $0.contains(#""requestId":"\#(id)""#) }
+    }
+    let exits = sent.withLock { $0.filter { $0.contains(#""_tag":"Exit""#) } }
+    XCTAssertTrue(exits.allSatisfy { $0.contains("Push failed: internal server error") }, "\(exits)")
+    XCTAssertEqual(storage.backendIdReads, readsBefore, "no read of their own")
+    XCTAssertEqual(try storage.head(storeId: "todos"), 0)
+    client.finish()
+    try await running.value
+  }
+
   /// LiveStore 0.3, a connection opened while the storage does not answer: it subscribes to
   /// its store in the background, so its pings are answered at once; the pull waiting for
   /// the subscription fails with an error for that request (not a closed connection), and

@@ -122,11 +122,19 @@ public final class RPC04ServerSession: Sendable {
       // push waits for the storage (its backend id is read first), and a `Ping` read behind
       // it must still be answered at once, or the client takes a slow database for a dead
       // connection. At most `maxPushesInFlight` wait there; beyond that reading waits too.
-      let (submissions, submit) = AsyncStream<(String, SyncRPC04.PushRequest)>.makeStream()
+      // A push whose backend-id read the storage failed fails the pushes that arrived while
+      // it waited with the same error at once: each would wait as long (a database that does
+      // not answer: its timeout each).
+      let (submissions, submit) = AsyncStream<(String, SyncRPC04.PushRequest, ContinuousClock.Instant)>.makeStream()
       let queued = InFlightWindow(limit: limits.maxPushesInFlight)
       let submitter = Task {
-        for await (id, request) in submissions {
-          await self.submit(id, request)
+        var failure: (error: SyncRPC04.SyncError, at: ContinuousClock.Instant)?
+        for await (id, request, arrived) in submissions {
+          if let failure, arrived < failure.at {
+            self.step(.pushFailed(requestId: id, failure.error))
+          } else if let error = await self.submit(id, request) {
+            failure = (error, .now)
+          }
           queued.release()
         }
       }
@@ -135,8 +143,9 @@ public final class RPC04ServerSession: Sendable {
           guard !outbound.isClosed else { break }
           for action in step(.frame(text)) {
             guard case .push(let id, let request) = action else { continue }
+            let arrived = ContinuousClock.now
             await queued.reserve()
-            submit.yield((id, request))
+            submit.yield((id, request, arrived))
           }
           await outbound.waitForRoom()
         }
@@ -224,20 +233,23 @@ public final class RPC04ServerSession: Sendable {
   }
 
   /// Checks the push's backend id (LiveStore checks it before the head), then queues it in
-  /// the store's writer behind every push this connection sent before.
-  private func submit(_ id: String, _ request: SyncRPC04.PushRequest) async {
+  /// the store's writer behind every push this connection sent before. Returns the error
+  /// sent when the storage failed to read the backend id, else nil.
+  @discardableResult
+  private func submit(_ id: String, _ request: SyncRPC04.PushRequest) async -> SyncRPC04.SyncError? {
     let count = request.batch.count
     let backendId: String
     do {
       backendId = try await backend.backendId(storeId: storeId)
     } catch {
       onEvent(.failed(requestId: id, message: "Push failed: \(error)"))
-      step(.pushFailed(requestId: id, Self.unknown("Push failed: " + ClientErrorText.text(error))))
-      return
+      let failure = Self.unknown("Push failed: " + ClientErrorText.text(error))
+      step(.pushFailed(requestId: id, failure))
+      return failure
     }
     if let sent = request.backendId, sent != backendId {
       step(.pushDone(requestId: id, count: count, .failure(.backendIdMismatch(expected: backendId, received: sent))))
-      return
+      return nil
     }
     await pushWindow.reserve()
     let pushWindow = pushWindow
@@ -252,6 +264,7 @@ public final class RPC04ServerSession: Sendable {
       }
       pushWindow.release()
     }
+    return nil
   }
 
   /// lstore's push refusals as LiveStore 0.4's typed errors: a batch that does not continue
