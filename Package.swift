@@ -71,7 +71,7 @@ let package = Package(
     .target(
       name: "LStoreSyncWebSocket",
       dependencies: ["LStoreKit", "LStoreSync", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                     .product(name: "Logging", package: "swift-log")]),
+                     .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
     .testTarget(name: "LStoreSyncTests", dependencies: ["LStoreSync", "LStoreKit", "LStoreSQLite"]),
     .testTarget(
       name: "LStorePostgresTests",

@@ -19,37 +19,21 @@ func answered<T: Sendable>(within limit: Duration, _ work: @escaping @Sendable (
   }
 }
 
-/// A continuation resumed by the first of several racers.
+/// A continuation resumed by the first of several racers (set before any of them starts).
 private final class ResumeOnce<T: Sendable>: @unchecked Sendable {
   private let lock = NSLock()
   private var continuation: CheckedContinuation<T, Error>?
-  private var finished = false
-  /// The first result, when it came before the continuation was set.
-  private var early: Result<T, Error>?
 
-  func set(_ continuation: CheckedContinuation<T, Error>) {
-    let result: Result<T, Error>? = lock.withLock {
-      if let early { return early }
-      self.continuation = continuation
-      return nil
-    }
-    if let result { continuation.resume(with: result) }
-  }
+  func set(_ continuation: CheckedContinuation<T, Error>) { lock.withLock { self.continuation = continuation } }
 
   /// Resumes with `result` unless another racer did; says whether this one won.
   @discardableResult
   func resume(_ result: Result<T, Error>) -> Bool {
-    let (won, continuation): (Bool, CheckedContinuation<T, Error>?) = lock.withLock {
-      guard !finished else { return (false, nil) }
-      finished = true
-      guard let continuation = self.continuation else {
-        early = result
-        return (true, nil)
-      }
-      self.continuation = nil
-      return (true, continuation)
+    let continuation: CheckedContinuation<T, Error>? = lock.withLock {
+      defer { self.continuation = nil }
+      return self.continuation
     }
     continuation?.resume(with: result)
-    return won
+    return continuation != nil
   }
 }

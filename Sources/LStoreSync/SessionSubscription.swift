@@ -59,8 +59,7 @@ final class SessionSubscription: Sendable {
         switch state {
         case .ended: return true
         case .subscribing(let current) where current == task: state = .subscribed(subscription)
-        case .subscribing: break
-        case .none, .subscribed: break
+        default: break
         }
         return false
       }

@@ -2,6 +2,7 @@ import HummingbirdWSClient
 import LStoreKit
 import LStoreSync
 import Logging
+import NIOWebSocket
 
 /// The connection side of `WebSocketSyncClient`: opening and reopening the socket with
 /// back-off, the keepalive, and running the machine's actions for each frame read.
@@ -62,20 +63,7 @@ extension WebSocketSyncClient {
   /// a normal closure).
   static func closeExplanation(_ frame: WebSocketCloseFrame?) -> String {
     guard let frame else { return "" }
-    let code: Int
-    switch frame.closeCode {
-    case .normalClosure: code = 1000
-    case .goingAway: code = 1001
-    case .protocolError: code = 1002
-    case .unacceptableData: code = 1003
-    case .dataInconsistentWithMessage: code = 1007
-    case .policyViolation: code = 1008
-    case .messageTooLarge: code = 1009
-    case .missingExtension: code = 1010
-    case .unexpectedServerError: code = 1011
-    case .unknown(let value): code = Int(value)
-    }
-    return closeExplanation(code: code, reason: frame.reason)
+    return closeExplanation(code: Int(UInt16(webSocketErrorCode: frame.closeCode)), reason: frame.reason)
   }
 
   /// `; the server closed it: <why> (code N[: its reason])`, or nothing for a normal closure.
@@ -89,6 +77,7 @@ extension WebSocketSyncClient {
     case 1007: why = "a message was not valid UTF-8"
     case 1008: why = "a policy violation"
     case 1009: why = "a message was too large for it"
+    case 1010: why = "a missing extension"
     case 1011: why = "an internal error (its log has the details)"
     default: why = "its own reason"
     }

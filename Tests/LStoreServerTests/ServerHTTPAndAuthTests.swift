@@ -159,6 +159,10 @@ final class ServerHTTPAndAuthTests: XCTestCase {
       body: #"{"batch":[{"name":"a","seqNum":4,"parentSeqNum":2,"clientId":"c","sessionId":"s"}]}"#)
     XCTAssertEqual(gap.status, 400)
     XCTAssertEqual(gap.body, #"{"error":"Invalid push batch: event 0 is e4 but its parent e2 requires e3"}"#)
+    let nameless = try RawHTTP.request(port: port, "POST", "/api/v1/stores/todos/events", headers: auth,
+      body: #"{"batch":[{"name":"","seqNum":3,"parentSeqNum":2,"clientId":"c","sessionId":"s"}]}"#)
+    XCTAssertEqual(nameless.status, 400)
+    XCTAssertEqual(nameless.body, #"{"error":"Invalid push batch: event 0 has an empty name"}"#)
 
     let head = try RawHTTP.request(port: port, "GET", "/api/v1/stores/todos/head", headers: auth)
     XCTAssertEqual(head.body, #"{"head":2}"#)

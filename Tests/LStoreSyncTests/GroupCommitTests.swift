@@ -21,6 +21,10 @@ final class GatedStorage: SyncBackendStorage, @unchecked Sendable {
   func close() { lock.withLock { gate = DispatchSemaphore(value: 0) } }
   func open() { lock.withLock { let g = gate; gate = nil; return g }?.signal() }
 
+  /// Whether it stands for a storage other nodes share (PostgreSQL's calls to the backend).
+  var shared = false
+  var isShared: Bool { shared }
+
   /// Whether reading the backend id waits at the gate too (a database that does not answer).
   var holdsBackendId = false
 
